@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from config.health import healthz, readyz
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("inspections.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+]
+
+handler400 = "inspections.api.problems.bad_request"
+handler403 = "inspections.api.problems.permission_denied"
+handler404 = "inspections.api.problems.not_found"
+handler500 = "inspections.api.problems.server_error"

@@ -1,0 +1,1 @@
+from . import checklist, roster  # noqa: F401  (registers the admin pages)

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from inspections.admin.scoping import JurisdictionScopedAdmin
+from inspections.models import Inspector, User
+
+
+@admin.register(User)
+class UserAdmin(JurisdictionScopedAdmin, BaseUserAdmin):  # type: ignore[misc]
+    scope_code_field = "jurisdiction__code"
+    list_display = ["username", "first_name", "last_name", "jurisdiction", "language", "is_active"]
+    list_filter = ["groups", "is_staff", "is_active", "language"]
+    list_select_related = ["jurisdiction"]
+    autocomplete_fields = ["jurisdiction"]
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,  # type: ignore[misc]
+        (_("Jurisdiction"), {"fields": ("jurisdiction", "language")}),
+    )
+
+
+@admin.register(Inspector)
+class InspectorAdmin(JurisdictionScopedAdmin):
+    scope_code_field = "home_division__code"
+    list_display = ["credential_number", "user", "unit", "home_division", "is_active"]
+    list_filter = ["is_active"]
+    list_select_related = ["user", "home_division"]
+    search_fields = ["credential_number", "user__username", "user__last_name", "unit"]
+    autocomplete_fields = ["user", "home_division"]

@@ -1,0 +1,264 @@
+"""RFC 9457 problem details for every API error.
+
+Every error the API returns is ``application/problem+json``::
+
+    {"type": "urn:qingshan:problem:validation_error", "title": "Invalid input.",
+     "status": 400, "code": "validation_error", "detail": "…", "instance": "/api/v1/…",
+     "errors": [{"field": "name", "code": "required", "detail": "This field is required."}]}
+
+``code`` is stable: phones branch on it, so a shipped code is never renamed.
+DRF's own exception codes are kept as they are (``not_authenticated``,
+``permission_denied``, ``not_found``, ``method_not_allowed``, ``throttled``,
+``parse_error``, ``unsupported_media_type``…). Services raise :class:`Problem`
+for domain refusals with their own codes.
+
+Written here rather than taken from a package: the maintained DRF error
+packages emit their own formats, not RFC 9457 with per-field errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, serializers
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class Problem(exceptions.APIException):
+    """A refusal with a stable code, raised by services and views.
+
+    ``Problem(status=409, code="uuid_conflict", detail="…")``.
+    """
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        code: str,
+        detail: str | None = None,
+        title: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.status_code = status
+        self.title = title
+        self.extra = extra or {}
+        super().__init__(detail=detail or code, code=code)
+
+
+def problem_type(code: str) -> str:
+    return f"urn:qingshan:problem:{code}"
+
+
+def problem_body(
+    *,
+    status_code: int,
+    code: str,
+    title: str,
+    detail: str,
+    instance: str,
+    errors: list[dict[str, str]] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": problem_type(code),
+        "title": str(title),
+        "status": status_code,
+        "code": code,
+        "detail": str(detail),
+        "instance": instance,
+    }
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    return body
+
+
+def _flatten_field_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
+    """Turn DRF's nested ``{"field": [ErrorDetail…]}`` into a flat list."""
+    errors: list[dict[str, str]] = []
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if key == "non_field_errors" and not prefix:
+                name = ""
+            errors.extend(_flatten_field_errors(value, name))
+    elif isinstance(detail, list):
+        for index, value in enumerate(detail):
+            if isinstance(value, dict | list):
+                errors.extend(_flatten_field_errors(value, f"{prefix}[{index}]"))
+            else:
+                errors.extend(_flatten_field_errors(value, prefix))
+    else:
+        errors.append({"field": prefix, "code": getattr(detail, "code", "invalid"), "detail": str(detail)})
+    return errors
+
+
+_TITLES: dict[int, Any] = {
+    400: _("Invalid request."),
+    401: _("Authentication required."),
+    403: _("Permission denied."),
+    404: _("Not found."),
+    405: _("Method not allowed."),
+    406: _("Not acceptable."),
+    409: _("Conflict."),
+    413: _("Payload too large."),
+    415: _("Unsupported media type."),
+    422: _("Unprocessable content."),
+    429: _("Too many requests."),
+    500: _("Server error."),
+}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's exception handler, answering in problem details."""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if not isinstance(exc, exceptions.APIException):
+        return None  # a real bug: let Django's 500 handler answer, and log it
+
+    request = context.get("request")
+    instance = request.get_full_path() if request is not None else ""
+    status_code = exc.status_code
+    errors: list[dict[str, str]] | None = None
+    extra: dict[str, Any] = {}
+    title = _TITLES.get(status_code, _("Error."))
+
+    if isinstance(exc, exceptions.ValidationError):
+        code = "validation_error"
+        errors = _flatten_field_errors(exc.detail)
+        detail = errors[0]["detail"] if len(errors) == 1 else str(_("The request has invalid fields."))
+    elif isinstance(exc, Problem):
+        code = str(exc.get_codes())
+        detail = str(exc.detail)
+        title = exc.title or title
+        extra = exc.extra
+    else:
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
+        detail = str(exc.detail) if not isinstance(exc.detail, dict | list) else str(title)
+        if isinstance(exc.detail, dict):
+            # simplejwt puts its own code inside the detail dict
+            code = str(exc.detail.get("code", code))
+            detail = str(exc.detail.get("detail", detail))
+
+    headers: dict[str, str] = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
+        extra["retry_after"] = int(exc.wait)  # type: ignore[attr-defined]
+
+    set_rollback()
+    body = problem_body(
+        status_code=status_code,
+        code=code,
+        title=title,
+        detail=detail,
+        instance=instance,
+        errors=errors,
+        extra=extra,
+    )
+    return Response(body, status=status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def problem_response(request: HttpRequest, *, status_code: int, code: str, detail: str) -> JsonResponse:
+    body = problem_body(
+        status_code=status_code,
+        code=code,
+        title=str(_TITLES.get(status_code, _("Error."))),
+        detail=detail,
+        instance=request.get_full_path(),
+    )
+    return JsonResponse(
+        body,
+        status=status_code,
+        content_type=PROBLEM_CONTENT_TYPE,
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> Any:
+    """handler404: a problem document on the API, Django's page elsewhere."""
+    if _is_api(request):
+        return problem_response(
+            request, status_code=404, code="not_found", detail=str(_("No such resource."))
+        )
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception or Http404())
+
+
+def server_error(request: HttpRequest) -> Any:
+    """handler500: never an HTML page on the API."""
+    if _is_api(request):
+        return problem_response(
+            request,
+            status_code=500,
+            code="server_error",
+            detail=str(_("The server failed; the error has been logged.")),
+        )
+    from django.views.defaults import server_error as html_server_error
+
+    return html_server_error(request)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> Any:
+    if _is_api(request):
+        return problem_response(
+            request, status_code=400, code="bad_request", detail=str(_("The request is malformed."))
+        )
+    from django.views.defaults import bad_request as html_bad_request
+
+    return html_bad_request(request, exception or Exception())
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> Any:
+    if _is_api(request):
+        return problem_response(
+            request, status_code=403, code="permission_denied", detail=str(_("Permission denied."))
+        )
+    from django.views.defaults import permission_denied as html_permission_denied
+
+    return html_permission_denied(request, exception or DjangoPermissionDenied())
+
+
+class FieldErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="The field's name; empty for the request as a whole.")
+    code = serializers.CharField(help_text="Stable machine code of this field error.")
+    detail = serializers.CharField(help_text="Human-readable message.")
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details, as every API error is returned."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    code = serializers.CharField(help_text="Stable machine code; never renamed once shipped.")
+    detail = serializers.CharField()
+    instance = serializers.CharField()
+    # DRF pops declared fields off the class, so this does not shadow `Serializer.errors`.
+    errors = FieldErrorSerializer(many=True, required=False)  # type: ignore[assignment]
+
+
+__all__ = [
+    "PROBLEM_CONTENT_TYPE",
+    "Problem",
+    "ProblemSerializer",
+    "exception_handler",
+    "not_found",
+    "server_error",
+]

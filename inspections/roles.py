@@ -1,0 +1,46 @@
+"""What each role may do: the permissions its group carries.
+
+Row-level scope (which divisions, which inspections) is not a permission: it
+comes from the account's jurisdiction or inspector profile, in selectors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+
+from inspections.models.roster import Role
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.INSPECTOR: [
+        "villages.view_village",
+        "inspections.view_problemcategory",
+    ],
+    Role.SUPERVISOR: [
+        "villages.view_division",
+        "villages.view_village",
+        "villages.change_village",
+        "inspections.view_problemcategory",
+        "inspections.view_inspector",
+    ],
+    Role.RESPONSIBLE_PARTY: [
+        "villages.view_village",
+        "inspections.view_problemcategory",
+    ],
+}
+
+
+def sync_role_groups() -> None:
+    """Create the role groups and give each exactly its permissions."""
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = []
+        for name in names:
+            app_label, codename = name.split(".")
+            wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(wanted)
+
+
+def sync_role_groups_after_migrate(**kwargs: Any) -> None:
+    sync_role_groups()

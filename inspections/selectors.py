@@ -1,0 +1,43 @@
+"""Reads used by more than one caller. The embargo rule lives here.
+
+Who sees an inspection:
+
+* its organisers, always;
+* its team, from the opening of the visit window (never before: 四不两直);
+* accounts whose jurisdiction covers the village, once it is submitted;
+* superusers, always.
+
+No one else, and no one earlier: every API list, detail, count, filter, admin
+page and email that shows inspections starts from :func:`inspection_list`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from inspections.models import Inspection, User
+
+
+def inspection_list(*, user: User, now: datetime | None = None) -> QuerySet[Inspection]:
+    """The inspections ``user`` may see at ``now``."""
+    if not user.is_authenticated or not user.is_active:
+        return Inspection.objects.none()
+    if user.is_superuser:
+        return Inspection.objects.all()
+    now = now or timezone.now()
+    organiser = Exists(
+        Inspection.organisers.through.objects.filter(inspection_id=OuterRef("pk"), user_id=user.pk)
+    )
+    visible = Q(organiser)
+    if hasattr(user, "inspector_profile"):
+        on_team = Exists(
+            Inspection.team.through.objects.filter(inspection_id=OuterRef("pk"), inspector__user_id=user.pk)
+        )
+        visible |= Q(on_team, window_start__lte=now)
+    prefix = user.scope_prefix()
+    if prefix is not None:
+        visible |= Q(status=Inspection.Status.SUBMITTED, village__code__startswith=prefix)
+    return Inspection.objects.filter(visible)

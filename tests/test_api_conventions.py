@@ -1,0 +1,101 @@
+"""Errors are problem documents everywhere; auth, throttling and `me/`."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+from tests.conftest import assert_problem, client_for
+from tests.factories import inspector, supervisor, user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_unknown_api_route_is_a_404_problem_not_a_page(api) -> None:  # type: ignore[no-untyped-def]
+    response = api.get("/api/v1/no-such-thing/")
+
+    body = assert_problem(response, 404, "not_found")
+    assert body["instance"] == "/api/v1/no-such-thing/"
+
+
+def test_an_unknown_method_is_a_405_problem() -> None:
+    response = client_for(supervisor("33")).delete("/api/v1/villages/")
+
+    assert_problem(response, 405, "method_not_allowed")
+
+
+def test_malformed_json_is_a_400_parse_error(api) -> None:  # type: ignore[no-untyped-def]
+    response = api.post("/api/v1/auth/token/", data="{not json", content_type="application/json")
+
+    assert_problem(response, 400, "parse_error")
+
+
+def test_an_unsupported_media_type_is_a_415_problem(api) -> None:  # type: ignore[no-untyped-def]
+    response = api.post("/api/v1/auth/token/", data="username=a", content_type="text/plain")
+
+    assert_problem(response, 415, "unsupported_media_type")
+
+
+def test_missing_credentials_are_field_errors(api) -> None:  # type: ignore[no-untyped-def]
+    response = api.post("/api/v1/auth/token/", {}, format="json")
+
+    body = assert_problem(response, 400, "validation_error")
+    assert {(e["field"], e["code"]) for e in body["errors"]} == {
+        ("username", "required"),
+        ("password", "required"),
+    }
+
+
+def test_it_issues_and_refreshes_tokens(api) -> None:  # type: ignore[no-untyped-def]
+    user(username="li", password="correct horse battery")
+
+    tokens: dict[str, str] = api.post(
+        "/api/v1/auth/token/", {"username": "li", "password": "correct horse battery"}
+    ).json()
+    refreshed = api.post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]})
+
+    assert refreshed.status_code == 200
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {refreshed.json()['access']}")
+    assert api.get("/api/v1/me/").json()["username"] == "li"
+
+
+def test_a_wrong_password_is_a_401_problem(api) -> None:  # type: ignore[no-untyped-def]
+    user(username="li", password="correct horse battery")
+
+    response = api.post("/api/v1/auth/token/", {"username": "li", "password": "wrong"})
+
+    assert_problem(response, 401, "no_active_account")
+
+
+def test_login_is_throttled(api) -> None:  # type: ignore[no-untyped-def]
+    rates: dict[str, str] = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]  # type: ignore[index, assignment]
+    rate = rates["login"]
+    limit = int(rate.split("/")[0])
+    for _ in range(limit):
+        assert api.post("/api/v1/auth/token/", {"username": "x", "password": "y"}).status_code == 401
+
+    response = api.post("/api/v1/auth/token/", {"username": "x", "password": "y"})
+
+    body = assert_problem(response, 429, "throttled")
+    assert int(response["Retry-After"]) > 0
+    assert body["retry_after"] > 0
+
+
+def test_me_describes_an_inspector() -> None:
+    profile = inspector(credential_number="ZJ-HZ-0001", user__username="wang")
+
+    body = client_for(profile.user).get("/api/v1/me/").json()
+
+    assert body["username"] == "wang"
+    assert body["roles"] == ["inspector"]
+    assert body["jurisdiction"] is None
+    assert body["inspector"]["credential_number"] == "ZJ-HZ-0001"
+    assert body["inspector"]["home_division"]["code"] == "330502"
+
+
+def test_me_describes_a_supervisor() -> None:
+    body = client_for(supervisor("330523")).get("/api/v1/me/").json()
+
+    assert body["roles"] == ["supervisor"]
+    assert body["jurisdiction"]["code"] == "330523"
+    assert body["inspector"] is None
