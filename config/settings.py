@@ -119,9 +119,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 # Media has no public URL: originals of evidence are served only through
-# views that check who is asking.
+# views that check who is asking. No URLconf serves MEDIA_URL, and the storage
+# has no base_url, so a stored file has no public address.
 MEDIA_ROOT = VAR_DIR / "media"
-MEDIA_URL = None
+MEDIA_URL = "/private-media/"
 
 _s3_bucket = env.str("AWS_STORAGE_BUCKET_NAME", default="")
 if _s3_bucket:
@@ -211,7 +212,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "VillageKindEnum": "villages.models.Village.Kind",
+        "UrbanRuralClassEnum": "villages.models.Village.UrbanRuralClass",
+        "LocationSourceEnum": "villages.models.Village.LocationSource",
+        "DatumEnum": "villages.models.Datum",
+        "DivisionLevelEnum": "villages.models.Division.Level",
+        "LanguageEnum": "inspections.models.roster.Language",
+    },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
 }
 

@@ -19,6 +19,15 @@ def _clean_cache() -> Iterator[None]:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _static_without_manifest(settings: Any) -> None:
+    """Tests don't run collectstatic; serve static files from the apps as they are."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def api() -> APIClient:
     return APIClient()

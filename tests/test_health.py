@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import pytest
+
+from config.celery import app as celery_app
+
+
+def test_healthz_answers_without_touching_the_database(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_checks_the_database_and_the_broker(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": True, "broker": True}
+
+
+@pytest.mark.django_db
+def test_readyz_is_503_when_the_broker_is_unreachable(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # nothing listens on port 1
+    monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "checks": {"database": True, "broker": False}}
