@@ -22,7 +22,8 @@ def test_readyz_checks_the_database_and_the_broker(client) -> None:  # type: ign
 
 @pytest.mark.django_db
 def test_readyz_is_503_when_the_broker_is_unreachable(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    # nothing listens on port 1
+    # nothing listens on port 1; Celery prefers the environment variable to its config
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
     monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
 
     response = client.get("/readyz")
