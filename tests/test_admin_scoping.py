@@ -92,3 +92,30 @@ def test_an_inspector_cannot_use_the_admin(anji_and_deqing) -> None:  # type: ig
     client.force_login(inspector().user)
 
     assert client.get("/admin/villages/village/").status_code == 302
+
+
+def test_a_supervisor_account_needs_a_jurisdiction() -> None:
+    from django.contrib.auth.models import Group
+
+    from tests.factories import user
+
+    sync_role_groups()
+    client = Client()
+    client.force_login(user(is_superuser=True, is_staff=True))
+    target = user(username="newcomer")
+
+    response = client.post(
+        f"/admin/inspections/user/{target.pk}/change/",
+        {
+            "username": "newcomer",
+            "groups": [Group.objects.get(name="supervisor").pk],
+            "language": "zh-hans",
+            "is_active": "on",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "08:00:00",
+        },
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert response.status_code == 200
+    assert "Supervisors and responsible parties need a jurisdiction." in response.content.decode()

@@ -188,3 +188,16 @@ def test_the_national_table_imports_every_level_and_a_second_run_changes_nothing
     second = divisions_import(path=NATIONAL)
 
     assert not second.changed
+
+
+@pytest.mark.django_db
+def test_it_reports_progress_for_each_level(tmp_path: Path) -> None:
+    seen: list[tuple[str, int]] = []
+
+    def progress(items, label, total):  # type: ignore[no-untyped-def]
+        seen.append((label.strip(), total))
+        return items
+
+    divisions_import(path=write(tmp_path, SMALL), progress=progress)
+
+    assert seen == [("province", 1), ("prefecture", 1), ("county", 2), ("township", 2), ("village", 4)]

@@ -2,15 +2,33 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import UserChangeForm
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from inspections.admin.scoping import JurisdictionScopedAdmin
-from inspections.models import Inspector, User
+from inspections.models import Inspector, Role, User
+
+# Roles whose whole view of the data is their jurisdiction's subtree.
+JURISDICTION_ROLES = {Role.SUPERVISOR, Role.RESPONSIBLE_PARTY}
+
+
+class UserForm(UserChangeForm):  # type: ignore[type-arg]
+    def clean(self) -> dict[str, object]:
+        cleaned: dict[str, object] = super().clean() or {}
+        groups = cleaned.get("groups") or []
+        roles = {group.name for group in groups}  # type: ignore[attr-defined]
+        if roles & JURISDICTION_ROLES and not cleaned.get("jurisdiction") and not cleaned.get("is_superuser"):
+            raise ValidationError(
+                {"jurisdiction": _("Supervisors and responsible parties need a jurisdiction.")}
+            )
+        return cleaned
 
 
 @admin.register(User)
 class UserAdmin(JurisdictionScopedAdmin, BaseUserAdmin):  # type: ignore[misc]
     scope_code_field = "jurisdiction__code"
+    form = UserForm
     list_display = ["username", "first_name", "last_name", "jurisdiction", "language", "is_active"]
     list_filter = ["groups", "is_staff", "is_active", "language"]
     list_select_related = ["jurisdiction"]
