@@ -71,6 +71,7 @@ class Case(models.Model):
     status = models.CharField(_("status"), max_length=24, choices=CaseStatus.choices, default=CaseStatus.OPEN)
     opened_at = models.DateTimeField(_("opened at"))
     deadline = models.DateField(_("rectification deadline"))
+    deadline_from = models.DateField(_("deadline counted from"))
     deadline_working_days = models.PositiveSmallIntegerField(_("working days given"))
     deadline_warning = models.CharField(
         _("deadline warning"),
@@ -339,6 +340,7 @@ class FollowUp(models.Model):
         PENDING = "pending", _("pending")
         PASSED = "passed", _("passed")
         FAILED = "failed", _("failed")
+        CANCELLED = "cancelled", _("cancelled")
 
     case = models.ForeignKey(
         Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="follow_ups"
