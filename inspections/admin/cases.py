@@ -19,7 +19,6 @@ from inspections.models import (
     Case,
     CaseEvent,
     CaseNotification,
-    CaseStatus,
     DeadlineRule,
     FollowUp,
     FollowUpDraw,
@@ -200,6 +199,7 @@ class CaseAdmin(JurisdictionScopedAdmin):
     inlines = [TypicalCaseInline, RectificationInline, CaseEventInline]
     actions = [
         "action_verify",
+        "action_send_back",
         "action_reopen",
         "action_escalate",
         "action_publish",
@@ -286,8 +286,18 @@ class CaseAdmin(JurisdictionScopedAdmin):
             self,
             request,
             queryset,
-            lambda c, u: services.case_set_status(case=c, to_status=CaseStatus.RECTIFYING, actor=u),
+            lambda c, u: services.case_start_rectifying(case=c, actor=u),
             _("%(count)d marked as rectifying."),
+        )
+
+    @admin.action(description=_("Send back to rectifying (new deadline)"), permissions=["change"])
+    def action_send_back(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        _run_action(
+            self,
+            request,
+            queryset,
+            lambda c, u: services.case_send_back(case=c, actor=u),
+            _("%(count)d sent back."),
         )
 
 

@@ -551,6 +551,9 @@ def follow_up_schedule(
     Without an eligible inspector nothing is scheduled (logged); a supervisor
     can still verify in the admin.
     """
+    existing = pending_follow_up(case=case, kind=kind)
+    if existing is not None:
+        return existing  # one open visit of each kind per case
     pool = eligible_follow_up_inspectors(case=case)
     if not pool:
         logger.warning("case %s: no eligible inspector for a %s visit", case.pk, kind)
@@ -727,6 +730,45 @@ def case_verify(*, case: Case, actor: User, note: str = "", now: dt.datetime | N
 
 
 @transaction.atomic
+def case_start_rectifying(*, case: Case, actor: User, note: str = "", now: dt.datetime | None = None) -> Case:
+    """Mark an open or reopened case as being rectified (admin action; the API's acknowledge)."""
+    locked = _lock(case)
+    if locked.status not in (CaseStatus.OPEN, CaseStatus.REOPENED):
+        raise CaseTransitionNotAllowed(case=locked, to_status=CaseStatus.RECTIFYING)
+    return case_set_status(case=locked, to_status=CaseStatus.RECTIFYING, actor=actor, note=note, now=now)
+
+
+@transaction.atomic
+def case_send_back(*, case: Case, actor: User, note: str = "", now: dt.datetime | None = None) -> Case:
+    """A supervisor finds the rectification insufficient: back to rectifying, new deadline."""
+    now = now or timezone.now()
+    locked = _lock(case)
+    if locked.status != CaseStatus.AWAITING_VERIFICATION:
+        raise CaseTransitionNotAllowed(case=locked, to_status=CaseStatus.RECTIFYING)
+    follow_up = pending_follow_up(case=locked, kind=FollowUp.Kind.VERIFICATION)
+    if follow_up is not None:
+        _close_follow_up(
+            follow_up,
+            result=FollowUp.Result.CANCELLED,
+            actor=actor,
+            client_uuid=None,
+            note="",
+            photo_uuids=[],
+            now=now,
+            inspection_status=Inspection.Status.CANCELLED,
+        )
+    return case_set_status(
+        case=locked,
+        to_status=CaseStatus.RECTIFYING,
+        actor=actor,
+        note=note,
+        evidence={"sent_back_in": "admin"},
+        changes={**_deadline_fields(locked, now=now), "reopen_count": locked.reopen_count + 1},
+        now=now,
+    )
+
+
+@transaction.atomic
 def case_reopen(
     *,
     case: Case,
@@ -741,6 +783,19 @@ def case_reopen(
     locked = _lock(case)
     if CaseStatus.REOPENED not in ALLOWED_TRANSITIONS[locked.status]:
         raise CaseTransitionNotAllowed(case=locked, to_status=CaseStatus.REOPENED)
+    look_back = pending_follow_up(case=locked, kind=FollowUp.Kind.LOOK_BACK)
+    if look_back is not None and actor is not None:
+        # Reopened by hand: the pending look-back visit has nothing left to check.
+        _close_follow_up(
+            look_back,
+            result=FollowUp.Result.CANCELLED,
+            actor=actor,
+            client_uuid=None,
+            note="",
+            photo_uuids=[],
+            now=now,
+            inspection_status=Inspection.Status.CANCELLED,
+        )
     changes: dict[str, Any] = {
         **_deadline_fields(locked, now=now),
         "reopen_count": locked.reopen_count + 1,
@@ -812,7 +867,7 @@ def _escalate_claimed(
 def _enqueue_notification_emails(ids: list[int]) -> None:
     from inspections.tasks_cases import send_case_notifications
 
-    send_case_notifications.delay(ids)
+    send_case_notifications.apply_async(args=[ids], queue="email")
 
 
 def _next_escalation_due(level: int, today: dt.date) -> dt.date | None:
@@ -979,10 +1034,17 @@ def cases_recount_deadlines(*, year: int, actor: User | None, now: dt.datetime |
 # --- Periodic jobs, defined in code ------------------------------------------------
 
 PERIODIC_TASKS = [
-    # (name, task, crontab minute, hour, expires after seconds)
-    ("cases: escalate overdue cases", "inspections.cases.escalate_overdue", "7", "*", 3000),
-    ("cases: draw look-back visits", "inspections.cases.schedule_look_backs", "20", "1", 3000),
-    ("cases: warn before results are due", "inspections.cases.warn_publication_due", "30", "8", 3000),
+    # (name, task, queue, crontab minute, hour, expires after seconds)
+    ("cases: escalate overdue cases", "inspections.cases.escalate_overdue", "default", "7", "*", 3000),
+    ("cases: draw look-back visits", "inspections.cases.schedule_look_backs", "default", "20", "1", 3000),
+    (
+        "cases: warn before results are due",
+        "inspections.cases.warn_publication_due",
+        "email",
+        "30",
+        "8",
+        3000,
+    ),
 ]
 
 
@@ -994,7 +1056,7 @@ def schedules_setup(**kwargs: Any) -> None:
     """
     from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-    for name, task, minute, hour, expires in PERIODIC_TASKS:
+    for name, task, queue, minute, hour, expires in PERIODIC_TASKS:
         schedule, _created = CrontabSchedule.objects.get_or_create(
             minute=minute,
             hour=hour,
@@ -1004,5 +1066,5 @@ def schedules_setup(**kwargs: Any) -> None:
             timezone="Asia/Shanghai",
         )
         PeriodicTask.objects.get_or_create(
-            name=name, defaults={"task": task, "crontab": schedule, "expire_seconds": expires}
+            name=name, defaults={"task": task, "crontab": schedule, "queue": queue, "expire_seconds": expires}
         )

@@ -145,7 +145,7 @@ def _enqueue_public_images(photo_uuids: list[str]) -> None:
         return
     from inspections.tasks_cases import make_public_images
 
-    make_public_images.delay(photo_uuids)
+    make_public_images.apply_async(args=[photo_uuids], queue="media")
 
 
 # --- Results publication ------------------------------------------------------------
