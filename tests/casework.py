@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.utils import timezone
@@ -16,13 +16,13 @@ YUCUN = "330523108204"  # 余村, 天荒坪镇, 安吉县
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
 
-def at(*args: int) -> dt.datetime:
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
     """An aware moment, given in China time."""
-    return dt.datetime(*args, tzinfo=SHANGHAI)  # type: ignore[misc]
+    return dt.datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
 def category(**kwargs: Any) -> ProblemCategory:
-    return ProblemCategoryFactory(**kwargs)  # type: ignore[no-any-return]
+    return cast(ProblemCategory, ProblemCategoryFactory(**kwargs))
 
 
 def submitted_inspection(
