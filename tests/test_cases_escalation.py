@@ -117,3 +117,13 @@ def test_two_workers_at_once_escalate_once_and_notify_once() -> None:
         assert case.events.filter(kind=CaseEvent.Kind.ESCALATED).count() == 1
     assert CaseNotification.objects.count() == 5
     assert len(mail.outbox) == 5
+
+
+def test_the_beat_entries_exist_after_migrate() -> None:
+    from django_celery_beat.models import PeriodicTask
+
+    tasks = dict(PeriodicTask.objects.values_list("task", "queue"))
+
+    assert tasks["inspections.cases.escalate_overdue"] == "default"
+    assert tasks["inspections.cases.schedule_look_backs"] == "default"
+    assert tasks["inspections.cases.warn_publication_due"] == "email"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -179,3 +180,23 @@ def test_served_images_carry_no_exif_or_gps(  # type: ignore[no-untyped-def]
         assert "exif" not in public.info
     assert b"Exif" not in served
     assert b"GPS" not in served
+
+
+def test_organisers_are_warned_once_before_results_are_due() -> None:
+    from django.core import mail
+
+    from tests.casework import at
+
+    organiser = supervisor("3305", email="organiser@example.cn")
+    visit = submitted_inspection(submitted_at=at(2025, 3, 3, 10))  # window closed Monday 3 March
+    publication = publication_services.publication_create(
+        title_zh_hans="三月抽查结果", inspections=[visit], organisers=[organiser]
+    )
+    assert publication.due_on == dt.date(2025, 3, 31)  # 20 working days later
+
+    early = publication_services.publications_warn_due(now=at(2025, 3, 20, 9))
+    due_soon = publication_services.publications_warn_due(now=at(2025, 3, 24, 9))
+    again = publication_services.publications_warn_due(now=at(2025, 3, 25, 9))
+
+    assert (early, due_soon, again) == (0, 1, 0)
+    assert [m.to for m in mail.outbox] == [["organiser@example.cn"]]
