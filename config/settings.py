@@ -252,3 +252,5 @@ QINGSHAN_PUBLICATION_WORKING_DAYS = env.int("QINGSHAN_PUBLICATION_WORKING_DAYS",
 QINGSHAN_PUBLICATION_WARN_WORKING_DAYS = env.int("QINGSHAN_PUBLICATION_WARN_WORKING_DAYS", default=5)
 # Catalogue of the cases area, kept apart so that areas merge without conflicts.
 LOCALE_PATHS += [BASE_DIR / "inspections" / "locale_cases"]
+# One enum name for the case statuses shared by cases and their events in the schema.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["CaseStatusEnum"] = "inspections.models.cases.CaseStatus"

@@ -210,6 +210,8 @@ class CaseListView(CaseContextMixin, generics.ListAPIView[Case]):
     filterset_class = CaseFilter
 
     def get_queryset(self) -> QuerySet[Case]:
+        if getattr(self, "swagger_fake_view", False):
+            return Case.objects.none()  # schema generation: no caller
         return (
             case_list(user=_caller(self.request))
             .select_related("category", "village")
@@ -224,6 +226,8 @@ class CaseDetailView(CaseContextMixin, generics.RetrieveAPIView[Case]):
     serializer_class = CaseDetailOutput
 
     def get_queryset(self) -> QuerySet[Case]:
+        if getattr(self, "swagger_fake_view", False):
+            return Case.objects.none()
         return (
             case_list(user=_caller(self.request))
             .select_related("category", "village", "finding")
