@@ -253,4 +253,7 @@ QINGSHAN_PUBLICATION_WARN_WORKING_DAYS = env.int("QINGSHAN_PUBLICATION_WARN_WORK
 # Catalogue of the cases area, kept apart so that areas merge without conflicts.
 LOCALE_PATHS += [BASE_DIR / "inspections" / "locale_cases"]
 # One enum name for the case statuses shared by cases and their events in the schema.
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["CaseStatusEnum"] = "inspections.models.cases.CaseStatus"
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    **SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"],  # type: ignore[dict-item]
+    "CaseStatusEnum": "inspections.models.cases.CaseStatus",
+}
