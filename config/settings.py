@@ -244,3 +244,25 @@ LOGGING = {
 
 # --- Product settings -------------------------------------------------------
 QINGSHAN_DEMO = env.bool("QINGSHAN_DEMO", default=False)
+
+# --- Cases to closure ---------------------------------------------------------
+# Escalation (督办): at the deadline, then every N working days, up to the top level
+# (1 = the prefecture's supervisors are notified, 2 = the province's).
+QINGSHAN_ESCALATION_STEP_WORKING_DAYS = env.int("QINGSHAN_ESCALATION_STEP_WORKING_DAYS", default=5)
+QINGSHAN_ESCALATION_MAX_LEVEL = env.int("QINGSHAN_ESCALATION_MAX_LEVEL", default=2)
+# Verification visits (核查销号) are due within this many working days of the rectification.
+QINGSHAN_VERIFICATION_WORKING_DAYS = env.int("QINGSHAN_VERIFICATION_WORKING_DAYS", default=10)
+# Look-back (回头看): the share of cases closed each day that gets a visit, within N days of closure.
+QINGSHAN_LOOK_BACK_SHARE = env.float("QINGSHAN_LOOK_BACK_SHARE", default=0.1)
+QINGSHAN_LOOK_BACK_WITHIN_DAYS = env.int("QINGSHAN_LOOK_BACK_WITHIN_DAYS", default=30)
+# Publication (一公开): results are due this many working days after the last window closes;
+# organisers are warned this many working days before.
+QINGSHAN_PUBLICATION_WORKING_DAYS = env.int("QINGSHAN_PUBLICATION_WORKING_DAYS", default=20)
+QINGSHAN_PUBLICATION_WARN_WORKING_DAYS = env.int("QINGSHAN_PUBLICATION_WARN_WORKING_DAYS", default=5)
+# Catalogue of the cases area, kept apart so that areas merge without conflicts.
+LOCALE_PATHS += [BASE_DIR / "inspections" / "locale_cases"]
+# One enum name for the case statuses shared by cases and their events in the schema.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    **SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"],  # type: ignore[dict-item]
+    "CaseStatusEnum": "inspections.models.cases.CaseStatus",
+}

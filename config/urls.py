@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("public/", include("inspections.public.urls")),
 ]
 
 handler400 = "inspections.api.problems.bad_request"

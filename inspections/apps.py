@@ -12,3 +12,7 @@ class InspectionsConfig(AppConfig):
 
         # Groups need the permissions rows, which exist only after migrate.
         post_migrate.connect(sync_role_groups_after_migrate, sender=self)
+
+        from inspections.services.cases import schedules_setup
+
+        post_migrate.connect(schedules_setup, sender=self)

@@ -1,1 +1,2 @@
+from . import cases as _cases  # noqa: F401  (registers the cases area)
 from . import checklist, roster  # noqa: F401  (registers the admin pages)

@@ -12,3 +12,36 @@ __all__ = [
     "Severity",
     "User",
 ]
+from .cases import (
+    ALLOWED_TRANSITIONS,
+    Case,
+    CaseEvent,
+    CaseNotification,
+    CaseStatus,
+    DeadlineRule,
+    FollowUp,
+    FollowUpDraw,
+    HolidayDate,
+    HolidayYear,
+    Publication,
+    PublicImage,
+    Rectification,
+    TypicalCase,
+)
+
+__all__ += [
+    "ALLOWED_TRANSITIONS",
+    "Case",
+    "CaseEvent",
+    "CaseNotification",
+    "CaseStatus",
+    "DeadlineRule",
+    "FollowUp",
+    "FollowUpDraw",
+    "HolidayDate",
+    "HolidayYear",
+    "PublicImage",
+    "Publication",
+    "Rectification",
+    "TypicalCase",
+]

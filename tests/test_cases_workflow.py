@@ -1,0 +1,393 @@
+"""The case lifecycle: the transitions table, rectification, verification, look-back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import uuid
+
+import pytest
+from django.utils import timezone
+
+from inspections.api.problems import Problem
+from inspections.models import (
+    ALLOWED_TRANSITIONS,
+    Case,
+    CaseEvent,
+    CaseStatus,
+    FollowUp,
+    Inspection,
+    Rectification,
+)
+from inspections.selectors import case_list, inspection_list
+from inspections.services import cases as services
+from tests.casework import (
+    YUCUN,
+    events_of,
+    fast_passwords,  # noqa: F401  (autouse)
+    force_status,
+    open_case,
+    submitted_inspection,
+    verifiers,
+)
+from tests.conftest import assert_problem, client_for
+from tests.factories import division, inspector, responsible_party, supervisor
+
+pytestmark = pytest.mark.django_db
+
+ALL_PAIRS = list(itertools.product(CaseStatus.values, CaseStatus.values))
+
+
+@pytest.mark.parametrize(("from_status", "to_status"), ALL_PAIRS)
+def test_it_applies_exactly_the_allowed_transitions(from_status: str, to_status: str) -> None:
+    case = force_status(open_case(), from_status)
+    before = case.events.count()
+
+    if to_status in ALLOWED_TRANSITIONS[from_status]:
+        moved = services.case_set_status(case=case, to_status=to_status, actor=None)
+        assert moved.status == to_status
+        assert case.events.count() == before + 1
+        event = case.events.order_by("-seq").first()
+        assert event is not None
+        assert (event.from_status, event.to_status) == (from_status, to_status)
+    else:
+        with pytest.raises(Problem) as refusal:
+            services.case_set_status(case=case, to_status=to_status, actor=None)
+        assert refusal.value.get_codes() == "case_transition_not_allowed"
+        assert refusal.value.status_code == 409
+        case.refresh_from_db()
+        assert case.status == from_status
+        assert case.events.count() == before
+
+
+def test_it_opens_one_case_per_finding_once() -> None:
+    visit = submitted_inspection(findings=3)
+
+    first = services.cases_open_for_inspection(inspection=visit)
+    again = services.cases_open_for_inspection(inspection=visit)
+
+    assert len(first) == 3
+    assert again == []
+    assert Case.objects.filter(inspection=visit).count() == 3
+    assert all(events_of(case) == ["opened"] for case in first)
+
+
+def test_it_refuses_to_open_cases_before_submission() -> None:
+    visit = submitted_inspection(status=Inspection.Status.IN_PROGRESS)
+
+    with pytest.raises(Problem) as refusal:
+        services.cases_open_for_inspection(inspection=visit)
+
+    assert refusal.value.get_codes() == "inspection_not_submitted"
+
+
+def test_it_counts_the_deadline_in_working_days_across_spring_festival() -> None:
+    # Friday 24 January 2025 + 10 working days: 26 Jan worked, 28 Jan–4 Feb off, 8 Feb worked.
+    case = open_case(submitted_at=dt.datetime(2025, 1, 24, 10, tzinfo=dt.UTC), category_days=10)
+
+    assert case.deadline == dt.date(2025, 2, 13)
+    assert case.deadline_warning == ""
+    assert case.escalation_due_on == dt.date(2025, 2, 14)
+
+
+# --- Rectification over the API -----------------------------------------------------
+
+
+def rectify(client, case: Case, **body):  # type: ignore[no-untyped-def]
+    payload = {"client_uuid": str(uuid.uuid4()), "description": "已清理垃圾", "photo_uuids": []}
+    payload.update(body)
+    return client.post(f"/api/v1/cases/{case.pk}/rectifications/", payload, format="json")
+
+
+def test_the_responsible_party_rectifies_and_the_case_awaits_verification() -> None:
+    verifiers(2)
+    case = open_case()
+    party = responsible_party("330523108")
+
+    response = rectify(client_for(party), case, photo_uuids=[str(uuid.uuid4())])
+
+    assert response.status_code == 201, response.content
+    assert response.json()["case_status"] == "awaiting_verification"
+    case.refresh_from_db()
+    assert case.status == CaseStatus.AWAITING_VERIFICATION
+    assert events_of(case) == ["opened", "status"]
+
+
+def test_a_replayed_rectification_returns_the_first_and_a_changed_one_conflicts() -> None:
+    case = open_case()
+    client = client_for(responsible_party("330523108"))
+    key = str(uuid.uuid4())
+
+    first = rectify(client, case, client_uuid=key)
+    replay = rectify(client, case, client_uuid=key)
+    changed = rectify(client, case, client_uuid=key, description="别的内容")
+
+    assert first.status_code == 201
+    assert replay.status_code == 200
+    assert replay.json() == first.json()
+    assert_problem(changed, 409, "uuid_conflict")
+    assert Rectification.objects.count() == 1
+    assert case.events.count() == 2
+
+
+@pytest.mark.parametrize("status", [CaseStatus.AWAITING_VERIFICATION, CaseStatus.CLOSED])
+def test_a_rectification_is_refused_when_the_case_cannot_take_one(status: str) -> None:
+    case = force_status(open_case(), status)
+
+    response = rectify(client_for(responsible_party("330523108")), case)
+
+    body = assert_problem(response, 409, "case_transition_not_allowed")
+    assert body["to_status"] == "awaiting_verification"
+    assert case.events.count() == 1
+    assert Rectification.objects.count() == 0
+
+
+def test_only_the_responsible_party_may_rectify() -> None:
+    team_member = inspector()
+    case = open_case(team=[team_member])
+
+    response = rectify(client_for(team_member.user), case)
+
+    assert_problem(response, 403, "permission_denied")
+
+
+def test_the_responsible_party_acknowledges_an_open_case_once() -> None:
+    case = open_case()
+    client = client_for(responsible_party("330523108"))
+
+    first = client.post(f"/api/v1/cases/{case.pk}/acknowledge/", {}, format="json")
+    second = client.post(f"/api/v1/cases/{case.pk}/acknowledge/", {}, format="json")
+
+    assert first.status_code == 200
+    assert first.json()["status"] == "rectifying"
+    assert_problem(second, 409, "case_transition_not_allowed")
+    assert case.events.count() == 2
+
+
+# --- Verification ------------------------------------------------------------------------
+
+
+def test_the_verifier_is_drawn_outside_the_county_and_not_the_rectifier() -> None:
+    outside = verifiers(3)
+    inspector(home_division=division("330523"))  # Anji itself: recused
+    inspector(home_division=division("330523108"))  # a township of Anji: recused
+    case = open_case(team=[outside[0]])
+    party = responsible_party("330523108")
+
+    rectify(client_for(party), case)
+
+    follow_up = FollowUp.objects.get(case=case, kind=FollowUp.Kind.VERIFICATION)
+    assert follow_up.inspector in outside
+    assert not follow_up.inspector.home_division.code.startswith("330523")
+    assert follow_up.inspection.mode == Inspection.Mode.VERIFICATION
+    assert list(follow_up.inspection.team.all()) == [follow_up.inspector]
+    assert services.follow_up_draw_rerun(draw=follow_up.draw) == follow_up.draw.drawn
+    assert len(follow_up.draw.candidates) == 3  # the three from outside Anji
+
+
+def test_the_rectifier_is_never_drawn_to_verify_their_own_work() -> None:
+    from django.contrib.auth.models import Group
+
+    (both,) = verifiers(1)  # an outside inspector who is also a responsible party of the township
+    both.user.groups.add(Group.objects.get_or_create(name="responsible_party")[0])
+    both.user.jurisdiction = division("330523108")
+    both.user.save(update_fields=["jurisdiction"])
+    other = verifiers(1)[0]
+    case = open_case(team=[inspector(home_division=division("330523"))])
+
+    assert rectify(client_for(both.user), case).status_code == 201
+
+    follow_up = FollowUp.objects.get(case=case)
+    assert follow_up.inspector == other
+    assert follow_up.draw.candidates == [other.credential_number]
+
+
+def verification(client, case: Case, result: str = "passed", **body):  # type: ignore[no-untyped-def]
+    payload = {"client_uuid": str(uuid.uuid4()), "result": result, "note": "", "photo_uuids": []}
+    payload.update(body)
+    return client.post(f"/api/v1/cases/{case.pk}/verification/", payload, format="json")
+
+
+def rectified_case() -> tuple[Case, FollowUp]:
+    verifiers(2)
+    case = open_case(team=[inspector(home_division=division("330523"))])  # the team is recused
+    rectify(client_for(responsible_party("330523108")), case)
+    return case, FollowUp.objects.get(case=case)
+
+
+def test_a_passed_verification_closes_the_case() -> None:
+    case, follow_up = rectified_case()
+
+    response = verification(client_for(follow_up.inspector.user), case, "passed", note="已整改到位")
+
+    assert response.status_code == 201, response.content
+    case.refresh_from_db()
+    assert case.status == CaseStatus.CLOSED
+    assert case.closed_at is not None
+    follow_up.refresh_from_db()
+    assert follow_up.result == FollowUp.Result.PASSED
+    assert follow_up.inspection.status == Inspection.Status.SUBMITTED
+    assert events_of(case) == ["opened", "status", "status"]
+
+
+def test_a_failed_verification_sends_the_case_back_with_a_new_deadline() -> None:
+    case, follow_up = rectified_case()
+    first_deadline = case.deadline
+    later = timezone.now() + dt.timedelta(days=20)
+    FollowUp.objects.filter(pk=follow_up.pk)  # the visit window is already open
+
+    response = verification(client_for(follow_up.inspector.user), case, "failed", note="仍有垃圾")
+
+    assert response.status_code == 201
+    case.refresh_from_db()
+    assert case.status == CaseStatus.RECTIFYING
+    assert case.reopen_count == 1
+    assert case.deadline >= first_deadline
+    assert later > timezone.now()
+
+
+def test_a_verification_result_replays_and_conflicts_by_uuid() -> None:
+    case, follow_up = rectified_case()
+    client = client_for(follow_up.inspector.user)
+    key = str(uuid.uuid4())
+
+    first = verification(client, case, client_uuid=key)
+    replay = verification(client, case, client_uuid=key)
+    changed = verification(client, case, "failed", client_uuid=key)
+
+    assert (first.status_code, replay.status_code) == (201, 200)
+    assert_problem(changed, 409, "uuid_conflict")
+
+
+def test_a_verification_without_a_pending_visit_is_refused() -> None:
+    case, follow_up = rectified_case()
+    client = client_for(follow_up.inspector.user)
+    verification(client, case)
+
+    again = verification(client, case)
+
+    assert_problem(again, 409, "no_pending_visit")
+
+
+def test_an_inspector_not_drawn_cannot_see_or_verify_the_case() -> None:
+    case, _follow_up = rectified_case()
+    other = next(i for i in verifiers(1))
+
+    assert_problem(verification(client_for(other.user), case), 404, "not_found")
+
+
+def test_the_drawn_verifier_sees_nothing_before_the_visit_window() -> None:
+    case, follow_up = rectified_case()
+    Inspection.objects.filter(pk=follow_up.inspection_id).update(
+        window_start=timezone.now() + dt.timedelta(days=1), window_end=timezone.now() + dt.timedelta(days=2)
+    )
+    user = follow_up.inspector.user
+
+    assert not case_list(user=user).filter(pk=case.pk).exists()
+    assert not inspection_list(user=user).filter(pk=follow_up.inspection_id).exists()
+    assert_problem(verification(client_for(user), case), 404, "not_found")
+
+
+def test_the_verification_visit_is_embargoed_from_the_responsible_party() -> None:
+    case, follow_up = rectified_case()
+    party = responsible_party("330523108")
+
+    assert not inspection_list(user=party).filter(pk=follow_up.inspection_id).exists()
+    detail = client_for(party).get(f"/api/v1/cases/{case.pk}/").json()
+    assert "follow_up" not in str(detail)
+    assert follow_up.inspector.user.username not in str(detail)
+
+
+# --- Look-back (回头看) ----------------------------------------------------------------------
+
+
+def closed_cases(count: int, closed_at: dt.datetime) -> list[Case]:
+    cases = []
+    for _ in range(count):
+        case = open_case(team=[inspector(home_division=division("330523"))])
+        cases.append(force_status(case, CaseStatus.CLOSED, closed_at=closed_at))
+    return cases
+
+
+def test_it_draws_a_share_of_closed_cases_for_a_look_back_once() -> None:
+    verifiers(2)
+    day = timezone.localdate() - dt.timedelta(days=1)
+    closed_at = dt.datetime.combine(day, dt.time(15), tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    cases = closed_cases(4, closed_at)
+
+    draw = services.cases_schedule_look_backs(period_start=day, period_end=day, share=0.5)
+    again = services.cases_schedule_look_backs(period_start=day, period_end=day, share=0.5)
+
+    assert draw is not None and again is None
+    assert len(draw.drawn) == 2
+    assert services.follow_up_draw_rerun(draw=draw) == draw.drawn
+    visits = FollowUp.objects.filter(kind=FollowUp.Kind.LOOK_BACK)
+    assert visits.count() == 2
+    for visit in visits:
+        assert visit.inspection.mode == Inspection.Mode.LOOK_BACK
+        assert visit.inspection.window_end <= closed_at + dt.timedelta(days=30)
+        assert visit.inspection.window_start >= closed_at
+        # embargoed like any unannounced visit
+        assert (
+            not inspection_list(user=responsible_party("330523108")).filter(pk=visit.inspection_id).exists()
+        )
+        assert not inspection_list(user=supervisor("330523")).filter(pk=visit.inspection_id).exists()
+    assert {str(c.pk) for c in cases} >= set(draw.drawn)
+
+
+def open_window(follow_up: FollowUp) -> None:
+    Inspection.objects.filter(pk=follow_up.inspection_id).update(
+        window_start=timezone.now() - dt.timedelta(hours=1)
+    )
+
+
+def test_a_relapse_found_on_a_look_back_reopens_the_case_as_a_relapse() -> None:
+    verifiers(1)
+    day = timezone.localdate() - dt.timedelta(days=1)
+    (case,) = closed_cases(1, timezone.now() - dt.timedelta(days=1))
+    services.cases_schedule_look_backs(
+        period_start=day - dt.timedelta(days=1), period_end=day + dt.timedelta(days=1), share=1.0
+    )
+    follow_up = FollowUp.objects.get(case=case, kind=FollowUp.Kind.LOOK_BACK)
+    Inspection.objects.filter(pk=follow_up.inspection_id).update(
+        window_start=timezone.now() - dt.timedelta(hours=1)
+    )
+
+    response = client_for(follow_up.inspector.user).post(
+        f"/api/v1/cases/{case.pk}/look-back/",
+        {"client_uuid": str(uuid.uuid4()), "result": "failed", "note": "返黑返臭"},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+    case.refresh_from_db()
+    assert case.status == CaseStatus.REOPENED
+    assert case.is_relapse
+    assert case.reopen_count == 1
+    assert case.events.order_by("-seq").first().evidence["relapse"] is True  # type: ignore[union-attr]
+
+
+def test_a_look_back_without_relapse_is_recorded_as_an_event() -> None:
+    verifiers(1)
+    (case,) = closed_cases(1, timezone.now() - dt.timedelta(hours=2))
+    today = timezone.localdate()
+    services.cases_schedule_look_backs(period_start=today - dt.timedelta(days=1), period_end=today, share=1.0)
+    follow_up = FollowUp.objects.get(case=case)
+    Inspection.objects.filter(pk=follow_up.inspection_id).update(
+        window_start=timezone.now() - dt.timedelta(hours=1)
+    )
+
+    response = client_for(follow_up.inspector.user).post(
+        f"/api/v1/cases/{case.pk}/look-back/",
+        {"client_uuid": str(uuid.uuid4()), "result": "passed"},
+        format="json",
+    )
+
+    assert response.status_code == 201
+    case.refresh_from_db()
+    assert case.status == CaseStatus.CLOSED
+    assert case.events.order_by("-seq").first().kind == CaseEvent.Kind.LOOK_BACK_PASSED  # type: ignore[union-attr]
+
+
+def test_it_uses_the_village_code_of_yucun() -> None:
+    assert open_case().village.code == YUCUN

@@ -1,0 +1,202 @@
+"""一公开: public pages and API show published results and typical cases only, redacted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from PIL import Image
+
+from inspections.api.problems import Problem
+from inspections.models import Inspection, Publication, TypicalCase
+from inspections.services import publication as publication_services
+from tests.casework import (  # noqa: F401  (fixtures)
+    eager_celery,
+    fast_passwords,
+    open_case,
+    submitted_inspection,
+)
+from tests.factories import InspectorFactory, responsible_party, supervisor
+
+pytestmark = pytest.mark.django_db
+
+PHOTO = Path(__file__).parent / "fixtures" / "photos" / "exif_gps.jpg"  # Pillow's test image, with GPS
+PHOTO_UUID = "11111111-1111-4111-8111-111111111111"
+
+
+@pytest.fixture
+def named_people():  # type: ignore[no-untyped-def]
+    """A team and a responsible party with names that must never be public."""
+    team = InspectorFactory(user__first_name="张", user__last_name="伟明", user__username="zhang-weiming")
+    party = responsible_party("330523108", first_name="李", last_name="秀英", username="li-xiuying")
+    return team, party
+
+
+def typical(case, published: bool, actor) -> TypicalCase:  # type: ignore[no-untyped-def]
+    TypicalCase.objects.create(
+        case=case,
+        title_zh_hans="村口垃圾长期堆放",
+        title_en="Garbage piled at the village entrance",
+        summary_zh_hans="检查发现村口垃圾长期堆放，已责令限期整改。",
+        summary_en="Garbage had piled up for months; rectification ordered.",
+        photo_uuids=[PHOTO_UUID],
+    )
+    if published:
+        publication_services.typical_case_publish(case=case, actor=actor)
+    return TypicalCase.objects.get(case=case)
+
+
+def results(inspections, published: bool, actor) -> Publication:  # type: ignore[no-untyped-def]
+    publication = publication_services.publication_create(
+        title_zh_hans="2025年第一批抽查结果", title_en="2025 first batch", inspections=inspections
+    )
+    if published:
+        publication_services.publication_publish(publication=publication, actor=actor)
+    return publication
+
+
+def everything_public(client: Client) -> str:
+    """Every public page and API answer, concatenated."""
+    parts = []
+    for lang in ("zh-hans", "en"):
+        parts.append(client.get(f"/public/{lang}/").content.decode())
+        for kind in ("results", "typical-cases"):
+            listing = client.get(f"/api/v1/public/{kind}/?lang={lang}")
+            assert listing.status_code == 200
+            parts.append(listing.content.decode())
+            for row in listing.json()["results"]:
+                parts.append(client.get(f"/api/v1/public/{kind}/{row['id']}/?lang={lang}").content.decode())
+                page = "results" if kind == "results" else "cases"
+                parts.append(client.get(f"/public/{lang}/{page}/{row['id']}/").content.decode())
+    return "\n".join(parts)
+
+
+def test_nothing_unpublished_appears(named_people) -> None:  # type: ignore[no-untyped-def]
+    team, _party = named_people
+    boss = supervisor("3305")
+    case = open_case(team=[team])
+    typical(case, published=False, actor=boss)
+    results([case.inspection], published=False, actor=boss)
+
+    client = Client()
+    text = everything_public(client)
+
+    assert "村口垃圾长期堆放" not in text
+    assert "2025年第一批抽查结果" not in text
+    assert client.get("/api/v1/public/typical-cases/").json()["count"] == 0
+    assert client.get("/api/v1/public/results/").json()["count"] == 0
+
+
+def test_published_items_appear_without_personal_names_or_field_notes(named_people) -> None:  # type: ignore[no-untyped-def]
+    team, party = named_people
+    boss = supervisor("3305", first_name="王", last_name="督查", username="wang-ducha")
+    case = open_case(team=[team])
+    typical(case, published=True, actor=boss)
+    results([case.inspection], published=True, actor=boss)
+
+    text = everything_public(Client())
+
+    assert "村口垃圾长期堆放" in text
+    assert "2025年第一批抽查结果" in text
+    assert "Garbage piled at the village entrance" in text
+    assert case.village.code in text
+    # names, usernames, the credential number, the inspector's field notes
+    secrets = ["伟明", "zhang-weiming", "秀英", "li-xiuying", "wang-ducha", "王督查", team.credential_number]
+    secrets += [party.username, "垃圾堆放 0"]
+    for secret in secrets:
+        assert secret not in text, secret
+
+
+def test_results_with_an_unsubmitted_inspection_cannot_be_published() -> None:
+    boss = supervisor("3305")
+    upcoming = submitted_inspection(status=Inspection.Status.SCHEDULED)
+    publication = results([upcoming], published=False, actor=boss)
+
+    with pytest.raises(Problem) as refusal:
+        publication_services.publication_publish(publication=publication, actor=boss)
+
+    assert refusal.value.get_codes() == "publication_has_unsubmitted"
+
+
+def test_an_embargoed_inspection_never_appears_even_in_published_results() -> None:
+    boss = supervisor("3305")
+    done = submitted_inspection(village_code="330523108204")
+    publication = results([done], published=True, actor=boss)
+    upcoming = submitted_inspection(village_code="330523108205", status=Inspection.Status.SCHEDULED)
+    publication.inspections.add(upcoming)  # as if added behind the service's back
+
+    text = everything_public(Client())
+
+    assert "330523108204" in text
+    assert "330523108205" not in text
+
+
+def test_the_pages_speak_chinese_and_english() -> None:
+    client = Client()
+
+    chinese = client.get("/public/zh-hans/")
+    english = client.get("/public/en/")
+
+    assert chinese["Content-Language"] == "zh-hans"
+    assert "已公开的检查结果" in chinese.content.decode()
+    assert "Published inspection results" in english.content.decode()
+    assert client.get("/public/fr/").status_code == 404
+    assert client.get("/public/", HTTP_ACCEPT_LANGUAGE="en")["Location"] == "/public/en/"
+
+
+@pytest.mark.usefixtures("eager_celery")
+def test_served_images_carry_no_exif_or_gps(  # type: ignore[no-untyped-def]
+    monkeypatch, django_capture_on_commit_callbacks, settings, tmp_path
+) -> None:
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path)},
+        },
+    }
+    original = PHOTO.read_bytes()
+    with Image.open(io.BytesIO(original)) as source:
+        assert source.getexif().get_ifd(0x8825)  # the fixture does carry GPS
+    monkeypatch.setattr(publication_services, "photo_original_bytes", lambda uuid: original)
+    boss = supervisor("3305")
+    case = open_case()
+    with django_capture_on_commit_callbacks(execute=True):
+        typical(case, published=True, actor=boss)
+
+    client = Client()
+    detail = client.get(f"/api/v1/public/typical-cases/{case.typical.pk}/").json()
+    (photo,) = detail["photos"]
+    served = b"".join(client.get(photo["url"]).streaming_content)  # type: ignore[attr-defined]
+    page = client.get(f"/public/zh-hans/cases/{case.typical.pk}/").content.decode()
+
+    assert photo["url"] in page
+    with Image.open(io.BytesIO(served)) as public:
+        assert public.format == "JPEG"
+        assert not public.getexif()
+        assert "exif" not in public.info
+    assert b"Exif" not in served
+    assert b"GPS" not in served
+
+
+def test_organisers_are_warned_once_before_results_are_due() -> None:
+    from django.core import mail
+
+    from tests.casework import at
+
+    organiser = supervisor("3305", email="organiser@example.cn")
+    visit = submitted_inspection(submitted_at=at(2025, 3, 3, 10))  # window closed Monday 3 March
+    publication = publication_services.publication_create(
+        title_zh_hans="三月抽查结果", inspections=[visit], organisers=[organiser]
+    )
+    assert publication.due_on == dt.date(2025, 3, 31)  # 20 working days later
+
+    early = publication_services.publications_warn_due(now=at(2025, 3, 20, 9))
+    due_soon = publication_services.publications_warn_due(now=at(2025, 3, 24, 9))
+    again = publication_services.publications_warn_due(now=at(2025, 3, 25, 9))
+
+    assert (early, due_soon, again) == (0, 1, 0)
+    assert [m.to for m in mail.outbox] == [["organiser@example.cn"]]
