@@ -259,8 +259,6 @@ QINGSHAN_LOOK_BACK_WITHIN_DAYS = env.int("QINGSHAN_LOOK_BACK_WITHIN_DAYS", defau
 # organisers are warned this many working days before.
 QINGSHAN_PUBLICATION_WORKING_DAYS = env.int("QINGSHAN_PUBLICATION_WORKING_DAYS", default=20)
 QINGSHAN_PUBLICATION_WARN_WORKING_DAYS = env.int("QINGSHAN_PUBLICATION_WARN_WORKING_DAYS", default=5)
-# Catalogue of the cases area, kept apart so that areas merge without conflicts.
-LOCALE_PATHS += [BASE_DIR / "inspections" / "locale_cases"]
 # One enum name for the case statuses shared by cases and their events in the schema.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     **SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"],  # type: ignore[dict-item]
