@@ -85,7 +85,6 @@ def test_a_notification_is_emailed_once_even_if_the_task_runs_twice(overdue_case
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrency needs PostgreSQL row locks")
 @pytest.mark.usefixtures("eager_celery")
 def test_two_workers_at_once_escalate_once_and_notify_once() -> None:
     supervisor("3305", email="huzhou@example.cn")
