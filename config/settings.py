@@ -235,3 +235,6 @@ LOGGING = {
 
 # --- Product settings -------------------------------------------------------
 QINGSHAN_DEMO = env.bool("QINGSHAN_DEMO", default=False)
+# How far from a village's point a check-in still counts as on site (metres);
+# sent to the phone with each assignment.
+QINGSHAN_GEOFENCE_RADIUS_M = env.int("QINGSHAN_GEOFENCE_RADIUS_M", default=1000)

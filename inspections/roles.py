@@ -23,6 +23,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "villages.change_village",
         "inspections.view_problemcategory",
         "inspections.view_inspector",
+        "inspections.add_samplingplan",
+        "inspections.change_samplingplan",
+        "inspections.view_samplingplan",
+        "inspections.delete_samplingplan",
+        "inspections.view_embargoaccesslog",
     ],
     Role.RESPONSIBLE_PARTY: [
         "villages.view_village",

@@ -1,1 +1,1 @@
-from . import checklist, roster  # noqa: F401  (registers the admin pages)
+from . import checklist, roster, sampling  # noqa: F401  (registers the admin pages)
