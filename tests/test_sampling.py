@@ -68,7 +68,7 @@ def submitted_inspection(code: str, *, days_ago: int, findings: int = 0) -> Insp
         status=Inspection.Status.SUBMITTED,
         submitted_at=now - timedelta(days=days_ago),
     )
-    category: ProblemCategory = ProblemCategoryFactory()
+    category = ProblemCategory.objects.get(pk=ProblemCategoryFactory().pk)
     for _ in range(findings):
         Finding.objects.create(inspection=inspection, category=category, severity="minor", created_by=user())
     return inspection
@@ -97,7 +97,9 @@ def test_the_preview_explains_a_sample_that_cannot_be_drawn(huzhou: list[str]) -
     assert preview.problem is not None and "50" in preview.problem
 
 
-def test_it_leaves_out_recently_inspected_villages_and_ones_with_an_open_inspection(huzhou: list[str]) -> None:
+def test_it_leaves_out_recently_inspected_villages_and_ones_with_an_open_inspection(
+    huzhou: list[str],
+) -> None:
     submitted_inspection("330521101200", days_ago=10)
     submitted_inspection("330521101201", days_ago=100)
     now = timezone.now()
@@ -289,14 +291,20 @@ def test_a_beacon_before_the_commit_is_refused(huzhou: list[str]) -> None:
 def test_the_beacon_is_mixed_into_the_seed(huzhou: list[str]) -> None:
     the_plan = plan()
     draw = sampling_plan_commit(plan=the_plan, user=organiser())
-    sampling_plan_enter_beacon(plan=the_plan, user=organiser(), value="  07 12 19  ", source="福彩3D 第2025100期")
+    sampling_plan_enter_beacon(
+        plan=the_plan, user=organiser(), value="  07 12 19  ", source="福彩3D 第2025100期"
+    )
     draw = sampling_plan_draw(plan=the_plan, user=organiser())
 
     seed = bytes.fromhex(draw.seed)
     mixed = sampling_draw.effective_seed(seed, "07 12 19")
     parameters = sampling_draw.DrawParameters.from_frozen(draw.parameters)
     with_beacon = sampling_draw.draw_compute(
-        seed=seed, beacon="07 12 19", candidates_text=draw.candidates, roster_text=draw.roster, parameters=parameters
+        seed=seed,
+        beacon="07 12 19",
+        candidates_text=draw.candidates,
+        roster_text=draw.roster,
+        parameters=parameters,
     )
     assert mixed != seed
     assert draw.beacon == "07 12 19"
@@ -316,7 +324,8 @@ def test_a_second_beacon_and_a_beacon_after_the_draw_are_refused(huzhou: list[st
     sampling_plan_commit(plan=other, user=organiser())
     sampling_plan_draw(plan=other, user=organiser())
     refuse(
-        "already_drawn", lambda: sampling_plan_enter_beacon(plan=other, user=organiser(), value="2", source="x")
+        "already_drawn",
+        lambda: sampling_plan_enter_beacon(plan=other, user=organiser(), value="2", source="x"),
     )
 
 
@@ -330,18 +339,25 @@ def test_it_draws_one_village_per_county_into_inspections_with_recused_teams(huz
 
     draw = sampling_plan_draw(plan=the_plan, user=boss)
 
-    inspections = list(Inspection.objects.filter(assignment__draw=draw).prefetch_related("team", "organisers"))
+    inspections = list(
+        Inspection.objects.filter(assignment__draw=draw).prefetch_related("team", "organisers")
+    )
     assert sorted(i.village.code[:6] for i in inspections) == COUNTIES
     for inspection in inspections:
         assert inspection.mode == Inspection.Mode.RANDOM
         assert inspection.status == Inspection.Status.SCHEDULED
-        assert (inspection.window_start, inspection.window_end) == (the_plan.window_start, the_plan.window_end)
+        assert (inspection.window_start, inspection.window_end) == (
+            the_plan.window_start,
+            the_plan.window_end,
+        )
         assert list(inspection.organisers.all()) == [boss]
         team = list(inspection.team.all())
         assert len(team) == 2
         assert all(member.home_division.code != inspection.village.code[:6] for member in team)
     assert draw.result is not None
-    assert draw.result_sha256 == hashlib.sha256(sampling_draw.canonical_json(draw.result).encode()).hexdigest()
+    assert (
+        draw.result_sha256 == hashlib.sha256(sampling_draw.canonical_json(draw.result).encode()).hexdigest()
+    )
 
 
 def test_a_draw_before_the_commit_and_a_second_draw_are_refused(huzhou: list[str]) -> None:
@@ -392,7 +408,9 @@ def test_a_reassignment_needs_a_reason_and_is_logged(drawn: Draw) -> None:
     assignment = drawn.assignments.select_related("inspection__village").first()
     assert assignment is not None
     county = assignment.inspection.village.code[:6]
-    newcomers = [inspector(home_division=division("330502"), credential_number=f"ZJ-NEW-{n}") for n in range(2)]
+    newcomers = [
+        inspector(home_division=division("330502"), credential_number=f"ZJ-NEW-{n}") for n in range(2)
+    ]
     boss = drawn.plan.created_by
 
     with pytest.raises(Problem) as refusal:

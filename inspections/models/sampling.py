@@ -231,6 +231,9 @@ class Draw(models.Model):
     def __str__(self) -> str:
         return str(_("draw of %(plan)s") % {"plan": self.plan})
 
+    def get_status_display(self) -> str:
+        return str(self.Status(self.status).label)
+
     @property
     def status(self) -> str:
         if self.published_at is not None:
