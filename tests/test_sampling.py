@@ -33,7 +33,7 @@ from inspections.services.sampling import (
     sampling_plan_enter_beacon,
     sampling_plan_preview,
 )
-from tests.factories import ProblemCategoryFactory, division, inspector, user, village
+from tests.factories import division, inspector, user, village
 from tests.sampling_helpers import COUNTIES, fast_passwords, organiser, plan, region, roster  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +68,14 @@ def submitted_inspection(code: str, *, days_ago: int, findings: int = 0) -> Insp
         status=Inspection.Status.SUBMITTED,
         submitted_at=now - timedelta(days=days_ago),
     )
-    category = ProblemCategory.objects.get(pk=ProblemCategoryFactory().pk)
+    category = ProblemCategory.objects.create(
+        code="pile",
+        name_zh_hans="垃圾",
+        name_en="Garbage",
+        domain="garbage",
+        default_severity="minor",
+        rectification_days=5,
+    )
     for _ in range(findings):
         Finding.objects.create(inspection=inspection, category=category, severity="minor", created_by=user())
     return inspection
