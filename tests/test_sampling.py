@@ -68,13 +68,15 @@ def submitted_inspection(code: str, *, days_ago: int, findings: int = 0) -> Insp
         status=Inspection.Status.SUBMITTED,
         submitted_at=now - timedelta(days=days_ago),
     )
-    category = ProblemCategory.objects.create(
-        code="pile",
-        name_zh_hans="垃圾",
-        name_en="Garbage",
-        domain="garbage",
-        default_severity="minor",
-        rectification_days=5,
+    category, _ = ProblemCategory.objects.get_or_create(
+        code="garbage-pile",
+        defaults={
+            "name_zh_hans": "垃圾乱堆",
+            "name_en": "Garbage",
+            "domain": "garbage",
+            "default_severity": "minor",
+            "rectification_days": 5,
+        },
     )
     for _ in range(findings):
         Finding.objects.create(inspection=inspection, category=category, severity="minor", created_by=user())
