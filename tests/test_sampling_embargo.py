@@ -224,7 +224,7 @@ def test_the_public_record_after_publication_shows_everything_needed_to_rerun_it
     assert len(record["villages"]) == 3
     assert record["result"] == world.draw.result
     assert record["reassignments"] == []
-    # draw with plan and scope, assignments with inspections and villages, teams, reassignments
+    # draw with plan, scope and frozen inputs, assignments with inspections and villages, teams, reassignments
     assert len(captured) == 4
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import math
 from collections import Counter
 from itertools import permutations
@@ -21,6 +22,8 @@ from inspections.services.sampling_draw import (
     candidates_serialise,
     draw_teams,
     draw_villages,
+    roster_parse,
+    roster_serialise,
 )
 
 WEIGHTS = [1.0, 1.0, 2.0, 2.0, 3.0, 4.0, 6.0, 8.0]
@@ -80,10 +83,15 @@ def test_samples_of_three_match_the_exact_inclusion_probabilities() -> None:
         assert abs(z) < 4, (code, counts[code], DRAWS * p)
 
 
-def test_the_stream_starts_with_the_documented_keyed_uniform() -> None:
+def test_the_stream_is_shake_256_of_the_keyed_hash_as_documented() -> None:
+    key = hmac.new(seed(1), b"village:330523:stream", hashlib.sha256).digest()
+    stream = hashlib.shake_256(key).digest(8 * 9)
+    words = [int.from_bytes(stream[8 * i : 8 * i + 8], "big") for i in range(9)]
+
     numbers = keyed_uniforms(seed(1), "village:330523", 9)
 
-    assert numbers[0] == keyed_uniform(seed(1), "village:330523", "0")
+    assert numbers == [((w >> 11) + 0.5) / 2**53 for w in words]
+    assert numbers[:4] == keyed_uniforms(seed(1), "village:330523", 4)
     assert len(set(numbers)) == 9 and all(0 < u < 1 for u in numbers)
 
 
@@ -163,7 +171,7 @@ def rosters_and_villages(draw: st.DrawFn) -> tuple[Roster, list[str], int, int, 
     team_size = draw(st.integers(min_value=2, max_value=3))
     pool_length = draw(st.sampled_from([0, 2, 4]))
     return (
-        Roster(entries, previous),
+        roster_parse(roster_serialise(entries, previous)),
         villages,
         team_size,
         pool_length,
@@ -188,8 +196,23 @@ def test_recusal_and_capacity_never_break(case: tuple[Roster, list[str], int, in
         for credential in team:
             member = by_credential[credential]
             assert not code.startswith(member.home[:6]), "home county"
-            assert credential not in roster.previous_teams[code], "previous team"
+            assert credential not in roster.previous_team(code), "previous team"
             assert member.home[:pool_length] == code[:pool_length], "pool"
             load[credential] += 1
     for credential, visits in load.items():
         assert visits <= by_credential[credential].capacity, "capacity"
+
+
+@given(
+    weights=st.lists(st.sampled_from([1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 2.25, 3.0]), min_size=1, max_size=300),
+    k=st.integers(min_value=1, max_value=5),
+    n=st.integers(min_value=0, max_value=10_000),
+)
+def test_the_shortcut_for_shared_weights_gives_the_full_computations_result(
+    weights: list[float], k: int, n: int
+) -> None:
+    keys = [f"{i:012d}" for i in range(len(weights))]
+    uniforms = keyed_uniforms(seed(n), "village:330523", len(keys))
+    reference = sorted(range(len(keys)), key=lambda i: (-(math.log(uniforms[i]) / weights[i]), keys[i]))[:k]
+
+    assert weighted_sample_sorted(seed(n), "village:330523", keys, weights, k) == reference

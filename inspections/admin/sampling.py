@@ -78,6 +78,9 @@ class SamplingPlanForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def clean(self) -> dict[str, Any]:
         cleaned: dict[str, Any] = super().clean() or {}
+        if cleaned.get("scope") is None and getattr(self, "scope_prefix", None) != "":
+            message = _("Only a national administrator can plan for the whole country.")
+            raise ValidationError({"scope": message})
         start = cleaned.get("window_start")
         if start is not None and start <= timezone.now():
             raise ValidationError({"window_start": _("The visit window must start in the future.")})
@@ -142,6 +145,11 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     ]
 
     # --- Scope: organisers only ----------------------------------------------------
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        form.scope_prefix = request_prefix(request)  # type: ignore[attr-defined]
+        return form
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SamplingPlan]:
         return sampling_plan_list(user=request.user).select_related("scope", "draw")  # type: ignore[arg-type]

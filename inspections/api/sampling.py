@@ -144,7 +144,7 @@ class AssignmentDetailView(AssignmentViewMixin, generics.RetrieveAPIView[Inspect
 
 class PublicPlanOutput(serializers.Serializer):
     name = serializers.CharField()
-    scope = DivisionSummarySerializer()
+    scope = DivisionSummarySerializer(allow_null=True, help_text="Empty for the whole country.")
     window_start = serializers.DateTimeField()
     window_end = serializers.DateTimeField()
 
@@ -211,7 +211,11 @@ class PublicDrawView(APIView):
     permission_classes = [AllowAny]
 
     def get(self, request: Request, pk: int) -> Response:
-        draw = Draw.objects.select_related("plan__scope").filter(pk=pk, published_at__isnull=False).first()
+        draw = (
+            Draw.objects.select_related("plan__scope", "inputs")
+            .filter(pk=pk, published_at__isnull=False)
+            .first()
+        )
         if draw is None:
             raise Http404
         assignments = (

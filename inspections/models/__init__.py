@@ -1,12 +1,22 @@
 from .checklist import Domain, ProblemCategory, Severity
 from .fieldwork import Finding, Inspection
 from .roster import Inspector, Role, User
-from .sampling import Assignment, Draw, EmbargoAccessLog, Reassignment, SamplingPlan, StratumLevel, TeamPool
+from .sampling import (
+    Assignment,
+    Draw,
+    DrawInputs,
+    EmbargoAccessLog,
+    Reassignment,
+    SamplingPlan,
+    StratumLevel,
+    TeamPool,
+)
 
 __all__ = [
     "Assignment",
     "Domain",
     "Draw",
+    "DrawInputs",
     "EmbargoAccessLog",
     "Finding",
     "Inspection",

@@ -50,7 +50,9 @@ class SamplingPlan(models.Model):
         verbose_name=_("scope"),
         on_delete=models.PROTECT,
         related_name="+",
-        help_text=_("Villages are drawn from this division's subtree."),
+        null=True,
+        blank=True,
+        help_text=_("Villages are drawn from this division's subtree; empty: the whole country."),
     )
     window_start = models.DateTimeField(_("visit window start"))
     window_end = models.DateTimeField(_("visit window end"))
@@ -150,6 +152,11 @@ class SamplingPlan(models.Model):
         return self.name
 
     @property
+    def scope_code(self) -> str:
+        """The code prefix of the candidates: ``""`` for the whole country."""
+        return self.scope.code if self.scope is not None else ""
+
+    @property
     def draw_or_none(self) -> Draw | None:
         try:
             return self.draw
@@ -169,10 +176,8 @@ class Draw(models.Model):
         SamplingPlan, verbose_name=_("plan"), on_delete=models.PROTECT, related_name="draw"
     )
     parameters = models.JSONField(_("frozen parameters"))
-    candidates = models.TextField(_("candidate list"), help_text=_("Canonical: code,weight per line."))
     candidates_sha256 = models.CharField(_("candidate list SHA-256"), max_length=64)
     candidate_count = models.PositiveIntegerField(_("candidates"))
-    roster = models.TextField(_("inspector roster"), help_text=_("Canonical JSON."))
     roster_sha256 = models.CharField(_("roster SHA-256"), max_length=64)
     # The secret: never shown or served before publication (see revealed_seed).
     seed = models.CharField(_("seed"), max_length=64, editable=False)
@@ -231,6 +236,16 @@ class Draw(models.Model):
     def __str__(self) -> str:
         return str(_("draw of %(plan)s") % {"plan": self.plan})
 
+    # The frozen texts live in DrawInputs, written once: updating a draw row
+    # (beacon, result, publication) then never rewrites megabytes of text.
+    @property
+    def candidates(self) -> str:
+        return self.inputs.candidates
+
+    @property
+    def roster(self) -> str:
+        return self.inputs.roster
+
     def get_status_display(self) -> str:
         return str(self.Status(self.status).label)
 
@@ -241,6 +256,23 @@ class Draw(models.Model):
         if self.drawn_at is not None:
             return self.Status.DRAWN
         return self.Status.COMMITTED
+
+
+class DrawInputs(models.Model):
+    """A draw's frozen candidate list and roster, in their canonical, hashed form. Insert-only."""
+
+    draw = models.OneToOneField(
+        Draw, verbose_name=_("draw"), on_delete=models.PROTECT, primary_key=True, related_name="inputs"
+    )
+    candidates = models.TextField(_("candidate list"), help_text=_("Canonical: code,weight per line."))
+    roster = models.TextField(_("inspector roster"), help_text=_("Canonical JSON."))
+
+    class Meta:
+        verbose_name = _("frozen draw inputs")
+        verbose_name_plural = _("frozen draw inputs")
+
+    def __str__(self) -> str:
+        return str(self.draw)
 
 
 class Assignment(models.Model):
@@ -333,6 +365,7 @@ class EmbargoAccessLog(models.Model):
 __all__ = [
     "Assignment",
     "Draw",
+    "DrawInputs",
     "EmbargoAccessLog",
     "Reassignment",
     "SamplingPlan",

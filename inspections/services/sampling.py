@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -46,6 +46,7 @@ from inspections.api.problems import Problem
 from inspections.models import (
     Assignment,
     Draw,
+    DrawInputs,
     EmbargoAccessLog,
     Finding,
     Inspection,
@@ -91,7 +92,7 @@ def _weight(plan: SamplingPlan, *, findings: int, days_since: int | None) -> Dec
 def sampling_plan_candidates(*, plan: SamplingPlan, now: datetime | None = None) -> CandidateSet:
     """The plan's candidates with their weights, as a commit would freeze them (three queries)."""
     now = now or timezone.now()
-    prefix = plan.scope.code
+    prefix = plan.scope_code
     excluded_kinds = set(plan.excluded_kinds or [])
     recent_cutoff = now - timedelta(days=plan.exclude_inspected_days) if plan.exclude_inspected_days else None
 
@@ -230,7 +231,7 @@ def _check_sample(plan: SamplingPlan, sizes: dict[str, int], size: int) -> None:
 
 def _pool_prefix(plan: SamplingPlan) -> str:
     """Only inspectors who can be in some village's pool enter the roster."""
-    return plan.scope.code[: plan.team_pool] if plan.team_pool else ""
+    return plan.scope_code[: plan.team_pool] if plan.team_pool else ""
 
 
 def _roster(plan: SamplingPlan, candidate_codes: set[str]) -> tuple[list[RosterEntry], dict[str, list[str]]]:
@@ -254,7 +255,7 @@ def _roster(plan: SamplingPlan, candidate_codes: set[str]) -> tuple[list[RosterE
     latest: dict[str, tuple[datetime, int]] = {}
     members: dict[int, list[str]] = {}
     team_rows = (
-        Inspection.team.through.objects.filter(inspection__village__code__startswith=plan.scope.code)
+        Inspection.team.through.objects.filter(inspection__village__code__startswith=plan.scope_code)
         .exclude(inspection__status=Inspection.Status.CANCELLED)
         .values_list(
             "inspection_id",
@@ -280,7 +281,7 @@ def _parameters(
         "format": 1,
         "plan": plan.pk,
         "name": plan.name,
-        "scope": plan.scope.code,
+        "scope": plan.scope_code,
         "window_start": plan.window_start.isoformat(),
         "window_end": plan.window_end.isoformat(),
         "sample_size": sample_size,
@@ -319,21 +320,21 @@ def sampling_plan_commit(*, plan: SamplingPlan, user: User, now: datetime | None
     entries, previous = _roster(plan, set(codes))
     roster_text = sampling_draw.roster_serialise(entries, previous)
     seed = secrets.token_bytes(32)
-    return Draw.objects.create(
+    draw = Draw.objects.create(
         plan=plan,
         parameters=_parameters(
             plan, sample_size=size, candidates=len(codes), excluded=candidate_set.excluded
         ),
-        candidates=candidates_text,
         candidates_sha256=sampling_draw.sha256_hex(candidates_text),
         candidate_count=len(codes),
-        roster=roster_text,
         roster_sha256=sampling_draw.sha256_hex(roster_text),
         seed=seed.hex(),
         seed_commitment=hashlib.sha256(seed).hexdigest(),
         committed_at=now,
         committed_by=user,
     )
+    DrawInputs.objects.create(draw=draw, candidates=candidates_text, roster=roster_text)
+    return draw
 
 
 def _locked_draw(plan: SamplingPlan) -> Draw:
@@ -378,11 +379,25 @@ def _chunks(items: Sequence[str], size: int = 5_000) -> Iterable[Sequence[str]]:
         yield items[start : start + size]
 
 
+def _insert_links(through: Any, column: str, rows: list[tuple[int, int]]) -> None:
+    """Many-to-many rows in one ``executemany``: a national draw links thousands of
+    inspections, and building a model instance per link costs more than the insert."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(through._meta.db_table)
+    # Table and column names come from the models, never from input.
+    sql = f"INSERT INTO {table} (inspection_id, {connection.ops.quote_name(column)}) VALUES (%s, %s)"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
 def _unstaffable(error: UnstaffableError) -> Problem:
     names = dict(
         Village.objects.filter(code__in=[v.code for v in error.villages]).values_list("code", "name")
     )
-    listed = "; ".join(f"{names.get(v.code, v.code)} ({v.code}): {v.reason}" for v in error.villages)
+    listed = "; ".join(f"{names.get(v.code, v.code)} ({v.code}): {v.reason}" for v in error.villages[:20])
+    if len(error.villages) > 20:
+        listed += " " + _("and %(n)d more") % {"n": len(error.villages) - 20}
     return Problem(
         status=422,
         code="unstaffable",
@@ -406,13 +421,15 @@ def sampling_plan_draw(*, plan: SamplingPlan, user: User, now: datetime | None =
         raise Problem(status=409, code="already_drawn", detail=_("The draw has already run."))
     if draw.plan.window_end <= now:
         raise Problem(status=422, code="window_in_past", detail=_("The visit window has already ended."))
+    candidates_text, roster_text = DrawInputs.objects.values_list("candidates", "roster").get(draw=draw)
     try:
         result = sampling_draw.draw_compute(
             seed=bytes.fromhex(draw.seed),
             beacon=draw.beacon,
-            candidates_text=draw.candidates,
-            roster_text=draw.roster,
+            candidates_text=candidates_text,
+            roster_text=roster_text,
             parameters=DrawParameters.from_frozen(draw.parameters),
+            validate=False,  # serialised by the commit, immutable since; verify_draw validates
         )
     except UnstaffableError as error:
         raise _unstaffable(error) from error
@@ -440,19 +457,19 @@ def sampling_plan_draw(*, plan: SamplingPlan, user: User, now: datetime | None =
             for v in result.villages
         ]
     )
-    Inspection.team.through.objects.bulk_create(
+    _insert_links(
+        Inspection.team.through,
+        "inspector_id",
         [
-            Inspection.team.through(inspection_id=inspection.pk, inspector_id=inspector_ids[credential])
+            (inspection.pk, inspector_ids[credential])
             for inspection, v in zip(inspections, result.villages, strict=True)
             for credential in v.team
-        ]
+        ],
     )
-    Inspection.organisers.through.objects.bulk_create(
-        [
-            Inspection.organisers.through(inspection_id=inspection.pk, user_id=organiser_id)
-            for inspection in inspections
-            for organiser_id in organiser_ids
-        ]
+    _insert_links(
+        Inspection.organisers.through,
+        "user_id",
+        [(inspection.pk, organiser_id) for inspection in inspections for organiser_id in organiser_ids],
     )
     Assignment.objects.bulk_create(
         [
@@ -495,9 +512,13 @@ def assignment_reassign(
         raise Problem(status=409, code="inspection_closed", detail=_("The inspection is no longer open."))
     members = sorted({i.pk: i for i in team}.values(), key=lambda i: i.credential_number)
     village_code = inspection.village.code
-    previous = sampling_draw.roster_parse(assignment.draw.roster).previous_teams.get(
-        village_code, frozenset()
+    last_visit = (
+        Inspection.objects.filter(village_id=inspection.village_id, window_start__lt=inspection.window_start)
+        .exclude(status=Inspection.Status.CANCELLED)
+        .order_by("-window_start", "-id")
+        .first()
     )
+    previous = set(last_visit.team.values_list("credential_number", flat=True)) if last_visit else set()
     problems: list[str] = []
     if len(members) != plan.team_size:
         problems.append(_("the team must have %(n)d members") % {"n": plan.team_size})

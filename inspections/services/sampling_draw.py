@@ -14,7 +14,9 @@ Formats (both hashed with SHA-256 over their UTF-8 bytes):
 * **roster**: canonical JSON (keys sorted, separators ``,`` and ``:``, UTF-8
   unescaped) of ``{"inspectors": [{"capacity": n, "credential": "…", "home":
   "<division code>"}…] sorted by credential, "previous_teams": {"<village
-  code>": [credentials sorted]}}``.
+  code>": [positions in that list, ascending]}}``: for each candidate, the
+  members of its latest inspection's team who are on the roster (villages
+  with none are left out).
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ import hmac
 import itertools
 import json
 import math
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 from inspections.services.randomness import keyed_uniforms, weighted_sample_sorted
@@ -75,8 +77,13 @@ class Candidates:
     weights: list[float]
 
 
-def candidates_parse(text: str) -> Candidates:
-    """Read the canonical list back; refuses anything not in canonical form."""
+def candidates_parse(text: str, *, validate: bool = True) -> Candidates:
+    """Read the canonical list back; refuses anything not in canonical form.
+
+    ``validate=False`` skips the checks for a list this program serialised
+    and the database keeps immutable (the draw itself); verification of a
+    record always validates.
+    """
     if not text:
         return Candidates([], [])
     if not text.endswith("\n"):
@@ -87,16 +94,17 @@ def candidates_parse(text: str) -> Candidates:
         raise DrawInputError("every line must be code,weight")
     codes = flat[0::2]
     weight_texts = flat[1::2]
-    if any(len(code) != CODE_LENGTH or not code.isdigit() for code in codes):
+    # Checked with C-level passes: this runs over every candidate of every draw.
+    if validate and (set(map(len, codes)) != {CODE_LENGTH} or not "".join(codes).isdigit()):
         raise DrawInputError("codes must have 12 digits")
-    if any(a >= b for a, b in itertools.pairwise(codes)):
+    if validate and not all(map(operator.lt, codes, itertools.islice(codes, 1, None))):
         raise DrawInputError("codes must be strictly increasing")
     parsed: dict[str, float] = {}
     for text_weight in set(weight_texts):
         if weight_text(Decimal(text_weight)) != text_weight or Decimal(text_weight) <= 0:
             raise DrawInputError(f"weight {text_weight!r} is not a positive six-decimal number")
         parsed[text_weight] = float(text_weight)
-    return Candidates(codes, [parsed[w] for w in weight_texts])
+    return Candidates(codes, list(map(parsed.__getitem__, weight_texts)))
 
 
 @dataclass(frozen=True)
@@ -114,7 +122,11 @@ class RosterEntry:
 @dataclass(frozen=True)
 class Roster:
     inspectors: list[RosterEntry]
-    previous_teams: dict[str, frozenset[str]] = field(default_factory=dict)
+    previous_positions: dict[str, list[int]] = field(default_factory=dict)
+
+    def previous_team(self, code: str) -> frozenset[str]:
+        """Credentials of the village's previous team who are on the roster."""
+        return frozenset(self.inspectors[i].credential for i in self.previous_positions.get(code, ()))
 
 
 def canonical_json(value: Any) -> str:
@@ -122,13 +134,19 @@ def canonical_json(value: Any) -> str:
 
 
 def roster_serialise(inspectors: Iterable[RosterEntry], previous_teams: Mapping[str, Iterable[str]]) -> str:
+    ordered = sorted(inspectors, key=lambda e: e.credential)
+    position = {e.credential: i for i, e in enumerate(ordered)}
+    previous: dict[str, list[int]] = {}
+    for code, team in sorted(previous_teams.items()):
+        on_roster = sorted(position[c] for c in team if c in position)
+        if on_roster:
+            previous[code] = on_roster
     return canonical_json(
         {
             "inspectors": [
-                {"capacity": e.capacity, "credential": e.credential, "home": e.home}
-                for e in sorted(inspectors, key=lambda e: e.credential)
+                {"capacity": e.capacity, "credential": e.credential, "home": e.home} for e in ordered
             ],
-            "previous_teams": {code: sorted(team) for code, team in sorted(previous_teams.items())},
+            "previous_teams": previous,
         }
     )
 
@@ -142,8 +160,7 @@ def roster_parse(text: str) -> Roster:
     credentials = [e.credential for e in inspectors]
     if credentials != sorted(set(credentials)):
         raise DrawInputError("roster credentials must be unique and sorted")
-    previous = {code: frozenset(team) for code, team in document["previous_teams"].items()}
-    return Roster(inspectors, previous)
+    return Roster(inspectors, document["previous_teams"])
 
 
 def sha256_hex(text: str | bytes) -> str:
@@ -195,12 +212,13 @@ def allocate(sizes: Mapping[str, int], sample_size: int, minimum: int) -> dict[s
     left = {s: sizes[s] - allocation[s] for s in sizes}
     pool = sum(left.values())
     if rest and pool:
-        quotas = {s: Fraction(rest * left[s], pool) for s in sizes}
-        for s, quota in quotas.items():
-            allocation[s] += math.floor(quota)
-        remainder = rest - sum(math.floor(q) for q in quotas.values())
-        by_remainder = sorted(sizes, key=lambda s: (-(quotas[s] - math.floor(quotas[s])), s))
-        for s in by_remainder[:remainder]:
+        # Exact: quota = rest × left / pool as an integer part and a remainder over pool.
+        remainders: dict[str, int] = {}
+        for s in sizes:
+            whole, remainders[s] = divmod(rest * left[s], pool)
+            allocation[s] += whole
+        short = sample_size - sum(allocation.values())
+        for s in sorted(sizes, key=lambda s: (-remainders[s], s))[:short]:
             allocation[s] += 1
     return allocation
 
@@ -269,25 +287,37 @@ def draw_teams(
     pools: dict[str, list[RosterEntry]] = {}
     for entry in roster.inspectors:
         pools.setdefault(entry.home[:pool_length], []).append(entry)
+    # Per pool, the members' positions by conflict prefix (home code cut to 6 digits).
+    conflicts: dict[str, dict[str, list[int]]] = {}
+    for key, members in pools.items():
+        by_prefix: dict[str, list[int]] = {}
+        for position, entry in enumerate(members):
+            by_prefix.setdefault(entry.conflict_prefix, []).append(position)
+        conflicts[key] = by_prefix
 
-    def pool_of(code: str) -> list[RosterEntry]:
-        return pools.get(code[:pool_length], [])
+    def recused(code: str) -> set[int]:
+        """Positions in the village's pool that may not go: home county (or wider home), previous team."""
+        key = code[:pool_length]
+        by_prefix = conflicts.get(key, {})
+        positions = {p for length in (2, 4, 6) for p in by_prefix.get(code[:length], [])}
+        if code in roster.previous_positions:
+            previous = roster.previous_team(code)
+            positions.update(p for p, e in enumerate(pools.get(key, [])) if e.credential in previous)
+        return positions
 
-    def recused(entry: RosterEntry, code: str) -> bool:
-        previous = roster.previous_teams.get(code, frozenset())
-        return code.startswith(entry.conflict_prefix) or entry.credential in previous
-
-    static = {code: sum(1 for e in pool_of(code) if not recused(e, code)) for code in villages}
+    excluded = {code: recused(code) for code in villages}
+    static = {code: len(pools.get(code[:pool_length], [])) - len(excluded[code]) for code in villages}
     remaining = {e.credential: e.capacity for e in roster.inspectors}
     teams: dict[str, tuple[str, ...]] = {}
     failures: list[UnstaffableVillage] = []
     for code in sorted(villages, key=lambda c: (static[c], c)):
-        pool = pool_of(code)
+        pool = pools.get(code[:pool_length], [])
         uniforms = keyed_uniforms(seed, f"team:{code}", len(pool))
+        out = excluded[code]
         eligible = [
             (u, e.credential)
-            for u, e in zip(uniforms, pool, strict=True)
-            if not recused(e, code) and remaining[e.credential] > 0
+            for position, (u, e) in enumerate(zip(uniforms, pool, strict=True))
+            if position not in out and remaining[e.credential] > 0
         ]
         if len(eligible) < team_size:
             reason = (
@@ -333,11 +363,17 @@ class DrawParameters:
 
 
 def draw_compute(
-    *, seed: bytes, beacon: str, candidates_text: str, roster_text: str, parameters: DrawParameters
+    *,
+    seed: bytes,
+    beacon: str,
+    candidates_text: str,
+    roster_text: str,
+    parameters: DrawParameters,
+    validate: bool = True,
 ) -> DrawResult:
     """The whole draw: villages per stratum, then their teams."""
     seed = effective_seed(seed, beacon)
-    candidates = candidates_parse(candidates_text)
+    candidates = candidates_parse(candidates_text, validate=validate)
     allocation, drawn = draw_villages(
         seed,
         candidates,
