@@ -308,7 +308,7 @@ def _parameters(
 def sampling_plan_commit(*, plan: SamplingPlan, user: User, now: datetime | None = None) -> Draw:
     """Freeze the candidates and roster, generate the secret seed and publish its SHA-256."""
     now = now or timezone.now()
-    plan = SamplingPlan.objects.select_for_update().select_related("scope").get(pk=plan.pk)
+    plan = SamplingPlan.objects.select_for_update(of=("self",)).select_related("scope").get(pk=plan.pk)
     if Draw.objects.filter(plan=plan).exists():
         raise Problem(status=409, code="already_committed", detail=_("This plan is already committed."))
     _check_plan(plan, now)
@@ -338,7 +338,7 @@ def sampling_plan_commit(*, plan: SamplingPlan, user: User, now: datetime | None
 
 
 def _locked_draw(plan: SamplingPlan) -> Draw:
-    draw = Draw.objects.select_for_update().select_related("plan").filter(plan_id=plan.pk).first()
+    draw = Draw.objects.select_for_update(of=("self",)).select_related("plan").filter(plan_id=plan.pk).first()
     if draw is None:
         raise Problem(
             status=409,
