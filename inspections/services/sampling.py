@@ -481,7 +481,11 @@ def sampling_plan_draw(*, plan: SamplingPlan, user: User, now: datetime | None =
     Assignment.objects.bulk_create(
         [
             Assignment(
-                draw=draw, inspection=inspection, stratum=v.stratum, rank=v.rank, drawn_team=list(v.team)
+                draw_id=draw.pk,
+                inspection_id=inspection.pk,
+                stratum=v.stratum,
+                rank=v.rank,
+                drawn_team=list(v.team),
             )
             for inspection, v in zip(inspections, result.villages, strict=True)
         ]
