@@ -225,6 +225,10 @@ SPECTACULAR_SETTINGS = {
         "DatumEnum": "villages.models.Datum",
         "DivisionLevelEnum": "villages.models.Division.Level",
         "LanguageEnum": "inspections.models.roster.Language",
+        "InspectionStatusEnum": "inspections.models.fieldwork.Inspection.Status",
+        "InspectionModeEnum": "inspections.models.fieldwork.Inspection.Mode",
+        "SeverityEnum": "inspections.models.checklist.Severity",
+        "ProblemDomainEnum": "inspections.models.checklist.Domain",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
 }
@@ -269,3 +273,6 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     **SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"],  # type: ignore[dict-item]
     "CaseStatusEnum": "inspections.models.cases.CaseStatus",
 }
+# How far from a village's point a check-in still counts as on site (metres);
+# sent to the phone with each assignment.
+QINGSHAN_GEOFENCE_RADIUS_M = env.int("QINGSHAN_GEOFENCE_RADIUS_M", default=1000)

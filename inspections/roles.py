@@ -40,6 +40,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inspections.view_deadlinerule",
         "inspections.view_holidayyear",
         "inspections.view_holidaydate",
+        "inspections.add_samplingplan",
+        "inspections.change_samplingplan",
+        "inspections.view_samplingplan",
+        "inspections.delete_samplingplan",
+        "inspections.view_embargoaccesslog",
     ],
     Role.RESPONSIBLE_PARTY: [
         "villages.view_village",

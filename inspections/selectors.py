@@ -19,6 +19,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from inspections.models import Case, FollowUp, Inspection, User
+from inspections.models.sampling import SamplingPlan
 
 
 def inspection_list(*, user: User, now: datetime | None = None) -> QuerySet[Inspection]:
@@ -76,3 +77,40 @@ def case_list(*, user: User, now: datetime | None = None) -> QuerySet[Case]:
         )
         visible |= Q(on_team) | Q(drawn)
     return Case.objects.filter(visible, inspection__status=Inspection.Status.SUBMITTED)
+
+
+def sampling_plan_list(*, user: User) -> QuerySet[SamplingPlan]:
+    """The sampling plans ``user`` may see: its organisers' (and superusers'), nobody else's.
+
+    A plan names its sample and its teams, so it stays with its organisers
+    until its draw is published (and then the public record shows it).
+    """
+    if not user.is_authenticated or not user.is_active:
+        return SamplingPlan.objects.none()
+    if user.is_superuser:
+        return SamplingPlan.objects.all()
+    return SamplingPlan.objects.filter(
+        Exists(
+            SamplingPlan.organisers.through.objects.filter(samplingplan_id=OuterRef("pk"), user_id=user.pk)
+        )
+    )
+
+
+def assignment_list(*, user: User, now: datetime | None = None) -> QuerySet[Inspection]:
+    """The caller's open inspections as a team member: the phone's worklist.
+
+    From :func:`inspection_list` (so the embargo holds: nothing before the
+    window opens), only where the caller is on the team, and only open ones:
+    scheduled while the window lasts, or in progress.
+    """
+    if not hasattr(user, "inspector_profile"):
+        return Inspection.objects.none()
+    now = now or timezone.now()
+    on_team = Exists(
+        Inspection.team.through.objects.filter(inspection_id=OuterRef("pk"), inspector__user_id=user.pk)
+    )
+    return inspection_list(user=user, now=now).filter(
+        Q(status=Inspection.Status.SCHEDULED, window_end__gt=now) | Q(status=Inspection.Status.IN_PROGRESS),
+        on_team,
+        window_start__lte=now,
+    )

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 from django.core import mail
-from django.db import connection, connections
+from django.db import connections
 
 from inspections.models import Case, CaseEvent, CaseNotification
 from inspections.services import cases as services

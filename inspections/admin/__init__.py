@@ -1,2 +1,1 @@
-from . import cases as _cases  # noqa: F401  (registers the cases area)
-from . import checklist, roster  # noqa: F401  (registers the admin pages)
+from . import cases, checklist, roster, sampling  # noqa: F401  (registers the admin pages)

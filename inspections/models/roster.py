@@ -87,6 +87,11 @@ class Inspector(models.Model):
         help_text=_("Where the inspector lives or works: inspections there are recused."),
     )
     is_active = models.BooleanField(_("active"), default=True)
+    capacity = models.PositiveSmallIntegerField(
+        _("capacity"),
+        default=3,
+        help_text=_("The most inspections this inspector takes on within one visit window."),
+    )
 
     class Meta:
         verbose_name = _("inspector")

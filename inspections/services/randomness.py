@@ -22,9 +22,13 @@ village draw.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import hmac
+import itertools
 import math
-from collections.abc import Iterable
+import operator
+import struct
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -48,3 +52,114 @@ def weighted_sample(seed: bytes, label: str, items: Iterable[tuple[str, float, T
     keyed = [(sort_key(seed, label, key, weight), key, value) for key, weight, value in items]
     keyed.sort(key=lambda entry: (-entry[0], entry[1]))
     return [value for _key, _item, value in keyed[:k]]
+
+
+# --- Streams: one keyed hash per list, for draws over long sorted lists ----------
+#
+# Hashing every candidate separately costs more than reading it from the
+# database (about 2 µs per HMAC in CPython), so the draws over long lists use
+# a keyed *stream*: the documented keyed hash gives a stream key, and the
+# SHAKE-256 extendable-output function (FIPS 202) expands it.
+#
+#     stream key:  k = HMAC-SHA256(key=seed, msg=label + ":stream" as UTF-8)
+#     stream:      SHAKE-256(k), 8 bytes per number
+#     number i:    bytes 8i .. 8i+7 as a big-endian integer, then step 2 above
+#
+# The i-th item of a list in its canonical (sorted) order gets number i.
+
+_TWO_53 = float(2**53)
+
+
+def _stream_words(seed: bytes, label: str, n: int) -> tuple[int, ...]:
+    """The first ``n`` 64-bit words of the keyed stream."""
+    if n <= 0:
+        return ()
+    key = hmac.new(seed, f"{label}:stream".encode(), hashlib.sha256).digest()
+    return struct.unpack(f">{n}Q", hashlib.shake_256(key).digest(8 * n))
+
+
+def _uniforms(words: Sequence[int]) -> Iterator[float]:
+    # ((w >> 11) + 0.5) / 2**53, item by item, without a Python-level loop.
+    shifted = map(operator.rshift, words, itertools.repeat(11))
+    return map(operator.truediv, map(operator.add, shifted, itertools.repeat(0.5)), itertools.repeat(_TWO_53))
+
+
+def keyed_uniforms(seed: bytes, label: str, n: int) -> list[float]:
+    """``n`` numbers uniform in (0, 1) from the keyed stream of ``seed`` and ``label``."""
+    return list(_uniforms(_stream_words(seed, label, n)))
+
+
+def weighted_sample_sorted(
+    seed: bytes, label: str, keys: Sequence[str], weights: Sequence[float], k: int
+) -> list[int]:
+    """Efraimidis–Spirakis over a sorted list, driven by the keyed stream.
+
+    ``keys`` must be strictly increasing; item ``i`` gets number ``i`` of
+    ``keyed_uniforms(seed, label, len(keys))`` and the sort key
+    ``ln(u_i) / w_i``. Returns the indices of the ``k`` largest keys, in draw
+    order (ties, practically impossible, by item key ascending).
+    """
+    n = len(keys)
+    if len(weights) != n:
+        raise ValueError("one weight per key")
+    k = min(k, n)
+    if k <= 0:
+        return []
+    if min(weights) <= 0:
+        raise ValueError("weights must be positive")
+    words = _stream_words(seed, label, n)
+    shortcut = _sample_by_words(words, keys, weights, k)
+    if shortcut is not None:
+        return shortcut
+    # ln(u) / -w is exactly -(ln(u) / w): the k smallest of these, ties by key.
+    negated = map(operator.truediv, map(math.log, _uniforms(words)), map(operator.neg, weights))
+    chosen = heapq.nsmallest(k, zip(negated, keys, range(n), strict=True))
+    return [index for _key, _item, index in chosen]
+
+
+def _largest(words: Sequence[int], m: int) -> list[int]:
+    """The ``m`` largest words, descending: filter above a threshold first (the words are uniform)."""
+    n = len(words)
+    share = 4 * m
+    while share < n:
+        threshold = 2**64 - (2**64 // n) * share
+        above = list(filter(threshold.__lt__, words))
+        if len(above) >= m:
+            return sorted(above, reverse=True)[:m]
+        share *= 4
+    return sorted(words, reverse=True)[:m]
+
+
+def _key(word: int, weight: float) -> float:
+    return math.log(((word >> 11) + 0.5) / _TWO_53) / -weight
+
+
+def _sample_by_words(
+    words: Sequence[int], keys: Sequence[str], weights: Sequence[float], k: int
+) -> list[int] | None:
+    """The same result as computing every key, computing only a few (or None: do them all).
+
+    Most items share one weight; among those the key grows with the stream
+    word, so only the ``k + 1`` largest words of that weight can matter. The
+    keys of those and of every item with another weight decide; the shortcut
+    stands only if the best excluded item is strictly worse than the k-th
+    chosen, so ties and rounding can never make it differ.
+    """
+    n = len(words)
+    # Which weight counts as common changes only the cost, never the result.
+    common = max(set(weights), key=weights.count)
+    others: list[int] = []
+    if weights.count(common) != n:
+        others = list(itertools.compress(range(n), map(operator.ne, weights, itertools.repeat(common))))
+    m = k + len(others) + 1
+    if m >= n:
+        return None
+    largest = _largest(words, m)
+    if len(set(largest)) < m:
+        return None  # equal words: let the full computation order them
+    top = [words.index(word) for word in largest]
+    boundary = [i for i in top if weights[i] == common][-1]  # words of excluded items are <= its word
+    chosen = sorted((_key(words[i], weights[i]), keys[i], i) for i in {*top, *others})[:k]
+    if not chosen[-1][0] < _key(words[boundary], common):
+        return None
+    return [index for _key_value, _item, index in chosen]

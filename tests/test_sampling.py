@@ -1,0 +1,559 @@
+"""Sampling plans end to end: preview, commit, beacon, draw, reassignment, publication, verification."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone, translation
+
+from inspections.api.problems import Problem
+from inspections.models import (
+    Assignment,
+    Draw,
+    DrawInputs,
+    Finding,
+    Inspection,
+    Inspector,
+    ProblemCategory,
+    Reassignment,
+    SamplingPlan,
+)
+from inspections.services import sampling_draw
+from inspections.services.sampling import (
+    assignment_reassign,
+    draw_publish,
+    sampling_plan_candidates,
+    sampling_plan_commit,
+    sampling_plan_draw,
+    sampling_plan_enter_beacon,
+    sampling_plan_preview,
+)
+from tests.factories import division, inspector, user, village
+from tests.sampling_helpers import COUNTIES, fast_passwords, organiser, plan, region, roster  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def huzhou() -> list[str]:
+    roster()
+    return region()
+
+
+def nothing_written() -> tuple[int, int, int]:
+    return Draw.objects.count(), Inspection.objects.count(), Assignment.objects.count()
+
+
+def refuse(code: str, action: Any) -> Problem:
+    before = nothing_written()
+    with pytest.raises(Problem) as refusal:
+        action()
+    assert refusal.value.get_codes() == code, refusal.value.detail
+    assert nothing_written() == before
+    return refusal.value
+
+
+def submitted_inspection(code: str, *, days_ago: int, findings: int = 0) -> Inspection:
+    now = timezone.now()
+    inspection = Inspection.objects.create(
+        mode=Inspection.Mode.ROUTINE,
+        village=village(code),
+        window_start=now - timedelta(days=days_ago + 1),
+        window_end=now - timedelta(days=days_ago),
+        status=Inspection.Status.SUBMITTED,
+        submitted_at=now - timedelta(days=days_ago),
+    )
+    category, _ = ProblemCategory.objects.get_or_create(
+        code="garbage-pile",
+        defaults={
+            "name_zh_hans": "垃圾乱堆",
+            "name_en": "Garbage",
+            "domain": "garbage",
+            "default_severity": "minor",
+            "rectification_days": 5,
+        },
+    )
+    for _ in range(findings):
+        Finding.objects.create(inspection=inspection, category=category, severity="minor", created_by=user())
+    return inspection
+
+
+# --- Preview and candidates --------------------------------------------------------------
+
+
+def test_it_previews_the_candidates_and_expected_sample_per_county(huzhou: list[str]) -> None:
+    preview = sampling_plan_preview(plan=plan(sample_size=5, min_per_stratum=1))
+
+    assert preview.candidate_count == 12  # residents' committees left out
+    assert preview.excluded["class"] == 3
+    assert [(s.code, s.candidates, s.sample) for s in preview.strata] == [
+        ("330521", 4, 2),  # 1 each, then the 2 left by largest remainder, ties to the smaller code
+        ("330522", 4, 2),
+        ("330523", 4, 1),
+    ]
+    assert preview.problem is None
+    assert not Draw.objects.exists()
+
+
+def test_the_preview_explains_a_sample_that_cannot_be_drawn(huzhou: list[str]) -> None:
+    preview = sampling_plan_preview(plan=plan(sample_size=50))
+
+    assert preview.problem is not None and "50" in preview.problem
+
+
+def test_it_leaves_out_recently_inspected_villages_and_ones_with_an_open_inspection(
+    huzhou: list[str],
+) -> None:
+    submitted_inspection("330521101200", days_ago=10)
+    submitted_inspection("330521101201", days_ago=100)
+    now = timezone.now()
+    Inspection.objects.create(
+        mode=Inspection.Mode.UNANNOUNCED,
+        village=village("330521101202"),
+        window_start=now + timedelta(days=1),
+        window_end=now + timedelta(days=2),
+    )
+
+    candidates = sampling_plan_candidates(plan=plan(exclude_inspected_days=30))
+
+    codes = {code for code, _w in candidates.rows}
+    assert "330521101200" not in codes and "330521101202" not in codes
+    assert "330521101201" in codes
+    assert candidates.excluded == {"class": 3, "open_inspection": 1, "recently_inspected": 1}
+
+
+def test_it_weights_by_the_documented_formula(huzhou: list[str]) -> None:
+    submitted_inspection("330521101201", days_ago=73, findings=2)
+    the_plan = plan(base_weight=1, findings_weight="0.5", staleness_weight=2, staleness_cap_days=365)
+
+    weights = dict(sampling_plan_candidates(plan=the_plan).rows)
+
+    # 1 + 0.5 × 2 + 2 × 73 / 365 = 2.4; never inspected: 1 + 0 + 2 × 365 / 365 = 3
+    assert sampling_draw.weight_text(weights["330521101201"]) == "2.400000"
+    assert sampling_draw.weight_text(weights["330523101200"]) == "3.000000"
+
+
+# --- Commit --------------------------------------------------------------------------------
+
+
+def test_commit_freezes_the_candidates_and_publishes_only_the_seed_hash(huzhou: list[str]) -> None:
+    the_plan = plan()
+    draw = sampling_plan_commit(plan=the_plan, user=organiser())
+
+    lines = draw.candidates.splitlines()
+    assert len(lines) == draw.candidate_count == 12
+    assert lines == sorted(lines) and lines[0] == "330521101200,2.000000"
+    assert draw.candidates_sha256 == hashlib.sha256(draw.candidates.encode()).hexdigest()
+    assert len(bytes.fromhex(draw.seed)) == 32
+    assert draw.seed_commitment == hashlib.sha256(bytes.fromhex(draw.seed)).hexdigest()
+    assert draw.revealed_seed == "" and draw.published_at is None
+    roster_doc = json.loads(draw.roster)
+    assert len(roster_doc["inspectors"]) == 6
+    assert draw.parameters["sample_size"] == 3 and draw.parameters["stratum_length"] == 6
+
+
+def test_two_commits_never_share_a_seed(huzhou: list[str]) -> None:
+    first = sampling_plan_commit(plan=plan(), user=organiser())
+    second = sampling_plan_commit(plan=plan(), user=organiser())
+
+    assert first.candidates_sha256 == second.candidates_sha256
+    assert first.seed != second.seed
+
+
+def test_a_rate_becomes_a_size_rounded_up_at_commit(huzhou: list[str]) -> None:
+    draw = sampling_plan_commit(plan=plan(sample_size=None, sample_rate="0.3"), user=organiser())
+
+    assert draw.parameters["sample_size"] == 4  # ceil(0.3 × 12)
+
+
+def test_the_roster_leaves_out_inactive_and_fully_booked_inspectors(huzhou: list[str]) -> None:
+    inactive = inspector(home_division=division("330502"), is_active=False)
+    booked = inspector(home_division=division("330502"), capacity=1)
+    the_plan = plan()
+    other = Inspection.objects.create(
+        mode=Inspection.Mode.ROUTINE,
+        village=village("330502101200"),
+        window_start=the_plan.window_start - timedelta(days=1),
+        window_end=the_plan.window_start + timedelta(days=1),
+    )
+    other.team.add(booked)
+    previous = submitted_inspection("330523101200", days_ago=400)
+    regular = Inspector.objects.get(credential_number="ZJ-330521-0")
+    previous.team.add(inactive, booked, regular)
+
+    draw = sampling_plan_commit(plan=the_plan, user=organiser())
+
+    roster_doc = json.loads(draw.roster)
+    credentials = {e["credential"] for e in roster_doc["inspectors"]}
+    assert inactive.credential_number not in credentials
+    assert booked.credential_number not in credentials
+    # Only roster members matter (the others cannot be drawn): by their position in the roster.
+    position = [e["credential"] for e in roster_doc["inspectors"]].index("ZJ-330521-0")
+    assert roster_doc["previous_teams"] == {"330523101200": [position]}
+
+
+def test_a_plan_with_no_candidates_is_refused(huzhou: list[str]) -> None:
+    empty = plan(excluded_kinds=["residents", "villagers", "other"])
+
+    refuse("no_candidates", lambda: sampling_plan_commit(plan=empty, user=organiser()))
+
+
+def test_a_sample_larger_than_the_candidates_is_refused(huzhou: list[str]) -> None:
+    detail = refuse(
+        "sample_exceeds_candidates", lambda: sampling_plan_commit(plan=plan(sample_size=13), user=organiser())
+    ).detail
+
+    assert "13" in str(detail) and "12" in str(detail)
+
+
+def test_a_minimum_per_stratum_beyond_the_sample_is_refused(huzhou: list[str]) -> None:
+    the_plan = plan(sample_size=2, min_per_stratum=1)
+
+    refuse("minimum_exceeds_sample", lambda: sampling_plan_commit(plan=the_plan, user=organiser()))
+
+
+def test_a_team_of_one_cannot_be_stored(huzhou: list[str]) -> None:
+    with pytest.raises(IntegrityError), transaction.atomic():
+        plan(team_size=1)
+
+
+def test_a_team_of_one_is_refused_by_the_admin_form(huzhou: list[str]) -> None:
+    from inspections.admin.sampling import SamplingPlanForm
+
+    start = timezone.now() + timedelta(days=2)
+    form = SamplingPlanForm(
+        data={
+            "name": "x",
+            "scope": division("3305").pk,
+            "window_start": start,
+            "window_end": start + timedelta(days=1),
+            "organisers": [organiser().pk],
+            "sample_size": 3,
+            "stratum_level": 6,
+            "min_per_stratum": 1,
+            "exclude_inspected_days": 0,
+            "base_weight": 1,
+            "findings_weight": 0,
+            "staleness_weight": 0,
+            "staleness_cap_days": 365,
+            "team_size": 1,
+            "team_pool": 2,
+        }
+    )
+
+    with translation.override("en"):
+        assert not form.is_valid()
+        assert "A team needs at least two inspectors." in str(form.errors)
+
+
+def test_a_window_in_the_past_is_refused(huzhou: list[str]) -> None:
+    start = timezone.now() - timedelta(hours=1)
+    the_plan = plan(window_start=start, window_end=start + timedelta(days=3))
+
+    refuse("window_in_past", lambda: sampling_plan_commit(plan=the_plan, user=organiser()))
+
+
+def test_a_second_commit_is_refused(huzhou: list[str]) -> None:
+    the_plan = plan()
+    sampling_plan_commit(plan=the_plan, user=organiser())
+
+    refuse("already_committed", lambda: sampling_plan_commit(plan=the_plan, user=organiser()))
+
+
+def test_a_committed_draw_cannot_be_changed_even_in_the_database(huzhou: list[str]) -> None:
+    draw = sampling_plan_commit(plan=plan(), user=organiser())
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        DrawInputs.objects.filter(draw=draw).update(candidates=draw.candidates + "330521101299,1.000000\n")
+    for change in (
+        {"candidates_sha256": "0" * 64},
+        {"seed": "0" * 64},
+        {"seed_commitment": "0" * 64},
+        {"parameters": {"sample_size": 99}},
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            Draw.objects.filter(pk=draw.pk).update(**change)
+
+
+def test_a_committed_plan_cannot_be_changed_even_in_the_database(huzhou: list[str]) -> None:
+    the_plan = plan()
+    SamplingPlan.objects.filter(pk=the_plan.pk).update(sample_size=4)  # a draft may change
+    sampling_plan_commit(plan=the_plan, user=organiser())
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        SamplingPlan.objects.filter(pk=the_plan.pk).update(sample_size=5)
+
+
+# --- Beacon ----------------------------------------------------------------------------------
+
+
+def test_a_beacon_before_the_commit_is_refused(huzhou: list[str]) -> None:
+    the_plan = plan()
+
+    refuse(
+        "not_committed",
+        lambda: sampling_plan_enter_beacon(plan=the_plan, user=organiser(), value="123", source="福彩3D"),
+    )
+
+
+def test_the_beacon_is_mixed_into_the_seed(huzhou: list[str]) -> None:
+    the_plan = plan()
+    draw = sampling_plan_commit(plan=the_plan, user=organiser())
+    sampling_plan_enter_beacon(
+        plan=the_plan, user=organiser(), value="  07 12 19  ", source="福彩3D 第2025100期"
+    )
+    draw = sampling_plan_draw(plan=the_plan, user=organiser())
+
+    seed = bytes.fromhex(draw.seed)
+    mixed = sampling_draw.effective_seed(seed, "07 12 19")
+    parameters = sampling_draw.DrawParameters.from_frozen(draw.parameters)
+    with_beacon = sampling_draw.draw_compute(
+        seed=seed,
+        beacon="07 12 19",
+        candidates_text=draw.candidates,
+        roster_text=draw.roster,
+        parameters=parameters,
+    )
+    assert mixed != seed
+    assert draw.beacon == "07 12 19"
+    assert draw.result == with_beacon.as_dict()
+
+
+def test_a_second_beacon_and_a_beacon_after_the_draw_are_refused(huzhou: list[str]) -> None:
+    the_plan = plan()
+    sampling_plan_commit(plan=the_plan, user=organiser())
+    sampling_plan_enter_beacon(plan=the_plan, user=organiser(), value="1", source="x")
+
+    refuse(
+        "beacon_already_entered",
+        lambda: sampling_plan_enter_beacon(plan=the_plan, user=organiser(), value="2", source="x"),
+    )
+    other = plan()
+    sampling_plan_commit(plan=other, user=organiser())
+    sampling_plan_draw(plan=other, user=organiser())
+    refuse(
+        "already_drawn",
+        lambda: sampling_plan_enter_beacon(plan=other, user=organiser(), value="2", source="x"),
+    )
+
+
+# --- Draw --------------------------------------------------------------------------------------
+
+
+def test_it_draws_one_village_per_county_into_inspections_with_recused_teams(huzhou: list[str]) -> None:
+    boss = organiser()
+    the_plan = plan(by=boss)
+    sampling_plan_commit(plan=the_plan, user=boss)
+
+    draw = sampling_plan_draw(plan=the_plan, user=boss)
+
+    inspections = list(
+        Inspection.objects.filter(assignment__draw=draw).prefetch_related("team", "organisers")
+    )
+    assert sorted(i.village.code[:6] for i in inspections) == COUNTIES
+    for inspection in inspections:
+        assert inspection.mode == Inspection.Mode.RANDOM
+        assert inspection.status == Inspection.Status.SCHEDULED
+        assert (inspection.window_start, inspection.window_end) == (
+            the_plan.window_start,
+            the_plan.window_end,
+        )
+        assert list(inspection.organisers.all()) == [boss]
+        team = list(inspection.team.all())
+        assert len(team) == 2
+        assert all(member.home_division.code != inspection.village.code[:6] for member in team)
+    assert draw.result is not None
+    assert (
+        draw.result_sha256 == hashlib.sha256(sampling_draw.canonical_json(draw.result).encode()).hexdigest()
+    )
+
+
+def test_a_draw_before_the_commit_and_a_second_draw_are_refused(huzhou: list[str]) -> None:
+    the_plan = plan()
+    refuse("not_committed", lambda: sampling_plan_draw(plan=the_plan, user=organiser()))
+    sampling_plan_commit(plan=the_plan, user=organiser())
+    sampling_plan_draw(plan=the_plan, user=organiser())
+
+    refuse("already_drawn", lambda: sampling_plan_draw(plan=the_plan, user=organiser()))
+
+
+def test_unstaffable_villages_are_named_and_nothing_is_written() -> None:
+    region()
+    roster(per_county=1)  # one inspector per county: 2 without a conflict per village, capacity 3
+    the_plan = plan(sample_size=6, team_size=3)
+    sampling_plan_commit(plan=the_plan, user=organiser())
+
+    refusal = refuse("unstaffable", lambda: sampling_plan_draw(plan=the_plan, user=organiser()))
+
+    named = {v["code"] for v in refusal.extra["villages"]}
+    assert len(named) == 6
+    assert "村330521101200" in str(refusal.detail) or "330521" in str(refusal.detail)
+    assert Draw.objects.get(plan=the_plan).drawn_at is None
+
+
+def test_full_capacities_make_a_village_unstaffable() -> None:
+    region()
+    roster(per_county=1, capacity=1)  # 3 slots for 3 villages × 2 members
+    the_plan = plan(sample_size=3)
+    sampling_plan_commit(plan=the_plan, user=organiser())
+
+    refusal = refuse("unstaffable", lambda: sampling_plan_draw(plan=the_plan, user=organiser()))
+
+    assert any("capacity" in v["reason"] for v in refusal.extra["villages"])
+
+
+# --- Reassignment --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def drawn(huzhou: list[str]) -> Draw:
+    the_plan = plan()
+    sampling_plan_commit(plan=the_plan, user=the_plan.created_by)
+    return sampling_plan_draw(plan=the_plan, user=the_plan.created_by)
+
+
+def test_a_reassignment_needs_a_reason_and_is_logged(drawn: Draw) -> None:
+    assignment = drawn.assignments.select_related("inspection__village").first()
+    assert assignment is not None
+    county = assignment.inspection.village.code[:6]
+    newcomers = [
+        inspector(home_division=division("330502"), credential_number=f"ZJ-NEW-{n}") for n in range(2)
+    ]
+    boss = drawn.plan.created_by
+
+    with pytest.raises(Problem) as refusal:
+        assignment_reassign(assignment=assignment, user=boss, team=newcomers, reason="  ")
+    assert refusal.value.get_codes() == "reason_required"
+
+    change = assignment_reassign(assignment=assignment, user=boss, team=newcomers, reason="王某因病不能出行")
+
+    assert change.actor == boss
+    assert change.team_before == sorted(assignment.drawn_team)
+    assert change.team_after == ["ZJ-NEW-0", "ZJ-NEW-1"]
+    assert {m.credential_number for m in assignment.inspection.team.all()} == {"ZJ-NEW-0", "ZJ-NEW-1"}
+    assert county != "330502"
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Reassignment.objects.filter(pk=change.pk).update(reason="edited afterwards")
+
+
+def test_a_reassignment_cannot_break_recusal(drawn: Draw) -> None:
+    assignment = drawn.assignments.select_related("inspection__village").first()
+    assert assignment is not None
+    local = inspector(home_division=division(assignment.inspection.village.code[:6]))
+    other = inspector(home_division=division("330502"))
+
+    with pytest.raises(Problem) as refusal:
+        assignment_reassign(
+            assignment=assignment, user=drawn.plan.created_by, team=[local, other], reason="换人：原因说明"
+        )
+
+    assert refusal.value.get_codes() == "invalid_team"
+    assert not Reassignment.objects.exists()
+
+
+def test_only_an_organiser_can_reassign(drawn: Draw) -> None:
+    assignment = drawn.assignments.first()
+    assert assignment is not None
+
+    with pytest.raises(Problem) as refusal:
+        assignment_reassign(assignment=assignment, user=organiser(), team=[], reason="no right to do this")
+
+    assert refusal.value.status_code == 404
+
+
+# --- Publication and verification ------------------------------------------------------------------
+
+
+def submit_all(draw: Draw) -> None:
+    Inspection.objects.filter(assignment__draw=draw).update(
+        status=Inspection.Status.SUBMITTED, submitted_at=timezone.now()
+    )
+
+
+def test_publication_waits_for_every_inspection_then_reveals_the_seed(drawn: Draw) -> None:
+    with pytest.raises(Problem) as refusal:
+        draw_publish(draw=drawn)
+    assert refusal.value.get_codes() == "embargo_active"
+
+    submit_all(drawn)
+    published = draw_publish(draw=drawn)
+
+    assert published.revealed_seed == published.seed
+    assert published.published_at is not None
+    assert draw_publish(draw=drawn).published_at == published.published_at  # idempotent
+
+
+def test_publication_before_the_draw_is_refused(huzhou: list[str]) -> None:
+    draw = sampling_plan_commit(plan=plan(), user=organiser())
+
+    with pytest.raises(Problem) as refusal:
+        draw_publish(draw=draw)
+
+    assert refusal.value.get_codes() == "not_drawn"
+
+
+def verify(*args: str) -> str:
+    out = StringIO()
+    call_command("verify_draw", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_verify_draw_reports_identical_for_a_published_draw(drawn: Draw) -> None:
+    assignment = drawn.assignments.select_related("inspection__village").first()
+    assert assignment is not None
+    newcomers = [inspector(home_division=division("330502")) for _ in range(2)]
+    assignment_reassign(
+        assignment=assignment, user=drawn.plan.created_by, team=newcomers, reason="logged change is fine"
+    )
+    submit_all(drawn)
+    draw_publish(draw=drawn)
+
+    output = verify(str(drawn.pk))
+
+    assert f"draw {drawn.pk}: identical (result SHA-256 {drawn.result_sha256})" in output
+
+
+def test_verify_draw_refuses_before_publication_unless_the_operator_asks(drawn: Draw) -> None:
+    with pytest.raises(CommandError, match="not published"):
+        verify(str(drawn.pk))
+
+    assert "identical" in verify(str(drawn.pk), "--use-secret-seed")
+
+
+def test_verify_draw_names_the_first_difference_of_an_unlogged_change(drawn: Draw) -> None:
+    assignment = drawn.assignments.select_related("inspection__village").first()
+    assert assignment is not None
+    assignment.inspection.team.set([inspector(home_division=division("330502"))])  # behind the log's back
+
+    with pytest.raises(CommandError, match=f"DIFFERENT: live teams: {assignment.inspection.village.code}"):
+        verify(str(drawn.pk), "--use-secret-seed")
+
+
+def test_verify_draw_checks_a_saved_public_record(drawn: Draw, tmp_path: Any) -> None:
+    submit_all(drawn)
+    draw_publish(draw=drawn)
+    from tests.conftest import client_for
+
+    record = client_for(user()).get(f"/api/v1/public/draws/{drawn.pk}/").json()
+    good = tmp_path / "record.json"
+    good.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    assert "identical" in verify("--record", str(good))
+
+    first = record["result"]["villages"][0]
+    first["team"] = list(reversed(first["team"]))
+    bad = tmp_path / "tampered.json"
+    bad.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(CommandError, match="village #1"):
+        verify("--record", str(bad))
+
+    record["revealed_seed"] = "11" * 32
+    bad.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(CommandError, match="seed commitment"):
+        verify("--record", str(bad))
