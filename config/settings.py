@@ -235,3 +235,30 @@ LOGGING = {
 
 # --- Product settings -------------------------------------------------------
 QINGSHAN_DEMO = env.bool("QINGSHAN_DEMO", default=False)
+
+# --- Field inspections and evidence -------------------------------------------
+# How long after the visit window closes the team may still upload and submit.
+QINGSHAN_FIELDWORK_GRACE = timedelta(hours=env.int("QINGSHAN_FIELDWORK_GRACE_HOURS", default=48))
+# A check-in this accurate (metres) or better may confirm a village's location.
+QINGSHAN_CONFIRM_LOCATION_MAX_ACCURACY_M = env.float("QINGSHAN_CONFIRM_LOCATION_MAX_ACCURACY_M", default=30.0)
+# Upload limits: larger files are refused with 413, more pixels with 422.
+QINGSHAN_PHOTO_MAX_BYTES = env.int("QINGSHAN_PHOTO_MAX_BYTES", default=30 * 1024 * 1024)
+QINGSHAN_PHOTO_MAX_PIXELS = env.int("QINGSHAN_PHOTO_MAX_PIXELS", default=120_000_000)
+# Evidence flags: GPS farther than this from the village, capture time outside
+# the visit window by more than this, phone clock off by more than this,
+# perceptual hashes within this Hamming distance (of 64 bits).
+QINGSHAN_EVIDENCE_RADIUS_M = env.float("QINGSHAN_EVIDENCE_RADIUS_M", default=1500.0)
+QINGSHAN_EVIDENCE_WINDOW_TOLERANCE = timedelta(
+    minutes=env.int("QINGSHAN_EVIDENCE_WINDOW_TOLERANCE_MINUTES", default=120)
+)
+QINGSHAN_EVIDENCE_CLOCK_SKEW = timedelta(minutes=env.int("QINGSHAN_EVIDENCE_CLOCK_SKEW_MINUTES", default=10))
+QINGSHAN_EVIDENCE_NEAR_DUPLICATE_DISTANCE = env.int("QINGSHAN_EVIDENCE_NEAR_DUPLICATE_DISTANCE", default=6)
+# EXIF times without an offset are camera local time; inspections are in China.
+QINGSHAN_EXIF_DEFAULT_OFFSET = env.str("QINGSHAN_EXIF_DEFAULT_OFFSET", default="+08:00")
+# Renditions: long edges in pixels (the preview is decoded at a reduced JPEG scale).
+QINGSHAN_PHOTO_THUMBNAIL_EDGE = env.int("QINGSHAN_PHOTO_THUMBNAIL_EDGE", default=256)
+QINGSHAN_PHOTO_PREVIEW_EDGE = env.int("QINGSHAN_PHOTO_PREVIEW_EDGE", default=1000)
+# Resumable (tus) uploads: bytes received so far are kept here, on a disk all web
+# processes share; unfinished uploads expire after this long.
+QINGSHAN_TUS_UPLOAD_DIR = Path(env.str("QINGSHAN_TUS_UPLOAD_DIR", default=str(VAR_DIR / "uploads")))
+QINGSHAN_TUS_EXPIRY = timedelta(hours=env.int("QINGSHAN_TUS_EXPIRY_HOURS", default=72))

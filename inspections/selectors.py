@@ -41,3 +41,29 @@ def inspection_list(*, user: User, now: datetime | None = None) -> QuerySet[Insp
     if prefix is not None:
         visible |= Q(status=Inspection.Status.SUBMITTED, village__code__startswith=prefix)
     return Inspection.objects.filter(visible)
+
+
+def inspection_actionable(*, user: User, now: datetime | None = None) -> QuerySet[Inspection]:
+    """The inspections ``user`` may act on in the field at ``now``.
+
+    Only a member of the team, and only from the opening of the visit window
+    until its end plus ``QINGSHAN_FIELDWORK_GRACE`` (late uploads from a phone
+    that was offline); never a cancelled inspection. Submitted inspections stay
+    in the set so that a phone replaying its queue gets its answers, but they
+    are read-only: the services refuse changes to them.
+    """
+    from django.conf import settings
+
+    if not user.is_authenticated or not user.is_active or not hasattr(user, "inspector_profile"):
+        return Inspection.objects.none()
+    now = now or timezone.now()
+    on_team = Exists(
+        Inspection.team.through.objects.filter(
+            inspection_id=OuterRef("pk"), inspector__user_id=user.pk, inspector__is_active=True
+        )
+    )
+    return Inspection.objects.filter(
+        on_team,
+        window_start__lte=now,
+        window_end__gte=now - settings.QINGSHAN_FIELDWORK_GRACE,
+    ).exclude(status=Inspection.Status.CANCELLED)

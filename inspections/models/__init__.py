@@ -1,14 +1,19 @@
 from .checklist import Domain, ProblemCategory, Severity
-from .fieldwork import Finding, Inspection
+from .evidence import Photo, Upload
+from .fieldwork import CheckIn, Finding, Inspection, LocationStatus
 from .roster import Inspector, Role, User
 
 __all__ = [
+    "CheckIn",
     "Domain",
     "Finding",
     "Inspection",
     "Inspector",
+    "LocationStatus",
+    "Photo",
     "ProblemCategory",
     "Role",
     "Severity",
+    "Upload",
     "User",
 ]
