@@ -179,6 +179,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Photo processing has its own queue so that a burst of uploads never delays email.
+CELERY_TASK_ROUTES = {"inspections.photo_process": {"queue": "media"}}
 
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {

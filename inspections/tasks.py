@@ -9,7 +9,6 @@ from inspections.services import evidence
 
 @shared_task(
     name="inspections.photo_process",
-    queue="media",
     acks_late=True,
     soft_time_limit=120,
     time_limit=180,
@@ -22,7 +21,7 @@ def photo_process(photo_id: int) -> None:
     evidence.photo_process(photo_id=photo_id)
 
 
-@shared_task(name="inspections.uploads_expire", queue="default", time_limit=600)
+@shared_task(name="inspections.uploads_expire", time_limit=600)
 def uploads_expire() -> int:
     """Delete unfinished resumable uploads past their expiry, and their bytes."""
     from inspections.services import tus

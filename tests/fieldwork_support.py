@@ -126,6 +126,7 @@ def camera_jpeg(
     exif: bool = True,
     quality: int = 90,
     size: tuple[int, int] = (640, 480),
+    resize_to: tuple[int, int] | None = None,
 ) -> bytes:
     """A JPEG as a phone would write it, with exactly the EXIF asked for.
 
@@ -133,6 +134,8 @@ def camera_jpeg(
     without an offset tag when ``offset`` is None).
     """
     image = picture(seed, size)
+    if resize_to is not None:
+        image = image.resize(resize_to, Image.Resampling.LANCZOS)
     out = io.BytesIO()
     if not exif:
         image.save(out, "JPEG", quality=quality)
