@@ -208,3 +208,40 @@ def codes(photo: Photo) -> set[str]:
 
 def fresh_uuid() -> str:
     return str(uuid.uuid4())
+
+
+@pytest.fixture
+def wsgi_server() -> Iterator[tuple[str, int]]:
+    """A real threaded HTTP server running the project (for real clients over real sockets).
+
+    pytest-django's ``live_server`` wraps the app in a media handler that
+    cannot run with ``MEDIA_URL = None`` (no public media), so this starts
+    Django's own threaded server directly, sharing an in-memory SQLite
+    connection with the test as ``LiveServerThread`` does.
+    """
+    import threading
+
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.db import connections
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    override = {c.alias: c for c in connections.all() if c.vendor == "sqlite" and c.is_in_memory_db()}
+    for connection in override.values():
+        connection.inc_thread_sharing()
+    server = ThreadedWSGIServer(
+        ("127.0.0.1", 0), QuietHandler, allow_reuse_address=False, connections_override=override
+    )
+    server.set_app(WSGIHandler())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[0], server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        for connection in override.values():
+            connection.dec_thread_sharing()
