@@ -206,9 +206,11 @@ def test_the_task_is_enqueued_on_commit_and_routed_to_the_media_queue(
     from config.celery import app
 
     _member, inspection, client = field
-    with mock.patch("inspections.tasks.photo_process.apply_async") as apply_async:
-        with django_capture_on_commit_callbacks(execute=True):
-            response = upload(client, inspection, camera_jpeg())
+    with (
+        mock.patch("inspections.tasks.photo_process.apply_async") as apply_async,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = upload(client, inspection, camera_jpeg())
 
     photo = Photo.objects.get(client_uuid=response.json()["client_uuid"])
     assert apply_async.call_args.args[0] == (photo.pk,)
@@ -410,7 +412,7 @@ def test_it_flags_a_photo_without_any_exif(field: Any) -> None:
 def test_originals_go_only_to_authorised_callers_and_renditions_to_those_who_see_the_inspection(
     field: Any,
 ) -> None:
-    member, inspection, client = field
+    _member, inspection, client = field
     content = camera_jpeg(gps=near(10), taken_at=timezone.now())
     photo = send_and_process(client, inspection, content)
     base = f"/api/v1/photos/{photo.client_uuid}"

@@ -269,7 +269,8 @@ def no_processing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.mark.django_db(transaction=True)
 def test_tuspy_uploads_20_mb_through_a_cut_connection_and_resumes(
-    wsgi_server: tuple[str, int], no_processing: None
+    wsgi_server: tuple[str, int],  # noqa: F811  (the fixture imported above)
+    no_processing: None,
 ) -> None:
     from tusclient import client as tus_client
     from tusclient.exceptions import TusUploadFailed
