@@ -138,11 +138,10 @@ def test_a_real_celery_worker_processes_an_uploaded_photo(settings: Any) -> None
         folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(key)
         if folder:  # the folder broker needs its folders; a fresh checkout has none yet
             Path(folder).mkdir(parents=True, exist_ok=True)
-    with app.connection_for_write() as conn:
-        # Leftovers of earlier runs on a shared broker are not this test's business.
-        # A queue that never existed has nothing to purge.
-        with contextlib.suppress(Exception):
-            conn.default_channel.queue_purge("media")
+    # Leftovers of earlier runs on a shared broker are not this test's business;
+    # a queue that never existed has nothing to purge.
+    with app.connection_for_write() as conn, contextlib.suppress(Exception):
+        conn.default_channel.queue_purge("media")
 
     with start_worker(app, queues=["media"], pool="solo", perform_ping_check=False, shutdown_timeout=20):
         response = upload(client_for(member.user), inspection, camera_jpeg(gps=YUCUN_WGS84, size=(1200, 900)))
