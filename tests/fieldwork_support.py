@@ -43,6 +43,8 @@ def isolated_storage(settings: Any, tmp_path: Path) -> Iterator[Path]:
             "BACKEND": "django.core.files.storage.FileSystemStorage",
             "OPTIONS": {"location": str(media), "base_url": None},
         },
+        # Admin pages render without a collectstatic manifest in tests.
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.QINGSHAN_TUS_UPLOAD_DIR = tmp_path / "uploads"
     yield media
@@ -229,7 +231,7 @@ def wsgi_server() -> Iterator[tuple[str, int]]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    override = {c.alias: c for c in connections.all() if c.vendor == "sqlite" and c.is_in_memory_db()}
+    override = {c.alias: c for c in connections.all() if c.vendor == "sqlite" and c.is_in_memory_db()}  # type: ignore[attr-defined]
     for connection in override.values():
         connection.inc_thread_sharing()
     server = ThreadedWSGIServer(
@@ -239,7 +241,7 @@ def wsgi_server() -> Iterator[tuple[str, int]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield server.server_address[0], server.server_address[1]
+        yield "127.0.0.1", int(server.server_address[1])
     finally:
         server.shutdown()
         server.server_close()

@@ -1,1 +1,1 @@
-from . import checklist, roster  # noqa: F401  (registers the admin pages)
+from . import checklist, fieldwork, roster  # noqa: F401  (registers the admin pages)

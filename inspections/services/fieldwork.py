@@ -8,6 +8,7 @@ submitted inspection is read-only.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from uuid import UUID
 
@@ -21,6 +22,8 @@ from inspections.models import CheckIn, Finding, Inspection, LocationStatus, Pho
 from inspections.services.idempotency import create_once
 from villages.geo import haversine_m, to_wgs84
 from villages.models import Datum, Village
+
+logger = logging.getLogger(__name__)
 
 TRUSTED_LOCATION_SOURCES = (Village.LocationSource.CONFIRMED, Village.LocationSource.SURVEY)
 
@@ -252,4 +255,5 @@ def village_confirm_location(*, check_in: CheckIn, by: User) -> Village:
         village.datum = Datum.WGS84
         village.location_source = Village.LocationSource.CONFIRMED
         village.save(update_fields=["longitude", "latitude", "datum", "location_source"])
+    logger.info("village %s location confirmed by %s from check-in %s", village.code, by.pk, check_in.pk)
     return village
