@@ -43,9 +43,7 @@ def sort_key(seed: bytes, label: str, item_key: str, weight: float) -> float:
     return math.log(keyed_uniform(seed, label, item_key)) / weight
 
 
-def weighted_sample(
-    seed: bytes, label: str, items: Iterable[tuple[str, float, T]], k: int
-) -> list[T]:
+def weighted_sample(seed: bytes, label: str, items: Iterable[tuple[str, float, T]], k: int) -> list[T]:
     """Draw ``k`` of ``(item_key, weight, value)`` without replacement, in draw order."""
     keyed = [(sort_key(seed, label, key, weight), key, value) for key, weight, value in items]
     keyed.sort(key=lambda entry: (-entry[0], entry[1]))
