@@ -287,16 +287,17 @@ def analyse(fileobj: IO[bytes]) -> Analysis:
             if image.format == "JPEG":
                 image.draft("RGB", _draft_box(width, height, preview_edge))
             image.load()
-            pixels: Image.Image = image
-            if pixels.mode not in ("RGB", "L"):
-                pixels = pixels.convert("RGB")
-            preview = pixels.copy() if pixels is image else pixels
+            # The decoded image is ours alone: resize it in place, no copies.
+            preview: Image.Image = image if image.mode in ("RGB", "L") else image.convert("RGB")
             preview.thumbnail((preview_edge, preview_edge), Image.Resampling.BILINEAR, reducing_gap=None)
             if orientation != 1:
                 preview.getexif()[0x0112] = orientation
                 preview = ImageOps.exif_transpose(preview)
             preview.info.clear()
-            thumbnail = preview.copy()
+            # A box reduce by an integer factor, then a small exact resize: a few
+            # hundred microseconds instead of a full resampling of the preview.
+            factor = max(1, max(preview.size) // thumb_edge)
+            thumbnail = preview.reduce(factor) if factor > 1 else preview.copy()
             thumbnail.thumbnail((thumb_edge, thumb_edge), Image.Resampling.BILINEAR)
             thumbnail.info.clear()
         except IMAGE_ERRORS:
