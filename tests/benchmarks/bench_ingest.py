@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.benchmarks.common import camera_jpeg_12mp, compare, full_decoder, setup_django  # noqa: E402
+from tests.benchmarks.common import camera_jpeg_12mp, compare, full_decoder, setup_django
 
 TARGET = 0.6
 
