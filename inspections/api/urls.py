@@ -26,7 +26,8 @@ urlpatterns = [
     path("photos/", PhotoUploadView.as_view(), name="photo-upload"),
     path("photos/<uuid:client_uuid>/", PhotoDetailView.as_view(), name="photo-detail"),
     re_path(
-        r"^photos/(?P<client_uuid>[0-9a-f-]{36})/(?P<kind>original|preview|thumbnail)/$",
+        r"^photos/(?P<client_uuid>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+        r"/(?P<kind>original|preview|thumbnail)/$",
         PhotoFileView.as_view(),
         name="photo-file",
     ),
