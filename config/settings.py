@@ -171,6 +171,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_queue_dir / "queue"),
         "data_folder_out": str(_queue_dir / "queue"),
         "processed_folder": str(_queue_dir / "processed"),
+        # Remote-control (pidbox) messages: kombu's default is ./control in the working directory.
+        "control_folder": str(_queue_dir / "control"),
         "store_processed": False,
     }
 else:
@@ -185,6 +187,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Photo processing has its own queue so that a burst of uploads never delays email.
+CELERY_TASK_ROUTES = {"inspections.photo_process": {"queue": "media"}}
 
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -276,3 +280,29 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
 # How far from a village's point a check-in still counts as on site (metres);
 # sent to the phone with each assignment.
 QINGSHAN_GEOFENCE_RADIUS_M = env.int("QINGSHAN_GEOFENCE_RADIUS_M", default=1000)
+# --- Field inspections and evidence -------------------------------------------
+# How long after the visit window closes the team may still upload and submit.
+QINGSHAN_FIELDWORK_GRACE = timedelta(hours=env.int("QINGSHAN_FIELDWORK_GRACE_HOURS", default=48))
+# A check-in this accurate (metres) or better may confirm a village's location.
+QINGSHAN_CONFIRM_LOCATION_MAX_ACCURACY_M = env.float("QINGSHAN_CONFIRM_LOCATION_MAX_ACCURACY_M", default=30.0)
+# Upload limits: larger files are refused with 413, more pixels with 422.
+QINGSHAN_PHOTO_MAX_BYTES = env.int("QINGSHAN_PHOTO_MAX_BYTES", default=30 * 1024 * 1024)
+QINGSHAN_PHOTO_MAX_PIXELS = env.int("QINGSHAN_PHOTO_MAX_PIXELS", default=120_000_000)
+# Evidence flags: GPS farther than QINGSHAN_GEOFENCE_RADIUS_M from the village
+# (the radius the phone is given with each assignment), capture time outside the
+# visit window by more than this, phone clock off by more than this, perceptual
+# hashes within this Hamming distance (of 64 bits).
+QINGSHAN_EVIDENCE_WINDOW_TOLERANCE = timedelta(
+    minutes=env.int("QINGSHAN_EVIDENCE_WINDOW_TOLERANCE_MINUTES", default=120)
+)
+QINGSHAN_EVIDENCE_CLOCK_SKEW = timedelta(minutes=env.int("QINGSHAN_EVIDENCE_CLOCK_SKEW_MINUTES", default=10))
+QINGSHAN_EVIDENCE_NEAR_DUPLICATE_DISTANCE = env.int("QINGSHAN_EVIDENCE_NEAR_DUPLICATE_DISTANCE", default=6)
+# EXIF times without an offset are camera local time; inspections are in China.
+QINGSHAN_EXIF_DEFAULT_OFFSET = env.str("QINGSHAN_EXIF_DEFAULT_OFFSET", default="+08:00")
+# Renditions: long edges in pixels (the preview is decoded at a reduced JPEG scale).
+QINGSHAN_PHOTO_THUMBNAIL_EDGE = env.int("QINGSHAN_PHOTO_THUMBNAIL_EDGE", default=256)
+QINGSHAN_PHOTO_PREVIEW_EDGE = env.int("QINGSHAN_PHOTO_PREVIEW_EDGE", default=1000)
+# Resumable (tus) uploads: bytes received so far are kept here, on a disk all web
+# processes share; unfinished uploads expire after this long.
+QINGSHAN_TUS_UPLOAD_DIR = Path(env.str("QINGSHAN_TUS_UPLOAD_DIR", default=str(VAR_DIR / "uploads")))
+QINGSHAN_TUS_EXPIRY = timedelta(hours=env.int("QINGSHAN_TUS_EXPIRY_HOURS", default=72))

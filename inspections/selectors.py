@@ -99,18 +99,36 @@ def sampling_plan_list(*, user: User) -> QuerySet[SamplingPlan]:
 def assignment_list(*, user: User, now: datetime | None = None) -> QuerySet[Inspection]:
     """The caller's open inspections as a team member: the phone's worklist.
 
-    From :func:`inspection_list` (so the embargo holds: nothing before the
-    window opens), only where the caller is on the team, and only open ones:
-    scheduled while the window lasts, or in progress.
+    The inspections the caller may act on (:func:`inspection_actionable`: on
+    the team, from the window's opening, never before, to its end plus the
+    grace for late uploads) that are still open: scheduled or in progress.
     """
-    if not hasattr(user, "inspector_profile"):
+    return inspection_actionable(user=user, now=now).filter(
+        status__in=[Inspection.Status.SCHEDULED, Inspection.Status.IN_PROGRESS]
+    )
+
+
+def inspection_actionable(*, user: User, now: datetime | None = None) -> QuerySet[Inspection]:
+    """The inspections ``user`` may act on in the field at ``now``.
+
+    Only a member of the team, and only from the opening of the visit window
+    until its end plus ``QINGSHAN_FIELDWORK_GRACE`` (late uploads from a phone
+    that was offline); never a cancelled inspection. Submitted inspections stay
+    in the set so that a phone replaying its queue gets its answers, but they
+    are read-only: the services refuse changes to them.
+    """
+    from django.conf import settings
+
+    if not user.is_authenticated or not user.is_active or not hasattr(user, "inspector_profile"):
         return Inspection.objects.none()
     now = now or timezone.now()
     on_team = Exists(
-        Inspection.team.through.objects.filter(inspection_id=OuterRef("pk"), inspector__user_id=user.pk)
+        Inspection.team.through.objects.filter(
+            inspection_id=OuterRef("pk"), inspector__user_id=user.pk, inspector__is_active=True
+        )
     )
-    return inspection_list(user=user, now=now).filter(
-        Q(status=Inspection.Status.SCHEDULED, window_end__gt=now) | Q(status=Inspection.Status.IN_PROGRESS),
+    return Inspection.objects.filter(
         on_team,
         window_start__lte=now,
-    )
+        window_end__gte=now - settings.QINGSHAN_FIELDWORK_GRACE,
+    ).exclude(status=Inspection.Status.CANCELLED)

@@ -98,7 +98,7 @@ class RectificationOutput(serializers.ModelSerializer[Rectification]):
         fields = ["client_uuid", "case", "case_status", "description", "photo_uuids", "flags", "created_at"]
 
 
-class FindingOutput(serializers.Serializer):
+class CaseFindingOutput(serializers.Serializer):
     client_uuid = serializers.UUIDField()
     description = serializers.CharField()
     longitude = serializers.FloatField(allow_null=True)
@@ -108,7 +108,7 @@ class FindingOutput(serializers.Serializer):
 
 
 class CaseDetailOutput(CaseListOutput):
-    finding = FindingOutput()
+    finding = CaseFindingOutput()
     timeline = CaseEventOutput(many=True, source="events")
     rectifications = RectificationOutput(many=True)
 

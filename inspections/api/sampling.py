@@ -26,8 +26,10 @@ from rest_framework.views import APIView
 
 from inspections.models import Draw, Inspection, Inspector, ProblemCategory, Reassignment, User
 from inspections.selectors import assignment_list
+from inspections.services.fieldwork import village_reference_point
 from inspections.services.sampling import embargo_reads_record
 from villages.api.serializers import DivisionSummarySerializer, VillageOutput
+from villages.models import Village
 
 # --- Assignments --------------------------------------------------------------------
 
@@ -50,8 +52,15 @@ class TeamMemberOutput(serializers.ModelSerializer[Inspector]):
 
 
 class AssignmentVillageOutput(VillageOutput):
+    location_known = serializers.SerializerMethodField(
+        help_text="Whether distances to this village are measured (a confirmed or surveyed location)."
+    )
+
     class Meta(VillageOutput.Meta):
-        fields = ["code", "name", "kind", "township", "county_code", "location"]
+        fields = ["code", "name", "kind", "township", "county_code", "location", "location_known"]
+
+    def get_location_known(self, village: Village) -> bool:
+        return village_reference_point(village) is not None
 
 
 class AssignmentOutput(serializers.ModelSerializer[Inspection]):
@@ -63,6 +72,9 @@ class AssignmentOutput(serializers.ModelSerializer[Inspection]):
     checklist = serializers.SerializerMethodField(
         help_text="The problem categories to record findings against."
     )
+    actionable_until = serializers.SerializerMethodField(
+        help_text="The end of the window plus the grace period for late uploads."
+    )
 
     class Meta:
         model = Inspection
@@ -72,11 +84,18 @@ class AssignmentOutput(serializers.ModelSerializer[Inspection]):
             "status",
             "window_start",
             "window_end",
+            "actionable_until",
             "village",
             "geofence_radius_m",
             "team",
             "checklist",
         ]
+
+    @extend_schema_field(serializers.DateTimeField())
+    def get_actionable_until(self, inspection: Inspection) -> str:
+        return serializers.DateTimeField().to_representation(
+            inspection.window_end + settings.QINGSHAN_FIELDWORK_GRACE
+        )
 
     def get_geofence_radius_m(self, inspection: Inspection) -> int:
         return int(settings.QINGSHAN_GEOFENCE_RADIUS_M)

@@ -1,30 +1,49 @@
-from django.urls import path
+"""Routes of /api/v1/, grouped by the part of the work they serve."""
 
+from django.urls import path, re_path
+
+from inspections.api import cases
 from inspections.api.auth import TokenObtainView, TokenRefreshView
+from inspections.api.evidence import PhotoDetailView, PhotoFileView, PhotoUploadView
+from inspections.api.fieldwork import CheckInView, FindingCreateView, InspectionDetailView, SubmitView
 from inspections.api.sampling import AssignmentDetailView, AssignmentListView, PublicDrawView
+from inspections.api.tus import UploadCreateView, UploadDetailView
 from inspections.api.views import MeView
+from inspections.public import api as public_api
 from villages.api.views import VillageListView
 
 urlpatterns = [
+    # accounts and reference data
     path("auth/token/", TokenObtainView.as_view(), name="token-obtain"),
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
     path("me/", MeView.as_view(), name="me"),
     path("villages/", VillageListView.as_view(), name="village-list"),
+    # the field: assignments, check-in, findings, photos, submission
     path("assignments/", AssignmentListView.as_view(), name="assignment-list"),
     path("assignments/<int:pk>/", AssignmentDetailView.as_view(), name="assignment-detail"),
+    path("inspections/<int:pk>/", InspectionDetailView.as_view(), name="inspection-detail"),
+    path("inspections/<int:pk>/check-in/", CheckInView.as_view(), name="inspection-check-in"),
+    path("inspections/<int:pk>/submit/", SubmitView.as_view(), name="inspection-submit"),
+    path("findings/", FindingCreateView.as_view(), name="finding-create"),
+    path("photos/", PhotoUploadView.as_view(), name="photo-upload"),
+    path("photos/<uuid:client_uuid>/", PhotoDetailView.as_view(), name="photo-detail"),
+    re_path(
+        r"^photos/(?P<client_uuid>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+        r"/(?P<kind>original|preview|thumbnail)/$",
+        PhotoFileView.as_view(),
+        name="photo-file",
+    ),
+    path("uploads/", UploadCreateView.as_view(), name="upload-create"),
+    path("uploads/<uuid:pk>/", UploadDetailView.as_view(), name="upload-detail"),
+    # cases to closure
+    path("cases/", cases.CaseListView.as_view(), name="case-list"),
+    path("cases/<int:pk>/", cases.CaseDetailView.as_view(), name="case-detail"),
+    path("cases/<int:pk>/acknowledge/", cases.CaseAcknowledgeView.as_view(), name="case-acknowledge"),
+    path("cases/<int:pk>/rectifications/", cases.RectificationCreateView.as_view(), name="case-rectify"),
+    path("cases/<int:pk>/verification/", cases.VerificationView.as_view(), name="case-verification"),
+    path("cases/<int:pk>/look-back/", cases.LookBackView.as_view(), name="case-look-back"),
+    # public record (一公开): no account needed
     path("public/draws/<int:pk>/", PublicDrawView.as_view(), name="public-draw"),
-]
-
-from inspections.api import cases as case_views  # noqa: E402
-from inspections.public import api as public_api  # noqa: E402
-
-urlpatterns += [
-    path("cases/", case_views.CaseListView.as_view(), name="case-list"),
-    path("cases/<int:pk>/", case_views.CaseDetailView.as_view(), name="case-detail"),
-    path("cases/<int:pk>/acknowledge/", case_views.CaseAcknowledgeView.as_view(), name="case-acknowledge"),
-    path("cases/<int:pk>/rectifications/", case_views.RectificationCreateView.as_view(), name="case-rectify"),
-    path("cases/<int:pk>/verification/", case_views.VerificationView.as_view(), name="case-verification"),
-    path("cases/<int:pk>/look-back/", case_views.LookBackView.as_view(), name="case-look-back"),
     path("public/results/", public_api.PublicResultListView.as_view(), name="public-result-list"),
     path(
         "public/results/<int:pk>/", public_api.PublicResultDetailView.as_view(), name="public-result-detail"

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inspections', '0002_sampling'),
+        ('inspections', '0003_fieldwork'),
         ('villages', '0001_initial'),
     ]
 

@@ -1,35 +1,3 @@
-from .checklist import Domain, ProblemCategory, Severity
-from .fieldwork import Finding, Inspection
-from .roster import Inspector, Role, User
-from .sampling import (
-    Assignment,
-    Draw,
-    DrawInputs,
-    EmbargoAccessLog,
-    Reassignment,
-    SamplingPlan,
-    StratumLevel,
-    TeamPool,
-)
-
-__all__ = [
-    "Assignment",
-    "Domain",
-    "Draw",
-    "DrawInputs",
-    "EmbargoAccessLog",
-    "Finding",
-    "Inspection",
-    "Inspector",
-    "ProblemCategory",
-    "Reassignment",
-    "Role",
-    "SamplingPlan",
-    "Severity",
-    "StratumLevel",
-    "TeamPool",
-    "User",
-]
 from .cases import (
     ALLOWED_TRANSITIONS,
     Case,
@@ -46,20 +14,54 @@ from .cases import (
     Rectification,
     TypicalCase,
 )
+from .checklist import Domain, ProblemCategory, Severity
+from .evidence import Photo, Upload
+from .fieldwork import CheckIn, Finding, Inspection, LocationStatus
+from .roster import Inspector, Role, User
+from .sampling import (
+    Assignment,
+    Draw,
+    DrawInputs,
+    EmbargoAccessLog,
+    Reassignment,
+    SamplingPlan,
+    StratumLevel,
+    TeamPool,
+)
 
-__all__ += [
+__all__ = [
     "ALLOWED_TRANSITIONS",
+    "Assignment",
     "Case",
     "CaseEvent",
     "CaseNotification",
     "CaseStatus",
+    "CheckIn",
     "DeadlineRule",
+    "Domain",
+    "Draw",
+    "DrawInputs",
+    "EmbargoAccessLog",
+    "Finding",
     "FollowUp",
     "FollowUpDraw",
     "HolidayDate",
     "HolidayYear",
+    "Inspection",
+    "Inspector",
+    "LocationStatus",
+    "Photo",
+    "ProblemCategory",
     "PublicImage",
     "Publication",
+    "Reassignment",
     "Rectification",
+    "Role",
+    "SamplingPlan",
+    "Severity",
+    "StratumLevel",
+    "TeamPool",
     "TypicalCase",
+    "Upload",
+    "User",
 ]

@@ -12,6 +12,7 @@ import uuid
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from inspections.models.checklist import ProblemCategory, Severity
@@ -122,3 +123,69 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category} ({self.get_severity_display()})"
+
+
+class LocationStatus(models.TextChoices):
+    """Whether a distance to the village could be measured at all."""
+
+    KNOWN = "known", _("village location known")
+    UNKNOWN = "unknown", _("village location unknown")
+
+
+class CheckIn(models.Model):
+    """An inspector's arrival on site: the phone's fix and clock, and the server's.
+
+    Positions are WGS-84 (phone GPS). The distance is measured after converting
+    the village's point to WGS-84, and only against a confirmed or surveyed
+    village location: a derived (approximate) point would raise false alarms,
+    so it reports "location unknown" instead.
+    """
+
+    client_uuid = models.UUIDField(_("client UUID"), unique=True)
+    inspection = models.ForeignKey(
+        Inspection, verbose_name=_("inspection"), on_delete=models.PROTECT, related_name="check_ins"
+    )
+    created_by = models.ForeignKey(
+        User, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
+    )
+    longitude = models.FloatField(_("longitude (WGS-84)"))
+    latitude = models.FloatField(_("latitude (WGS-84)"))
+    accuracy_m = models.FloatField(_("accuracy (m)"), null=True, blank=True)
+    device_time = models.DateTimeField(_("device time"))
+    received_at = models.DateTimeField(_("server time"), default=timezone.now)
+    location_status = models.CharField(_("village location"), max_length=10, choices=LocationStatus.choices)
+    distance_m = models.FloatField(
+        _("distance to village (m)"),
+        null=True,
+        blank=True,
+        help_text=_("Empty when the village has no confirmed location."),
+    )
+
+    class Meta:
+        verbose_name = _("check-in")
+        verbose_name_plural = _("check-ins")
+        ordering = ["inspection", "received_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(longitude__gte=-180, longitude__lte=180, latitude__gte=-90, latitude__lte=90),
+                name="check_in_position_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(accuracy_m__isnull=True) | Q(accuracy_m__gte=0), name="check_in_accuracy_positive"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(location_status="known", distance_m__isnull=False)
+                    | Q(location_status="unknown", distance_m__isnull=True)
+                ),
+                name="check_in_distance_iff_location_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.inspection_id} · {self.received_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def clock_skew_seconds(self) -> float:
+        """How far the phone's clock was ahead of the server's (negative: behind)."""
+        return (self.device_time - self.received_at).total_seconds()

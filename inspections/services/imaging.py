@@ -1,0 +1,309 @@
+"""Image forensics without the database: sniffing, EXIF, perceptual hash, renditions.
+
+Speed matters here (a 12-megapixel photo must cost less than one full decode):
+JPEGs are decoded with libjpeg's DCT scaling (``Image.draft``) straight to the
+preview's size, and the thumbnail and the perceptual hash are computed from
+the preview. Renditions are re-encoded from pixels only: no EXIF, no GPS, no
+XMP (the ICC profile is kept so that colours stay right).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from io import BytesIO
+from typing import IO, Any
+
+import imagehash
+import pillow_heif
+from django.conf import settings
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+pillow_heif.register_heif_opener()
+
+# Pillow refuses (raises) above twice this and warns above it; our own,
+# clearer limit (422 photo_too_many_pixels) is checked on the header first.
+Image.MAX_IMAGE_PIXELS = settings.QINGSHAN_PHOTO_MAX_PIXELS
+
+# What each accepted content type is called by Pillow, and its file extension.
+ACCEPTED_TYPES = {
+    "image/jpeg": ("JPEG", ".jpg"),
+    "image/png": ("PNG", ".png"),
+    "image/webp": ("WEBP", ".webp"),
+    "image/heic": ("HEIF", ".heic"),
+    "image/heif": ("HEIF", ".heif"),
+}
+_HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs"}
+_HEIF_BRANDS = {b"mif1", b"msf1", b"mif2"}
+SNIFF_BYTES = 32
+
+# Errors Pillow and its plugins raise on bad image data.
+IMAGE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, RuntimeError)
+
+EXIF_IFD = 0x8769
+GPS_IFD = 0x8825
+
+
+def sniff_content_type(head: bytes) -> str | None:
+    """The image type the first bytes announce (magic numbers), whatever the file is called."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in _HEIC_BRANDS:
+            return "image/heic"
+        if brand in _HEIF_BRANDS:
+            return "image/heif"
+    return None
+
+
+class HeaderError(Exception):
+    """The header cannot be read, or announces too many pixels."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def read_header(fileobj: IO[bytes], *, content_type: str) -> tuple[int, int]:
+    """Width and height from the header alone (nothing is decoded).
+
+    Raises :class:`HeaderError` with ``photo_too_many_pixels`` (a decompression
+    bomb) or ``photo_unreadable`` (not parseable, or not the announced type).
+    """
+    try:
+        with Image.open(fileobj) as image:
+            width, height = image.size
+            fmt = image.format
+    except Image.DecompressionBombError as exc:
+        raise HeaderError("photo_too_many_pixels") from exc
+    except (UnidentifiedImageError, *IMAGE_ERRORS) as exc:
+        raise HeaderError("photo_unreadable") from exc
+    if fmt != ACCEPTED_TYPES[content_type][0]:
+        raise HeaderError("photo_unreadable")
+    if width * height > settings.QINGSHAN_PHOTO_MAX_PIXELS:
+        raise HeaderError("photo_too_many_pixels")
+    return width, height
+
+
+@dataclass
+class ExifFacts:
+    has_exif: bool = False
+    taken_at_local: str = ""  # "YYYY:MM:DD HH:MM:SS" as the file says
+    taken_at_offset: str = ""  # "+08:00" when the file says
+    taken_at: datetime | None = None  # aware; the default offset when the file has none
+    taken_at_invalid: str = ""  # the raw value, when there was one and it made no sense
+    gps: tuple[float, float] | None = None  # (longitude, latitude), WGS-84
+    gps_invalid: bool = False  # a GPS block was present but unusable
+    gps_accuracy_m: float | None = None
+    gps_altitude_m: float | None = None
+    make: str = ""
+    model: str = ""
+    software: str = ""
+
+
+@dataclass
+class Analysis:
+    width: int
+    height: int
+    exif: ExifFacts
+    damaged: bool = False
+    phash: int | None = None  # unsigned 64-bit
+    thumbnail: bytes | None = None
+    preview: bytes | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _text(value: Any, limit: int) -> str:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        return ""
+    return value.replace("\x00", "").strip()[:limit]
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _dms(value: Any) -> float | None:
+    try:
+        degrees, minutes, seconds = (float(part) for part in value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    result = degrees + minutes / 60 + seconds / 3600
+    if not math.isfinite(result) or min(degrees, minutes, seconds) < 0 or minutes >= 60 or seconds >= 60:
+        return None
+    return result
+
+
+def _parse_offset(value: str) -> timezone | None:
+    if len(value) != 6 or value[0] not in "+-" or value[3] != ":":
+        return None
+    try:
+        hours, minutes = int(value[1:3]), int(value[4:6])
+    except ValueError:
+        return None
+    if hours > 14 or minutes >= 60:
+        return None
+    delta = timedelta(hours=hours, minutes=minutes)
+    return timezone(delta if value[0] == "+" else -delta)
+
+
+def read_exif(image: Image.Image) -> ExifFacts:
+    """What the file's EXIF says, defensively: garbage values become "unknown", never errors."""
+    facts = ExifFacts()
+    try:
+        exif = image.getexif()
+        sub = exif.get_ifd(EXIF_IFD)
+        gps = exif.get_ifd(GPS_IFD)
+    except IMAGE_ERRORS:
+        return facts
+    facts.has_exif = bool(len(exif) or sub or gps)
+    if not facts.has_exif:
+        return facts
+    facts.make = _text(exif.get(271), 100)
+    facts.model = _text(exif.get(272), 100)
+    facts.software = _text(exif.get(305), 200)
+
+    raw_time = _text(sub.get(36867) or exif.get(306), 40)
+    raw_offset = _text(sub.get(36881) or sub.get(36880), 10)
+    if raw_time:
+        try:
+            local = datetime.strptime(raw_time[:19], "%Y:%m:%d %H:%M:%S")  # noqa: DTZ007 - camera local time
+        except ValueError:
+            facts.taken_at_invalid = raw_time
+        else:
+            facts.taken_at_local = raw_time[:19]
+            tz = _parse_offset(raw_offset)
+            if tz is not None:
+                facts.taken_at_offset = raw_offset
+            else:
+                tz = _parse_offset(settings.QINGSHAN_EXIF_DEFAULT_OFFSET)
+            facts.taken_at = local.replace(tzinfo=tz)
+
+    if gps:
+        latitude, longitude = _dms(gps.get(2)), _dms(gps.get(4))
+        lat_ref, lon_ref = _text(gps.get(1), 2).upper(), _text(gps.get(3), 2).upper()
+        valid = (
+            latitude is not None
+            and longitude is not None
+            and lat_ref in ("N", "S")
+            and lon_ref in ("E", "W")
+            and latitude <= 90
+            and longitude <= 180
+            and (latitude, longitude) != (0.0, 0.0)
+        )
+        if valid:
+            assert latitude is not None and longitude is not None
+            facts.gps = (
+                -longitude if lon_ref == "W" else longitude,
+                -latitude if lat_ref == "S" else latitude,
+            )
+            accuracy = _number(gps.get(31))
+            facts.gps_accuracy_m = accuracy if accuracy is not None and accuracy >= 0 else None
+            altitude = _number(gps.get(6))
+            if altitude is not None:
+                below = gps.get(5) in (1, b"\x01")
+                facts.gps_altitude_m = -altitude if below else altitude
+        else:
+            facts.gps_invalid = any(key in gps for key in (1, 2, 3, 4))
+    return facts
+
+
+def _draft_box(width: int, height: int, edge: int) -> tuple[int, int]:
+    """The smallest size libjpeg may scale to (1/2, 1/4, 1/8) that keeps ``edge`` on the long side."""
+    scale = 1
+    for candidate in (8, 4, 2):
+        if max(width, height) // candidate >= edge:
+            scale = candidate
+            break
+    return max(1, width // scale), max(1, height // scale)
+
+
+def _encode_jpeg(image: Image.Image, *, icc: bytes | None) -> bytes:
+    out = BytesIO()
+    kwargs: dict[str, Any] = {"quality": 82, "optimize": False}
+    if icc:
+        kwargs["icc_profile"] = icc
+    image.save(out, "JPEG", **kwargs)
+    return out.getvalue()
+
+
+def _signed64(value: int) -> int:
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def phash_bands(phash: int) -> tuple[int, int, int, int]:
+    """The four 16-bit bands of an unsigned 64-bit hash (the near-duplicate index)."""
+    return tuple((phash >> (16 * i)) & 0xFFFF for i in range(4))  # type: ignore[return-value]
+
+
+def phash_to_db(phash: int) -> int:
+    return _signed64(phash)
+
+
+def phash_from_db(value: int) -> int:
+    return value & 0xFFFF_FFFF_FFFF_FFFF
+
+
+def perceptual_hash(image: Image.Image) -> int:
+    """The 64-bit DCT perceptual hash (imagehash's pHash) as an unsigned integer."""
+    bits = imagehash.phash(image).hash.flatten()
+    value = 0
+    for bit in bits:
+        value = (value << 1) | int(bit)
+    return value
+
+
+def analyse(fileobj: IO[bytes]) -> Analysis:
+    """EXIF, renditions and perceptual hash of an image file, with one reduced decode.
+
+    A file whose pixels cannot be decoded (truncated, corrupt) is reported as
+    ``damaged`` with whatever EXIF it has, and no renditions.
+    """
+    thumb_edge = settings.QINGSHAN_PHOTO_THUMBNAIL_EDGE
+    preview_edge = settings.QINGSHAN_PHOTO_PREVIEW_EDGE
+    with Image.open(fileobj) as image:
+        width, height = image.size
+        facts = read_exif(image)
+        icc = image.info.get("icc_profile")
+        orientation = 1
+        try:
+            orientation = int(image.getexif().get(0x0112, 1))
+        except (*IMAGE_ERRORS,):
+            orientation = 1
+        result = Analysis(width=width, height=height, exif=facts)
+        try:
+            if image.format == "JPEG":
+                image.draft("RGB", _draft_box(width, height, preview_edge))
+            image.load()
+            # The decoded image is ours alone: resize it in place, no copies.
+            preview: Image.Image = image if image.mode in ("RGB", "L") else image.convert("RGB")
+            preview.thumbnail((preview_edge, preview_edge), Image.Resampling.BILINEAR, reducing_gap=None)
+            if orientation != 1:
+                preview.getexif()[0x0112] = orientation
+                preview = ImageOps.exif_transpose(preview)
+            preview.info.clear()
+            # A box reduce by an integer factor, then a small exact resize: a few
+            # hundred microseconds instead of a full resampling of the preview.
+            factor = max(1, max(preview.size) // thumb_edge)
+            thumbnail = preview.reduce(factor) if factor > 1 else preview.copy()
+            thumbnail.thumbnail((thumb_edge, thumb_edge), Image.Resampling.BILINEAR)
+            thumbnail.info.clear()
+        except IMAGE_ERRORS:
+            result.damaged = True
+            return result
+    result.preview = _encode_jpeg(preview, icc=icc if isinstance(icc, bytes) else None)
+    result.thumbnail = _encode_jpeg(thumbnail, icc=icc if isinstance(icc, bytes) else None)
+    result.phash = perceptual_hash(thumbnail)
+    return result

@@ -1,0 +1,95 @@
+"""Shared by the benchmarks: Django set-up, a 12-megapixel camera JPEG, the full-decode baseline.
+
+Benchmarks are not collected by pytest (their files are not named ``test_*``);
+run them with ``.venv/bin/python tests/benchmarks/bench_<name>.py``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def setup_django(database_url: str | None = None) -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-secret-key")
+    os.environ.setdefault("QINGSHAN_VAR_DIR", str(ROOT / "var" / "bench"))
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
+    import django
+
+    django.setup()
+
+
+def camera_jpeg_12mp(*, noise: float = 16, blend: float = 0.2) -> bytes:
+    """A 4000×3000 JPEG (quality 92) of shapes with sensor-like noise, and EXIF with GPS.
+
+    The defaults give about 2.3 MB, a typical phone JPEG of 12 megapixels;
+    ``noise=24, blend=0.25`` gives 3.7 MB, a grainy low-light shot. The cost
+    of decoding a JPEG at any scale is dominated by its entropy (Huffman)
+    decoding, which grows with the file's size, so both are measured.
+    """
+    from PIL import Image
+
+    from tests.fieldwork_support import camera_jpeg, picture
+
+    base = picture(seed=7, size=(4000, 3000))
+    grain = Image.effect_noise((4000, 3000), noise).convert("RGB")
+    image = Image.blend(base, grain, blend)
+    exif_donor = Image.open(io.BytesIO(camera_jpeg(gps=(119.6353, 30.537), size=(8, 8))))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=92, exif=exif_donor.info["exif"])
+    return out.getvalue()
+
+
+def best_of(fn: Callable[[], object], *, repeat: int = 7) -> float:
+    """Median wall time of ``fn`` over ``repeat`` runs, after one warm-up run."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def compare(
+    subject: Callable[[], object], baseline: Callable[[], object], *, rounds: int = 15
+) -> tuple[float, float]:
+    """Fastest times of ``subject`` and ``baseline``, run alternately.
+
+    Alternating and taking each one's fastest run keeps other processes on a
+    shared machine from landing on one side of the ratio only.
+    """
+    subject(), baseline()
+    subject_times, baseline_times = [], []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        baseline()
+        baseline_times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        subject()
+        subject_times.append(time.perf_counter() - start)
+    return min(subject_times), min(baseline_times)
+
+
+def full_decoder(data: bytes) -> Callable[[], None]:
+    from PIL import Image
+
+    def decode() -> None:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+
+    return decode
+
+
+def full_decode_seconds(data: bytes) -> float:
+    return best_of(full_decoder(data))
