@@ -69,7 +69,8 @@ class SamplingPlanForm(forms.ModelForm):  # type: ignore[type-arg]
             "exclude_inspected_days",
             "excluded_kinds",
             "base_weight",
-            "findings_weight",
+            "open_cases_weight",
+            "overdue_cases_weight",
             "staleness_weight",
             "staleness_cap_days",
             "team_size",
@@ -137,8 +138,19 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         (_("Sample"), {"fields": ["sample_size", "sample_rate", "stratum_level", "min_per_stratum"]}),
         (_("Exclusions"), {"fields": ["exclude_inspected_days", "excluded_kinds"]}),
         (
-            _("Risk weights: base + per finding × findings (365 days) + staleness × min(days, cap) / cap"),
-            {"fields": ["base_weight", "findings_weight", "staleness_weight", "staleness_cap_days"]},
+            _(
+                "Risk weights: base + per open case × open cases + per overdue case × overdue cases"
+                " + staleness × min(days since the last inspection, cap) / cap"
+            ),
+            {
+                "fields": [
+                    "base_weight",
+                    "open_cases_weight",
+                    "overdue_cases_weight",
+                    "staleness_weight",
+                    "staleness_cap_days",
+                ]
+            },
         ),
         (_("Teams"), {"fields": ["team_size", "team_pool"]}),
         (_("Preview and draw"), {"fields": ["preview", "draw_summary", "assignments_table"]}),
@@ -253,7 +265,7 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         )
         excluded = ", ".join(f"{k}: {v}" for k, v in preview.excluded.items())
         return format_html(
-            "<p>{}: <b>{}</b>; {}: <b>{}</b>; {}: {}</p>{}"
+            "<p>{}: <b>{}</b>; {}: <b>{}</b>; {}: {}</p><p>{}</p>{}"
             "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
             _("candidates"),
             preview.candidate_count,
@@ -261,6 +273,11 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             preview.sample_size,
             _("excluded"),
             excluded,
+            _(
+                "Weighted up by their cases: %(open)d candidates with an open case, "
+                "%(overdue)d of them with an overdue one."
+            )
+            % {"open": preview.with_open_cases, "overdue": preview.with_overdue_cases},
             format_html('<p class="errornote">{}</p>', preview.problem) if preview.problem else "",
             _("stratum"),
             _("name"),

@@ -11,6 +11,7 @@ deleted or reordered event.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import uuid
@@ -49,6 +50,11 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 
 # Statuses in which the responsible party owes a rectification: the deadline runs.
 RECTIFICATION_DUE = (CaseStatus.OPEN, CaseStatus.RECTIFYING, CaseStatus.REOPENED)
+
+
+def overdue_condition(today: dt.date) -> Q:
+    """Cases past their deadline while the responsible party still owes a rectification."""
+    return Q(status__in=RECTIFICATION_DUE, deadline__lt=today)
 
 
 class Case(models.Model):
@@ -117,7 +123,8 @@ class Case(models.Model):
     def can_move_to(self, status: str) -> bool:
         return status in ALLOWED_TRANSITIONS.get(self.status, frozenset())
 
-    def is_overdue(self, today: Any) -> bool:
+    def is_overdue(self, today: dt.date) -> bool:
+        """The Python twin of :func:`overdue_condition`."""
         return self.status in RECTIFICATION_DUE and self.deadline < today
 
 
