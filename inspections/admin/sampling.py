@@ -34,6 +34,7 @@ from inspections.models import (
     User,
 )
 from inspections.selectors import sampling_plan_list
+from inspections.services.publication import publication_create_for_draw
 from inspections.services.sampling import (
     assignment_reassign,
     draw_publish,
@@ -372,6 +373,11 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 name="inspections_samplingplan_publish",
             ),
             path(
+                "<path:object_id>/results/",
+                self.admin_site.admin_view(self.results_view),
+                name="inspections_samplingplan_results",
+            ),
+            path(
                 "assignment/<int:assignment_id>/reassign/",
                 self.admin_site.admin_view(self.reassign_view),
                 name="inspections_samplingplan_reassign",
@@ -492,6 +498,38 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             _(
                 "Publication reveals the seed and the whole draw. It is possible only once every inspection "
                 "of the draw is submitted or cancelled."
+            ),
+        )
+
+    def results_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Create the plan's results publication (一公开), or open the one it has."""
+        plan = self._plan_or_404(request, object_id)
+        draw = plan.draw_or_none
+        existing = draw.publications.first() if draw is not None else None
+        if existing is not None:
+            return HttpResponseRedirect(reverse("admin:inspections_publication_change", args=[existing.pk]))
+        if request.method == "POST" and draw is not None and self.has_change_permission(request, plan):
+            try:
+                publication = publication_create_for_draw(draw=draw)
+            except Problem as refusal:
+                self.message_user(request, str(refusal.detail), messages.ERROR)
+                return HttpResponseRedirect(reverse("admin:inspections_samplingplan_change", args=[plan.pk]))
+            self.message_user(
+                request,
+                _("The results publication is created; publish it once every visit is submitted."),
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(
+                reverse("admin:inspections_publication_change", args=[publication.pk])
+            )
+        return self._action_page(
+            request,
+            plan,
+            _("Results publication of %(plan)s") % {"plan": plan},
+            _(
+                "Creates the publication of this draw's results with its inspections and organisers, "
+                "due a number of working days after the window closes. Publishing it reveals the "
+                "draw's seed and puts the draw's public record online."
             ),
         )
 

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from inspections.models.checklist import ProblemCategory, Severity
 from inspections.models.fieldwork import Finding, Inspection
 from inspections.models.roster import Inspector, User
+from inspections.models.sampling import Draw
 from villages.models import Village
 
 
@@ -479,7 +480,8 @@ class TypicalCase(models.Model):
 
 class Publication(models.Model):
     """Publication of inspection results (一公开), due a number of working days
-    after the last visit window closed. Publishing reveals the draw's seed."""
+    after the last visit window closed. Publishing reveals the draw's seed: the
+    seed lives on the :class:`Draw`, revealed by sampling's ``draw_publish``."""
 
     title_zh_hans = models.CharField(_("title (Chinese)"), max_length=200)
     title_en = models.CharField(_("title (English)"), max_length=300, blank=True)
@@ -488,8 +490,15 @@ class Publication(models.Model):
     inspections = models.ManyToManyField(
         Inspection, verbose_name=_("inspections"), related_name="publications"
     )
-    # Set when the publication belongs to a sampling plan's draw (wired with sampling).
-    draw_reference = models.CharField(_("draw reference"), max_length=100, blank=True)
+    draw = models.ForeignKey(
+        Draw,
+        verbose_name=_("draw"),
+        on_delete=models.PROTECT,
+        related_name="publications",
+        null=True,
+        blank=True,
+        help_text=_("The sampling draw whose results these are: publishing them reveals its seed."),
+    )
     windows_closed_on = models.DateField(_("last visit window closed on"))
     due_on = models.DateField(_("publish by"))
     due_warning = models.CharField(_("deadline warning"), max_length=300, blank=True)
@@ -504,7 +513,6 @@ class Publication(models.Model):
         blank=True,
         related_name="+",
     )
-    revealed_seed = models.CharField(_("revealed seed"), max_length=128, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
