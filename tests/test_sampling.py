@@ -179,8 +179,9 @@ def test_the_admin_preview_shows_the_weight_formula_and_the_villages_with_cases(
     client = Client()
     client.force_login(the_plan.created_by)
 
-    with translation.override("en"):
-        page = client.get(f"/admin/inspections/samplingplan/{the_plan.pk}/change/").content.decode()
+    page = client.get(
+        f"/admin/inspections/samplingplan/{the_plan.pk}/change/", HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
 
     assert "per open case × open cases + per overdue case × overdue cases" in page
     assert "2 candidates with an open case, 1 of them with an overdue one" in page
