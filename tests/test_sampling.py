@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from datetime import timedelta
 from io import StringIO
 from typing import Any
@@ -11,11 +12,14 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, transaction
+from django.test import Client
 from django.utils import timezone, translation
 
 from inspections.api.problems import Problem
 from inspections.models import (
     Assignment,
+    Case,
+    CaseStatus,
     Draw,
     DrawInputs,
     Finding,
@@ -26,6 +30,7 @@ from inspections.models import (
     SamplingPlan,
 )
 from inspections.services import sampling_draw
+from inspections.services.cases import cases_open_for_inspection, local_date
 from inspections.services.sampling import (
     assignment_reassign,
     draw_publish,
@@ -129,15 +134,92 @@ def test_it_leaves_out_recently_inspected_villages_and_ones_with_an_open_inspect
     assert candidates.excluded == {"class": 3, "open_inspection": 1, "recently_inspected": 1}
 
 
+def cases_at(code: str, *statuses: tuple[str, int]) -> None:
+    """A village inspected 73 days ago with one case per ``(status, deadline in days from today)``."""
+    visit = submitted_inspection(code, days_ago=73, findings=len(statuses))
+    opened = cases_open_for_inspection(inspection=visit)
+    today = local_date(timezone.now())
+    for case, (status, deadline_in) in zip(opened, statuses, strict=True):
+        Case.objects.filter(pk=case.pk).update(
+            status=status,
+            deadline=today + timedelta(days=deadline_in),
+            closed_at=timezone.now() if status == CaseStatus.CLOSED else None,
+        )
+
+
 def test_it_weights_by_the_documented_formula(huzhou: list[str]) -> None:
-    submitted_inspection("330521101201", days_ago=73, findings=2)
-    the_plan = plan(base_weight=1, findings_weight="0.5", staleness_weight=2, staleness_cap_days=365)
+    cases_at(
+        "330521101201",
+        (CaseStatus.CLOSED, -30),  # closed (销号): neither open nor overdue
+        (CaseStatus.RECTIFYING, -1),  # open and overdue
+        (CaseStatus.OPEN, 5),  # open, deadline still ahead
+        (CaseStatus.AWAITING_VERIFICATION, -3),  # open; rectified, so no longer overdue
+    )
+    submitted_inspection("330521101202", days_ago=73)
+    the_plan = plan(
+        base_weight=1,
+        open_cases_weight="0.5",
+        overdue_cases_weight="1.5",
+        staleness_weight=2,
+        staleness_cap_days=365,
+    )
 
     weights = dict(sampling_plan_candidates(plan=the_plan).rows)
 
-    # 1 + 0.5 × 2 + 2 × 73 / 365 = 2.4; never inspected: 1 + 0 + 2 × 365 / 365 = 3
-    assert sampling_draw.weight_text(weights["330521101201"]) == "2.400000"
+    # 1 + 0.5 × 3 + 1.5 × 1 + 2 × 73 / 365 = 4.4; no case: 1 + 0.4; never inspected: 1 + 2 × 365 / 365
+    assert sampling_draw.weight_text(weights["330521101201"]) == "4.400000"
+    assert sampling_draw.weight_text(weights["330521101202"]) == "1.400000"
     assert sampling_draw.weight_text(weights["330523101200"]) == "3.000000"
+
+
+def test_the_admin_preview_shows_the_weight_formula_and_the_villages_with_cases(huzhou: list[str]) -> None:
+    cases_at("330521101201", (CaseStatus.RECTIFYING, -1), (CaseStatus.OPEN, 3))
+    cases_at("330522101201", (CaseStatus.OPEN, 3))
+    the_plan = plan()
+    client = Client()
+    client.force_login(the_plan.created_by)
+
+    page = client.get(
+        f"/admin/inspections/samplingplan/{the_plan.pk}/change/", HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+
+    assert "per open case × open cases + per overdue case × overdue cases" in page
+    assert "2 candidates with an open case, 1 of them with an overdue one" in page
+
+
+def test_the_frozen_parameters_name_the_case_weights(huzhou: list[str]) -> None:
+    the_plan = plan(open_cases_weight="0.25", overdue_cases_weight=2)
+
+    weights = sampling_plan_commit(plan=the_plan, user=the_plan.created_by).parameters["weights"]
+
+    assert weights["per_open_case"] == "0.250" and weights["per_overdue_case"] == "2.000"
+    assert "open_cases" in weights["formula"] and "overdue_cases" in weights["formula"]
+    assert "per_finding" not in weights
+
+
+def test_a_village_with_open_and_overdue_cases_is_drawn_more_often(huzhou: list[str]) -> None:
+    cases_at("330521101201", (CaseStatus.RECTIFYING, -2), (CaseStatus.OPEN, -1))  # two overdue
+    submitted_inspection("330521101202", days_ago=73)  # the same visit, no case
+    the_plan = plan(staleness_weight=0, open_cases_weight="0.5", overdue_cases_weight=1)
+    text = sampling_draw.candidates_serialise(sampling_plan_candidates(plan=the_plan).rows)
+    candidates = sampling_draw.candidates_parse(text)
+    weights = dict(zip(candidates.codes, candidates.weights, strict=True))
+    assert weights["330521101201"] == 4.0  # 1 + 0.5 × 2 + 1 × 2
+    assert weights["330521101202"] == 1.0
+
+    drawn = Counter[str]()
+    runs = 3000
+    for n in range(runs):
+        seed = hashlib.sha256(f"seed {n}".encode()).digest()
+        _allocation, villages = sampling_draw.draw_villages(
+            seed, candidates, sample_size=3, minimum=1, stratum_length=6
+        )
+        drawn.update(code for code, _stratum, _rank in villages)
+
+    # One of 330521's four villages a run, with weights 4, 1, 1, 1: 4/7 and 1/7 of the runs.
+    assert abs(drawn["330521101201"] / runs - 4 / 7) < 0.03
+    assert abs(drawn["330521101202"] / runs - 1 / 7) < 0.03
+    assert drawn["330521101201"] > 3 * drawn["330521101202"]
 
 
 # --- Commit --------------------------------------------------------------------------------
@@ -240,7 +322,8 @@ def test_a_team_of_one_is_refused_by_the_admin_form(huzhou: list[str]) -> None:
             "min_per_stratum": 1,
             "exclude_inspected_days": 0,
             "base_weight": 1,
-            "findings_weight": 0,
+            "open_cases_weight": 0,
+            "overdue_cases_weight": 0,
             "staleness_weight": 0,
             "staleness_cap_days": 365,
             "team_size": 1,
@@ -287,8 +370,14 @@ def test_a_committed_plan_cannot_be_changed_even_in_the_database(huzhou: list[st
     SamplingPlan.objects.filter(pk=the_plan.pk).update(sample_size=4)  # a draft may change
     sampling_plan_commit(plan=the_plan, user=organiser())
 
-    with pytest.raises(DatabaseError), transaction.atomic():
-        SamplingPlan.objects.filter(pk=the_plan.pk).update(sample_size=5)
+    for change in (
+        {"sample_size": 5},
+        {"open_cases_weight": 3},
+        {"overdue_cases_weight": 3},
+        {"staleness_weight": 3},
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            SamplingPlan.objects.filter(pk=the_plan.pk).update(**change)
 
 
 # --- Beacon ----------------------------------------------------------------------------------

@@ -7,8 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -34,6 +36,7 @@ from inspections.models.cases import RECTIFICATION_DUE
 from inspections.selectors import inspection_list
 from inspections.services import cases as services
 from inspections.services import publication as publication_services
+from inspections.services.sampling import embargo_reads_record
 
 
 class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -367,8 +370,9 @@ class PublicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "warned_at",
         "published_at",
         "published_by",
-        "revealed_seed",
+        "draw_record",
     ]
+    exclude = ["draw"]  # set from the plan's page (SamplingPlanAdmin), shown by draw_record
     actions = ["action_publish"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Publication]:
@@ -379,6 +383,26 @@ class PublicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         # Organisers see their publications; a supervisor those whose inspections they may see.
         visible = inspection_list(user=request.user).values("pk")
         return queryset.filter(Q(organisers=request.user) | Q(inspections__in=visible)).distinct()
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # A drawn plan's publication exists before its visits: reading it reads embargoed inspections.
+        publication = self.get_object(request, unquote(object_id))
+        if publication is not None and publication.published_at is None:
+            embargo_reads_record(
+                user=request.user,
+                action="admin:publication:view",
+                path=request.path,
+                inspections=publication.inspections.exclude(status=Inspection.Status.SUBMITTED).only(
+                    "id", "status"
+                ),
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "inspections" and isinstance(request.user, User):
@@ -396,6 +420,28 @@ class PublicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             due = add_working_days(obj.windows_closed_on, settings.QINGSHAN_PUBLICATION_WORKING_DAYS)
             obj.due_on, obj.due_warning = due.date, due.warning
         super().save_model(request, obj, form, change)
+
+    @admin.display(description=_("draw"))
+    def draw_record(self, publication: Publication) -> Any:
+        """The plan behind the results and, once published, the revealed seed and the public record."""
+        draw = publication.draw
+        if draw is None:
+            return "—"
+        plan = format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:inspections_samplingplan_change", args=[draw.plan_id]),
+            draw.plan,
+        )
+        if draw.published_at is None:
+            return format_html("{} · {}", plan, _("the seed is revealed when these results are published"))
+        return format_html(
+            '{} · {}: <code>{}</code> · <a href="{}">{}</a>',
+            plan,
+            _("revealed seed"),
+            draw.revealed_seed,
+            reverse("public-draw", args=[draw.pk]),
+            _("public record"),
+        )
 
     @admin.display(description=_("publish by"), ordering="due_on")
     def due_badge(self, publication: Publication) -> Any:

@@ -34,6 +34,7 @@ from inspections.models import (
     User,
 )
 from inspections.selectors import sampling_plan_list
+from inspections.services.publication import publication_create_for_draw
 from inspections.services.sampling import (
     assignment_reassign,
     draw_publish,
@@ -69,7 +70,8 @@ class SamplingPlanForm(forms.ModelForm):  # type: ignore[type-arg]
             "exclude_inspected_days",
             "excluded_kinds",
             "base_weight",
-            "findings_weight",
+            "open_cases_weight",
+            "overdue_cases_weight",
             "staleness_weight",
             "staleness_cap_days",
             "team_size",
@@ -137,8 +139,19 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         (_("Sample"), {"fields": ["sample_size", "sample_rate", "stratum_level", "min_per_stratum"]}),
         (_("Exclusions"), {"fields": ["exclude_inspected_days", "excluded_kinds"]}),
         (
-            _("Risk weights: base + per finding × findings (365 days) + staleness × min(days, cap) / cap"),
-            {"fields": ["base_weight", "findings_weight", "staleness_weight", "staleness_cap_days"]},
+            _(
+                "Risk weights: base + per open case × open cases + per overdue case × overdue cases"
+                " + staleness × min(days since the last inspection, cap) / cap"
+            ),
+            {
+                "fields": [
+                    "base_weight",
+                    "open_cases_weight",
+                    "overdue_cases_weight",
+                    "staleness_weight",
+                    "staleness_cap_days",
+                ]
+            },
         ),
         (_("Teams"), {"fields": ["team_size", "team_pool"]}),
         (_("Preview and draw"), {"fields": ["preview", "draw_summary", "assignments_table"]}),
@@ -253,7 +266,7 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         )
         excluded = ", ".join(f"{k}: {v}" for k, v in preview.excluded.items())
         return format_html(
-            "<p>{}: <b>{}</b>; {}: <b>{}</b>; {}: {}</p>{}"
+            "<p>{}: <b>{}</b>; {}: <b>{}</b>; {}: {}</p><p>{}</p>{}"
             "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
             _("candidates"),
             preview.candidate_count,
@@ -261,6 +274,11 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             preview.sample_size,
             _("excluded"),
             excluded,
+            _(
+                "Weighted up by their cases: %(open)d candidates with an open case, "
+                "%(overdue)d of them with an overdue one."
+            )
+            % {"open": preview.with_open_cases, "overdue": preview.with_overdue_cases},
             format_html('<p class="errornote">{}</p>', preview.problem) if preview.problem else "",
             _("stratum"),
             _("name"),
@@ -353,6 +371,11 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 "<path:object_id>/publish/",
                 self.admin_site.admin_view(self.publish_view),
                 name="inspections_samplingplan_publish",
+            ),
+            path(
+                "<path:object_id>/results/",
+                self.admin_site.admin_view(self.results_view),
+                name="inspections_samplingplan_results",
             ),
             path(
                 "assignment/<int:assignment_id>/reassign/",
@@ -475,6 +498,38 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             _(
                 "Publication reveals the seed and the whole draw. It is possible only once every inspection "
                 "of the draw is submitted or cancelled."
+            ),
+        )
+
+    def results_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Create the plan's results publication (一公开), or open the one it has."""
+        plan = self._plan_or_404(request, object_id)
+        draw = plan.draw_or_none
+        existing = draw.publications.first() if draw is not None else None
+        if existing is not None:
+            return HttpResponseRedirect(reverse("admin:inspections_publication_change", args=[existing.pk]))
+        if request.method == "POST" and draw is not None and self.has_change_permission(request, plan):
+            try:
+                publication = publication_create_for_draw(draw=draw)
+            except Problem as refusal:
+                self.message_user(request, str(refusal.detail), messages.ERROR)
+                return HttpResponseRedirect(reverse("admin:inspections_samplingplan_change", args=[plan.pk]))
+            self.message_user(
+                request,
+                _("The results publication is created; publish it once every visit is submitted."),
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(
+                reverse("admin:inspections_publication_change", args=[publication.pk])
+            )
+        return self._action_page(
+            request,
+            plan,
+            _("Results publication of %(plan)s") % {"plan": plan},
+            _(
+                "Creates the publication of this draw's results with its inspections and organisers, "
+                "due a number of working days after the window closes. Publishing it reveals the "
+                "draw's seed and puts the draw's public record online."
             ),
         )
 

@@ -11,6 +11,7 @@ deleted or reordered event.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import uuid
@@ -23,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from inspections.models.checklist import ProblemCategory, Severity
 from inspections.models.fieldwork import Finding, Inspection
 from inspections.models.roster import Inspector, User
+from inspections.models.sampling import Draw
 from villages.models import Village
 
 
@@ -49,6 +51,11 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 
 # Statuses in which the responsible party owes a rectification: the deadline runs.
 RECTIFICATION_DUE = (CaseStatus.OPEN, CaseStatus.RECTIFYING, CaseStatus.REOPENED)
+
+
+def overdue_condition(today: dt.date) -> Q:
+    """Cases past their deadline while the responsible party still owes a rectification."""
+    return Q(status__in=RECTIFICATION_DUE, deadline__lt=today)
 
 
 class Case(models.Model):
@@ -117,7 +124,8 @@ class Case(models.Model):
     def can_move_to(self, status: str) -> bool:
         return status in ALLOWED_TRANSITIONS.get(self.status, frozenset())
 
-    def is_overdue(self, today: Any) -> bool:
+    def is_overdue(self, today: dt.date) -> bool:
+        """The Python twin of :func:`overdue_condition`."""
         return self.status in RECTIFICATION_DUE and self.deadline < today
 
 
@@ -472,7 +480,8 @@ class TypicalCase(models.Model):
 
 class Publication(models.Model):
     """Publication of inspection results (一公开), due a number of working days
-    after the last visit window closed. Publishing reveals the draw's seed."""
+    after the last visit window closed. Publishing reveals the draw's seed: the
+    seed lives on the :class:`Draw`, revealed by sampling's ``draw_publish``."""
 
     title_zh_hans = models.CharField(_("title (Chinese)"), max_length=200)
     title_en = models.CharField(_("title (English)"), max_length=300, blank=True)
@@ -481,8 +490,15 @@ class Publication(models.Model):
     inspections = models.ManyToManyField(
         Inspection, verbose_name=_("inspections"), related_name="publications"
     )
-    # Set when the publication belongs to a sampling plan's draw (wired with sampling).
-    draw_reference = models.CharField(_("draw reference"), max_length=100, blank=True)
+    draw = models.ForeignKey(
+        Draw,
+        verbose_name=_("draw"),
+        on_delete=models.PROTECT,
+        related_name="publications",
+        null=True,
+        blank=True,
+        help_text=_("The sampling draw whose results these are: publishing them reveals its seed."),
+    )
     windows_closed_on = models.DateField(_("last visit window closed on"))
     due_on = models.DateField(_("publish by"))
     due_warning = models.CharField(_("deadline warning"), max_length=300, blank=True)
@@ -497,7 +513,6 @@ class Publication(models.Model):
         blank=True,
         related_name="+",
     )
-    revealed_seed = models.CharField(_("revealed seed"), max_length=128, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -87,12 +87,21 @@ class SamplingPlan(models.Model):
         help_text=_("Village classes to leave out, e.g. residents' committees."),
     )
     base_weight = models.DecimalField(_("base weight"), max_digits=9, decimal_places=3, default=1)
-    findings_weight = models.DecimalField(
-        _("weight per finding"),
+    open_cases_weight = models.DecimalField(
+        _("weight per open case"),
         max_digits=9,
         decimal_places=3,
         default=0.5,
-        help_text=_("Added for each finding on the village's inspections submitted in the last 365 days."),
+        help_text=_("Added for each case of the village that is not closed (销号) at commit."),
+    )
+    overdue_cases_weight = models.DecimalField(
+        _("weight per overdue case"),
+        max_digits=9,
+        decimal_places=3,
+        default=1,
+        help_text=_(
+            "Added again for each open case past its rectification deadline and still not rectified."
+        ),
     )
     staleness_weight = models.DecimalField(
         _("staleness weight"),
@@ -139,7 +148,12 @@ class SamplingPlan(models.Model):
             ),
             models.CheckConstraint(condition=Q(base_weight__gt=0), name="plan_base_weight_positive"),
             models.CheckConstraint(
-                condition=Q(findings_weight__gte=0, staleness_weight__gte=0, staleness_cap_days__gte=1),
+                condition=Q(
+                    open_cases_weight__gte=0,
+                    overdue_cases_weight__gte=0,
+                    staleness_weight__gte=0,
+                    staleness_cap_days__gte=1,
+                ),
                 name="plan_weights_not_negative",
             ),
             models.CheckConstraint(

@@ -46,8 +46,16 @@ class PublicResultSummaryOutput(serializers.Serializer):
     published_at = serializers.DateTimeField()
     windows_closed_on = serializers.DateField()
     inspection_count = serializers.IntegerField(allow_null=True)
-    revealed_seed = serializers.CharField(help_text="The draw's seed (hex): re-run the draw with it.")
-    draw_reference = serializers.CharField()
+    draw = serializers.IntegerField(
+        allow_null=True, help_text="The sampling draw behind these results, if they come from one."
+    )
+    draw_url = serializers.CharField(
+        allow_null=True,
+        help_text="Its public record (parameters, candidates, roster, result): everything to re-run it.",
+    )
+    revealed_seed = serializers.CharField(
+        allow_blank=True, help_text="The draw's seed (hex): re-run the draw with it. Empty without a draw."
+    )
 
 
 class PublicFindingOutput(serializers.Serializer):

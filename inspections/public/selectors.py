@@ -31,6 +31,7 @@ SUBMITTED = Inspection.Status.SUBMITTED
 def published_results() -> QuerySet[Publication]:
     return (
         Publication.objects.filter(published_at__isnull=False)
+        .select_related("draw")
         .annotate(inspection_count=Count("inspections", filter=Q(inspections__status=SUBMITTED)))
         .order_by("-published_at", "-id")
     )
@@ -80,8 +81,19 @@ def result_summary(publication: Publication, lang: str) -> dict[str, Any]:
         "published_at": publication.published_at,
         "windows_closed_on": publication.windows_closed_on,
         "inspection_count": getattr(publication, "inspection_count", None),
-        "revealed_seed": publication.revealed_seed,
-        "draw_reference": publication.draw_reference,
+        **_draw(publication),
+    }
+
+
+def _draw(publication: Publication) -> dict[str, Any]:
+    """The draw behind the results, only once it is published (its seed revealed)."""
+    draw = publication.draw
+    if draw is None or draw.published_at is None:
+        return {"draw": None, "draw_url": None, "revealed_seed": ""}
+    return {
+        "draw": draw.pk,
+        "draw_url": reverse("public-draw", args=[draw.pk]),
+        "revealed_seed": draw.revealed_seed,
     }
 
 

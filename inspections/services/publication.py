@@ -20,9 +20,19 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps
 
 from inspections.api.problems import Problem
-from inspections.models import Case, CaseEvent, Inspection, Publication, PublicImage, TypicalCase, User
+from inspections.models import (
+    Case,
+    CaseEvent,
+    Draw,
+    Inspection,
+    Publication,
+    PublicImage,
+    TypicalCase,
+    User,
+)
 from inspections.services.calendar import WorkingCalendar, add_working_days, working_days_between
 from inspections.services.cases import HEAD_FIELDS, _append_event, _lock, local_date
+from inspections.services.sampling import draw_publish
 
 logger = logging.getLogger(__name__)
 
@@ -30,15 +40,6 @@ PUBLIC_IMAGE_MAX_SIDE = 1600
 
 
 # --- Hooks wired at merge ------------------------------------------------------
-
-
-def draw_seed_reveal(*, publication: Publication, actor: User) -> str:
-    """Reveal the seed of the draw behind these results; returns it (hex).
-
-    Wired at merge to sampling's ``draw_publish`` for the plan's draw named by
-    ``publication.draw_reference``. Until then there is no draw to reveal.
-    """
-    return ""
 
 
 def photo_original_bytes(photo_uuid: str) -> bytes | None:
@@ -158,19 +159,21 @@ def publication_create(
     inspections: Sequence[Inspection],
     organisers: Sequence[User] = (),
     title_en: str = "",
-    draw_reference: str = "",
+    draw: Draw | None = None,
 ) -> Publication:
     """A publication of these inspections' results, due N working days after the last window closed."""
     if not inspections:
         raise Problem(
             status=400, code="publication_empty", detail=str(_("Choose the inspections to publish."))
         )
+    if draw is not None and draw.drawn_at is None:
+        raise Problem(status=409, code="not_drawn", detail=str(_("The draw has not run yet.")))
     closed_on = max(local_date(i.window_end) for i in inspections)
     due = add_working_days(closed_on, settings.QINGSHAN_PUBLICATION_WORKING_DAYS)
     publication = Publication.objects.create(
         title_zh_hans=title_zh_hans,
         title_en=title_en,
-        draw_reference=draw_reference,
+        draw=draw,
         windows_closed_on=closed_on,
         due_on=due.date,
         due_warning=due.warning,
@@ -181,10 +184,41 @@ def publication_create(
 
 
 @transaction.atomic
+def publication_create_for_draw(*, draw: Draw) -> Publication:
+    """The results publication of a drawn plan: its inspections (but cancelled ones), organisers and name.
+
+    One per draw; the title can be edited in the admin before publishing.
+    """
+    draw = Draw.objects.select_for_update(of=("self",)).select_related("plan").get(pk=draw.pk)
+    if draw.drawn_at is None:
+        raise Problem(status=409, code="not_drawn", detail=str(_("The draw has not run yet.")))
+    if Publication.objects.filter(draw=draw).exists():
+        raise Problem(
+            status=409,
+            code="publication_exists",
+            detail=str(_("This draw already has a results publication.")),
+        )
+    inspections = list(
+        Inspection.objects.filter(assignment__draw=draw).exclude(status=Inspection.Status.CANCELLED)
+    )
+    return publication_create(
+        title_zh_hans=draw.plan.name,
+        inspections=inspections,
+        organisers=list(draw.plan.organisers.all()),
+        draw=draw,
+    )
+
+
+@transaction.atomic
 def publication_publish(
     *, publication: Publication, actor: User, now: dt.datetime | None = None
 ) -> Publication:
-    """Publish the results: every inspection must be submitted; reveals the draw's seed."""
+    """Publish the results: every inspection must be submitted; reveals the draw's seed.
+
+    With a draw, sampling's ``draw_publish`` runs in the same transaction: it
+    refuses (``embargo_active``) while any inspection of the draw is still open,
+    and then nothing is published.
+    """
     now = now or timezone.now()
     locked = Publication.objects.select_for_update().get(pk=publication.pk)
     if locked.published_at is not None:
@@ -198,10 +232,11 @@ def publication_publish(
             code="publication_has_unsubmitted",
             detail=str(_("Every inspection must be submitted before its results are published.")),
         )
-    locked.revealed_seed = draw_seed_reveal(publication=locked, actor=actor)
+    if locked.draw is not None:
+        locked.draw = draw_publish(draw=locked.draw, now=now)
     locked.published_at = now
     locked.published_by = actor
-    locked.save(update_fields=["revealed_seed", "published_at", "published_by"])
+    locked.save(update_fields=["published_at", "published_by"])
     photos = [
         str(u)
         for uuids in locked.inspections.values_list("findings__photo_uuids", flat=True)

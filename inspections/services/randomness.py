@@ -28,6 +28,7 @@ import itertools
 import math
 import operator
 import struct
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TypeVar
 
@@ -118,16 +119,16 @@ def weighted_sample_sorted(
 
 
 def _largest(words: Sequence[int], m: int) -> list[int]:
-    """The ``m`` largest words, descending: filter above a threshold first (the words are uniform)."""
+    """Positions of the ``m`` largest words, largest first (uniform words: filter above a threshold)."""
     n = len(words)
     share = 4 * m
     while share < n:
         threshold = 2**64 - (2**64 // n) * share
-        above = list(filter(threshold.__lt__, words))
+        above = list(itertools.compress(range(n), map(threshold.__lt__, words)))
         if len(above) >= m:
-            return sorted(above, reverse=True)[:m]
+            return sorted(above, key=words.__getitem__, reverse=True)[:m]
         share *= 4
-    return sorted(words, reverse=True)[:m]
+    return sorted(range(n), key=words.__getitem__, reverse=True)[:m]
 
 
 def _key(word: int, weight: float) -> float:
@@ -147,19 +148,29 @@ def _sample_by_words(
     """
     n = len(words)
     # Which weight counts as common changes only the cost, never the result.
-    common = max(set(weights), key=weights.count)
+    counts = Counter(weights)
+    common, common_count = counts.most_common(1)[0]
     others: list[int] = []
-    if weights.count(common) != n:
+    if common_count != n:
         others = list(itertools.compress(range(n), map(operator.ne, weights, itertools.repeat(common))))
     m = k + len(others) + 1
     if m >= n:
         return None
-    largest = _largest(words, m)
+    top = _largest(words, m)
+    largest = list(map(words.__getitem__, top))
     if len(set(largest)) < m:
         return None  # equal words: let the full computation order them
-    top = [words.index(word) for word in largest]
-    boundary = [i for i in top if weights[i] == common][-1]  # words of excluded items are <= its word
-    chosen = sorted((_key(words[i], weights[i]), keys[i], i) for i in {*top, *others})[:k]
+    # Positions whose word is below the m-th largest are excluded; the boundary is the
+    # smallest chosen word among items of the common weight.
+    boundary = [i for i in top if weights[i] == common][-1]
+    decide = list({*top, *others})
+    # The same arithmetic as _key, item by item, without a Python-level call per item.
+    negated = map(
+        operator.truediv,
+        map(math.log, _uniforms(list(map(words.__getitem__, decide)))),
+        map(operator.neg, map(weights.__getitem__, decide)),
+    )
+    chosen = sorted(zip(negated, map(keys.__getitem__, decide), decide, strict=True))[:k]
     if not chosen[-1][0] < _key(words[boundary], common):
         return None
     return [index for _key_value, _item, index in chosen]

@@ -45,17 +45,20 @@ from django.utils.translation import gettext as _
 from inspections.api.problems import Problem
 from inspections.models import (
     Assignment,
+    Case,
+    CaseStatus,
     Draw,
     DrawInputs,
     EmbargoAccessLog,
-    Finding,
     Inspection,
     Inspector,
     Reassignment,
     SamplingPlan,
     User,
 )
+from inspections.models.cases import overdue_condition
 from inspections.services import sampling_draw
+from inspections.services.cases import local_date
 from inspections.services.sampling_draw import (
     DrawInputError,
     DrawParameters,
@@ -64,7 +67,6 @@ from inspections.services.sampling_draw import (
 )
 from villages.models import Division, Village
 
-FINDINGS_LOOKBACK_DAYS = 365
 OPEN_STATUSES = (Inspection.Status.SCHEDULED, Inspection.Status.IN_PROGRESS)
 
 
@@ -75,17 +77,24 @@ OPEN_STATUSES = (Inspection.Status.SCHEDULED, Inspection.Status.IN_PROGRESS)
 class CandidateSet:
     rows: list[tuple[str, Decimal]]
     excluded: dict[str, int] = field(default_factory=dict)
+    # Candidates whose weight the cases raise: with an open case, with an overdue one.
+    with_open_cases: int = 0
+    with_overdue_cases: int = 0
 
 
-def _weight(plan: SamplingPlan, *, findings: int, days_since: int | None) -> Decimal:
-    """w = base + per_finding × findings + staleness × min(days, cap) / cap (never inspected: cap)."""
+def _weight(plan: SamplingPlan, *, open_cases: int, overdue_cases: int, days_since: int | None) -> Decimal:
+    """w = base + per_open × open + per_overdue × overdue + staleness × min(days, cap) / cap.
+
+    Never inspected counts as the cap. An overdue case is also an open case, so it adds both.
+    """
     cap = int(plan.staleness_cap_days)
     days = cap if days_since is None else min(days_since, cap)
     # str(): an unsaved plan may still hold the float or str it was built with.
-    base, per_finding, staleness = (
-        Decimal(str(v)) for v in (plan.base_weight, plan.findings_weight, plan.staleness_weight)
+    base, per_open, per_overdue, staleness = (
+        Decimal(str(v))
+        for v in (plan.base_weight, plan.open_cases_weight, plan.overdue_cases_weight, plan.staleness_weight)
     )
-    weight = base + per_finding * findings + staleness * Decimal(days) / cap
+    weight = base + per_open * open_cases + per_overdue * overdue_cases + staleness * Decimal(days) / cap
     return weight.quantize(sampling_draw.WEIGHT_QUANTUM)
 
 
@@ -106,20 +115,20 @@ def sampling_plan_candidates(*, plan: SamplingPlan, now: datetime | None = None)
         )
         .values_list("village_id", "last", "open")
     }
-    findings: dict[int, int] = dict(
-        Finding.objects.filter(
-            inspection__village__code__startswith=prefix,
-            inspection__status=Inspection.Status.SUBMITTED,
-            inspection__submitted_at__gte=now - timedelta(days=FINDINGS_LOOKBACK_DAYS),
-        )
-        .values("inspection__village_id")
-        .annotate(n=Count("id"))
-        .values_list("inspection__village_id", "n")
-    )
+    # Open and overdue in the cases' own terms, on the day in China the commit happens.
+    cases: dict[int, tuple[int, int]] = {
+        village_id: (open_cases, overdue_cases)
+        for village_id, open_cases, overdue_cases in Case.objects.filter(village__code__startswith=prefix)
+        .exclude(status=CaseStatus.CLOSED)
+        .values("village_id")
+        .annotate(open=Count("id"), overdue=Count("id", filter=overdue_condition(local_date(now))))
+        .values_list("village_id", "open", "overdue")
+    }
     # Most villages were never inspected: they share one weight.
-    untouched = _weight(plan, findings=0, days_since=None)
+    untouched = _weight(plan, open_cases=0, overdue_cases=0, days_since=None)
     rows: list[tuple[str, Decimal]] = []
     excluded = {"class": 0, "open_inspection": 0, "recently_inspected": 0}
+    with_open = with_overdue = 0
     villages = Village.objects.within(prefix).filter(is_active=True).values_list("id", "code", "kind")
     for village_id, code, kind in villages.iterator(chunk_size=20_000):
         if kind in excluded_kinds:
@@ -127,7 +136,7 @@ def sampling_plan_candidates(*, plan: SamplingPlan, now: datetime | None = None)
             continue
         past = history.get(village_id)
         if past is None:
-            rows.append((code, untouched))  # findings exist only on inspections
+            rows.append((code, untouched))  # cases come only from inspections
             continue
         last, open_count = past
         if open_count:
@@ -137,8 +146,12 @@ def sampling_plan_candidates(*, plan: SamplingPlan, now: datetime | None = None)
             excluded["recently_inspected"] += 1
             continue
         days_since = None if last is None else max((now - last).days, 0)
-        rows.append((code, _weight(plan, findings=findings.get(village_id, 0), days_since=days_since)))
-    return CandidateSet(rows=rows, excluded=excluded)
+        open_cases, overdue_cases = cases.get(village_id, (0, 0))
+        with_open += open_cases > 0
+        with_overdue += overdue_cases > 0
+        weight = _weight(plan, open_cases=open_cases, overdue_cases=overdue_cases, days_since=days_since)
+        rows.append((code, weight))
+    return CandidateSet(rows, excluded, with_open_cases=with_open, with_overdue_cases=with_overdue)
 
 
 # --- Preview -------------------------------------------------------------------------
@@ -159,6 +172,8 @@ class PlanPreview:
     excluded: dict[str, int]
     strata: list[StratumPreview]
     problem: str | None
+    with_open_cases: int = 0
+    with_overdue_cases: int = 0
 
 
 def _sample_size(plan: SamplingPlan, candidates: int) -> int:
@@ -187,7 +202,15 @@ def sampling_plan_preview(*, plan: SamplingPlan, now: datetime | None = None) ->
         allocation = {s: 0 for s in sizes}
     names = dict(Division.objects.filter(code__in=[s for s in sizes if s]).values_list("code", "name"))
     strata = [StratumPreview(s, names.get(s, s or "—"), n, allocation[s]) for s, n in sizes.items()]
-    return PlanPreview(len(codes), size, candidate_set.excluded, strata, problem)
+    return PlanPreview(
+        len(codes),
+        size,
+        candidate_set.excluded,
+        strata,
+        problem,
+        with_open_cases=candidate_set.with_open_cases,
+        with_overdue_cases=candidate_set.with_overdue_cases,
+    )
 
 
 # --- Commit --------------------------------------------------------------------------
@@ -278,7 +301,7 @@ def _parameters(
     plan: SamplingPlan, *, sample_size: int, candidates: int, excluded: dict[str, int]
 ) -> dict[str, Any]:
     return {
-        "format": 1,
+        "format": 2,  # 2: weights from open and overdue cases (1: findings of 365 days)
         "plan": plan.pk,
         "name": plan.name,
         "scope": plan.scope_code,
@@ -292,9 +315,13 @@ def _parameters(
         "excluded_kinds": sorted(plan.excluded_kinds or []),
         "excluded_counts": excluded,
         "weights": {
-            "formula": "base + per_finding * findings_365d + staleness * min(days_since_last, cap) / cap",
+            "formula": (
+                "base + per_open_case * open_cases + per_overdue_case * overdue_cases"
+                " + staleness * min(days_since_last, cap) / cap"
+            ),
             "base": str(plan.base_weight),
-            "per_finding": str(plan.findings_weight),
+            "per_open_case": str(plan.open_cases_weight),
+            "per_overdue_case": str(plan.overdue_cases_weight),
             "staleness": str(plan.staleness_weight),
             "cap_days": plan.staleness_cap_days,
         },
