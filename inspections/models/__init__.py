@@ -28,6 +28,7 @@ from .cases import (
     Rectification,
     TypicalCase,
 )
+from .digests import DigestKind, DigestSend, DigestSubscription
 
 __all__ += [
     "ALLOWED_TRANSITIONS",
@@ -45,3 +46,4 @@ __all__ += [
     "Rectification",
     "TypicalCase",
 ]
+__all__ += ["DigestKind", "DigestSend", "DigestSubscription"]
