@@ -252,3 +252,19 @@ QINGSHAN_PUBLICATION_WORKING_DAYS = env.int("QINGSHAN_PUBLICATION_WORKING_DAYS",
 QINGSHAN_PUBLICATION_WARN_WORKING_DAYS = env.int("QINGSHAN_PUBLICATION_WARN_WORKING_DAYS", default=5)
 # Catalogue of the cases area, kept apart so that areas merge without conflicts.
 LOCALE_PATHS += [BASE_DIR / "inspections" / "locale_cases"]
+
+# --- Digests (定期调度) -------------------------------------------------------------
+# Links in emails (admin pages, the one-click unsubscribe) start with this address.
+QINGSHAN_SITE_URL = env.str("QINGSHAN_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The queue the digest fan-out and its chunks run on, and recipients per chunk task.
+QINGSHAN_DIGEST_QUEUE = env.str("QINGSHAN_DIGEST_QUEUE", default="email")
+QINGSHAN_DIGEST_CHUNK_SIZE = env.int("QINGSHAN_DIGEST_CHUNK_SIZE", default=50)
+# A claim older than this belongs to a dead worker and may be taken again. It must
+# exceed the chunk task's hard time limit (600 s), after which a live worker is killed.
+QINGSHAN_DIGEST_CLAIM_TIMEOUT_SECONDS = env.int("QINGSHAN_DIGEST_CLAIM_TIMEOUT_SECONDS", default=900)
+# Attempts per digest before it stays failed, and the first retry delay (doubling).
+QINGSHAN_DIGEST_MAX_ATTEMPTS = env.int("QINGSHAN_DIGEST_MAX_ATTEMPTS", default=5)
+QINGSHAN_DIGEST_RETRY_SECONDS = env.int("QINGSHAN_DIGEST_RETRY_SECONDS", default=60)
+# Rows of the overdue CSV attachment at most (the body shows the first few).
+QINGSHAN_DIGEST_CSV_MAX_ROWS = env.int("QINGSHAN_DIGEST_CSV_MAX_ROWS", default=5000)
+LOCALE_PATHS += [BASE_DIR / "inspections" / "locale_digests"]

@@ -40,6 +40,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inspections.view_deadlinerule",
         "inspections.view_holidayyear",
         "inspections.view_holidaydate",
+        # digests
+        "inspections.receive_digest",
+        "inspections.view_digestsend",
+        "inspections.view_digestsubscription",
+        "inspections.change_digestsubscription",
     ],
     Role.RESPONSIBLE_PARTY: [
         "villages.view_village",
