@@ -7,7 +7,7 @@ workflow leaves them (a case exists only for a submitted inspection).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from inspections.models import Case, CaseStatus, Finding, Inspection, ProblemCategory, User
 from inspections.models.roster import Language
@@ -26,8 +26,8 @@ DEQING_VILLAGE = "330521100201"
 MONDAY = dt.date(2025, 1, 6)
 
 
-def at(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=SHANGHAI)  # type: ignore[misc]
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
 def category(code: str = "garbage-pile", **kwargs: Any) -> ProblemCategory:
@@ -38,7 +38,7 @@ def category(code: str = "garbage-pile", **kwargs: Any) -> ProblemCategory:
         ),
         "domain": {"sewage-idle": "sewage"}.get(code, "garbage"),
     }
-    return ProblemCategoryFactory(code=code, **{**defaults, **kwargs})  # type: ignore[no-any-return]
+    return cast(ProblemCategory, ProblemCategoryFactory(code=code, **{**defaults, **kwargs}))
 
 
 def inspection(
