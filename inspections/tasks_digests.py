@@ -13,9 +13,10 @@ from inspections.selectors_digests import Period
 from inspections.services import digests as services
 
 
+# No ``queue=`` on the decorators (deprecated in Celery 5.x): every enqueue names
+# settings.QINGSHAN_DIGEST_QUEUE ("email"), and so does the beat entry.
 @shared_task(
     name="inspections.digests.send_scheduled",
-    queue="email",
     soft_time_limit=240,
     time_limit=300,
     acks_late=True,
@@ -36,7 +37,6 @@ def send_scheduled(kind: str, period: str | None = None) -> int:
 @shared_task(
     bind=True,
     name="inspections.digests.send_chunk",
-    queue="email",
     soft_time_limit=540,
     # The hard limit stays below QINGSHAN_DIGEST_CLAIM_TIMEOUT_SECONDS: a claim
     # older than the timeout can only belong to a worker that is gone.
