@@ -166,9 +166,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_queue_dir / "queue"),
         "processed_folder": str(_queue_dir / "processed"),
         "store_processed": False,
+        # Exchange bindings (one file per queue); kombu's default is ./control in the working directory.
+        "control_folder": str(_queue_dir / "control"),
     }
     # kombu does not create the folder; a worker on a fresh var/ would fail to declare its queues.
-    (_queue_dir / "queue").mkdir(parents=True, exist_ok=True)
+    for _folder in ("queue", "control"):
+        (_queue_dir / _folder).mkdir(parents=True, exist_ok=True)
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_IGNORE_RESULT = True
