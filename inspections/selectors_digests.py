@@ -284,10 +284,14 @@ def _case_rows(queryset: QuerySet[Case], *, day: dt.date) -> list[CaseRow]:
 
 
 def digest_prefix(recipient: User) -> str | None:
-    """The code prefix a recipient's digest covers (``None``: they have no jurisdiction)."""
-    if recipient.jurisdiction_id is None:
+    """The code prefix a recipient's digest covers: their jurisdiction's subtree.
+
+    A superuser's digest covers their jurisdiction too (not the whole country):
+    the digest is the summary *of a jurisdiction*. ``None`` without one.
+    """
+    if recipient.jurisdiction is None:
         return None
-    return recipient.scope_prefix()
+    return recipient.jurisdiction.code
 
 
 def digest_build(
