@@ -155,7 +155,7 @@ def activity_generate(
     if not village_ids:
         raise ValueError(f"no villages under {prefix!r}: import the division table first")
     # Heavy tail: Pareto weights, so some villages see many visits and problems.
-    weights = [rng.paretovariate(1.6) for _ in village_ids]
+    weights = [rng.paretovariate(2.5) for _ in village_ids]
     cumulative, total = [], 0.0
     for weight in weights:
         total += weight
