@@ -16,7 +16,7 @@ of the imported division table, deterministically from a seed:
   depends on their age against their deadline (old cases mostly closed, recent
   ones open or rectifying), overdue ones escalated one or two levels.
 
-Rows are written in bulk: ``COPY`` on PostgreSQL (about two minutes for the
+Rows are written in bulk: ``COPY`` on PostgreSQL (two to four minutes for the
 full two million inspections and half a million cases on two cores), batched
 ``INSERT`` elsewhere. Generated rows are marked (inspection summary
 ``[generated]``, finding description ``[generated]``) and carry no case event
