@@ -14,3 +14,5 @@ app.conf.task_queues = (Queue("default"), Queue("media"), Queue("email"))
 app.autodiscover_tasks()
 # The cases area keeps its tasks beside the general tasks module.
 app.autodiscover_tasks(related_name="tasks_cases")
+# The digests area's tasks, likewise.
+app.autodiscover_tasks(related_name="tasks_digests")

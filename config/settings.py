@@ -171,10 +171,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_queue_dir / "queue"),
         "data_folder_out": str(_queue_dir / "queue"),
         "processed_folder": str(_queue_dir / "processed"),
-        # Remote-control (pidbox) messages: kombu's default is ./control in the working directory.
-        "control_folder": str(_queue_dir / "control"),
         "store_processed": False,
+        # Exchange bindings and remote control: kombu's default is ./control in the working directory.
+        "control_folder": str(_queue_dir / "control"),
     }
+    # kombu does not create the folder; a worker on a fresh var/ would fail to declare its queues.
+    for _folder in ("queue", "control"):
+        (_queue_dir / _folder).mkdir(parents=True, exist_ok=True)
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_IGNORE_RESULT = True
@@ -306,3 +309,17 @@ QINGSHAN_PHOTO_PREVIEW_EDGE = env.int("QINGSHAN_PHOTO_PREVIEW_EDGE", default=100
 # processes share; unfinished uploads expire after this long.
 QINGSHAN_TUS_UPLOAD_DIR = Path(env.str("QINGSHAN_TUS_UPLOAD_DIR", default=str(VAR_DIR / "uploads")))
 QINGSHAN_TUS_EXPIRY = timedelta(hours=env.int("QINGSHAN_TUS_EXPIRY_HOURS", default=72))
+# --- Digests (定期调度) -------------------------------------------------------------
+# Links in emails (admin pages, the one-click unsubscribe) start with this address.
+QINGSHAN_SITE_URL = env.str("QINGSHAN_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The queue the digest fan-out and its chunks run on, and recipients per chunk task.
+QINGSHAN_DIGEST_QUEUE = env.str("QINGSHAN_DIGEST_QUEUE", default="email")
+QINGSHAN_DIGEST_CHUNK_SIZE = env.int("QINGSHAN_DIGEST_CHUNK_SIZE", default=50)
+# A claim older than this belongs to a dead worker and may be taken again. It must
+# exceed the chunk task's hard time limit (600 s), after which a live worker is killed.
+QINGSHAN_DIGEST_CLAIM_TIMEOUT_SECONDS = env.int("QINGSHAN_DIGEST_CLAIM_TIMEOUT_SECONDS", default=900)
+# Attempts per digest before it stays failed, and the first retry delay (doubling).
+QINGSHAN_DIGEST_MAX_ATTEMPTS = env.int("QINGSHAN_DIGEST_MAX_ATTEMPTS", default=5)
+QINGSHAN_DIGEST_RETRY_SECONDS = env.int("QINGSHAN_DIGEST_RETRY_SECONDS", default=60)
+# Rows of the overdue CSV attachment at most (the body shows the first few).
+QINGSHAN_DIGEST_CSV_MAX_ROWS = env.int("QINGSHAN_DIGEST_CSV_MAX_ROWS", default=5000)

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config.health import healthz, readyz
+from inspections.views_digests import unsubscribe as digest_unsubscribe
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -13,6 +14,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("public/", include("inspections.public.urls")),
+    path("digests/unsubscribe/<str:token>/", digest_unsubscribe, name="digest-unsubscribe"),
 ]
 
 handler400 = "inspections.api.problems.bad_request"

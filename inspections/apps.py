@@ -16,3 +16,7 @@ class InspectionsConfig(AppConfig):
         from inspections.services.cases import schedules_setup
 
         post_migrate.connect(schedules_setup, sender=self)
+
+        from inspections.services.digests import digest_schedules_setup
+
+        post_migrate.connect(digest_schedules_setup, sender=self)

@@ -45,6 +45,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inspections.view_samplingplan",
         "inspections.delete_samplingplan",
         "inspections.view_embargoaccesslog",
+        # digests
+        "inspections.receive_digest",
+        "inspections.view_digestsend",
+        "inspections.view_digestsubscription",
+        "inspections.change_digestsubscription",
     ],
     Role.RESPONSIBLE_PARTY: [
         "villages.view_village",

@@ -1,1 +1,1 @@
-from . import cases, checklist, fieldwork, roster, sampling  # noqa: F401  (registers the admin pages)
+from . import cases, checklist, digests, fieldwork, roster, sampling  # noqa: F401  (registers the admin pages)

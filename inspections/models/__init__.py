@@ -15,6 +15,7 @@ from .cases import (
     TypicalCase,
 )
 from .checklist import Domain, ProblemCategory, Severity
+from .digests import DigestKind, DigestSend, DigestSubscription
 from .evidence import Photo, Upload
 from .fieldwork import CheckIn, Finding, Inspection, LocationStatus
 from .roster import Inspector, Role, User
@@ -38,6 +39,9 @@ __all__ = [
     "CaseStatus",
     "CheckIn",
     "DeadlineRule",
+    "DigestKind",
+    "DigestSend",
+    "DigestSubscription",
     "Domain",
     "Draw",
     "DrawInputs",
