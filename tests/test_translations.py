@@ -13,6 +13,8 @@ from django.utils import translation
 
 CATALOGUE = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES"
 OUR_APPS = ["villages", "inspections"]
+# Names that are the same in every language.
+TECHNICAL_TERMS = {"SHA-256", "Message-ID"}
 
 
 def test_every_message_is_translated_and_none_is_fuzzy() -> None:
@@ -67,4 +69,6 @@ def test_every_model_string_has_a_chinese_translation(where: str, english: str) 
 
         chinese = gettext(english)
 
+    if english in TECHNICAL_TERMS:
+        return
     assert chinese != english or not any(c.isascii() and c.isalpha() for c in english), where

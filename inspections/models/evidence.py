@@ -107,10 +107,10 @@ class Photo(models.Model):
     # 16-bit bands: the multi-index that finds near duplicates (see
     # inspections.services.evidence.near_duplicates).
     phash = models.BigIntegerField(_("perceptual hash"), null=True, blank=True)
-    phash_band0 = models.IntegerField(null=True, blank=True, db_index=True)
-    phash_band1 = models.IntegerField(null=True, blank=True, db_index=True)
-    phash_band2 = models.IntegerField(null=True, blank=True, db_index=True)
-    phash_band3 = models.IntegerField(null=True, blank=True, db_index=True)
+    phash_band0 = models.IntegerField(_("perceptual hash band 1"), null=True, blank=True, db_index=True)
+    phash_band1 = models.IntegerField(_("perceptual hash band 2"), null=True, blank=True, db_index=True)
+    phash_band2 = models.IntegerField(_("perceptual hash band 3"), null=True, blank=True, db_index=True)
+    phash_band3 = models.IntegerField(_("perceptual hash band 4"), null=True, blank=True, db_index=True)
 
     thumbnail = models.FileField(_("thumbnail"), max_length=255, blank=True)
     preview = models.FileField(_("preview"), max_length=255, blank=True)
