@@ -701,18 +701,11 @@ def follow_up_record_result(
 # --- Supervisors' actions ------------------------------------------------------------
 
 
-@transaction.atomic
-def case_verify(*, case: Case, actor: User, note: str = "", now: dt.datetime | None = None) -> Case:
-    """A supervisor closes a case after verifying it themselves (admin action)."""
-    now = now or timezone.now()
-    locked = _lock(case)
-    if locked.status != CaseStatus.AWAITING_VERIFICATION:
-        raise CaseTransitionNotAllowed(case=locked, to_status=CaseStatus.CLOSED)
-    if Rectification.objects.filter(case=locked, submitted_by=actor).exists():
-        raise _conflict("verifier_is_rectifier", _("The rectifier cannot verify their own rectification."))
-    follow_up = pending_follow_up(case=locked, kind=FollowUp.Kind.VERIFICATION)
+def _cancel_pending_verification(*, case: Case, actor: User, now: dt.datetime) -> FollowUp | None:
+    """A supervisor decided in the admin: the pending verification visit is no longer
+    needed, so it is cancelled rather than left as an empty assignment."""
+    follow_up = pending_follow_up(case=case, kind=FollowUp.Kind.VERIFICATION)
     if follow_up is not None:
-        # The visit is no longer needed: cancel it rather than leave an empty assignment.
         _close_follow_up(
             follow_up,
             result=FollowUp.Result.CANCELLED,
@@ -723,6 +716,19 @@ def case_verify(*, case: Case, actor: User, note: str = "", now: dt.datetime | N
             now=now,
             inspection_status=Inspection.Status.CANCELLED,
         )
+    return follow_up
+
+
+@transaction.atomic
+def case_verify(*, case: Case, actor: User, note: str = "", now: dt.datetime | None = None) -> Case:
+    """A supervisor closes a case after verifying it themselves (admin action)."""
+    now = now or timezone.now()
+    locked = _lock(case)
+    if locked.status != CaseStatus.AWAITING_VERIFICATION:
+        raise CaseTransitionNotAllowed(case=locked, to_status=CaseStatus.CLOSED)
+    if Rectification.objects.filter(case=locked, submitted_by=actor).exists():
+        raise _conflict("verifier_is_rectifier", _("The rectifier cannot verify their own rectification."))
+    follow_up = _cancel_pending_verification(case=locked, actor=actor, now=now)
     evidence = {"verified_in": "admin", "follow_up_cancelled": follow_up.pk if follow_up else None}
     return case_set_status(
         case=locked, to_status=CaseStatus.CLOSED, actor=actor, note=note, evidence=evidence, now=now
@@ -745,18 +751,7 @@ def case_send_back(*, case: Case, actor: User, note: str = "", now: dt.datetime 
     locked = _lock(case)
     if locked.status != CaseStatus.AWAITING_VERIFICATION:
         raise CaseTransitionNotAllowed(case=locked, to_status=CaseStatus.RECTIFYING)
-    follow_up = pending_follow_up(case=locked, kind=FollowUp.Kind.VERIFICATION)
-    if follow_up is not None:
-        _close_follow_up(
-            follow_up,
-            result=FollowUp.Result.CANCELLED,
-            actor=actor,
-            client_uuid=None,
-            note="",
-            photo_uuids=[],
-            now=now,
-            inspection_status=Inspection.Status.CANCELLED,
-        )
+    _cancel_pending_verification(case=locked, actor=actor, now=now)
     return case_set_status(
         case=locked,
         to_status=CaseStatus.RECTIFYING,
