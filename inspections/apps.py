@@ -20,3 +20,7 @@ class InspectionsConfig(AppConfig):
         from inspections.services.digests import digest_schedules_setup
 
         post_migrate.connect(digest_schedules_setup, sender=self)
+
+        from inspections.services.evidence import evidence_schedules_setup
+
+        post_migrate.connect(evidence_schedules_setup, sender=self)

@@ -1,7 +1,7 @@
 """The figures of a digest: one jurisdiction, one period, a fixed number of queries.
 
 :func:`digest_build` reads everything a digest shows for a code prefix and a
-period, each figure beside the same figure for the previous period, in seven or eight
+period, each figure beside the same figure for the previous period, in eight or nine
 queries whatever the amount of data (one or two for the holiday calendar, one per
 block below). The figures are defined on time, not on the current state only,
 so that a replay or a preview of a past period shows what that period held:
@@ -41,7 +41,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import get_language
 
-from inspections.models import Case, CaseStatus, DigestKind, Inspection, User
+from inspections.models import Case, CaseStatus, DigestKind, Inspection, Photo, User
 from inspections.models.cases import RECTIFICATION_DUE
 from inspections.models.checklist import Domain, Severity
 from inspections.services.calendar import WorkingCalendar, add_working_days
@@ -225,15 +225,39 @@ class Digest:
 
 
 def evidence_flags_awaiting_review(*, prefix: str, period: Period) -> Pair:
-    """Evidence flags awaiting a supervisor's review in the jurisdiction (now and before).
+    """Photos with evidence flags not yet reviewed at the end of each period, in one aggregate query.
 
-    The evidence pipeline (photos and their flags) is built in another area
-    and not wired here yet: until it is, this returns zeros without a query.
-    Once wired it must stay one aggregate query (flags raised before the end
-    of each period and not reviewed by then, on photos of submitted
-    inspections in ``prefix``), so the builder's query count stays constant.
+    A photo counts at a moment when it was processed (its flags raised)
+    before it, has flags, and had not been marked reviewed by then. Photos of
+    inspections count only once the inspection was submitted before that
+    moment (the embargo: a flagged photo must not announce a visit in
+    progress); after-photos of cases always may, since cases exist only for
+    submitted inspections. Scoped to ``prefix`` by the village's code.
     """
-    return Pair(0, 0)
+    end = period.end_at()
+    start = period.start_at()
+
+    def awaiting_at(moment: dt.datetime) -> Q:
+        return (
+            Q(processed_at__lt=moment)
+            & (Q(flags_reviewed_at__isnull=True) | Q(flags_reviewed_at__gte=moment))
+            & (Q(case__isnull=False) | Q(inspection__submitted_at__lt=moment))
+        )
+
+    inspections = Q(inspection__status=Inspection.Status.SUBMITTED)
+    cases = Q(case__isnull=False)
+    if prefix:
+        inspections &= Q(inspection__village__code__startswith=prefix)
+        cases &= Q(case__village__code__startswith=prefix)
+    figures = (
+        Photo.objects.filter(inspections | cases, status=Photo.Status.READY, processed_at__lt=end)
+        .exclude(flags=[])
+        .aggregate(
+            current=Count("id", filter=awaiting_at(end)),
+            previous=Count("id", filter=awaiting_at(start)),
+        )
+    )
+    return Pair(figures["current"], figures["previous"])
 
 
 def _scoped(queryset: QuerySet[Any], prefix: str, path: str = "village__code") -> QuerySet[Any]:
@@ -441,6 +465,9 @@ def _build(*, prefix: str, period: Period, now: dt.datetime, overdue_limit: int,
         .order_by("-open", "village__code")[:TOP_VILLAGES]
     )
 
+    # 9: evidence flags awaiting review at both period ends.
+    flagged = evidence_flags_awaiting_review(prefix=prefix, period=period)
+
     digest = Digest(
         prefix=prefix,
         period=period,
@@ -453,7 +480,7 @@ def _build(*, prefix: str, period: Period, now: dt.datetime, overdue_limit: int,
         overdue=Pair(state["overdue"], state["overdue_prev"]),
         due_soon=Pair(state["due_soon"], state["due_soon_prev"]),
         escalated_overdue=state["escalated"],
-        evidence_flags=evidence_flags_awaiting_review(prefix=prefix, period=period),
+        evidence_flags=flagged,
         overdue_rows=overdue_rows,
         due_soon_rows=due_soon_rows,
         top_villages=[

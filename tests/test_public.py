@@ -14,6 +14,7 @@ from inspections.api.problems import Problem
 from inspections.models import Inspection, Publication, TypicalCase
 from inspections.services import publication as publication_services
 from tests.casework import (  # noqa: F401  (fixtures)
+    category,
     eager_celery,
     fast_passwords,
     open_case,
@@ -200,3 +201,65 @@ def test_organisers_are_warned_once_before_results_are_due() -> None:
 
     assert (early, due_soon, again) == (0, 1, 0)
     assert [m.to for m in mail.outbox] == [["organiser@example.cn"]]
+
+
+@pytest.mark.usefixtures("eager_celery")
+def test_a_published_typical_case_serves_its_uploaded_photo_without_exif_or_gps(  # type: ignore[no-untyped-def]
+    django_capture_on_commit_callbacks, settings, tmp_path
+) -> None:
+    """End to end: a phone uploads a photo with GPS; once published, the public copy has none."""
+    import uuid
+
+    from django.utils import timezone
+
+    from inspections.models import Finding
+    from inspections.services import cases as case_services
+    from tests.conftest import client_for
+    from tests.fieldwork_support import camera_jpeg, make_inspection, process_all, team_member, upload
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path)},
+        },
+    }
+    member = team_member()
+    visit = make_inspection(team=[member])
+    original = camera_jpeg(seed=5, gps=(119.6353, 30.5370))
+    photo_uuid = str(uuid.uuid4())
+    assert upload(client_for(member.user), visit, original, client_uuid=photo_uuid).status_code == 201
+    process_all()
+    assert publication_services.photo_original_bytes(photo_uuid) == original
+    assert publication_services.photo_original_bytes(str(uuid.uuid4())) is None
+    assert publication_services.photo_original_bytes("not-a-uuid") is None
+    Finding.objects.create(
+        inspection=visit,
+        category=category(),
+        severity="moderate",
+        description="村口垃圾",
+        photo_uuids=[photo_uuid],
+        created_by=member.user,
+    )
+    Inspection.objects.filter(pk=visit.pk).update(
+        status=Inspection.Status.SUBMITTED, submitted_at=timezone.now()
+    )
+    visit.refresh_from_db()
+    (case,) = case_services.cases_open_for_inspection(inspection=visit)
+    TypicalCase.objects.create(
+        case=case, title_zh_hans="村口垃圾", summary_zh_hans="已整改。", photo_uuids=[photo_uuid]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        publication_services.typical_case_publish(case=case, actor=supervisor("3305"))
+
+    client = Client()
+    (photo,) = client.get(f"/api/v1/public/typical-cases/{case.typical.pk}/").json()["photos"]
+    served = b"".join(client.get(photo["url"]).streaming_content)  # type: ignore[attr-defined]
+
+    with Image.open(io.BytesIO(original)) as source:
+        assert source.getexif().get_ifd(0x8825)  # the upload did carry GPS
+    with Image.open(io.BytesIO(served)) as public:
+        assert public.format == "JPEG"
+        assert not public.getexif()
+        assert "exif" not in public.info
+    assert b"Exif" not in served and b"GPS" not in served

@@ -27,6 +27,7 @@ from inspections.models import (
     HolidayDate,
     HolidayYear,
     Inspection,
+    Photo,
     Publication,
     Rectification,
     TypicalCase,
@@ -35,6 +36,7 @@ from inspections.models import (
 from inspections.models.cases import RECTIFICATION_DUE
 from inspections.selectors import inspection_list
 from inspections.services import cases as services
+from inspections.services import evidence as evidence_services
 from inspections.services import publication as publication_services
 from inspections.services.sampling import embargo_reads_record
 
@@ -207,6 +209,7 @@ class CaseAdmin(JurisdictionScopedAdmin):
         "action_escalate",
         "action_publish",
         "action_start_rectifying",
+        "action_mark_flags_reviewed",
     ]
     date_hierarchy = "opened_at"
 
@@ -251,6 +254,17 @@ class CaseAdmin(JurisdictionScopedAdmin):
             queryset,
             lambda c, u: services.case_verify(case=c, actor=u),
             _("%(count)d closed."),
+        )
+
+    @admin.action(description=_("Mark the photos' evidence flags reviewed"), permissions=["change"])
+    def action_mark_flags_reviewed(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        """Record the review of the flagged rectification after-photos of the selected cases."""
+        assert isinstance(request.user, User)
+        count = evidence_services.photo_flags_mark_reviewed(
+            photos=Photo.objects.filter(case__in=queryset), actor=request.user
+        )
+        self.message_user(
+            request, _("Flags of %(count)d photos marked reviewed.") % {"count": count}, messages.SUCCESS
         )
 
     @admin.action(description=_("Reopen"), permissions=["change"])

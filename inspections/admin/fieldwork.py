@@ -88,6 +88,8 @@ class PhotoInline(ReadOnlyInline):
         "software",
         "distance_m",
         "flag_list",
+        "flags_reviewed_at",
+        "flags_reviewed_by",
         "original_link",
     )
 
@@ -125,6 +127,7 @@ class InspectionReviewAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     readonly_fields = ("mode", "village", "window_start", "window_end", "status", "summary", "submitted_at")
     fields = readonly_fields
     inlines = [CheckInInline, FindingInline, PhotoInline]
+    actions = ["mark_flags_reviewed"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Inspection]:
         assert isinstance(request.user, User)
@@ -144,6 +147,17 @@ class InspectionReviewAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.action(description=_("Mark the photos' evidence flags reviewed"))
+    def mark_flags_reviewed(self, request: HttpRequest, queryset: QuerySet[Inspection]) -> None:
+        """Record the review of the flagged photos of the selected inspections (in the reviewer's view)."""
+        assert isinstance(request.user, User)
+        count = evidence.photo_flags_mark_reviewed(
+            photos=Photo.objects.filter(inspection__in=queryset), actor=request.user
+        )
+        self.message_user(
+            request, _("Flags of %(count)d photos marked reviewed.") % {"count": count}, messages.SUCCESS
+        )
 
     def get_urls(self) -> list[Any]:
         return [

@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 from django.http import FileResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
@@ -21,9 +23,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inspections.api.problems import Problem
-from inspections.models import Photo, Role, User
-from inspections.selectors import inspection_actionable, inspection_list
+from inspections.models import Case, FollowUp, Photo, Role, User
+from inspections.selectors import case_list, inspection_actionable, inspection_list
 from inspections.services import evidence
+from inspections.services.cases import can_rectify
 
 
 class FlagOutput(serializers.Serializer):
@@ -34,6 +37,7 @@ class FlagOutput(serializers.Serializer):
 
 class PhotoOutput(serializers.ModelSerializer[Photo]):
     inspection = serializers.IntegerField(source="inspection_id", allow_null=True)
+    case = serializers.IntegerField(source="case_id", allow_null=True)
     flags = serializers.SerializerMethodField()
     files = serializers.SerializerMethodField(help_text="Authorised URLs of the original and renditions.")
 
@@ -42,6 +46,7 @@ class PhotoOutput(serializers.ModelSerializer[Photo]):
         fields = [
             "client_uuid",
             "inspection",
+            "case",
             "purpose",
             "channel",
             "content_type",
@@ -87,8 +92,26 @@ class PhotoOutput(serializers.ModelSerializer[Photo]):
 class PhotoUploadInput(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=False, help_text="JPEG, HEIC/HEIF, PNG or WebP.")
     client_uuid = serializers.UUIDField()
-    inspection = serializers.IntegerField(min_value=1)
-    purpose = serializers.ChoiceField(choices=Photo.Purpose.choices, default=Photo.Purpose.EVIDENCE)
+    inspection = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The inspection the photo is evidence of (the inspector's path). Give this or case.",
+    )
+    case = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The case a rectification after-photo belongs to (the responsible party's path); "
+        "purpose is then after.",
+    )
+    purpose = serializers.ChoiceField(
+        choices=Photo.Purpose.choices,
+        default=Photo.Purpose.EVIDENCE,
+        help_text="evidence by default; after (and only after) for a case's photos.",
+    )
     taken_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     longitude = serializers.FloatField(
         min_value=-180, max_value=180, required=False, allow_null=True, default=None
@@ -106,19 +129,40 @@ class PhotoUploadInput(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if (attrs.get("longitude") is None) != (attrs.get("latitude") is None):
             raise serializers.ValidationError({"latitude": "Give both longitude and latitude, or neither."})
+        if (attrs.get("inspection") is None) == (attrs.get("case") is None):
+            raise serializers.ValidationError({"inspection": "Give exactly one of inspection and case."})
+        if attrs.get("case") is not None:
+            given = self.initial_data.get("purpose") if hasattr(self, "initial_data") else None
+            if given and given != Photo.Purpose.AFTER:
+                raise serializers.ValidationError({"purpose": "A case's photos are after-photos."})
+            attrs["purpose"] = Photo.Purpose.AFTER
         return attrs
 
 
+def rectifiable_case(user: User, pk: int) -> Case:
+    """The case, if ``user`` is its village's responsible party (or a superuser); 404 otherwise."""
+    case = case_list(user=user).select_related("village").filter(pk=pk).first()
+    if case is None or not can_rectify(user, case):
+        raise Problem(status=404, code="not_found", detail=str(_("No such case.")))
+    return case
+
+
 def photo_fields(user: User, values: dict[str, Any], *, original_name: str) -> evidence.PhotoFields:
-    """The service's view of the upload fields; 404 unless the caller may act on the inspection."""
-    inspection = (
-        inspection_actionable(user=user).select_related("village").filter(pk=values["inspection"]).first()
-    )
-    if inspection is None:
-        raise Problem(status=404, code="not_found", detail=str(_("No such inspection.")))
+    """The service's view of the upload fields; 404 unless the caller may act on the inspection or case."""
+    inspection = None
+    case = None
+    if values.get("case") is not None:
+        case = rectifiable_case(user, values["case"])
+    else:
+        inspection = (
+            inspection_actionable(user=user).select_related("village").filter(pk=values["inspection"]).first()
+        )
+        if inspection is None:
+            raise Problem(status=404, code="not_found", detail=str(_("No such inspection.")))
     return evidence.PhotoFields(
         client_uuid=values["client_uuid"],
         inspection=inspection,
+        case=case,
         purpose=values.get("purpose") or Photo.Purpose.EVIDENCE,
         original_name=original_name,
         client_taken_at=values.get("taken_at"),
@@ -154,10 +198,16 @@ class PhotoUploadView(APIView):
         return Response(PhotoOutput(photo).data, status=201 if created else 200)
 
 
+def visible_photos(user: User) -> Any:
+    """Photos of the inspections ``user`` may see, and of the cases they may see."""
+    return Photo.objects.filter(
+        Q(inspection__in=inspection_list(user=user)) | Q(case__in=case_list(user=user))
+    )
+
+
 def visible_photo(request: Request, client_uuid: Any) -> Photo:
     assert isinstance(request.user, User)
-    visible = inspection_list(user=request.user)
-    photo = Photo.objects.filter(client_uuid=client_uuid, inspection__in=visible).first()
+    photo = visible_photos(request.user).filter(client_uuid=client_uuid).first()
     if photo is None:
         raise Problem(status=404, code="not_found", detail=str(_("No such photo.")))
     return photo
@@ -167,6 +217,8 @@ def may_see_original(user: User, photo: Photo) -> bool:
     """Originals carry the exact position and device: team, organisers, supervisors in scope only."""
     if user.is_superuser:
         return True
+    if photo.case is not None:
+        return _may_see_case_original(user, photo.case)
     inspection = photo.inspection
     if inspection is None:
         return False
@@ -176,6 +228,21 @@ def may_see_original(user: User, photo: Photo) -> bool:
     return (
         user.has_role(Role.SUPERVISOR) and prefix is not None and inspection.village.code.startswith(prefix)
     )
+
+
+def _may_see_case_original(user: User, case: Case) -> bool:
+    """A case's after-photos: its responsible party, its supervisors, and its verifying inspector."""
+    if can_rectify(user, case):
+        return True
+    prefix = user.scope_prefix()
+    if user.has_role(Role.SUPERVISOR) and prefix is not None and case.village.code.startswith(prefix):
+        return True
+    return FollowUp.objects.filter(
+        case=case,
+        kind=FollowUp.Kind.VERIFICATION,
+        inspector__user=user,
+        inspection__window_start__lte=timezone.now(),
+    ).exists()
 
 
 class PhotoDetailView(APIView):

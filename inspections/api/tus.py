@@ -2,7 +2,7 @@
 
 ``POST uploads/`` with ``Upload-Length`` and ``Upload-Metadata`` creates an
 upload; the metadata carries the same fields as the multipart form
-(``client_uuid``, ``inspection``, ``purpose``, ``taken_at``, ``longitude``,
+(``client_uuid``, ``inspection`` or ``case``, ``purpose``, ``taken_at``, ``longitude``,
 ``latitude``, ``device_time``, ``filename``). ``HEAD uploads/{id}/`` tells the
 offset, ``PATCH`` (``Content-Type: application/offset+octet-stream``,
 ``Upload-Offset``) appends, ``DELETE`` terminates. The last ``PATCH`` turns the
@@ -89,8 +89,8 @@ class UploadCreateView(TusView):
                 OpenApiTypes.STR,
                 OpenApiParameter.HEADER,
                 required=True,
-                description="tus metadata: client_uuid, inspection, purpose, taken_at, longitude, latitude, "
-                "device_time, filename (values Base64-encoded).",
+                description="tus metadata: client_uuid, inspection or case, purpose, taken_at, longitude, "
+                "latitude, device_time, filename (values Base64-encoded).",
             ),
         ],
         request=None,

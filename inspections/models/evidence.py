@@ -39,11 +39,19 @@ class Photo(models.Model):
         FAILED = "failed", _("processing failed")
 
     client_uuid = models.UUIDField(_("client UUID"), unique=True)
-    # A photo belongs to an inspection; rectification photos (before/after)
-    # will belong to a case, added with the case model.
+    # A photo belongs to an inspection (evidence of a visit) or to a case
+    # (rectification after-photos from the responsible party): exactly one.
     inspection = models.ForeignKey(
         Inspection,
         verbose_name=_("inspection"),
+        on_delete=models.PROTECT,
+        related_name="photos",
+        null=True,
+        blank=True,
+    )
+    case = models.ForeignKey(
+        "inspections.Case",
+        verbose_name=_("case"),
         on_delete=models.PROTECT,
         related_name="photos",
         null=True,
@@ -120,12 +128,28 @@ class Photo(models.Model):
         blank=True,
         help_text=_("Evidence flags: each a code and the facts behind it."),
     )
+    flags_reviewed_at = models.DateTimeField(_("flags reviewed at"), null=True, blank=True)
+    flags_reviewed_by = models.ForeignKey(
+        User,
+        verbose_name=_("flags reviewed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
 
     class Meta:
         verbose_name = _("photo")
         verbose_name_plural = _("photos")
         ordering = ["received_at", "id"]
         constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(inspection__isnull=False, case__isnull=True)
+                    | Q(inspection__isnull=True, case__isnull=False, purpose="after")
+                ),
+                name="photo_inspection_or_case_after",
+            ),
             models.CheckConstraint(condition=Q(sha256__length=64), name="photo_sha256_complete"),
             models.CheckConstraint(condition=Q(size__gte=0), name="photo_size_positive"),
             models.CheckConstraint(

@@ -47,6 +47,7 @@ from inspections.models import (
 from inspections.models.cases import RECTIFICATION_DUE
 from inspections.services import randomness
 from inspections.services.calendar import WorkingCalendar, WorkingDays, add_working_days
+from villages.models import Datum
 
 logger = logging.getLogger(__name__)
 
@@ -287,10 +288,45 @@ class PhotoFacts:
 def photo_facts(uuids: Sequence[str]) -> list[PhotoFacts]:
     """Facts of the photos with these client UUIDs that have been processed.
 
-    Wired at merge to the evidence pipeline's ``Photo`` (position, datum and
-    perceptual hash); photos that have not arrived are simply absent.
+    Read from the evidence pipeline's ``Photo`` in one query, in the order
+    given. The position is the file's EXIF GPS (WGS-84), the one the pipeline
+    measures distances and raises flags from; the phone-reported position is
+    not evidence and is not used. Photos that have not arrived or are not
+    processed yet are simply absent, as are strings that are not UUIDs.
     """
-    return []
+    from inspections.models import Photo
+    from inspections.services import imaging
+
+    wanted: list[uuid.UUID] = []
+    for value in uuids:
+        try:
+            wanted.append(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    if not wanted:
+        return []
+    rows = {
+        client_uuid: (longitude, latitude, phash)
+        for client_uuid, longitude, latitude, phash in Photo.objects.filter(
+            client_uuid__in=wanted, status=Photo.Status.READY
+        ).values_list("client_uuid", "gps_longitude", "gps_latitude", "phash")
+    }
+    facts: list[PhotoFacts] = []
+    for key in dict.fromkeys(wanted):
+        if key not in rows:
+            continue
+        longitude, latitude, phash = rows[key]
+        positioned = longitude is not None and latitude is not None
+        facts.append(
+            PhotoFacts(
+                uuid=str(key),
+                longitude=longitude if positioned else None,
+                latitude=latitude if positioned else None,
+                datum=Datum.WGS84 if positioned else "",
+                phash=f"{imaging.phash_from_db(phash):016x}" if phash is not None else "",
+            )
+        )
+    return facts
 
 
 AFTER_PHOTO_MAX_DISTANCE_M = 200.0

@@ -22,15 +22,15 @@ from uuid import UUID
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from inspections.api.problems import Problem
-from inspections.models import Inspection, Photo, User
+from inspections.models import Case, CaseStatus, Inspection, Photo, Rectification, User
 from inspections.services import imaging
 from inspections.services.fieldwork import (
     distance_to_village_m,
@@ -94,16 +94,25 @@ def sha256_of(fileobj: IO[bytes]) -> str:
 
 @dataclass(frozen=True)
 class PhotoFields:
-    """What the phone says about a photo, besides its bytes."""
+    """What the phone says about a photo, besides its bytes.
+
+    Exactly one of ``inspection`` (evidence of a visit) and ``case``
+    (rectification after-photos, purpose ``after``) is given.
+    """
 
     client_uuid: UUID
-    inspection: Inspection
+    inspection: Inspection | None
     purpose: str = Photo.Purpose.EVIDENCE
     original_name: str = ""
     client_taken_at: datetime | None = None
     client_longitude: float | None = None
     client_latitude: float | None = None
     device_time: datetime | None = None
+    case: Case | None = None
+
+    def __post_init__(self) -> None:
+        if (self.inspection is None) == (self.case is None):
+            raise ValueError("A photo belongs to exactly one of an inspection and a case.")
 
 
 def _too_large(size: int) -> Problem:
@@ -196,6 +205,7 @@ def photo_receive(
         photo = Photo.objects.create(
             client_uuid=fields.client_uuid,
             inspection=fields.inspection,
+            case=fields.case,
             purpose=fields.purpose,
             uploaded_by=user,
             channel=channel,
@@ -212,7 +222,8 @@ def photo_receive(
             client_latitude=fields.client_latitude,
             device_time=fields.device_time,
         )
-        inspection_mark_started(fields.inspection)
+        if fields.inspection is not None:
+            inspection_mark_started(fields.inspection)
         photo_id = photo.pk
         transaction.on_commit(lambda: _enqueue_processing(photo_id))
         return photo
@@ -223,7 +234,7 @@ def photo_receive(
             client_uuid=fields.client_uuid,
             same=lambda p: _same_photo(p, fields=fields, sha256=sha256, user=user),
             create=create,
-            before_insert=lambda: inspection_lock_for_change(fields.inspection),
+            before_insert=lambda: _lock_owner_for_change(fields),
         )
     except BaseException:
         default_storage.delete(stored_name)
@@ -233,10 +244,26 @@ def photo_receive(
     return photo, created
 
 
+def _lock_owner_for_change(fields: PhotoFields) -> None:
+    """Lock what the photo belongs to; refuse if it no longer takes photos."""
+    if fields.inspection is not None:
+        inspection_lock_for_change(fields.inspection)
+        return
+    assert fields.case is not None
+    locked = Case.objects.select_for_update().get(pk=fields.case.pk)
+    if locked.status == CaseStatus.CLOSED:
+        raise Problem(
+            status=409,
+            code="case_closed",
+            detail=str(_("This case is closed and takes no more photos.")),
+        )
+
+
 def _same_photo(photo: Photo, *, fields: PhotoFields, sha256: str, user: User) -> bool:
     return (
         photo.sha256 == sha256
-        and photo.inspection_id == fields.inspection.pk
+        and photo.inspection_id == (fields.inspection.pk if fields.inspection is not None else None)
+        and photo.case_id == (fields.case.pk if fields.case is not None else None)
         and photo.uploaded_by_id == user.pk
         and photo.purpose == fields.purpose
         and photo.client_taken_at == fields.client_taken_at
@@ -300,7 +327,7 @@ def photo_process(*, photo_id: int) -> Photo | None:
     message for a deleted row) is logged and skipped. Decoding problems are
     facts about the evidence (flag ``damaged``), not task failures.
     """
-    photo = Photo.objects.select_related("inspection__village").filter(pk=photo_id).first()
+    photo = Photo.objects.select_related("inspection__village", "case__village").filter(pk=photo_id).first()
     if photo is None:
         logger.warning("photo %s no longer exists; nothing to process", photo_id)
         return None
@@ -336,15 +363,53 @@ def photo_process(*, photo_id: int) -> Photo | None:
         photo.thumbnail.name = _save_rendition(photo, "thumbnail", analysis.thumbnail)
         photo.preview.name = _save_rendition(photo, "preview", analysis.preview)
     photo.distance_m = None
-    if facts.gps is not None and photo.inspection is not None:
+    village = _village_of(photo)
+    if facts.gps is not None and village is not None:
         photo.distance_m = distance_to_village_m(
-            village=photo.inspection.village, longitude=facts.gps[0], latitude=facts.gps[1]
+            village=village, longitude=facts.gps[0], latitude=facts.gps[1]
         )
     photo.flags = evidence_flags(photo=photo, analysis=analysis)
     photo.status = Photo.Status.READY
     photo.processed_at = timezone.now()
-    photo.save(update_fields=PROCESSED_FIELDS)
+    with transaction.atomic():
+        photo.save(update_fields=PROCESSED_FIELDS)
+        rectifications_refresh_for(photo)
     return photo
+
+
+def _village_of(photo: Photo) -> Any:
+    if photo.inspection is not None:
+        return photo.inspection.village
+    if photo.case is not None:
+        return photo.case.village
+    return None
+
+
+def rectifications_naming(photo_uuid: UUID | str) -> QuerySet[Rectification]:
+    """The rectifications whose after-photos include this photo, or whose finding's before-photos do.
+
+    One query. PostgreSQL answers with JSON containment (``@>``); databases
+    without it compare the quoted UUID in the stored JSON text, which for a
+    UUID is just as exact.
+    """
+    key = str(photo_uuid)
+    if connection.features.supports_json_field_contains:
+        condition = Q(photo_uuids__contains=[key]) | Q(case__finding__photo_uuids__contains=[key])
+    else:
+        quoted = f'"{key}"'
+        condition = Q(photo_uuids__icontains=quoted) | Q(case__finding__photo_uuids__icontains=quoted)
+    return Rectification.objects.filter(condition)
+
+
+def rectifications_refresh_for(photo: Photo) -> int:
+    """Recompute the after-photo flags of every rectification this processed photo bears on."""
+    from inspections.services.cases import rectification_flags_refresh
+
+    count = 0
+    for rectification in rectifications_naming(photo.client_uuid).order_by("pk"):
+        rectification_flags_refresh(rectification=rectification)
+        count += 1
+    return count
 
 
 # --- Evidence checks -----------------------------------------------------------
@@ -356,9 +421,12 @@ def _flag(code: str, **params: Any) -> dict[str, Any]:
 
 def _photo_ref(other: Photo) -> dict[str, Any]:
     ref: dict[str, Any] = {"photo": str(other.client_uuid), "inspection": other.inspection_id}
-    if other.inspection is not None:
-        ref["village"] = other.inspection.village.name
-        ref["village_code"] = other.inspection.village.code
+    if other.case_id is not None:
+        ref["case"] = other.case_id
+    village = _village_of(other)
+    if village is not None:
+        ref["village"] = village.name
+        ref["village_code"] = village.code
     return ref
 
 
@@ -412,6 +480,7 @@ def evidence_flags(*, photo: Photo, analysis: imaging.Analysis) -> list[dict[str
     flags: list[dict[str, Any]] = []
     facts = analysis.exif
     inspection = photo.inspection
+    village = _village_of(photo)
 
     if analysis.damaged:
         flags.append(_flag("damaged"))
@@ -419,7 +488,7 @@ def evidence_flags(*, photo: Photo, analysis: imaging.Analysis) -> list[dict[str
         flags.append(_flag("no_exif"))
     if facts.gps is None:
         flags.append(_flag("no_gps", invalid=facts.gps_invalid))
-    elif photo.distance_m is not None and inspection is not None:
+    elif photo.distance_m is not None and village is not None:
         radius = settings.QINGSHAN_GEOFENCE_RADIUS_M
         if photo.distance_m > radius:
             flags.append(
@@ -427,7 +496,7 @@ def evidence_flags(*, photo: Photo, analysis: imaging.Analysis) -> list[dict[str
                     "far_from_village",
                     distance_m=round(photo.distance_m),
                     radius_m=round(radius),
-                    village=inspection.village.name,
+                    village=village.name,
                 )
             )
     if inspection is not None:
@@ -451,7 +520,7 @@ def evidence_flags(*, photo: Photo, analysis: imaging.Analysis) -> list[dict[str
             flags.append(_flag("clock_skew", seconds=round(skew)))
 
     exact = (
-        Photo.objects.select_related("inspection__village")
+        Photo.objects.select_related("inspection__village", "case__village")
         .filter(sha256=photo.sha256, pk__lt=photo.pk)
         .order_by("pk")
         .first()
@@ -465,7 +534,7 @@ def evidence_flags(*, photo: Photo, analysis: imaging.Analysis) -> list[dict[str
             exclude_pk=photo.pk,
         )
         if matches:
-            candidates = Photo.objects.select_related("inspection__village").in_bulk(
+            candidates = Photo.objects.select_related("inspection__village", "case__village").in_bulk(
                 [pk for pk, _d in matches]
             )
             for pk, distance in matches:
@@ -535,25 +604,25 @@ def flag_explanation(flag: dict[str, Any]) -> str:
     """A sentence for people, in the active language, from a flag's code and facts."""
     code, p = flag.get("code", ""), flag.get("params", {})
     if code == "damaged":
-        return _gettext(
+        return gettext(
             "The image data is truncated or corrupt and cannot be decoded; the file is kept as received."
         )
     if code == "no_exif":
-        return _gettext("The file has no EXIF metadata at all: no camera time, position or device to check.")
+        return gettext("The file has no EXIF metadata at all: no camera time, position or device to check.")
     if code == "no_gps":
         if p.get("invalid"):
-            return _gettext(
+            return gettext(
                 "The file's GPS data is present but unusable (missing references or impossible values)."
             )
-        return _gettext("The file carries no GPS position.")
+        return gettext("The file carries no GPS position.")
     if code == "far_from_village":
-        return _gettext("Taken %(distance)s m from %(village)s, beyond the %(radius)s m allowed.") % {
+        return gettext("Taken %(distance)s m from %(village)s, beyond the %(radius)s m allowed.") % {
             "distance": p.get("distance_m"),
             "village": p.get("village"),
             "radius": p.get("radius_m"),
         }
     if code == "outside_window":
-        text = _gettext(
+        text = gettext(
             "Taken at %(taken)s, outside the visit window %(start)s – %(end)s (tolerance %(tolerance)s min)."
         ) % {
             "taken": _when(p.get("taken_at", "")),
@@ -562,23 +631,38 @@ def flag_explanation(flag: dict[str, Any]) -> str:
             "tolerance": p.get("tolerance_minutes"),
         }
         if not p.get("offset_known"):
-            text += " " + _gettext("The file gives no UTC offset; its camera time was read as China time.")
+            text += " " + gettext("The file gives no UTC offset; its camera time was read as China time.")
         return text
     if code == "clock_skew":
         seconds = int(p.get("seconds", 0))
         minutes = abs(seconds) // 60
         if seconds > 0:
-            return _gettext("The phone's clock was %(minutes)s min ahead of the server's.") % {
+            return gettext("The phone's clock was %(minutes)s min ahead of the server's.") % {
                 "minutes": minutes
             }
-        return _gettext("The phone's clock was %(minutes)s min behind the server's.") % {"minutes": minutes}
+        return gettext("The phone's clock was %(minutes)s min behind the server's.") % {"minutes": minutes}
+    if code == "exact_duplicate" and p.get("case") is not None:
+        return gettext(
+            "The same file (identical SHA-256) was already received as photo %(photo)s "
+            "of case %(case)s (%(village)s)."
+        ) % {"photo": p.get("photo"), "case": p.get("case"), "village": p.get("village", "—")}
+    if code == "near_duplicate" and p.get("case") is not None:
+        return gettext(
+            "Looks like photo %(photo)s of case %(case)s (%(village)s): "
+            "perceptual hashes differ in %(distance)s of 64 bits."
+        ) % {
+            "photo": p.get("photo"),
+            "case": p.get("case"),
+            "village": p.get("village", "—"),
+            "distance": p.get("distance"),
+        }
     if code == "exact_duplicate":
-        return _gettext(
+        return gettext(
             "The same file (identical SHA-256) was already received as photo %(photo)s "
             "of inspection %(inspection)s (%(village)s)."
         ) % {"photo": p.get("photo"), "inspection": p.get("inspection"), "village": p.get("village", "—")}
     if code == "near_duplicate":
-        return _gettext(
+        return gettext(
             "Looks like photo %(photo)s of inspection %(inspection)s (%(village)s): "
             "perceptual hashes differ in %(distance)s of 64 bits."
         ) % {
@@ -588,7 +672,7 @@ def flag_explanation(flag: dict[str, Any]) -> str:
             "distance": p.get("distance"),
         }
     if code == "edited":
-        return _gettext("The EXIF names editing software: %(software)s.") % {"software": p.get("software")}
+        return gettext("The EXIF names editing software: %(software)s.") % {"software": p.get("software")}
     return code
 
 
@@ -597,3 +681,52 @@ def photo_flags_explained(photo: Photo) -> list[dict[str, Any]]:
         {"code": f["code"], "explanation": flag_explanation(f), "facts": f.get("params", {})}
         for f in photo.flags
     ]
+
+
+# --- Review ----------------------------------------------------------------------
+
+
+def photo_flags_mark_reviewed(*, photos: QuerySet[Photo], actor: User, now: datetime | None = None) -> int:
+    """Record that a reviewer has looked at the flags of these photos; returns how many were marked.
+
+    Only processed photos with flags that are not reviewed yet are marked: a
+    second run changes nothing, and the first reviewer and time are kept.
+    """
+    return (
+        photos.filter(status=Photo.Status.READY, flags_reviewed_at__isnull=True)
+        .exclude(flags=[])
+        .update(flags_reviewed_at=now or timezone.now(), flags_reviewed_by=actor)
+    )
+
+
+# --- Periodic jobs, defined in code ------------------------------------------------
+
+UPLOADS_EXPIRE_SCHEDULE = "evidence: delete expired resumable uploads"
+
+
+def evidence_schedules_setup(**kwargs: Any) -> None:
+    """Create the evidence area's beat entry (tus clean-up) if missing; administrators' edits are kept.
+
+    Connected to ``post_migrate`` like the cases and digest schedules: hourly,
+    on the default queue, expiring before the next run so a late beat does
+    not pile runs up.
+    """
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    schedule, _created = CrontabSchedule.objects.get_or_create(
+        minute="43",
+        hour="*",
+        day_of_week="*",
+        day_of_month="*",
+        month_of_year="*",
+        timezone="Asia/Shanghai",
+    )
+    PeriodicTask.objects.get_or_create(
+        name=UPLOADS_EXPIRE_SCHEDULE,
+        defaults={
+            "task": "inspections.uploads_expire",
+            "crontab": schedule,
+            "queue": "default",
+            "expire_seconds": 3000,
+        },
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+import uuid
 from collections.abc import Iterable, Sequence
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from inspections.models import (
     CaseEvent,
     Draw,
     Inspection,
+    Photo,
     Publication,
     PublicImage,
     TypicalCase,
@@ -43,8 +45,25 @@ PUBLIC_IMAGE_MAX_SIDE = 1600
 
 
 def photo_original_bytes(photo_uuid: str) -> bytes | None:
-    """The original bytes of a received photo (wired at merge to the evidence pipeline's ``Photo``)."""
-    return None
+    """The original bytes of a received photo, read from storage as they were received.
+
+    None when no photo has this client UUID (or it is not a UUID), or when its
+    original is missing from storage: the public copy is then simply not made.
+    """
+    try:
+        key = uuid.UUID(str(photo_uuid))
+    except ValueError:
+        return None
+    photo = Photo.objects.filter(client_uuid=key).only("pk", "original").first()
+    if photo is None or not photo.original.name:
+        return None
+    try:
+        with photo.original.open("rb") as original:
+            data: bytes = original.read()
+    except OSError:
+        logger.warning("the original of photo %s is missing from storage", photo_uuid)
+        return None
+    return data
 
 
 # --- Public images ------------------------------------------------------------------

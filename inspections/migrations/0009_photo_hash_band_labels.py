@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inspections', '0007_digests'),
+        ('inspections', '0008_photo_case_and_review'),
     ]
 
     operations = [
