@@ -26,7 +26,9 @@ def test_readyz_is_503_when_the_broker_is_unreachable(client, monkeypatch) -> No
     # nothing listens on port 1; a separate app, so the real one's pools stay as they are
     # (Celery prefers the environment variable to its configuration)
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
-    monkeypatch.setattr(health, "celery_app", Celery("unreachable", broker="redis://127.0.0.1:1/0"))
+    monkeypatch.setattr(
+        health, "celery_app", Celery("unreachable", broker="redis://127.0.0.1:1/0", set_as_current=False)
+    )
 
     response = client.get("/readyz")
 
