@@ -303,8 +303,11 @@ QINGSHAN_EVIDENCE_NEAR_DUPLICATE_DISTANCE = env.int("QINGSHAN_EVIDENCE_NEAR_DUPL
 # EXIF times without an offset are camera local time; inspections are in China.
 QINGSHAN_EXIF_DEFAULT_OFFSET = env.str("QINGSHAN_EXIF_DEFAULT_OFFSET", default="+08:00")
 # Renditions: long edges in pixels (the preview is decoded at a reduced JPEG scale).
+# 500 px is what a 1/8-scale decode of a 12-megapixel photo (4000 × 3000) gives,
+# enough for a phone screen and for review; a larger edge makes such photos
+# decode at 1/4 scale, which costs more than the ingest budget allows.
 QINGSHAN_PHOTO_THUMBNAIL_EDGE = env.int("QINGSHAN_PHOTO_THUMBNAIL_EDGE", default=256)
-QINGSHAN_PHOTO_PREVIEW_EDGE = env.int("QINGSHAN_PHOTO_PREVIEW_EDGE", default=1000)
+QINGSHAN_PHOTO_PREVIEW_EDGE = env.int("QINGSHAN_PHOTO_PREVIEW_EDGE", default=500)
 # Resumable (tus) uploads: bytes received so far are kept here, on a disk all web
 # processes share; unfinished uploads expire after this long.
 QINGSHAN_TUS_UPLOAD_DIR = Path(env.str("QINGSHAN_TUS_UPLOAD_DIR", default=str(VAR_DIR / "uploads")))

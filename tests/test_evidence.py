@@ -166,8 +166,8 @@ def test_renditions_carry_no_exif_and_no_gps(field: Any) -> None:
         assert b"Exif" not in data and b"GPS" not in data
         image = Image.open(io.BytesIO(data))
         assert not image.getexif()
-    assert max(Image.open(photo.preview.open("rb")).size) <= 1000
-    assert max(Image.open(photo.thumbnail.open("rb")).size) <= 256
+    assert max(Image.open(photo.preview.open("rb")).size) <= settings.QINGSHAN_PHOTO_PREVIEW_EDGE
+    assert max(Image.open(photo.thumbnail.open("rb")).size) <= settings.QINGSHAN_PHOTO_THUMBNAIL_EDGE
 
 
 def test_it_processes_heic_from_iphone_and_xiaomi(field: Any) -> None:

@@ -48,8 +48,10 @@ def main() -> int:
     edge = settings.QINGSHAN_PHOTO_PREVIEW_EDGE
     ratio = measure(f"typical 12-MP JPEG, preview {edge} px", typical)
     measure(f"grainy 12-MP JPEG, preview {edge} px", grainy)
-    settings.QINGSHAN_PHOTO_PREVIEW_EDGE = 500
-    measure("grainy 12-MP JPEG, preview 500 px", grainy)
+    # For information: a 1,000 px preview needs a 1/4-scale decode of these files.
+    settings.QINGSHAN_PHOTO_PREVIEW_EDGE = 1000
+    measure("typical 12-MP JPEG, preview 1000 px", typical)
+    settings.QINGSHAN_PHOTO_PREVIEW_EDGE = edge
     print(f"target: typical ≤ {TARGET} → {'met' if ratio <= TARGET else 'NOT met'}")
     return 0 if ratio <= TARGET else 1
 
