@@ -142,6 +142,23 @@ HAND_SQL = {
                                 AND (c.closed_at IS NULL OR c.closed_at >= %(end)s)) > 0
         ORDER BY n DESC, v.code LIMIT 10
     """,
+    # Evidence flags awaiting review at each period end (photos of submitted inspections, or of cases).
+    "flags": """
+        SELECT
+          COUNT(*) FILTER (WHERE (p.flags_reviewed_at IS NULL OR p.flags_reviewed_at >= %(end)s)
+                           AND (p.case_id IS NOT NULL OR i.submitted_at < %(end)s)),
+          COUNT(*) FILTER (WHERE p.processed_at < %(start)s
+                           AND (p.flags_reviewed_at IS NULL OR p.flags_reviewed_at >= %(start)s)
+                           AND (p.case_id IS NOT NULL OR i.submitted_at < %(start)s))
+        FROM inspections_photo p
+        LEFT JOIN inspections_inspection i ON i.id = p.inspection_id
+        LEFT JOIN villages_village vi ON vi.id = i.village_id
+        LEFT JOIN inspections_case c ON c.id = p.case_id
+        LEFT JOIN villages_village vc ON vc.id = c.village_id
+        WHERE p.status = 'ready' AND p.processed_at < %(end)s AND p.flags::text <> '[]'
+          AND ((i.status = 'submitted' AND vi.code LIKE %(like)s)
+               OR (c.id IS NOT NULL AND vc.code LIKE %(like)s))
+    """,
 }
 
 
@@ -229,6 +246,9 @@ def main() -> None:
     assert (digest.planned.current, digest.done.current) == raw["visits"][0][:2], "figures differ"
     assert digest.overdue.current == raw["state"][0][2], "figures differ"
     assert len(digest.overdue_rows) == len(raw["overdue"]), "figures differ"
+    assert (digest.evidence_flags.current, digest.evidence_flags.previous) == raw["flags"][0], (
+        "figures differ"
+    )
 
     reader = User(username="bench", language="zh-hans", email="bench@example.cn", pk=0)
     render_seconds, _ = timed(
