@@ -18,10 +18,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import transaction
 
+from config.bulk import insert_rows
 from villages.models import (
     LEVEL_CODE_LENGTHS,
     PARENT_CODE_LENGTH,
@@ -93,40 +93,6 @@ class ImportReport:
                 detail = ", ".join(f"{kind} {n}" for kind, n in sorted(counter.items()))
                 parts.append(f"{label}: {detail}")
         return f"{read}; " + "; ".join(parts) + "."
-
-
-def _insert_new(model: type[models.Model], rows: list[dict[str, object]]) -> None:
-    """Insert many new rows: COPY on PostgreSQL, ``executemany`` elsewhere.
-
-    A national import creates ~665,000 rows; building a model instance and
-    compiling an INSERT per row costs most of a minute, so new rows bypass the
-    ORM here. Columns the rows leave out take the fields' defaults.
-    """
-    if not rows:
-        return
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    columns = [f.column for f in fields]
-    defaults = {f.attname: f.get_default() for f in fields}
-    table = connection.ops.quote_name(model._meta.db_table)
-    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
-    values = ([row.get(f.attname, defaults[f.attname]) for f in fields] for row in rows)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
-                for value in values:
-                    copy.write_row(value)
-        else:
-            placeholders = ", ".join(["%s"] * len(columns))
-            # Identifiers come from the model's own metadata, quoted; values are parameters.
-            insert = f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})"  # noqa: S608
-            batch: list[list[Any]] = []
-            for value in values:
-                batch.append(value)
-                if len(batch) == BATCH:
-                    cursor.executemany(insert, batch)
-                    batch = []
-            if batch:
-                cursor.executemany(insert, batch)
 
 
 def _kind_label(length: int) -> str:
@@ -231,7 +197,7 @@ def divisions_import(*, path: Path, prefix: str = "", progress: Progress | None 
                 changed.append(
                     Division(id=current[0], code=code, name=name, parent_id=parent_id, is_active=True)
                 )
-        _insert_new(Division, new)
+        insert_rows(Division, new)
         Division.objects.bulk_update(changed, ["name", "parent", "is_active"], batch_size=BATCH)
         report.count(report.created, label, len(new))
         report.count(report.updated, label, len(changed))
@@ -264,7 +230,7 @@ def divisions_import(*, path: Path, prefix: str = "", progress: Progress | None 
             changed_villages.append(
                 Village(id=current_village[0], name=name, township_id=township_id, kind=kind, is_active=True)
             )
-    _insert_new(Village, new_villages)
+    insert_rows(Village, new_villages)
     Village.objects.bulk_update(changed_villages, ["name", "township", "kind", "is_active"], batch_size=BATCH)
     report.count(report.created, "village", len(new_villages))
     report.count(report.updated, "village", len(changed_villages))
