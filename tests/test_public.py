@@ -263,3 +263,61 @@ def test_a_published_typical_case_serves_its_uploaded_photo_without_exif_or_gps(
         assert not public.getexif()
         assert "exif" not in public.info
     assert b"Exif" not in served and b"GPS" not in served
+
+
+def test_a_supervisor_saving_results_keeps_the_inspections_outside_their_county() -> None:
+    """The form lists only what the supervisor may see; the other county's visits stay in the results."""
+    from inspections.roles import sync_role_groups
+
+    sync_role_groups()
+    anji = submitted_inspection(village_code="330523108204")
+    deqing = submitted_inspection(village_code="330521101201")
+    organiser = supervisor("330500")
+    publication = publication_services.publication_create(
+        title_zh_hans="两县抽查结果", inspections=[anji, deqing], organisers=[organiser]
+    )
+    client = Client()
+    client.force_login(supervisor("330523"))
+    url = f"/admin/inspections/publication/{publication.pk}/change/"
+
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "1 more inspection, outside what you may see, stays in these results." in html
+    assert set(page.context["adminform"].form.fields["inspections"].queryset) == {anji}
+    saved = client.post(
+        url,
+        {
+            "title_zh_hans": "两县抽查结果（修订）",
+            "title_en": "",
+            "inspections": [anji.pk],
+            "organisers": [organiser.pk],
+        },
+    )
+
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    publication.refresh_from_db()
+    assert publication.title_zh_hans == "两县抽查结果（修订）"
+    assert set(publication.inspections.all()) == {anji, deqing}
+
+
+def test_a_supervisor_can_still_take_their_own_county_out_of_the_results() -> None:
+    from inspections.roles import sync_role_groups
+
+    sync_role_groups()
+    anji = submitted_inspection(village_code="330523108204")
+    anji_too = submitted_inspection(village_code="330523108204")
+    deqing = submitted_inspection(village_code="330521101201")
+    publication = publication_services.publication_create(
+        title_zh_hans="两县抽查结果", inspections=[anji, anji_too, deqing]
+    )
+    client = Client()
+    client.force_login(supervisor("330523"))
+
+    saved = client.post(
+        f"/admin/inspections/publication/{publication.pk}/change/",
+        {"title_zh_hans": "两县抽查结果", "title_en": "", "inspections": [anji.pk], "organisers": []},
+    )
+
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    assert set(publication.inspections.all()) == {anji, deqing}

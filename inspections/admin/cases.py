@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from rest_framework.exceptions import APIException
 
 from inspections.admin.scoping import JurisdictionScopedAdmin
@@ -423,8 +424,33 @@ class PublicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             kwargs["queryset"] = inspection_list(user=request.user).select_related("village")
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
+    def _out_of_sight(self, request: HttpRequest, publication: Publication | None) -> list[Inspection]:
+        """The publication's inspections ``request.user`` may not see.
+
+        The form offers only the inspections the user may see, so it cannot
+        show these; saving the form keeps them (an organiser from another
+        county put them there).
+        """
+        if publication is None or publication.pk is None or not isinstance(request.user, User):
+            return []
+        visible = inspection_list(user=request.user).values("pk")
+        return list(publication.inspections.exclude(pk__in=visible))
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        hidden = len(self._out_of_sight(request, obj))
+        if hidden and "inspections" in form.base_fields:
+            form.base_fields["inspections"].help_text = ngettext(
+                "%(count)d more inspection, outside what you may see, stays in these results.",
+                "%(count)d more inspections, outside what you may see, stay in these results.",
+                hidden,
+            ) % {"count": hidden}
+        return form
+
     def save_model(self, request: HttpRequest, obj: Publication, form: Any, change: bool) -> None:
-        inspections = list(form.cleaned_data.get("inspections") or [])
+        # Read before the form's inspections replace the stored ones (in save_related).
+        form.inspections_out_of_sight = self._out_of_sight(request, obj) if change else []
+        inspections = list(form.cleaned_data.get("inspections") or []) + form.inspections_out_of_sight
         if inspections and obj.published_at is None:
             from django.conf import settings
 
@@ -434,6 +460,12 @@ class PublicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             due = add_working_days(obj.windows_closed_on, settings.QINGSHAN_PUBLICATION_WORKING_DAYS)
             obj.due_on, obj.due_warning = due.date, due.warning
         super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        hidden = getattr(form, "inspections_out_of_sight", [])
+        if hidden:
+            form.instance.inspections.add(*hidden)
 
     @admin.display(description=_("draw"))
     def draw_record(self, publication: Publication) -> Any:
