@@ -92,10 +92,11 @@ def category(code: str = "garbage-pile") -> Any:
 
 
 def dms(value: float) -> tuple[float, float, float]:
-    degrees = int(value)
-    minutes = int((value - degrees) * 60)
-    seconds = round(((value - degrees) * 60 - minutes) * 60, 4)
-    return (degrees, minutes, seconds)
+    """Degrees, minutes and seconds as a camera writes them (seconds to 1/10,000)."""
+    total = round(value * 3600, 4)
+    degrees, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return (int(degrees), int(minutes), round(seconds, 4))
 
 
 def picture(seed: int = 0, size: tuple[int, int] = (640, 480)) -> Image.Image:
