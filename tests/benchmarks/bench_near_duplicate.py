@@ -44,7 +44,6 @@ def main() -> int:
     from inspections.models import Photo, User
     from inspections.services import imaging
     from inspections.services.evidence import near_duplicates
-
     from tests.fieldwork_support import make_inspection
 
     call_command("migrate", verbosity=0)
@@ -54,8 +53,8 @@ def main() -> int:
     rng = random.Random(1)
     table = Photo._meta.db_table
     columns = [
-        "client_uuid", "inspection_id", "purpose", "uploaded_by_id", "channel", "original", "original_name", "content_type",
-        "size", "sha256", "received_at", "status", "processing_error", "has_exif", "taken_at_local",
+        "client_uuid", "inspection_id", "purpose", "uploaded_by_id", "channel", "original", "original_name",
+        "content_type", "size", "sha256", "received_at", "status", "processing_error", "has_exif", "taken_at_local",
         "taken_at_offset", "make", "model", "software", "thumbnail", "preview", "flags",
         "phash", "phash_band0", "phash_band1", "phash_band2", "phash_band3",
     ]  # fmt: skip
@@ -68,8 +67,8 @@ def main() -> int:
         bands = imaging.phash_bands(phash)
         return (
             uuid.uuid4().hex if connection.vendor == "sqlite" else str(uuid.uuid4()),
-            inspection.pk, "evidence", owner.pk, "multipart", "x", "", "image/jpeg", 1, "0" * 64, now, "ready", "", True,
-            "", "", "", "", "", "", "", "[]", imaging.phash_to_db(phash), *bands,
+            inspection.pk, "evidence", owner.pk, "multipart", "x", "", "image/jpeg", 1, "0" * 64, now, "ready",
+            "", True, "", "", "", "", "", "", "", "[]", imaging.phash_to_db(phash), *bands,
         )  # fmt: skip
 
     started: float = time.perf_counter()
