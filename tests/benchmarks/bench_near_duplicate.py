@@ -53,9 +53,10 @@ def main() -> int:
     rng = random.Random(1)
     table = Photo._meta.db_table
     columns = [
-        "client_uuid", "inspection_id", "purpose", "uploaded_by_id", "channel", "original", "original_name",
-        "content_type", "size", "sha256", "received_at", "status", "processing_error", "has_exif", "taken_at_local",
-        "taken_at_offset", "make", "model", "software", "thumbnail", "preview", "flags",
+        "client_uuid", "inspection_id", "purpose", "uploaded_by_id", "channel",
+        "original", "original_name", "content_type", "size", "sha256", "received_at",
+        "status", "processing_error", "has_exif", "taken_at_local", "taken_at_offset",
+        "make", "model", "software", "thumbnail", "preview", "flags",
         "phash", "phash_band0", "phash_band1", "phash_band2", "phash_band3",
     ]  # fmt: skip
     # Table and column names come from the model, not from input.
@@ -66,9 +67,12 @@ def main() -> int:
     def row(phash: int) -> tuple[Any, ...]:
         bands = imaging.phash_bands(phash)
         return (
-            uuid.uuid4().hex if connection.vendor == "sqlite" else str(uuid.uuid4()),
-            inspection.pk, "evidence", owner.pk, "multipart", "x", "", "image/jpeg", 1, "0" * 64, now, "ready",
-            "", True, "", "", "", "", "", "", "", "[]", imaging.phash_to_db(phash), *bands,
+            uuid.uuid4().hex if connection.vendor == "sqlite" else str(uuid.uuid4()), inspection.pk,
+            "evidence", owner.pk, "multipart",
+            "x", "", "image/jpeg", 1, "0" * 64, now,
+            "ready", "", True, "", "",
+            "", "", "", "", "", "[]",
+            imaging.phash_to_db(phash), *bands,
         )  # fmt: skip
 
     started: float = time.perf_counter()
