@@ -175,6 +175,31 @@ def test_rectifications_naming_a_photo_are_found_in_one_query(django_assert_num_
     assert list(evidence.rectifications_naming(uuid.uuid4())) == []
 
 
+def test_the_lookup_is_served_by_gin_indexes_on_postgresql() -> None:
+    """Both sides of the union can use their index (seq scans off: tiny tables would not need it)."""
+    from django.db import connection
+
+    names = {}
+    with connection.cursor() as cursor:
+        for table in (Finding._meta.db_table, Rectification._meta.db_table):
+            constraints = connection.introspection.get_constraints(cursor, table)
+            names[table] = {name: info.get("type") for name, info in constraints.items() if info["index"]}
+    gin = {f"{table}_photo_uuids_gin" for table in names}
+    found = {name for table in names for name, kind in names[table].items() if name in gin}
+
+    if connection.vendor != "postgresql":
+        assert found == set()  # SQLite has no GIN indexes; its lookup scans
+        return
+    assert found == gin and {names[t][f"{t}_photo_uuids_gin"] for t in names} == {"gin"}
+    query = evidence.rectifications_naming(uuid.uuid4())
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        sql, params = query.query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert all(name in plan for name in gin), plan
+
+
 # --- uploading after-photos ----------------------------------------------------------------
 
 
