@@ -93,12 +93,6 @@ def user_of(inspector_profile: Inspector) -> User:
     return inspector_profile.user
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings: Any) -> None:
-    """Factories hash a password per user; the cases tests make many users."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def eager_celery() -> Any:
     """Tasks run in-process when enqueued (on commit), as a worker would run them."""

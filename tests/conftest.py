@@ -20,6 +20,15 @@ def _clean_cache() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Factories and the demo set a password per account; PBKDF2 costs half a second each.
+
+    What is tested is who may log in and see what, not the strength of the hash.
+    """
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _static_without_manifest(settings: Any) -> None:
     """Tests don't run collectstatic; serve static files from the apps as they are."""
     settings.STORAGES = {

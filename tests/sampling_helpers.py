@@ -5,23 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from django.utils import timezone
 
 from inspections.models import Inspector, SamplingPlan, User
 from tests.factories import division, inspector, supervisor, village
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings: Any) -> None:
-    """Rosters create many accounts; hashing their passwords properly is not what is tested here."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # Admin pages render without a collectstatic run.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
 
 # Three counties of Huzhou, four villagers' committees each and one residents' committee.
 COUNTIES = ["330521", "330522", "330523"]

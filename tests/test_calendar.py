@@ -10,7 +10,7 @@ from django.utils import translation
 
 from inspections.models import CaseEvent, HolidayDate, HolidayYear
 from inspections.services.calendar import add_working_days, working_days_between
-from tests.casework import fast_passwords, open_case, plain_static  # noqa: F401  (fast_passwords is autouse)
+from tests.casework import open_case, plain_static
 from tests.factories import user
 
 pytestmark = pytest.mark.django_db

@@ -14,9 +14,8 @@ from django.utils import timezone
 
 from inspections.models import Case, CaseStatus, Finding, Inspection, Rectification, TypicalCase
 from inspections.services import cases as services
-from tests.casework import (  # noqa: F401  (fast_passwords is autouse)
+from tests.casework import (
     at,
-    fast_passwords,
     force_status,
     open_case,
     plain_static,

@@ -11,7 +11,7 @@ from django.db import connections
 
 from inspections.models import Case, CaseEvent, CaseNotification
 from inspections.services import cases as services
-from tests.casework import at, eager_celery, fast_passwords, open_case  # noqa: F401  (fixtures)
+from tests.casework import at, eager_celery, open_case  # noqa: F401  (fixtures)
 from tests.factories import supervisor
 
 pytestmark = pytest.mark.django_db

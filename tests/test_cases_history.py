@@ -9,7 +9,6 @@ from django.db import connection
 from inspections.models import CaseEvent, CaseStatus
 from inspections.services import cases as services
 from tests.casework import (
-    fast_passwords,  # noqa: F401  (autouse)
     open_case,
 )
 

@@ -24,7 +24,6 @@ from inspections.services import cases as services
 from tests.casework import (
     YUCUN,
     events_of,
-    fast_passwords,  # noqa: F401  (autouse)
     force_status,
     open_case,
     submitted_inspection,

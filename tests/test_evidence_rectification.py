@@ -15,7 +15,7 @@ from django.utils import timezone
 from inspections.models import Case, CaseStatus, Finding, FollowUp, Inspection, Photo, Rectification
 from inspections.services import cases as case_services
 from inspections.services import evidence, imaging
-from tests.casework import category, fast_passwords, verifiers  # noqa: F401  (autouse)
+from tests.casework import category, verifiers
 from tests.conftest import assert_problem, client_for
 from tests.factories import responsible_party, supervisor
 from tests.fieldwork_support import (  # noqa: F401  (autouse)

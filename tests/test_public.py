@@ -16,7 +16,6 @@ from inspections.services import publication as publication_services
 from tests.casework import (  # noqa: F401  (fixtures)
     category,
     eager_celery,
-    fast_passwords,
     open_case,
     submitted_inspection,
 )

@@ -14,7 +14,7 @@ from inspections.services.publication import (
     publication_publish,
 )
 from inspections.services.sampling import sampling_plan_commit, sampling_plan_draw
-from tests.sampling_helpers import fast_passwords, organiser, plan, region, roster  # noqa: F401
+from tests.sampling_helpers import organiser, plan, region, roster
 
 pytestmark = pytest.mark.django_db
 

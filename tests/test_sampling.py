@@ -41,7 +41,7 @@ from inspections.services.sampling import (
     sampling_plan_preview,
 )
 from tests.factories import division, inspector, user, village
-from tests.sampling_helpers import COUNTIES, fast_passwords, organiser, plan, region, roster  # noqa: F401
+from tests.sampling_helpers import COUNTIES, organiser, plan, region, roster
 
 pytestmark = pytest.mark.django_db
 

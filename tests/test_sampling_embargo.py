@@ -24,7 +24,7 @@ from inspections.selectors import inspection_list, sampling_plan_list
 from inspections.services.sampling import draw_publish, sampling_plan_commit, sampling_plan_draw
 from tests.conftest import assert_problem, client_for
 from tests.factories import ProblemCategoryFactory, division, inspector, responsible_party, supervisor, user
-from tests.sampling_helpers import fast_passwords, organiser, plan, region, roster  # noqa: F401
+from tests.sampling_helpers import organiser, plan, region, roster
 
 pytestmark = pytest.mark.django_db
 

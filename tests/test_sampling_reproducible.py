@@ -30,7 +30,7 @@ from inspections.services.sampling import (
     sampling_plan_draw,
     sampling_plan_enter_beacon,
 )
-from tests.sampling_helpers import fast_passwords, organiser, plan, region, roster  # noqa: F401
+from tests.sampling_helpers import organiser, plan, region, roster
 
 pytestmark = pytest.mark.django_db
 
