@@ -547,6 +547,32 @@ def test_a_reassignment_cannot_break_recusal(drawn: Draw) -> None:
     assert not Reassignment.objects.exists()
 
 
+def test_a_reassignment_respects_the_capacities_frozen_in_the_draw() -> None:
+    region()
+    everyone = roster(per_county=3, capacity=1)  # one visit each in this draw
+    the_plan = plan()
+    sampling_plan_commit(plan=the_plan, user=the_plan.created_by)
+    drawn = sampling_plan_draw(plan=the_plan, user=the_plan.created_by)
+    first, second, _third = drawn.assignments.select_related("inspection__village").order_by("pk")
+    county = first.inspection.village.code[:6]
+    busy = second.inspection.team.exclude(home_division__code=county).first()
+    assert busy is not None
+    staying = first.inspection.team.first()
+    assert staying is not None
+    drawn_members = {m.pk for a in drawn.assignments.all() for m in a.inspection.team.all()}
+    free = next(i for i in everyone if i.pk not in drawn_members and i.home_division.code != county)
+    boss = the_plan.created_by
+
+    with translation.override("en"), pytest.raises(Problem) as refusal:
+        assignment_reassign(assignment=first, user=boss, team=[staying, busy], reason="换人：原因说明")
+
+    assert refusal.value.get_codes() == "invalid_team"
+    detail = str(refusal.value.detail)
+    assert "full capacity" in detail and busy.credential_number in detail
+    change = assignment_reassign(assignment=first, user=boss, team=[staying, free], reason="换人：原因说明")
+    assert set(change.team_after) == {staying.credential_number, free.credential_number}
+
+
 def test_only_an_organiser_can_reassign(drawn: Draw) -> None:
     assignment = drawn.assignments.first()
     assert assignment is not None

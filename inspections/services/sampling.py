@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -562,6 +563,19 @@ def assignment_reassign(
         .first()
     )
     previous = set(last_visit.team.values_list("credential_number", flat=True)) if last_visit else set()
+    # Capacity as frozen in the draw's roster, against this draw's other visits.
+    # Someone not on that roster (a replacement from elsewhere) has no frozen capacity to exceed.
+    capacity = {
+        e.credential: e.capacity for e in sampling_draw.roster_parse(assignment.draw.roster).inspectors
+    }
+    load = Counter(
+        Inspection.team.through.objects.filter(
+            inspection__assignment__draw_id=assignment.draw_id, inspector__in=[m.pk for m in members]
+        )
+        .exclude(inspection_id=inspection.pk)
+        .exclude(inspection__status=Inspection.Status.CANCELLED)
+        .values_list("inspector__credential_number", flat=True)
+    )  # one row per visit and member
     problems: list[str] = []
     if len(members) != plan.team_size:
         problems.append(_("the team must have %(n)d members") % {"n": plan.team_size})
@@ -574,6 +588,13 @@ def assignment_reassign(
             problems.append(_("%(who)s is recused: home county") % {"who": member})
         elif member.credential_number in previous:
             problems.append(_("%(who)s is recused: on the village's previous team") % {"who": member})
+        elif member.credential_number in capacity and (
+            load[member.credential_number] >= capacity[member.credential_number]
+        ):
+            problems.append(
+                _("%(who)s is at full capacity in this draw (%(n)d visits)")
+                % {"who": member, "n": capacity[member.credential_number]}
+            )
     if problems:
         raise Problem(status=422, code="invalid_team", detail="; ".join(str(p) for p in problems))
     before = sorted(inspection.team.values_list("credential_number", flat=True))
