@@ -3,15 +3,22 @@
 A national division import creates ~665,000 rows and a national draw 3,000
 inspections with their assignments; building an instance and preparing every
 value of every row through ``bulk_create`` costs more than the insert itself.
-``insert_rows`` takes plain dicts keyed by attribute name (``village_id``, not
-``village``); every other concrete field takes its default, ``auto_now_add``
-included, computed once. The column list comes from the model's metadata, so a
-new field with a default needs no change here.
+
+Two levels, one write path:
+
+* ``insert_rows`` takes plain dicts keyed by attribute name (``village_id``, not
+  ``village``); every other concrete field takes its default, ``auto_now_add``
+  included, computed once. The column list comes from the model's metadata, so
+  a new field with a default needs no change here.
+* ``write_rows`` streams rows that are already database values, in the order of
+  the columns given, from any iterable: the national-scale data generator
+  writes millions of rows through it without holding them in memory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from itertools import islice
 from typing import Any
 
 from django.db import connection, models
@@ -44,6 +51,33 @@ def _preparer(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
     if field.get_internal_type() in _PLAIN:
         return None
     return lambda value: field.get_db_prep_save(value, connection)
+
+
+def write_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Stream ``rows`` into ``table``: COPY on PostgreSQL, INSERTs in batches elsewhere.
+
+    Each row holds database values in the order of ``columns``. Rows are read
+    as they are written (COPY) or a batch at a time, never all at once.
+    Returns the number of rows written.
+    """
+    quoted_table = connection.ops.quote_name(table)
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    count = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Identifiers are quoted; values go through COPY.
+            with cursor.cursor.copy(f"COPY {quoted_table} ({quoted}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    count += 1
+            return count
+        placeholders = ", ".join(["%s"] * len(columns))
+        insert = f"INSERT INTO {quoted_table} ({quoted}) VALUES ({placeholders})"  # noqa: S608
+        remaining = iter(rows)
+        while batch := list(islice(remaining, BATCH)):
+            cursor.executemany(insert, batch)
+            count += len(batch)
+    return count
 
 
 def insert_rows(
@@ -82,45 +116,49 @@ def insert_rows(
         prepare = preparers[attname]
         return row[attname] if prepare is None else prepare(row[attname])
 
-    table = connection.ops.quote_name(meta.db_table)
     attnames = [f.attname for f in fields]
     columns = [f.column for f in fields]
+    if return_ids and connection.vendor == "postgresql":
+        # Keys from the table's sequence beforehand, then the rows with them through COPY.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, pk.column, len(rows)],
+            )
+            ids = sorted(pk_value for (pk_value,) in cursor.fetchall())
+        attnames.insert(0, pk.attname)
+        columns.insert(0, pk.column)
+        rows = [{pk.attname: pk_value, **row} for pk_value, row in zip(ids, rows, strict=True)]
+    elif return_ids:
+        return _insert_returning_ids(meta.db_table, pk.column, fields, attnames, rows, value)
+    else:
+        ids = []
+    write_rows(meta.db_table, columns, ([value(row, a) for a in attnames] for row in rows))
+    return ids
+
+
+def _insert_returning_ids(
+    table: str,
+    pk_column: str,
+    fields: Sequence[models.Field[Any, Any]],
+    attnames: Sequence[str],
+    rows: Sequence[dict[str, Any]],
+    value: Callable[[dict[str, Any], str], Any],
+) -> list[int]:
+    """Batched ``INSERT … RETURNING``, for databases without COPY: the new keys in row order."""
+    quoted_table = connection.ops.quote_name(table)
+    quoted = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    returning = connection.ops.quote_name(pk_column)
+    size = max(1, min(BATCH, connection.ops.bulk_batch_size(list(fields), rows)))
     ids: list[int] = []
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            if return_ids:
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                    [meta.db_table, pk.column, len(rows)],
-                )
-                ids = sorted(pk_value for (pk_value,) in cursor.fetchall())
-                attnames.insert(0, pk.attname)
-                columns.insert(0, pk.column)
-                rows = [{pk.attname: pk_value, **row} for pk_value, row in zip(ids, rows, strict=True)]
-            quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
-            # Identifiers come from the model's own metadata, quoted; values go through COPY.
-            with cursor.cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([value(row, a) for a in attnames])
-            return ids
-        quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
-        placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        if return_ids:
-            size = max(1, min(BATCH, connection.ops.bulk_batch_size(fields, rows)))
-            returning = connection.ops.quote_name(pk.column)
-            for start in range(0, len(rows), size):
-                batch = rows[start : start + size]
-                params = [value(row, a) for row in batch for a in attnames]
-                cursor.execute(
-                    f"INSERT INTO {table} ({quoted}) VALUES {', '.join([placeholders] * len(batch))} "  # noqa: S608
-                    f"RETURNING {returning}",
-                    params,
-                )
-                ids.extend(pk_value for (pk_value,) in cursor.fetchall())
-            return ids
-        insert = f"INSERT INTO {table} ({quoted}) VALUES {placeholders}"  # noqa: S608
-        for start in range(0, len(rows), BATCH):
-            cursor.executemany(
-                insert, [[value(row, a) for a in attnames] for row in rows[start : start + BATCH]]
+        for start in range(0, len(rows), size):
+            batch = rows[start : start + size]
+            cursor.execute(
+                f"INSERT INTO {quoted_table} ({quoted}) VALUES {', '.join([placeholders] * len(batch))} "  # noqa: S608
+                f"RETURNING {returning}",
+                [value(row, a) for row in batch for a in attnames],
             )
+            ids.extend(pk_value for (pk_value,) in cursor.fetchall())
     return ids

@@ -39,6 +39,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from config.bulk import write_rows
 from inspections.models import Case, CaseStatus, Finding, Inspection, ProblemCategory, User
 from inspections.services.checklist import checklist_load
 from villages.models import Village
@@ -71,37 +72,6 @@ def generated_counts() -> tuple[int, int]:
         Inspection.objects.filter(summary=MARKER).count(),
         Finding.objects.filter(description=MARKER).count(),
     )
-
-
-def _writer(table: str, columns: Sequence[str]) -> Callable[[Iterable[Sequence[Any]]], int]:
-    """A bulk writer for ``table``: COPY on PostgreSQL, batched INSERTs elsewhere."""
-    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
-
-    def write(rows: Iterable[Sequence[Any]]) -> int:
-        count = 0
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                raw = cursor.cursor  # psycopg 3
-                with raw.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-                    for row in rows:
-                        copy.write_row(row)
-                        count += 1
-                return count
-            marks = ", ".join(["%s"] * len(columns))
-            sql = f"INSERT INTO {table} ({quoted}) VALUES ({marks})"  # noqa: S608 - names are ours
-            batch: list[Sequence[Any]] = []
-            for row in rows:
-                batch.append(row)
-                if len(batch) >= 5000:
-                    cursor.executemany(sql, batch)
-                    count += len(batch)
-                    batch = []
-            if batch:
-                cursor.executemany(sql, batch)
-                count += len(batch)
-        return count
-
-    return write
 
 
 def _weighted(rng: random.Random, choices: Sequence[tuple[Any, int]]) -> Callable[[], Any]:
@@ -219,7 +189,7 @@ def activity_generate(
             )
 
     with transaction.atomic():
-        written = _writer(
+        written = write_rows(
             Inspection._meta.db_table,
             [
                 "id",
@@ -232,7 +202,8 @@ def activity_generate(
                 "submitted_at",
                 "created_at",
             ],
-        )(inspection_rows())
+            inspection_rows(),
+        )
         say(f"inspections: {written}")
         if len(to_open) > cases:
             to_open = rng.sample(to_open, cases)
@@ -259,7 +230,7 @@ def activity_generate(
                     adapt_dt(submitted),
                 )
 
-        _writer(
+        write_rows(
             Finding._meta.db_table,
             [
                 "id",
@@ -273,7 +244,8 @@ def activity_generate(
                 "created_by_id",
                 "created_at",
             ],
-        )(finding_rows())
+            finding_rows(),
+        )
 
         def case_rows() -> Iterator[Sequence[Any]]:
             today = now.date()
@@ -311,7 +283,7 @@ def activity_generate(
                     "",
                 )
 
-        made = _writer(
+        made = write_rows(
             Case._meta.db_table,
             [
                 "id",
@@ -335,7 +307,8 @@ def activity_generate(
                 "event_count",
                 "last_event_hash",
             ],
-        )(case_rows())
+            case_rows(),
+        )
         say(f"findings and cases: {made}")
         _reset_sequences([Inspection, Finding, Case])
     if connection.vendor == "postgresql":
