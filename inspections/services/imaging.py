@@ -259,7 +259,7 @@ def _decode_jpeg_reduced(data: bytes, box: tuple[int, int], mode: str) -> Image.
             min_height=box[1],
             strict=True,
         )
-    except ValueError:
+    except IMAGE_ERRORS:  # simplejpeg raises ValueError; anything else, Pillow judges too
         return None
     height, width = pixels.shape[:2]
     return Image.frombuffer(layout, (width, height), pixels, "raw", layout, 0, 1)
