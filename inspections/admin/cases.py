@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from rest_framework.exceptions import APIException
 
+from inspections.admin.readonly import ReadOnlyAdminMixin, ReadOnlyInline
 from inspections.admin.scoping import JurisdictionScopedAdmin
 from inspections.models import (
     Case,
@@ -40,20 +41,6 @@ from inspections.services import cases as services
 from inspections.services import evidence as evidence_services
 from inspections.services import publication as publication_services
 from inspections.services.sampling import embargo_reads_record
-
-
-class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class CaseEventInline(ReadOnlyInline):
@@ -535,7 +522,7 @@ class FollowUpAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(FollowUpDraw)
-class FollowUpDrawAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class FollowUpDrawAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """The draws behind follow-ups, with their seeds: superusers only (they name who visits where)."""
 
     list_display = ["label", "kind", "k", "created_at"]
@@ -546,12 +533,3 @@ class FollowUpDrawAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.is_superuser
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from inspections.admin.readonly import ReadOnlyAdminMixin
 from inspections.admin.scoping import JurisdictionScopedAdmin, request_prefix
 from inspections.models import DigestKind, DigestSend, DigestSubscription, User
 from inspections.selectors_digests import Period, digest_build
@@ -54,7 +55,7 @@ class PreviewForm(forms.Form):
 
 
 @admin.register(DigestSend)
-class DigestSendAdmin(JurisdictionScopedAdmin):
+class DigestSendAdmin(ReadOnlyAdminMixin, JurisdictionScopedAdmin):
     """The delivery log: what was sent, skipped or failed, and why. Read-only."""
 
     scope_code_field = "recipient__jurisdiction__code"
@@ -87,15 +88,6 @@ class DigestSendAdmin(JurisdictionScopedAdmin):
         "created_at",
     )
     exclude = ("claim_token",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=_("preview"))
     def preview_link(self, obj: DigestSend) -> str:

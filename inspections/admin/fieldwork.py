@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from inspections.admin.readonly import ReadOnlyAdminMixin, ReadOnlyInline
 from inspections.api.evidence import may_see_original
 from inspections.api.problems import Problem
 from inspections.models import CheckIn, Finding, Inspection, Photo, Role, User
@@ -30,21 +31,22 @@ def _reviewer(request: HttpRequest) -> bool:
     return bool(user.is_active and user.is_staff and (user.is_superuser or user.has_role(Role.SUPERVISOR)))  # type: ignore[union-attr]
 
 
-class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
-    extra = 0
-    can_delete = False
+class ReviewInline(ReadOnlyInline):
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _reviewer(request)
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class ReviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """Field records for supervisors to review: shown, never edited."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _reviewer(request)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return _reviewer(request)
 
 
-class CheckInInline(ReadOnlyInline):
+class CheckInInline(ReviewInline):
     model = CheckIn
     fields = readonly_fields = (
         "received_at",
@@ -63,7 +65,7 @@ class CheckInInline(ReadOnlyInline):
         return f"{check_in.clock_skew_seconds:+.0f}"
 
 
-class FindingInline(ReadOnlyInline):
+class FindingInline(ReviewInline):
     model = Finding
     fields = readonly_fields = (
         "category",
@@ -76,7 +78,7 @@ class FindingInline(ReadOnlyInline):
     )
 
 
-class PhotoInline(ReadOnlyInline):
+class PhotoInline(ReviewInline):
     model = Photo
     fields = readonly_fields = (
         "thumbnail_tag",
@@ -119,7 +121,7 @@ class PhotoInline(ReadOnlyInline):
 
 
 @admin.register(Inspection)
-class InspectionReviewAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class InspectionReviewAdmin(ReviewAdmin):
     list_display = ["id", "village", "mode", "window_start", "window_end", "status", "submitted_at"]
     list_filter = ["status", "mode"]
     list_select_related = ["village"]
@@ -132,21 +134,6 @@ class InspectionReviewAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def get_queryset(self, request: HttpRequest) -> QuerySet[Inspection]:
         assert isinstance(request.user, User)
         return inspection_list(user=request.user).select_related("village")
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return _reviewer(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _reviewer(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.action(description=_("Mark the photos' evidence flags reviewed"))
     def mark_flags_reviewed(self, request: HttpRequest, queryset: QuerySet[Inspection]) -> None:
@@ -195,7 +182,7 @@ class InspectionReviewAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CheckInAdmin(ReviewAdmin):
     """Check-ins, with the action that confirms a village's location from a good one."""
 
     list_display = ["inspection", "received_at", "accuracy_m", "location_status", "distance_m", "created_by"]
@@ -205,21 +192,6 @@ class CheckInAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def get_queryset(self, request: HttpRequest) -> QuerySet[CheckIn]:
         assert isinstance(request.user, User)
         return CheckIn.objects.filter(inspection__in=inspection_list(user=request.user))
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return _reviewer(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _reviewer(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.action(description=_("Confirm the village location from the selected check-in"))
     def confirm_village_location(self, request: HttpRequest, queryset: QuerySet[CheckIn]) -> None:

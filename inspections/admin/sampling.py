@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from inspections.admin.readonly import ReadOnlyAdminMixin
 from inspections.admin.roster import InspectorAdmin
 from inspections.admin.scoping import request_prefix
 from inspections.api.problems import Problem
@@ -575,7 +576,7 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(EmbargoAccessLog)
-class EmbargoAccessLogAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class EmbargoAccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """Who read embargoed plans and inspections, for their organisers to review."""
 
     list_display = ["at", "user", "action", "plan", "inspection", "path"]
@@ -601,15 +602,6 @@ class EmbargoAccessLogAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             )
         )
         return queryset.filter(Q(organises_plan) | Q(organises_inspection))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # The roster with what sampling needs: capacity, and the villages each inspector visited.
