@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -352,6 +353,8 @@ def test_the_assignments_list_shows_only_what_the_inspector_may_act_on() -> None
 
     assert [row["id"] for row in body["results"]] == [mine.pk]
     assert body["results"][0]["village"]["location_known"] is True
+    until = datetime.fromisoformat(body["results"][0]["actionable_until"])
+    assert until == mine.window_end + settings.QINGSHAN_FIELDWORK_GRACE
 
 
 @pytest.mark.parametrize("size", [1, 6])

@@ -55,11 +55,23 @@ class VillageBriefOutput(serializers.ModelSerializer[Village]):
         return fieldwork.village_reference_point(village) is not None
 
 
+class ActionableUntilField(serializers.DateTimeField):
+    """When field writes to an inspection stop: its window's end plus the grace for late uploads."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            source="*",
+            read_only=True,
+            help_text="The end of the window plus the grace period for late uploads.",
+        )
+
+    def to_representation(self, value: Any) -> Any:  # the inspection itself (source="*")
+        return super().to_representation(value.window_end + settings.QINGSHAN_FIELDWORK_GRACE)
+
+
 class InspectionSummaryOutput(serializers.ModelSerializer[Inspection]):
     village = VillageBriefOutput()
-    actionable_until = serializers.SerializerMethodField(
-        help_text="The end of the window plus the grace period for late uploads."
-    )
+    actionable_until = ActionableUntilField()
 
     class Meta:
         model = Inspection
@@ -73,12 +85,6 @@ class InspectionSummaryOutput(serializers.ModelSerializer[Inspection]):
             "status",
             "submitted_at",
         ]
-
-    @extend_schema_field(serializers.DateTimeField())
-    def get_actionable_until(self, inspection: Inspection) -> str:
-        return serializers.DateTimeField().to_representation(
-            inspection.window_end + settings.QINGSHAN_FIELDWORK_GRACE
-        )
 
 
 class CheckInFlagOutput(serializers.Serializer):

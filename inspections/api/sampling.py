@@ -24,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from inspections.api.fieldwork import ActionableUntilField
 from inspections.models import Draw, Inspection, Inspector, ProblemCategory, Reassignment, User
 from inspections.selectors import assignment_list
 from inspections.services.fieldwork import village_reference_point
@@ -72,9 +73,7 @@ class AssignmentOutput(serializers.ModelSerializer[Inspection]):
     checklist = serializers.SerializerMethodField(
         help_text="The problem categories to record findings against."
     )
-    actionable_until = serializers.SerializerMethodField(
-        help_text="The end of the window plus the grace period for late uploads."
-    )
+    actionable_until = ActionableUntilField()
 
     class Meta:
         model = Inspection
@@ -90,12 +89,6 @@ class AssignmentOutput(serializers.ModelSerializer[Inspection]):
             "team",
             "checklist",
         ]
-
-    @extend_schema_field(serializers.DateTimeField())
-    def get_actionable_until(self, inspection: Inspection) -> str:
-        return serializers.DateTimeField().to_representation(
-            inspection.window_end + settings.QINGSHAN_FIELDWORK_GRACE
-        )
 
     def get_geofence_radius_m(self, inspection: Inspection) -> int:
         return int(settings.QINGSHAN_GEOFENCE_RADIUS_M)
