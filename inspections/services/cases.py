@@ -737,10 +737,10 @@ def follow_up_record_result(
 # --- Supervisors' actions ------------------------------------------------------------
 
 
-def _cancel_pending_verification(*, case: Case, actor: User, now: dt.datetime) -> FollowUp | None:
-    """A supervisor decided in the admin: the pending verification visit is no longer
-    needed, so it is cancelled rather than left as an empty assignment."""
-    follow_up = pending_follow_up(case=case, kind=FollowUp.Kind.VERIFICATION)
+def _cancel_pending_follow_up(*, case: Case, kind: str, actor: User, now: dt.datetime) -> FollowUp | None:
+    """Someone decided by hand: the pending visit of ``kind`` has nothing left to check,
+    so it is cancelled rather than left as an empty assignment."""
+    follow_up = pending_follow_up(case=case, kind=kind)
     if follow_up is not None:
         _close_follow_up(
             follow_up,
@@ -764,7 +764,7 @@ def case_verify(*, case: Case, actor: User, note: str = "", now: dt.datetime | N
         raise CaseTransitionNotAllowed(case=locked, to_status=CaseStatus.CLOSED)
     if Rectification.objects.filter(case=locked, submitted_by=actor).exists():
         raise _conflict("verifier_is_rectifier", _("The rectifier cannot verify their own rectification."))
-    follow_up = _cancel_pending_verification(case=locked, actor=actor, now=now)
+    follow_up = _cancel_pending_follow_up(case=locked, kind=FollowUp.Kind.VERIFICATION, actor=actor, now=now)
     evidence = {"verified_in": "admin", "follow_up_cancelled": follow_up.pk if follow_up else None}
     return case_set_status(
         case=locked, to_status=CaseStatus.CLOSED, actor=actor, note=note, evidence=evidence, now=now
@@ -787,7 +787,7 @@ def case_send_back(*, case: Case, actor: User, note: str = "", now: dt.datetime 
     locked = _lock(case)
     if locked.status != CaseStatus.AWAITING_VERIFICATION:
         raise CaseTransitionNotAllowed(case=locked, to_status=CaseStatus.RECTIFYING)
-    _cancel_pending_verification(case=locked, actor=actor, now=now)
+    _cancel_pending_follow_up(case=locked, kind=FollowUp.Kind.VERIFICATION, actor=actor, now=now)
     return case_set_status(
         case=locked,
         to_status=CaseStatus.RECTIFYING,
@@ -814,19 +814,8 @@ def case_reopen(
     locked = _lock(case)
     if CaseStatus.REOPENED not in ALLOWED_TRANSITIONS[locked.status]:
         raise CaseTransitionNotAllowed(case=locked, to_status=CaseStatus.REOPENED)
-    look_back = pending_follow_up(case=locked, kind=FollowUp.Kind.LOOK_BACK)
-    if look_back is not None and actor is not None:
-        # Reopened by hand: the pending look-back visit has nothing left to check.
-        _close_follow_up(
-            look_back,
-            result=FollowUp.Result.CANCELLED,
-            actor=actor,
-            client_uuid=None,
-            note="",
-            photo_uuids=[],
-            now=now,
-            inspection_status=Inspection.Status.CANCELLED,
-        )
+    if actor is not None:  # reopened by hand: the pending look-back visit has nothing left to check
+        _cancel_pending_follow_up(case=locked, kind=FollowUp.Kind.LOOK_BACK, actor=actor, now=now)
     changes: dict[str, Any] = {
         **_deadline_fields(locked, now=now),
         "reopen_count": locked.reopen_count + 1,
