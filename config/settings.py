@@ -190,8 +190,20 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Photo processing has its own queue so that a burst of uploads never delays email.
-CELERY_TASK_ROUTES = {"inspections.photo_process": {"queue": "media"}}
+# The one place that says which queue each task runs on (beat rows copy it when created).
+# Media has its own queue so that a burst of uploads never delays email, and email its own
+# so that a slow mail server never delays escalation. Every task is listed.
+CELERY_TASK_ROUTES = {
+    "inspections.photo_process": {"queue": "media"},
+    "inspections.cases.make_public_images": {"queue": "media"},
+    "inspections.digests.send_scheduled": {"queue": "email"},
+    "inspections.digests.send_chunk": {"queue": "email"},
+    "inspections.cases.send_notifications": {"queue": "email"},
+    "inspections.cases.warn_publication_due": {"queue": "email"},
+    "inspections.cases.escalate_overdue": {"queue": "default"},
+    "inspections.cases.schedule_look_backs": {"queue": "default"},
+    "inspections.uploads_expire": {"queue": "default"},
+}
 
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -231,11 +243,11 @@ SPECTACULAR_SETTINGS = {
         "LocationSourceEnum": "villages.models.Village.LocationSource",
         "DatumEnum": "villages.models.Datum",
         "DivisionLevelEnum": "villages.models.Division.Level",
-        "LanguageEnum": "inspections.models.roster.Language",
-        "InspectionStatusEnum": "inspections.models.fieldwork.Inspection.Status",
-        "InspectionModeEnum": "inspections.models.fieldwork.Inspection.Mode",
-        "SeverityEnum": "inspections.models.checklist.Severity",
-        "ProblemDomainEnum": "inspections.models.checklist.Domain",
+        "LanguageEnum": "inspections.accounts.models.Language",
+        "InspectionStatusEnum": "inspections.fieldwork.models.Inspection.Status",
+        "InspectionModeEnum": "inspections.fieldwork.models.Inspection.Mode",
+        "SeverityEnum": "inspections.checklist.models.Severity",
+        "ProblemDomainEnum": "inspections.checklist.models.Domain",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
 }
@@ -278,7 +290,7 @@ QINGSHAN_PUBLICATION_WARN_WORKING_DAYS = env.int("QINGSHAN_PUBLICATION_WARN_WORK
 # One enum name for the case statuses shared by cases and their events in the schema.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     **SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"],  # type: ignore[dict-item]
-    "CaseStatusEnum": "inspections.models.cases.CaseStatus",
+    "CaseStatusEnum": "inspections.cases.models.CaseStatus",
 }
 # How far from a village's point a check-in still counts as on site (metres);
 # sent to the phone with each assignment.

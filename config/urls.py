@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config.health import healthz, readyz
-from inspections.views_digests import unsubscribe as digest_unsubscribe
+from inspections.digests.unsubscribe import unsubscribe as digest_unsubscribe
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -13,7 +13,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
-    path("public/", include("inspections.public.urls")),
+    path("public/", include("inspections.publication.urls")),
     path("digests/unsubscribe/<str:token>/", digest_unsubscribe, name="digest-unsubscribe"),
 ]
 

@@ -1,6 +1,21 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def _after_migrate(**kwargs: Any) -> None:
+    """Groups need the permission rows, and beat entries their tables: both exist only after migrate."""
+    from inspections.accounts.roles import sync_role_groups
+    from inspections.cases.schedules import ENTRIES as CASES
+    from inspections.common.schedules import ensure
+    from inspections.digests.schedules import ENTRIES as DIGESTS
+    from inspections.evidence.schedules import ENTRIES as EVIDENCE
+    from inspections.publication.schedules import ENTRIES as PUBLICATION
+
+    sync_role_groups()
+    ensure([*CASES, *EVIDENCE, *PUBLICATION, *DIGESTS])
 
 
 class InspectionsConfig(AppConfig):
@@ -8,19 +23,7 @@ class InspectionsConfig(AppConfig):
     verbose_name = _("Inspections")
 
     def ready(self) -> None:
-        from inspections.roles import sync_role_groups_after_migrate
+        # Register every task by name, in every process: domain code dispatches by name.
+        from inspections import tasks  # noqa: F401
 
-        # Groups need the permissions rows, which exist only after migrate.
-        post_migrate.connect(sync_role_groups_after_migrate, sender=self)
-
-        from inspections.services.cases import schedules_setup
-
-        post_migrate.connect(schedules_setup, sender=self)
-
-        from inspections.services.digests import digest_schedules_setup
-
-        post_migrate.connect(digest_schedules_setup, sender=self)
-
-        from inspections.services.evidence import evidence_schedules_setup
-
-        post_migrate.connect(evidence_schedules_setup, sender=self)
+        post_migrate.connect(_after_migrate, sender=self)

@@ -1,29 +1,6 @@
-"""Celery tasks: thin adapters that load by id and call a service."""
+"""The tasks module Celery's autodiscovery imports: each concern's tasks, registered by name."""
 
-from __future__ import annotations
-
-from celery import shared_task
-
-from inspections.services import evidence
-
-
-@shared_task(
-    name="inspections.photo_process",
-    acks_late=True,
-    soft_time_limit=120,
-    time_limit=180,
-    autoretry_for=(ConnectionError, TimeoutError),
-    retry_backoff=True,
-    max_retries=5,
-)
-def photo_process(photo_id: int) -> None:
-    """Process a received photo (EXIF, renditions, perceptual hash, flags). Idempotent."""
-    evidence.photo_process(photo_id=photo_id)
-
-
-@shared_task(name="inspections.uploads_expire", time_limit=600)
-def uploads_expire() -> int:
-    """Delete unfinished resumable uploads past their expiry, and their bytes."""
-    from inspections.services import tus
-
-    return tus.uploads_expire()
+from inspections.cases import tasks as cases_tasks  # noqa: F401
+from inspections.digests import tasks as digests_tasks  # noqa: F401
+from inspections.evidence import tasks as evidence_tasks  # noqa: F401
+from inspections.publication import tasks as publication_tasks  # noqa: F401

@@ -8,8 +8,11 @@ from typing import Any, cast
 import pytest
 from django.utils import timezone
 
-from inspections.models import Case, CaseStatus, Finding, Inspection, Inspector, ProblemCategory, User
-from inspections.services import cases as services
+from inspections.accounts.models import Inspector, User
+from inspections.cases.models import Case, CaseStatus
+from inspections.cases.services import workflow as services
+from inspections.checklist.models import ProblemCategory
+from inspections.fieldwork.models import Finding, Inspection
 from tests.factories import ProblemCategoryFactory, inspector, village
 
 YUCUN = "330523108204"  # 余村, 天荒坪镇, 安吉县

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from inspections.models import User
+from inspections.accounts.models import User
 
 
 @pytest.fixture(autouse=True)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
-from inspections.models import Case, CaseStatus, Finding, Inspection, ProblemCategory, User
-from inspections.models.roster import Language
+from inspections.accounts.models import Language, User
+from inspections.cases.models import Case, CaseStatus
+from inspections.checklist.models import ProblemCategory
+from inspections.fieldwork.models import Finding, Inspection
 from tests.factories import ProblemCategoryFactory, supervisor, user, village
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))

@@ -7,8 +7,8 @@ from typing import Any, cast
 import factory
 from django.contrib.auth.models import Group
 
-from inspections.models import Inspector, ProblemCategory, User
-from inspections.models.roster import Role
+from inspections.accounts.models import Inspector, Role, User
+from inspections.checklist.models import ProblemCategory
 from villages.models import Division, Village, village_kind_for
 
 

@@ -21,8 +21,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
-from inspections.models import Inspection, Inspector, Photo
-from inspections.services import evidence
+from inspections.accounts.models import Inspector
+from inspections.evidence import services as evidence
+from inspections.evidence.models import Photo
+from inspections.fieldwork.models import Inspection
 from tests.factories import ProblemCategoryFactory, inspector, village
 from villages.geo import wgs84_to_gcj02
 from villages.models import Village

@@ -7,7 +7,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from inspections.models import Inspector, SamplingPlan, User
+from inspections.accounts.models import Inspector, User
+from inspections.sampling.models import SamplingPlan
 from tests.factories import division, inspector, supervisor, village
 
 # Three counties of Huzhou, four villagers' committees each and one residents' committee.

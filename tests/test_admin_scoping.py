@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from inspections.roles import sync_role_groups
+from inspections.accounts.roles import sync_role_groups
 from tests.factories import inspector, supervisor, village
 from villages.models import Village
 

@@ -8,8 +8,9 @@ import pytest
 from django.test import Client
 from django.utils import translation
 
-from inspections.models import CaseEvent, HolidayDate, HolidayYear
-from inspections.services.calendar import add_working_days, working_days_between
+from inspections.cases.models import CaseEvent
+from inspections.workdays.calendar import add_working_days, working_days_between
+from inspections.workdays.models import HolidayDate, HolidayYear
 from tests.casework import open_case, plain_static
 from tests.factories import user
 

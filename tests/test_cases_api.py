@@ -12,8 +12,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from inspections.models import Case, CaseStatus, Finding, Inspection, Rectification, TypicalCase
-from inspections.services import cases as services
+from inspections.cases.models import Case, CaseStatus, Rectification
+from inspections.cases.services import workflow as services
+from inspections.fieldwork.models import Finding, Inspection
+from inspections.publication.models import TypicalCase
 from tests.casework import (
     at,
     force_status,

@@ -9,8 +9,8 @@ import pytest
 from django.core import mail
 from django.db import connections
 
-from inspections.models import Case, CaseEvent, CaseNotification
-from inspections.services import cases as services
+from inspections.cases.models import Case, CaseEvent, CaseNotification
+from inspections.cases.services import workflow as services
 from tests.casework import at, eager_celery, open_case  # noqa: F401  (fixtures)
 from tests.factories import supervisor
 

@@ -6,8 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from inspections.models import CaseEvent, CaseStatus
-from inspections.services import cases as services
+from inspections.cases.models import CaseEvent, CaseStatus
+from inspections.cases.services import workflow as services
 from tests.casework import (
     open_case,
 )
@@ -40,7 +40,7 @@ def test_it_names_the_case_and_event_whose_row_was_altered(case_with_history) ->
 
 
 def test_the_report_names_case_and_event(case_with_history) -> None:  # type: ignore[no-untyped-def]
-    from inspections.services.case_history import case_history_verify
+    from inspections.cases.history import case_history_verify
 
     event = case_with_history.events.get(seq=2)
     with connection.cursor() as cursor:
@@ -54,7 +54,7 @@ def test_the_report_names_case_and_event(case_with_history) -> None:  # type: ig
 
 
 def test_it_names_the_case_and_event_after_a_deleted_row(case_with_history) -> None:  # type: ignore[no-untyped-def]
-    from inspections.services.case_history import case_history_verify
+    from inspections.cases.history import case_history_verify
 
     deleted = case_with_history.events.get(seq=2)
     following = case_with_history.events.get(seq=3)

@@ -10,17 +10,11 @@ import pytest
 from django.utils import timezone
 
 from inspections.api.problems import Problem
-from inspections.models import (
-    ALLOWED_TRANSITIONS,
-    Case,
-    CaseEvent,
-    CaseStatus,
-    FollowUp,
-    Inspection,
-    Rectification,
-)
-from inspections.selectors import case_list, inspection_list
-from inspections.services import cases as services
+from inspections.cases.models import ALLOWED_TRANSITIONS, Case, CaseEvent, CaseStatus, FollowUp, Rectification
+from inspections.cases.selectors import case_list
+from inspections.cases.services import workflow as services
+from inspections.fieldwork.models import Inspection
+from inspections.fieldwork.selectors import inspection_list
 from tests.casework import (
     YUCUN,
     events_of,

@@ -6,7 +6,8 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from inspections.models import ProblemCategory, User
+from inspections.accounts.models import User
+from inspections.checklist.models import ProblemCategory
 from villages.models import Division, Village
 
 

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from inspections.models import Case, DigestKind, Inspection
-from inspections.selectors_digests import Period, digest_build
-from inspections.services.activity import activity_generate, generated_counts
+from inspections.cases.models import Case
+from inspections.devdata.activity import activity_generate, generated_counts
+from inspections.digests.models import DigestKind
+from inspections.digests.selectors import Period, digest_build
+from inspections.fieldwork.models import Inspection
 from tests.digestdata import at
 from tests.factories import village
 

@@ -6,8 +6,10 @@ import datetime as dt
 
 import pytest
 
-from inspections.models import CaseStatus, DigestKind, Inspection
-from inspections.selectors_digests import Period, digest_build
+from inspections.cases.models import CaseStatus
+from inspections.digests.models import DigestKind
+from inspections.digests.selectors import Period, digest_build
+from inspections.fieldwork.models import Inspection
 from tests.digestdata import (
     ANJI,
     ANJI_OTHER,

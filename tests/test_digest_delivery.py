@@ -38,8 +38,9 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from config.celery import app
-from inspections.models import DigestSend, Inspection
-from inspections.tasks_digests import send_digest_chunk, send_scheduled
+from inspections.digests.models import DigestSend
+from inspections.digests.tasks import send_digest_chunk, send_scheduled
+from inspections.fieldwork.models import Inspection
 from tests.digestdata import (
     ANJI,
     DEQING,

@@ -8,9 +8,12 @@ from typing import Any
 
 import pytest
 
-from inspections.models import Case, Inspection, Photo, User
-from inspections.selectors_digests import Pair, Period, digest_build, evidence_flags_awaiting_review
-from inspections.services import evidence
+from inspections.accounts.models import User
+from inspections.cases.models import Case
+from inspections.digests.selectors import Pair, Period, digest_build, evidence_flags_awaiting_review
+from inspections.evidence import services as evidence
+from inspections.evidence.models import Photo
+from inspections.fieldwork.models import Inspection
 from tests.digestdata import ANJI, ANJI_OTHER, DEQING_VILLAGE, MONDAY, YUCUN, at, case, inspection
 from tests.factories import supervisor, user
 

@@ -17,9 +17,11 @@ from django.core.management import call_command
 from django.test import Client, override_settings
 from django_celery_beat.models import PeriodicTask
 
-from inspections.models import DigestKind, DigestSend, DigestSubscription
-from inspections.selectors_digests import Period
-from inspections.services import digests as services
+from inspections.common.schedules import ensure
+from inspections.digests import services
+from inspections.digests.models import DigestKind, DigestSend, DigestSubscription
+from inspections.digests.schedules import ENTRIES
+from inspections.digests.selectors import Period
 from tests.digestdata import (
     ANJI,
     DEQING,
@@ -197,7 +199,7 @@ def test_the_fan_out_enqueues_only_what_is_missing(
     county_activity(YUCUN)
     people = [recipient(ANJI, username=f"sup{n}") for n in range(5)]
     enqueued: list[list[int]] = []
-    monkeypatch.setattr(services, "_enqueue_chunk", lambda kind, period, ids: enqueued.append(ids))
+    monkeypatch.setattr(services, "enqueue_on_commit", lambda name, kind, period, ids: enqueued.append(ids))
 
     with django_capture_on_commit_callbacks(execute=True):
         first = services.digests_fan_out(kind=DigestKind.WEEKLY, period=WEEK)
@@ -263,7 +265,7 @@ def test_the_schedules_are_daily_and_monday_at_eight_in_china_with_an_expiry() -
 def test_a_supervisor_keeps_edits_to_the_schedule() -> None:
     PeriodicTask.objects.filter(name="digests: daily").update(enabled=False, expire_seconds=60)
 
-    services.digest_schedules_setup()
+    ensure(ENTRIES)
 
     task = PeriodicTask.objects.get(name="digests: daily")
     assert (task.enabled, task.expire_seconds) == (False, 60)

@@ -13,8 +13,9 @@ from django.conf import settings
 from django.utils import timezone
 from PIL import Image
 
-from inspections.models import Inspection, Photo
-from inspections.services import evidence
+from inspections.evidence import services as evidence
+from inspections.evidence.models import Photo
+from inspections.fieldwork.models import Inspection
 from tests.conftest import assert_problem, client_for
 from tests.factories import responsible_party, supervisor, user, village
 from tests.fieldwork_support import (  # noqa: F401  (fixture)
@@ -208,7 +209,7 @@ def test_the_task_is_enqueued_on_commit_and_routed_to_the_media_queue(
 
     _member, inspection, client = field
     with (
-        mock.patch("inspections.tasks.photo_process.apply_async") as apply_async,
+        mock.patch("inspections.evidence.tasks.photo_process.apply_async") as apply_async,
         django_capture_on_commit_callbacks(execute=True),
     ):
         response = upload(client, inspection, camera_jpeg())

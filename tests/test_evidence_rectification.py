@@ -12,9 +12,14 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from inspections.models import Case, CaseStatus, Finding, FollowUp, Inspection, Photo, Rectification
-from inspections.services import cases as case_services
-from inspections.services import evidence, imaging
+from inspections.cases.models import Case, CaseStatus, FollowUp, Rectification
+from inspections.cases.services import workflow as case_services
+from inspections.common.schedules import ensure
+from inspections.evidence import imaging
+from inspections.evidence import services as evidence
+from inspections.evidence.models import Photo
+from inspections.evidence.schedules import ENTRIES
+from inspections.fieldwork.models import Finding, Inspection
 from tests.casework import category, verifiers
 from tests.conftest import assert_problem, client_for
 from tests.factories import responsible_party, supervisor
@@ -339,12 +344,12 @@ def test_a_photo_belongs_to_exactly_one_of_an_inspection_and_a_case() -> None:
 def test_the_tus_clean_up_is_on_the_beat_schedule_after_migrate() -> None:
     from django_celery_beat.models import PeriodicTask
 
-    entry = PeriodicTask.objects.get(name=evidence.UPLOADS_EXPIRE_SCHEDULE)
+    entry = PeriodicTask.objects.get(name="evidence: delete expired resumable uploads")
     assert entry.task == "inspections.uploads_expire"
     assert entry.enabled and entry.crontab is not None and entry.expire_seconds
     PeriodicTask.objects.filter(pk=entry.pk).update(enabled=False)
 
-    evidence.evidence_schedules_setup()  # a later migrate keeps the administrator's edit
+    ensure(ENTRIES)  # a later migrate keeps the administrator's edit
 
     assert not PeriodicTask.objects.get(pk=entry.pk).enabled
     assert PeriodicTask.objects.filter(task="inspections.uploads_expire").count() == 1

@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inspections.api.problems import Problem
-from inspections.models import CheckIn, Finding, Inspection
-from inspections.services import fieldwork
+from inspections.fieldwork import services as fieldwork
+from inspections.fieldwork.models import CheckIn, Finding, Inspection
 from tests.conftest import assert_problem, client_for
 from tests.factories import supervisor, village
 from tests.fieldwork_support import (  # noqa: F401  (fixture)

@@ -8,7 +8,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from inspections.models import Inspection, Photo
+from inspections.evidence.models import Photo
+from inspections.fieldwork.models import Inspection
 from tests.conftest import client_for
 from tests.factories import supervisor, user
 from tests.fieldwork_support import (  # noqa: F401  (fixture)

@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 from django.db import connections
 
-from inspections.models import CheckIn, Finding, Photo
+from inspections.evidence.models import Photo
+from inspections.fieldwork.models import CheckIn, Finding
 from tests.conftest import client_for
 from tests.fieldwork_support import (  # noqa: F401  (fixture)
     YUCUN_WGS84,
@@ -110,7 +111,7 @@ def test_concurrent_duplicate_photos_create_exactly_one_row_and_one_file(
     isolated_storage: Any,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("inspections.services.evidence._enqueue_processing", lambda photo_id: None)
+    monkeypatch.setattr("inspections.evidence.services.enqueue_on_commit", lambda *args: None)
     member = team_member()
     inspection = make_inspection(team=[member])
     content = camera_jpeg(size=(320, 240))

@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from inspections.models import CheckIn, Finding, Inspection, Photo, Upload
+from inspections.evidence.models import Photo, Upload
+from inspections.fieldwork.models import CheckIn, Finding, Inspection
 from tests.conftest import client_for
 from tests.fieldwork_support import (  # noqa: F401  (fixture)
     YUCUN_WGS84,

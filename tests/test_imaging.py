@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from inspections.services import imaging
+from inspections.evidence import imaging
 from tests.fieldwork_support import camera_jpeg, fixture_bytes, picture
 
 

@@ -11,8 +11,9 @@ from django.test import Client
 from PIL import Image
 
 from inspections.api.problems import Problem
-from inspections.models import Inspection, Publication, TypicalCase
-from inspections.services import publication as publication_services
+from inspections.fieldwork.models import Inspection
+from inspections.publication import services as publication_services
+from inspections.publication.models import Publication, TypicalCase
 from tests.casework import (  # noqa: F401  (fixtures)
     category,
     eager_celery,
@@ -211,8 +212,8 @@ def test_a_published_typical_case_serves_its_uploaded_photo_without_exif_or_gps(
 
     from django.utils import timezone
 
-    from inspections.models import Finding
-    from inspections.services import cases as case_services
+    from inspections.cases.services import workflow as case_services
+    from inspections.fieldwork.models import Finding
     from tests.conftest import client_for
     from tests.fieldwork_support import camera_jpeg, make_inspection, process_all, team_member, upload
 
@@ -266,7 +267,7 @@ def test_a_published_typical_case_serves_its_uploaded_photo_without_exif_or_gps(
 
 def test_a_supervisor_saving_results_keeps_the_inspections_outside_their_county() -> None:
     """The form lists only what the supervisor may see; the other county's visits stay in the results."""
-    from inspections.roles import sync_role_groups
+    from inspections.accounts.roles import sync_role_groups
 
     sync_role_groups()
     anji = submitted_inspection(village_code="330523108204")
@@ -301,7 +302,7 @@ def test_a_supervisor_saving_results_keeps_the_inspections_outside_their_county(
 
 
 def test_a_supervisor_can_still_take_their_own_county_out_of_the_results() -> None:
-    from inspections.roles import sync_role_groups
+    from inspections.accounts.roles import sync_role_groups
 
     sync_role_groups()
     anji = submitted_inspection(village_code="330523108204")

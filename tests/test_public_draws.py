@@ -7,13 +7,15 @@ from django.test import Client
 from django.utils import timezone
 
 from inspections.api.problems import Problem
-from inspections.models import Draw, EmbargoAccessLog, Inspection, Publication
-from inspections.services.publication import (
+from inspections.fieldwork.models import Inspection
+from inspections.publication.models import Publication
+from inspections.publication.services import (
     publication_create,
     publication_create_for_draw,
     publication_publish,
 )
-from inspections.services.sampling import sampling_plan_commit, sampling_plan_draw
+from inspections.sampling.models import Draw, EmbargoAccessLog
+from inspections.sampling.services import sampling_plan_commit, sampling_plan_draw
 from tests.sampling_helpers import organiser, plan, region, roster
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import hmac
 
 import pytest
 
-from inspections.services.randomness import keyed_uniform, sort_key, weighted_sample
+from inspections.common.randomness import keyed_uniform, sort_key, weighted_sample
 
 SEED = bytes.fromhex("00" * 31 + "01")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group
 
-from inspections.roles import ROLE_PERMISSIONS, sync_role_groups
+from inspections.accounts.roles import ROLE_PERMISSIONS, sync_role_groups
 from tests.factories import inspector, responsible_party, supervisor, user
 
 

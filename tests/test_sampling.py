@@ -15,23 +15,16 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.test import Client
 from django.utils import timezone, translation
 
+from inspections.accounts.models import Inspector
 from inspections.api.problems import Problem
-from inspections.models import (
-    Assignment,
-    Case,
-    CaseStatus,
-    Draw,
-    DrawInputs,
-    Finding,
-    Inspection,
-    Inspector,
-    ProblemCategory,
-    Reassignment,
-    SamplingPlan,
-)
-from inspections.services import sampling_draw
-from inspections.services.cases import cases_open_for_inspection, local_date
-from inspections.services.sampling import (
+from inspections.cases.models import Case, CaseStatus
+from inspections.cases.services.workflow import cases_open_for_inspection
+from inspections.checklist.models import ProblemCategory
+from inspections.common.china_time import local_date
+from inspections.fieldwork.models import Finding, Inspection
+from inspections.sampling import draw as sampling_draw
+from inspections.sampling.models import Assignment, Draw, DrawInputs, Reassignment, SamplingPlan
+from inspections.sampling.services import (
     assignment_reassign,
     draw_publish,
     sampling_plan_candidates,
@@ -307,7 +300,7 @@ def test_a_team_of_one_cannot_be_stored(huzhou: list[str]) -> None:
 
 
 def test_a_team_of_one_is_refused_by_the_admin_form(huzhou: list[str]) -> None:
-    from inspections.admin.sampling import SamplingPlanForm
+    from inspections.sampling.admin import SamplingPlanForm
 
     start = timezone.now() + timedelta(days=2)
     form = SamplingPlanForm(

@@ -19,9 +19,12 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from inspections.models import Draw, EmbargoAccessLog, Inspection, Inspector, User
-from inspections.selectors import inspection_list, sampling_plan_list
-from inspections.services.sampling import draw_publish, sampling_plan_commit, sampling_plan_draw
+from inspections.accounts.models import Inspector, User
+from inspections.fieldwork.models import Inspection
+from inspections.fieldwork.selectors import inspection_list
+from inspections.sampling.models import Draw, EmbargoAccessLog
+from inspections.sampling.selectors import sampling_plan_list
+from inspections.sampling.services import draw_publish, sampling_plan_commit, sampling_plan_draw
 from tests.conftest import assert_problem, client_for
 from tests.factories import ProblemCategoryFactory, division, inspector, responsible_party, supervisor, user
 from tests.sampling_helpers import organiser, plan, region, roster

@@ -23,8 +23,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from inspections.models import Inspection
-from inspections.services.sampling import (
+from inspections.fieldwork.models import Inspection
+from inspections.sampling.services import (
     draw_publish,
     sampling_plan_commit,
     sampling_plan_draw,

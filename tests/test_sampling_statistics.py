@@ -11,8 +11,8 @@ from itertools import permutations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inspections.services.randomness import keyed_uniform, keyed_uniforms, sort_key, weighted_sample_sorted
-from inspections.services.sampling_draw import (
+from inspections.common.randomness import keyed_uniform, keyed_uniforms, sort_key, weighted_sample_sorted
+from inspections.sampling.draw import (
     Candidates,
     Roster,
     RosterEntry,

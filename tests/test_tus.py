@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from inspections.models import Inspection, Photo, Upload
-from inspections.services import tus
+from inspections.evidence import tus
+from inspections.evidence.models import Photo, Upload
+from inspections.fieldwork.models import Inspection
 from tests.conftest import assert_problem, client_for
 from tests.fieldwork_support import (  # noqa: F401  (fixture)
     camera_jpeg,
@@ -263,7 +264,7 @@ class CuttingProxy:
 @pytest.fixture
 def no_processing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The live server commits for real: keep its processing messages off the broker."""
-    monkeypatch.setattr("inspections.services.evidence._enqueue_processing", lambda photo_id: None)
+    monkeypatch.setattr("inspections.evidence.services.enqueue_on_commit", lambda *args: None)
     yield
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from inspections.admin.scoping import JurisdictionScopedAdmin
+from inspections.accounts.scoping import JurisdictionScopedAdmin
 from villages.models import Division, Village
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from villages.models import Division, DivisionQuerySet, Village, VillageQuerySet
 
 if TYPE_CHECKING:
-    from inspections.models import User
+    from inspections.accounts.models import User
 
 
 def village_list(*, user: User) -> VillageQuerySet:

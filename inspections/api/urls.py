@@ -2,14 +2,20 @@
 
 from django.urls import path, re_path
 
-from inspections.api import cases
-from inspections.api.auth import TokenObtainView, TokenRefreshView
-from inspections.api.evidence import PhotoDetailView, PhotoFileView, PhotoUploadView
-from inspections.api.fieldwork import CheckInView, FindingCreateView, InspectionDetailView, SubmitView
-from inspections.api.sampling import AssignmentDetailView, AssignmentListView, PublicDrawView
-from inspections.api.tus import UploadCreateView, UploadDetailView
-from inspections.api.views import MeView
-from inspections.public import api as public_api
+from inspections.accounts.api import MeView, TokenObtainView, TokenRefreshView
+from inspections.cases import api as cases
+from inspections.evidence.api import PhotoDetailView, PhotoFileView, PhotoUploadView
+from inspections.evidence.api_tus import UploadCreateView, UploadDetailView
+from inspections.fieldwork.api import (
+    AssignmentDetailView,
+    AssignmentListView,
+    CheckInView,
+    FindingCreateView,
+    InspectionDetailView,
+    SubmitView,
+)
+from inspections.publication import public_api
+from inspections.sampling.api import PublicDrawView
 from villages.api.views import VillageListView
 
 urlpatterns = [

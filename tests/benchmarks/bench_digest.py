@@ -41,11 +41,11 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from inspections.devdata.activity import generated_counts  # noqa: E402
+from inspections.digests.selectors import DUE_SOON_WORKING_DAYS, Period, digest_build  # noqa: E402
+from inspections.digests.services import digest_render  # noqa: E402
 from inspections.models import DigestKind, User  # noqa: E402
-from inspections.selectors_digests import DUE_SOON_WORKING_DAYS, Period, digest_build  # noqa: E402
-from inspections.services.activity import generated_counts  # noqa: E402
-from inspections.services.calendar import WorkingCalendar, add_working_days  # noqa: E402
-from inspections.services.digests import digest_render  # noqa: E402
+from inspections.workdays.calendar import WorkingCalendar, add_working_days  # noqa: E402
 from villages.models import Division, Village  # noqa: E402
 
 HAND_SQL = {

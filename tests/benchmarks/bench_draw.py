@@ -54,7 +54,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from inspections.models import Draw, Inspection, Inspector, SamplingPlan, User  # noqa: E402
-from inspections.services.sampling import sampling_plan_commit, sampling_plan_draw  # noqa: E402
+from inspections.sampling.services import sampling_plan_commit, sampling_plan_draw  # noqa: E402
 from villages.models import Division, Village  # noqa: E402
 from villages.services import divisions_import  # noqa: E402
 

@@ -33,7 +33,7 @@ TARGET = 0.6
 
 
 def measure(label: str, data: bytes) -> float:
-    from inspections.services import imaging
+    from inspections.evidence import imaging
 
     def ingest() -> None:
         hashlib.sha256(data).hexdigest()

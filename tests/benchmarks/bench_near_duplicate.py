@@ -41,9 +41,9 @@ def main() -> int:
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from inspections.evidence import imaging
+    from inspections.evidence.services import near_duplicates
     from inspections.models import Photo, User
-    from inspections.services import imaging
-    from inspections.services.evidence import near_duplicates
     from tests.fieldwork_support import make_inspection
 
     call_command("migrate", verbosity=0)

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from inspections.services.activity import activity_generate, generated_counts
+from inspections.devdata.activity import activity_generate, generated_counts
 
 
 class Command(BaseCommand):

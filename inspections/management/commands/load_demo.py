@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from inspections.services.demo import demo_load
+from inspections.devdata.demo import demo_load
 
 
 class Command(BaseCommand):

@@ -19,9 +19,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 from django.utils import timezone
 
-from inspections.models import DigestKind, User
-from inspections.selectors_digests import Period, digest_build
-from inspections.services import digests as services
+from inspections.accounts.models import User
+from inspections.digests import services
+from inspections.digests.models import DigestKind
+from inspections.digests.selectors import Period, digest_build
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from inspections.services.case_history import case_history_verify
+from inspections.cases.history import case_history_verify
 
 
 class Command(BaseCommand):

@@ -16,9 +16,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from inspections.models import Draw
-from inspections.services import sampling_draw
-from inspections.services.sampling import Verification, draw_verify, record_verify
+from inspections.sampling import draw as sampling_draw
+from inspections.sampling.models import Draw
+from inspections.sampling.services import Verification, draw_verify, record_verify
 
 
 class Command(BaseCommand):

@@ -1,1 +1,0 @@
-from . import cases, checklist, digests, fieldwork, roster, sampling  # noqa: F401  (registers the admin pages)

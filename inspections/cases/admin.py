@@ -1,0 +1,391 @@
+"""Cases in the admin: scoped lists with overdue and escalation badges, a read-only
+timeline, and actions that call the services (nothing edits a status directly)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import APIException
+
+from inspections.accounts.models import User
+from inspections.accounts.scoping import JurisdictionScopedAdmin
+from inspections.cases.models import (
+    RECTIFICATION_DUE,
+    Case,
+    CaseEvent,
+    CaseNotification,
+    DeadlineRule,
+    FollowUp,
+    FollowUpDraw,
+    Rectification,
+)
+from inspections.cases.services import workflow as services
+from inspections.common.admin import ReadOnlyAdminMixin, ReadOnlyInline
+from inspections.evidence import services as evidence_services
+from inspections.evidence.models import Photo
+from inspections.fieldwork.models import Inspection
+from inspections.fieldwork.selectors import inspection_list
+from inspections.publication import services as publication_services
+from inspections.publication.models import TypicalCase
+from inspections.workdays.models import HolidayDate, HolidayYear
+
+
+class CaseEventInline(ReadOnlyInline):
+    """The timeline: append-only, shown read-only in order."""
+
+    model = CaseEvent
+    readonly_fields = [
+        "seq",
+        "created_at",
+        "kind",
+        "actor",
+        "from_status",
+        "to_status",
+        "escalation_level",
+        "note",
+        "hash",
+    ]
+    fields = tuple(readonly_fields)
+    ordering = ["seq"]
+    verbose_name_plural = _("timeline")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CaseEvent]:
+        return super().get_queryset(request).select_related("actor")
+
+
+class RectificationInline(ReadOnlyInline):
+    model = Rectification
+    readonly_fields = ("created_at", "submitted_by", "description", "photo_uuids", "flags")
+    fields = tuple(readonly_fields)
+
+
+class TypicalCaseInline(admin.StackedInline):  # type: ignore[type-arg]
+    model = TypicalCase
+    extra = 0
+    can_delete = False
+    fields = ["title_zh_hans", "title_en", "summary_zh_hans", "summary_en", "photo_uuids", "published_at"]
+    readonly_fields = ["published_at"]
+    verbose_name_plural = _("typical case (public summary: no personal names)")
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("overdue")), ("no", _("not overdue"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        overdue = Q(status__in=RECTIFICATION_DUE, deadline__lt=services.local_date(timezone.now()))
+        if self.value() == "yes":
+            return queryset.filter(overdue)
+        if self.value() == "no":
+            return queryset.exclude(overdue)
+        return queryset
+
+
+class DivisionPrefixFilter(admin.SimpleListFilter):
+    """The counties (and townships) of the caller's jurisdiction, as code prefixes."""
+
+    title = _("division")
+    parameter_name = "division"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        from villages.models import Division
+
+        prefix = getattr(request.user, "scope_prefix", lambda: None)()
+        if prefix is None:
+            return []
+        divisions = Division.objects.within(prefix).filter(level__in=[2, 3]).order_by("code")[:200]
+        return [(d.code, f"{d.name} ({d.code})") for d in divisions]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value():
+            return queryset.filter(village__code__startswith=self.value())
+        return queryset
+
+
+def _run_action(
+    modeladmin: admin.ModelAdmin,  # type: ignore[type-arg]
+    request: HttpRequest,
+    queryset: QuerySet[Case],
+    service: Callable[[Case, User], Any],
+    done: Any,
+) -> None:
+    """Call the service once per case; refusals are reported with their stable code."""
+    user = request.user
+    assert isinstance(user, User)
+    succeeded = 0
+    for case in queryset.order_by("id"):
+        try:
+            service(case, user)
+        except APIException as refusal:
+            modeladmin.message_user(
+                request, f"#{case.pk}: {refusal.get_codes()} — {refusal.detail}", level=messages.ERROR
+            )
+        else:
+            succeeded += 1
+    if succeeded:
+        modeladmin.message_user(request, done % {"count": succeeded}, level=messages.SUCCESS)
+
+
+@admin.register(Case)
+class CaseAdmin(JurisdictionScopedAdmin):
+    scope_code_field = "village__code"
+    list_display = [
+        "id",
+        "village",
+        "category",
+        "severity",
+        "status",
+        "deadline_badge",
+        "escalation_badge",
+        "reopen_count",
+        "is_relapse",
+        "opened_at",
+    ]
+    list_filter = [
+        "status",
+        OverdueFilter,
+        "escalation_level",
+        "category",
+        "severity",
+        "is_relapse",
+        DivisionPrefixFilter,
+    ]
+    list_select_related = ["village", "category"]
+    search_fields = ["=id", "village__name", "^village__code"]
+    readonly_fields = [
+        "finding",
+        "inspection",
+        "village",
+        "category",
+        "severity",
+        "status",
+        "opened_at",
+        "deadline",
+        "deadline_from",
+        "deadline_working_days",
+        "deadline_warning",
+        "reopen_count",
+        "is_relapse",
+        "closed_at",
+        "escalation_level",
+        "escalated_at",
+        "escalation_due_on",
+        "event_count",
+        "last_event_hash",
+    ]
+    inlines = [TypicalCaseInline, RectificationInline, CaseEventInline]
+    actions = [
+        "action_verify",
+        "action_send_back",
+        "action_reopen",
+        "action_escalate",
+        "action_publish",
+        "action_start_rectifying",
+        "action_mark_flags_reviewed",
+    ]
+    date_hierarchy = "opened_at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).filter(inspection__status=Inspection.Status.SUBMITTED)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # cases open from submitted inspections only
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("deadline"), ordering="deadline")
+    def deadline_badge(self, case: Case) -> Any:
+        warning = (
+            format_html(' <span title="{}">⚠</span>', case.deadline_warning) if case.deadline_warning else ""
+        )
+        if case.is_overdue(services.local_date(timezone.now())):
+            return format_html(
+                '<span style="color:#fff;background:#ba2121;padding:0 .4em;border-radius:3px">{} {}</span>{}',
+                case.deadline,
+                _("overdue"),
+                warning,
+            )
+        return format_html("{}{}", case.deadline, warning)
+
+    @admin.display(description=_("escalation"), ordering="escalation_level")
+    def escalation_badge(self, case: Case) -> Any:
+        if not case.escalation_level:
+            return "—"
+        return format_html(
+            '<span style="color:#fff;background:#c77c00;padding:0 .4em;border-radius:3px">{} {}</span>',
+            _("督办"),
+            case.escalation_level,
+        )
+
+    @admin.action(description=_("Verify and close (销号)"), permissions=["change"])
+    def action_verify(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        _run_action(
+            self,
+            request,
+            queryset,
+            lambda c, u: services.case_verify(case=c, actor=u),
+            _("%(count)d closed."),
+        )
+
+    @admin.action(description=_("Mark the photos' evidence flags reviewed"), permissions=["change"])
+    def action_mark_flags_reviewed(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        """Record the review of the flagged rectification after-photos of the selected cases."""
+        assert isinstance(request.user, User)
+        count = evidence_services.photo_flags_mark_reviewed(
+            photos=Photo.objects.filter(case__in=queryset), actor=request.user
+        )
+        self.message_user(
+            request, _("Flags of %(count)d photos marked reviewed.") % {"count": count}, messages.SUCCESS
+        )
+
+    @admin.action(description=_("Reopen"), permissions=["change"])
+    def action_reopen(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        _run_action(
+            self,
+            request,
+            queryset,
+            lambda c, u: services.case_reopen(case=c, actor=u),
+            _("%(count)d reopened."),
+        )
+
+    @admin.action(description=_("Escalate (督办)"), permissions=["change"])
+    def action_escalate(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        _run_action(
+            self,
+            request,
+            queryset,
+            lambda c, u: services.case_escalate(case=c, actor=u),
+            _("%(count)d escalated."),
+        )
+
+    @admin.action(description=_("Publish as a typical case"), permissions=["change"])
+    def action_publish(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        _run_action(
+            self,
+            request,
+            queryset,
+            lambda c, u: publication_services.typical_case_publish(case=c, actor=u),
+            _("%(count)d published."),
+        )
+
+    @admin.action(description=_("Mark as rectifying"), permissions=["change"])
+    def action_start_rectifying(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        _run_action(
+            self,
+            request,
+            queryset,
+            lambda c, u: services.case_start_rectifying(case=c, actor=u),
+            _("%(count)d marked as rectifying."),
+        )
+
+    @admin.action(description=_("Send back to rectifying (new deadline)"), permissions=["change"])
+    def action_send_back(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        _run_action(
+            self,
+            request,
+            queryset,
+            lambda c, u: services.case_send_back(case=c, actor=u),
+            _("%(count)d sent back."),
+        )
+
+
+@admin.register(CaseNotification)
+class CaseNotificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Each supervisor's own notices (escalations of cases below them)."""
+
+    list_display = ["created_at", "kind", "level", "case", "recipient", "emailed_at", "read_at"]
+    list_filter = ["kind", "level", ("read_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["case__village", "case__category", "recipient"]
+    readonly_fields = ["recipient", "case", "kind", "level", "created_at", "emailed_at", "read_at"]
+    actions = ["mark_read"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CaseNotification]:
+        queryset = super().get_queryset(request)
+        return queryset if request.user.is_superuser else queryset.filter(recipient_id=request.user.pk)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description=_("Mark as read"))
+    def mark_read(self, request: HttpRequest, queryset: QuerySet[CaseNotification]) -> None:
+        queryset.filter(read_at__isnull=True).update(read_at=timezone.now())
+
+
+class HolidayDateInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = HolidayDate
+    extra = 10
+    fields = ["date", "is_working_day", "name"]
+
+
+@admin.register(HolidayYear)
+class HolidayYearAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """A year's holidays and adjusted working weekends; they replace the library for that year.
+
+    Saving recounts the deadlines that fell back to weekends-only in that year.
+    """
+
+    list_display = ["year", "note", "created_at"]
+    inlines = [HolidayDateInline]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        actor = request.user if isinstance(request.user, User) else None
+        changed = services.cases_recount_deadlines(year=form.instance.year, actor=actor)
+        if changed:
+            self.message_user(request, _("%(count)d deadlines recounted.") % {"count": changed})
+
+
+@admin.register(DeadlineRule)
+class DeadlineRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["category", "severity", "working_days"]
+    list_filter = ["severity", "category__domain"]
+    list_editable = ["working_days"]
+    list_select_related = ["category"]
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Verification and look-back visits, under the embargo of their inspection."""
+
+    list_display = ["case", "kind", "inspector", "result", "result_at", "created_at"]
+    list_filter = ["kind", "result"]
+    list_select_related = ["case__village", "case__category", "inspector__user"]
+    readonly_fields = [f.name for f in FollowUp._meta.fields]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[FollowUp]:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        assert isinstance(request.user, User)
+        return queryset.filter(inspection__in=inspection_list(user=request.user).values("pk"))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(FollowUpDraw)
+class FollowUpDrawAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """The draws behind follow-ups, with their seeds: superusers only (they name who visits where)."""
+
+    list_display = ["label", "kind", "k", "created_at"]
+    readonly_fields = [f.name for f in FollowUpDraw._meta.fields]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser

@@ -1,0 +1,356 @@
+"""Cases over the API: list and detail (with the timeline), acknowledgement,
+rectification, and the results of verification and look-back visits.
+
+Every view starts from :func:`inspections.selectors.case_list`, so a case the
+caller may not see is a 404, whatever the action.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import django_filters
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inspections.accounts.models import User
+from inspections.cases.models import RECTIFICATION_DUE, Case, CaseEvent, CaseStatus, FollowUp, Rectification
+from inspections.cases.selectors import case_list
+from inspections.cases.services import workflow as services
+from inspections.checklist.models import Severity
+
+# --- Output --------------------------------------------------------------------------
+
+
+class CodeNameOutput(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class CaseListOutput(serializers.ModelSerializer[Case]):
+    category = CodeNameOutput()
+    village = CodeNameOutput()
+    inspection = serializers.IntegerField(source="inspection_id")
+    overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "status",
+            "category",
+            "severity",
+            "village",
+            "inspection",
+            "opened_at",
+            "deadline",
+            "deadline_working_days",
+            "deadline_warning",
+            "overdue",
+            "escalation_level",
+            "reopen_count",
+            "is_relapse",
+            "closed_at",
+        ]
+
+    def get_overdue(self, case: Case) -> bool:
+        return case.is_overdue(self.context["today"])
+
+
+class ActorOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
+class CaseEventOutput(serializers.ModelSerializer[CaseEvent]):
+    actor = ActorOutput(allow_null=True)
+    evidence = serializers.DictField()
+
+    class Meta:
+        model = CaseEvent
+        fields = [
+            "seq",
+            "kind",
+            "created_at",
+            "actor",
+            "from_status",
+            "to_status",
+            "escalation_level",
+            "note",
+            "evidence",
+            "hash",
+        ]
+
+
+class RectificationOutput(serializers.ModelSerializer[Rectification]):
+    photo_uuids = serializers.ListField(child=serializers.UUIDField())
+    flags = serializers.ListField(child=serializers.DictField())
+    case = serializers.IntegerField(source="case_id")
+    case_status = serializers.CharField(source="case.status")
+
+    class Meta:
+        model = Rectification
+        fields = ["client_uuid", "case", "case_status", "description", "photo_uuids", "flags", "created_at"]
+
+
+class CaseFindingOutput(serializers.Serializer):
+    client_uuid = serializers.UUIDField()
+    description = serializers.CharField()
+    longitude = serializers.FloatField(allow_null=True)
+    latitude = serializers.FloatField(allow_null=True)
+    datum = serializers.CharField()
+    photo_uuids = serializers.ListField(child=serializers.UUIDField())
+
+
+class CaseDetailOutput(CaseListOutput):
+    finding = CaseFindingOutput()
+    timeline = CaseEventOutput(many=True, source="events")
+    rectifications = RectificationOutput(many=True)
+
+    class Meta(CaseListOutput.Meta):
+        fields = [*CaseListOutput.Meta.fields, "finding", "rectifications", "timeline"]
+
+
+class FollowUpResultOutput(serializers.ModelSerializer[FollowUp]):
+    case = serializers.IntegerField(source="case_id")
+    case_status = serializers.CharField(source="case.status")
+    client_uuid = serializers.UUIDField(source="result_uuid")
+    note = serializers.CharField(source="result_note")
+    photo_uuids = serializers.ListField(child=serializers.UUIDField(), source="result_photo_uuids")
+
+    class Meta:
+        model = FollowUp
+        fields = ["client_uuid", "case", "case_status", "kind", "result", "note", "photo_uuids", "result_at"]
+
+
+# --- Input ---------------------------------------------------------------------------
+
+
+class AcknowledgeInput(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class RectificationInput(serializers.Serializer):
+    client_uuid = serializers.UUIDField(help_text="Generated on the phone; replaying it is safe.")
+    description = serializers.CharField(max_length=5000)
+    photo_uuids = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        default=list,
+        max_length=50,
+        help_text="Client UUIDs of the after-photos, uploaded through photos/ (before or after this call).",
+    )
+
+
+class VisitResultInput(serializers.Serializer):
+    client_uuid = serializers.UUIDField(help_text="Generated on the phone; replaying it is safe.")
+    result = serializers.ChoiceField(choices=[FollowUp.Result.PASSED, FollowUp.Result.FAILED])
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    photo_uuids = serializers.ListField(
+        child=serializers.UUIDField(), required=False, default=list, max_length=50
+    )
+
+
+# --- Views ----------------------------------------------------------------------------
+
+
+class CaseFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=CaseStatus.choices)
+    category = django_filters.CharFilter(field_name="category__code", label="Problem category code")
+    severity = django_filters.ChoiceFilter(choices=Severity.choices)
+    overdue = django_filters.BooleanFilter(
+        method="filter_overdue", label="Past the deadline and not rectified"
+    )
+    division = django_filters.CharFilter(
+        field_name="village__code",
+        lookup_expr="startswith",
+        label="Division code prefix (2, 4, 6 or 9 digits)",
+    )
+    village = django_filters.CharFilter(field_name="village__code", label="Village code (12 digits)")
+    escalation_level = django_filters.NumberFilter()
+
+    class Meta:
+        model = Case
+        fields = ["status", "category", "severity", "overdue", "division", "village", "escalation_level"]
+
+    def filter_overdue(self, queryset: QuerySet[Case], name: str, value: bool | None) -> QuerySet[Case]:
+        if value is None:
+            return queryset
+        overdue = Q(status__in=RECTIFICATION_DUE, deadline__lt=services.local_date(timezone.now()))
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+
+def _caller(request: Request) -> User:
+    assert isinstance(request.user, User)  # IsAuthenticated guarantees it
+    return request.user
+
+
+class CaseContextMixin(generics.GenericAPIView[Case]):
+    def get_serializer_context(self) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_serializer_context()
+        context["today"] = services.local_date(timezone.now())
+        return context
+
+
+@extend_schema_view(get=extend_schema(tags=["cases"]))
+class CaseListView(CaseContextMixin, generics.ListAPIView[Case]):
+    """Cases the caller may see, newest first.
+
+    Responsible parties see their jurisdiction's cases (which exist only once
+    an inspection is submitted); inspectors the cases of their inspections and
+    of the verification and look-back visits they were drawn for.
+    """
+
+    serializer_class = CaseListOutput
+    filterset_class = CaseFilter
+
+    def get_queryset(self) -> QuerySet[Case]:
+        if getattr(self, "swagger_fake_view", False):
+            return Case.objects.none()  # schema generation: no caller
+        return (
+            case_list(user=_caller(self.request))
+            .select_related("category", "village")
+            .order_by("-opened_at", "-id")
+        )
+
+
+@extend_schema_view(get=extend_schema(tags=["cases"]))
+class CaseDetailView(CaseContextMixin, generics.RetrieveAPIView[Case]):
+    """One case with its finding, rectifications and timeline (every event, in order)."""
+
+    serializer_class = CaseDetailOutput
+
+    def get_queryset(self) -> QuerySet[Case]:
+        if getattr(self, "swagger_fake_view", False):
+            return Case.objects.none()
+        return (
+            case_list(user=_caller(self.request))
+            .select_related("category", "village", "finding")
+            .prefetch_related(
+                Prefetch("events", queryset=CaseEvent.objects.select_related("actor").order_by("seq")),
+                Prefetch(
+                    "rectifications", queryset=Rectification.objects.select_related("case").order_by("id")
+                ),
+            )
+        )
+
+
+def _visible_case(request: Request, pk: int) -> Case:
+    return generics.get_object_or_404(
+        case_list(user=_caller(request)).select_related("category", "village", "finding"), pk=pk
+    )
+
+
+def _detail(request: Request, pk: int, *, status_code: int = 200) -> Response:
+    view = CaseDetailView(request=request, kwargs={"pk": pk}, format_kwarg=None)
+    case = view.get_object()
+    return Response(CaseDetailOutput(case, context=view.get_serializer_context()).data, status=status_code)
+
+
+class CaseAcknowledgeView(APIView):
+    """The responsible party starts rectifying: the case moves from open to rectifying."""
+
+    problem_statuses = ["409"]
+
+    @extend_schema(request=AcknowledgeInput, responses=CaseDetailOutput, tags=["cases"])
+    def post(self, request: Request, pk: int) -> Response:
+        case = _visible_case(request, pk)
+        data = AcknowledgeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.case_acknowledge(case=case, actor=_caller(request), note=data.validated_data["note"])
+        return _detail(request, pk)
+
+
+class RectificationCreateView(APIView):
+    """Submit a rectification with after-photos; the case then awaits verification.
+
+    Idempotent by ``client_uuid``: the same UUID with the same content answers
+    200 with the first rectification, with different content 409
+    ``uuid_conflict``. A case that cannot take a rectification now answers
+    409 ``case_transition_not_allowed``.
+    """
+
+    problem_statuses = ["409"]
+
+    @extend_schema(
+        request=RectificationInput,
+        responses={201: RectificationOutput, 200: RectificationOutput},
+        tags=["cases"],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        case = _visible_case(request, pk)
+        data = RectificationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        rectification, created = services.rectification_submit(
+            case=case,
+            actor=_caller(request),
+            client_uuid=data.validated_data["client_uuid"],
+            description=data.validated_data["description"],
+            photo_uuids=[str(u) for u in data.validated_data["photo_uuids"]],
+        )
+        rectification = Rectification.objects.select_related("case").get(pk=rectification.pk)
+        return Response(
+            RectificationOutput(rectification).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class VisitResultView(APIView):
+    kind: str = FollowUp.Kind.VERIFICATION
+    problem_statuses = ["409"]
+
+    def post(self, request: Request, pk: int) -> Response:
+        case = _visible_case(request, pk)
+        data = VisitResultInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        client_uuid: uuid.UUID = data.validated_data["client_uuid"]
+        follow_up, created = services.follow_up_record_result(
+            case=case,
+            kind=self.kind,
+            actor=_caller(request),
+            client_uuid=client_uuid,
+            passed=data.validated_data["result"] == FollowUp.Result.PASSED,
+            note=data.validated_data["note"],
+            photo_uuids=[str(u) for u in data.validated_data["photo_uuids"]],
+        )
+        follow_up = FollowUp.objects.select_related("case").get(pk=follow_up.pk)
+        return Response(
+            FollowUpResultOutput(follow_up).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+@extend_schema_view(
+    post=extend_schema(
+        request=VisitResultInput,
+        responses={201: FollowUpResultOutput, 200: FollowUpResultOutput},
+        tags=["cases"],
+        description=(
+            "The result of the verification visit, by the inspector drawn for it: `passed` closes the case "
+            "(销号), `failed` sends it back to rectifying with a new deadline. Idempotent by `client_uuid`."
+        ),
+    )
+)
+class VerificationView(VisitResultView):
+    kind = FollowUp.Kind.VERIFICATION
+
+
+@extend_schema_view(
+    post=extend_schema(
+        request=VisitResultInput,
+        responses={201: FollowUpResultOutput, 200: FollowUpResultOutput},
+        tags=["cases"],
+        description=(
+            "The result of a look-back visit (回头看): `failed` means a relapse and reopens the case, "
+            "marked as a relapse. Idempotent by `client_uuid`."
+        ),
+    )
+)
+class LookBackView(VisitResultView):
+    kind = FollowUp.Kind.LOOK_BACK

@@ -1,0 +1,25 @@
+"""Emails of the cases area: a subject/text/HTML template trio, in the recipient's language."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from inspections.cases.models import CaseNotification
+from inspections.common.emails import build_email
+
+
+def escalation_email_send(*, notification: CaseNotification) -> None:
+    """Tell a supervisor of the next level up that a case was escalated (督办)."""
+    if not notification.recipient.email:
+        return  # the notice stays in the admin
+    case = notification.case
+    build_email(
+        template="inspections/email/case_escalated",
+        to=notification.recipient.email,
+        language=notification.recipient.language,
+        context={
+            "case": case,
+            "level": notification.level,
+            "admin_path": reverse("admin:inspections_case_change", args=[case.pk]),
+        },
+    ).send()

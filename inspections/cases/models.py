@@ -1,0 +1,395 @@
+"""Cases to closure: 问题清单 → 限期整改 → 核查销号 → 回头看 → 督办 → 通报.
+
+Every finding of a submitted inspection opens a :class:`Case`. Its status moves
+only along :data:`ALLOWED_TRANSITIONS`, applied by one service
+(``inspections.services.cases.case_set_status``), and every change to a case
+appends exactly one :class:`CaseEvent`. Events are append-only and chained by
+hash (each event's hash covers its content and the previous event's hash; the
+case keeps the head), so ``manage.py verify_case_history`` detects an altered,
+deleted or reordered event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from typing import Any
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from inspections.accounts.models import Inspector, User
+from inspections.checklist.models import ProblemCategory, Severity
+from inspections.fieldwork.models import Finding, Inspection
+from villages.models import Village
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    RECTIFYING = "rectifying", _("rectifying")
+    AWAITING_VERIFICATION = "awaiting_verification", _("awaiting verification")
+    CLOSED = "closed", _("closed (销号)")
+    REOPENED = "reopened", _("reopened")
+
+
+# The whole workflow: from each status, the statuses a case may move to.
+# Anything else is refused with the code ``case_transition_not_allowed``.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    # the responsible party acknowledges, or submits rectification at once
+    CaseStatus.OPEN: frozenset({CaseStatus.RECTIFYING, CaseStatus.AWAITING_VERIFICATION}),
+    CaseStatus.RECTIFYING: frozenset({CaseStatus.AWAITING_VERIFICATION}),
+    # verification passes (销号) or sends the case back with a new deadline
+    CaseStatus.AWAITING_VERIFICATION: frozenset({CaseStatus.CLOSED, CaseStatus.RECTIFYING}),
+    # a look-back visit finds a relapse, or a supervisor reopens
+    CaseStatus.CLOSED: frozenset({CaseStatus.REOPENED}),
+    CaseStatus.REOPENED: frozenset({CaseStatus.RECTIFYING, CaseStatus.AWAITING_VERIFICATION}),
+}
+
+# Statuses in which the responsible party owes a rectification: the deadline runs.
+RECTIFICATION_DUE = (CaseStatus.OPEN, CaseStatus.RECTIFYING, CaseStatus.REOPENED)
+
+
+def overdue_condition(today: dt.date) -> Q:
+    """Cases past their deadline while the responsible party still owes a rectification."""
+    return Q(status__in=RECTIFICATION_DUE, deadline__lt=today)
+
+
+class Case(models.Model):
+    """A problem to rectify, opened from one finding of a submitted inspection."""
+
+    finding = models.OneToOneField(
+        Finding, verbose_name=_("finding"), on_delete=models.PROTECT, related_name="case"
+    )
+    # Denormalised from the finding so that lists filter and scope without joins.
+    inspection = models.ForeignKey(
+        Inspection, verbose_name=_("inspection"), on_delete=models.PROTECT, related_name="cases"
+    )
+    village = models.ForeignKey(
+        Village, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    category = models.ForeignKey(
+        ProblemCategory, verbose_name=_("category"), on_delete=models.PROTECT, related_name="+"
+    )
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
+    status = models.CharField(_("status"), max_length=24, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    opened_at = models.DateTimeField(_("opened at"))
+    deadline = models.DateField(_("rectification deadline"))
+    deadline_from = models.DateField(_("deadline counted from"))
+    deadline_working_days = models.PositiveSmallIntegerField(_("working days given"))
+    deadline_warning = models.CharField(
+        _("deadline warning"),
+        max_length=300,
+        blank=True,
+        help_text=_("Set when the deadline was counted without a known holiday calendar."),
+    )
+    reopen_count = models.PositiveSmallIntegerField(_("times sent back or reopened"), default=0)
+    is_relapse = models.BooleanField(_("relapse"), default=False)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    escalation_due_on = models.DateField(
+        _("next escalation on"),
+        null=True,
+        blank=True,
+        help_text=_("The day the escalation job raises the level if the case is still unrectified."),
+    )
+    # Head of the event chain: the last event's hash and the number of events.
+    event_count = models.PositiveIntegerField(_("events"), default=0)
+    last_event_hash = models.CharField(_("last event hash"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-opened_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "deadline"]),
+            models.Index(fields=["status", "escalation_due_on"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(status=CaseStatus.CLOSED, closed_at__isnull=False) | ~Q(status=CaseStatus.CLOSED)
+                ),
+                name="case_closed_has_closed_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.category} · {self.village}"
+
+    def can_move_to(self, status: str) -> bool:
+        return status in ALLOWED_TRANSITIONS.get(self.status, frozenset())
+
+    def is_overdue(self, today: dt.date) -> bool:
+        """The Python twin of :func:`overdue_condition`."""
+        return self.status in RECTIFICATION_DUE and self.deadline < today
+
+
+class CaseEvent(models.Model):
+    """One change to a case. Append-only; hash-chained to the previous event."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", _("opened")
+        STATUS = "status", _("status changed")
+        ESCALATED = "escalated", _("escalated (督办)")
+        LOOK_BACK_PASSED = "look_back_passed", _("look-back found no relapse")
+        PUBLISHED = "published", _("published as a typical case")
+        DEADLINE = "deadline", _("deadline recounted")
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="events")
+    seq = models.PositiveIntegerField(_("sequence"))
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        User,
+        verbose_name=_("actor"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty when the system acted (escalation job, look-back draw)."),
+    )
+    created_at = models.DateTimeField(_("time"))
+    from_status = models.CharField(_("from"), max_length=24, choices=CaseStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=24, choices=CaseStatus.choices)
+    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+    note = models.TextField(_("note"), blank=True)
+    evidence = models.JSONField(_("evidence"), default=dict, blank=True)
+    prev_hash = models.CharField(_("previous hash"), max_length=64, blank=True)
+    hash = models.CharField(_("hash"), max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+        ordering = ["case", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "seq"], name="case_event_seq_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.case_id}.{self.seq} {self.get_kind_display()}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("Case events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("Case events are append-only.")
+
+    def content(self) -> dict[str, Any]:
+        """What the hash covers: everything but the id and the hash itself."""
+        return {
+            "case": self.case_id,
+            "seq": self.seq,
+            "kind": self.kind,
+            "actor": self.actor_id,
+            "created_at": self.created_at.isoformat(),
+            "from": self.from_status,
+            "to": self.to_status,
+            "escalation_level": self.escalation_level,
+            "note": self.note,
+            "evidence": self.evidence,
+            "prev_hash": self.prev_hash,
+        }
+
+    def compute_hash(self) -> str:
+        canonical = json.dumps(self.content(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class DeadlineRule(models.Model):
+    """An editable deadline for a category at a severity, overriding the category's default."""
+
+    category = models.ForeignKey(
+        ProblemCategory, verbose_name=_("category"), on_delete=models.CASCADE, related_name="deadline_rules"
+    )
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
+    working_days = models.PositiveSmallIntegerField(_("working days"))
+
+    class Meta:
+        verbose_name = _("deadline rule")
+        verbose_name_plural = _("deadline rules")
+        ordering = ["category", "severity"]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "severity"], name="deadline_rule_unique"),
+            models.CheckConstraint(condition=Q(working_days__gte=1), name="deadline_rule_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} · {self.get_severity_display()}: {self.working_days}"
+
+
+class Rectification(models.Model):
+    """What the responsible party reports having done, with after-photos."""
+
+    client_uuid = models.UUIDField(_("client UUID"), unique=True, default=uuid.uuid4)
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="rectifications"
+    )
+    submitted_by = models.ForeignKey(
+        User, verbose_name=_("submitted by"), on_delete=models.PROTECT, related_name="+"
+    )
+    description = models.TextField(_("description"))
+    photo_uuids = models.JSONField(
+        _("after-photo UUIDs"),
+        default=list,
+        blank=True,
+        help_text=_("Client UUIDs of the after-photos; the evidence pipeline links them as they arrive."),
+    )
+    flags = models.JSONField(
+        _("flags"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "Evidence flags on the after-photos: far from the finding, near duplicate of a before-photo."
+        ),
+    )
+    created_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("rectification")
+        verbose_name_plural = _("rectifications")
+        ordering = ["case", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case} · {self.created_at:%Y-%m-%d}"
+
+
+class FollowUpDraw(models.Model):
+    """The verifiable draw behind follow-ups: seed, candidates and what was drawn.
+
+    Anyone with the seed re-runs ``weighted_sample(seed, label, candidates)``
+    (``inspections.services.randomness``) and gets the same result.
+    """
+
+    class Kind(models.TextChoices):
+        VERIFIER = "verifier", _("verification inspector")
+        LOOK_BACK = "look_back", _("look-back sample")
+
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    label = models.CharField(_("label"), max_length=100, unique=True)
+    seed = models.CharField(_("seed (hex)"), max_length=64)
+    seed_sha256 = models.CharField(_("seed SHA-256"), max_length=64)
+    candidates = models.JSONField(_("candidates"), help_text=_("Item keys drawn from, sorted."))
+    candidates_sha256 = models.CharField(_("candidates SHA-256"), max_length=64)
+    k = models.PositiveIntegerField(_("drawn"))
+    drawn = models.JSONField(_("result"), help_text=_("Item keys drawn, in draw order."))
+    parameters = models.JSONField(_("parameters"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("drawn at"))
+
+    class Meta:
+        verbose_name = _("follow-up draw")
+        verbose_name_plural = _("follow-up draws")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class FollowUp(models.Model):
+    """A verification (核查销号) or look-back (回头看) visit to a case's village.
+
+    The visit itself is an :class:`Inspection` (mode verification or look-back),
+    so the embargo rule applies to it like to any unannounced visit.
+    """
+
+    class Kind(models.TextChoices):
+        VERIFICATION = "verification", _("verification")
+        LOOK_BACK = "look_back", _("look-back")
+
+    class Result(models.TextChoices):
+        PENDING = "pending", _("pending")
+        PASSED = "passed", _("passed")
+        FAILED = "failed", _("failed")
+        CANCELLED = "cancelled", _("cancelled")
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="follow_ups"
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    inspection = models.OneToOneField(
+        Inspection, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="follow_up"
+    )
+    inspector = models.ForeignKey(
+        Inspector, verbose_name=_("inspector"), on_delete=models.PROTECT, related_name="follow_ups"
+    )
+    draw = models.ForeignKey(
+        FollowUpDraw, verbose_name=_("draw"), on_delete=models.PROTECT, related_name="follow_ups"
+    )
+    rectification = models.ForeignKey(
+        Rectification,
+        verbose_name=_("rectification verified"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    result = models.CharField(_("result"), max_length=10, choices=Result.choices, default=Result.PENDING)
+    result_uuid = models.UUIDField(_("result client UUID"), unique=True, null=True, blank=True)
+    result_note = models.TextField(_("result note"), blank=True)
+    result_photo_uuids = models.JSONField(_("photo UUIDs"), default=list, blank=True)
+    result_by = models.ForeignKey(
+        User, verbose_name=_("recorded by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    result_at = models.DateTimeField(_("recorded at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("scheduled at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("follow-up visit")
+        verbose_name_plural = _("follow-up visits")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(result="pending", result_at__isnull=True)
+                    | (~Q(result="pending") & Q(result_at__isnull=False))
+                ),
+                name="follow_up_result_at_iff_result",
+            ),
+            # At most one open verification and one open look-back per case.
+            models.UniqueConstraint(
+                fields=["case", "kind"], condition=Q(result="pending"), name="follow_up_one_pending_per_kind"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.case}"
+
+
+class CaseNotification(models.Model):
+    """A notice to one supervisor, shown in the admin and sent by email once.
+
+    ``(recipient, case, kind, level)`` is unique, so an escalation notifies
+    each supervisor at most once however often the job runs.
+    """
+
+    class Kind(models.TextChoices):
+        ESCALATED = "escalated", _("case escalated")
+
+    recipient = models.ForeignKey(
+        User, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="case_notifications"
+    )
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    level = models.PositiveSmallIntegerField(_("escalation level"))
+    created_at = models.DateTimeField(_("created at"))
+    emailed_at = models.DateTimeField(_("emailed at"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("case notification")
+        verbose_name_plural = _("case notifications")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "case", "kind", "level"], name="case_notification_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.case}"

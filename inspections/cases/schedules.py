@@ -1,0 +1,20 @@
+"""Beat entries of the cases area (written by :func:`inspections.common.schedules.ensure`)."""
+
+from inspections.common.schedules import PeriodicEntry
+
+ENTRIES = [
+    PeriodicEntry(
+        name="cases: escalate overdue cases",
+        task="inspections.cases.escalate_overdue",
+        minute="7",
+        hour="*",
+        expires=3000,
+    ),
+    PeriodicEntry(
+        name="cases: draw look-back visits",
+        task="inspections.cases.schedule_look_backs",
+        minute="20",
+        hour="1",
+        expires=3000,
+    ),
+]

@@ -1,0 +1,47 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from inspections.accounts.models import User
+from inspections.cases.models import Case, FollowUp
+from inspections.fieldwork.models import Inspection
+
+
+def case_list(*, user: User, now: datetime | None = None) -> QuerySet[Case]:
+    """The cases ``user`` may see at ``now``.
+
+    * accounts with a jurisdiction (supervisors, responsible parties): the
+      cases of villages in it; cases exist only once an inspection is
+      submitted, and the filter on the inspection's status says so again;
+    * inspectors: the cases of inspections they were on, and those whose
+      verification or look-back visit they were drawn for, from the opening of
+      that visit's window (the embargo, as for any visit);
+    * superusers: all.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return Case.objects.none()
+    if user.is_superuser:
+        return Case.objects.all()
+    now = now or timezone.now()
+    visible = Q(pk__in=[])
+    prefix = user.scope_prefix()
+    if prefix is not None:
+        visible |= Q(village__code__startswith=prefix)
+    if hasattr(user, "inspector_profile"):
+        on_team = Exists(
+            Inspection.team.through.objects.filter(
+                inspection_id=OuterRef("inspection_id"), inspector__user_id=user.pk
+            )
+        )
+        drawn = Exists(
+            FollowUp.objects.filter(
+                case_id=OuterRef("pk"), inspector__user_id=user.pk, inspection__window_start__lte=now
+            )
+        )
+        visible |= Q(on_team) | Q(drawn)
+    return Case.objects.filter(visible, inspection__status=Inspection.Status.SUBMITTED)

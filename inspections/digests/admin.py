@@ -1,0 +1,166 @@
+"""Digests in the admin: subscriptions, the delivery log and a preview of any digest.
+
+Everything is scoped like the rest of the admin: a supervisor sees the
+subscriptions and sends of accounts inside their jurisdiction, and may
+preview only the digest of such an account (whose figures are a subset of
+their own).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from inspections.accounts.models import User
+from inspections.accounts.scoping import JurisdictionScopedAdmin, request_prefix
+from inspections.common.admin import ReadOnlyAdminMixin
+from inspections.digests.models import DigestKind, DigestSend, DigestSubscription
+from inspections.digests.selectors import Period, digest_build
+from inspections.digests.services import digest_message
+
+
+@admin.register(DigestSubscription)
+class DigestSubscriptionAdmin(JurisdictionScopedAdmin):
+    scope_code_field = "user__jurisdiction__code"
+    list_display = ("user", "kind", "enabled", "send_empty", "updated_at")
+    list_filter = ("kind", "enabled", "send_empty")
+    search_fields = ("user__username", "user__email")
+    raw_id_fields = ("user",)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        prefix = request_prefix(request)
+        if db_field.name == "user" and prefix:
+            kwargs["queryset"] = User.objects.filter(jurisdiction__code__startswith=prefix)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class PreviewForm(forms.Form):
+    recipient = forms.ModelChoiceField(queryset=User.objects.none(), label=_("recipient"))
+    kind = forms.ChoiceField(choices=DigestKind.choices, label=_("kind"))
+    period = forms.DateField(
+        label=_("period"),
+        help_text=_("Any day of the period: the day itself, or its week (Monday to Sunday)."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+
+@admin.register(DigestSend)
+class DigestSendAdmin(ReadOnlyAdminMixin, JurisdictionScopedAdmin):
+    """The delivery log: what was sent, skipped or failed, and why. Read-only."""
+
+    scope_code_field = "recipient__jurisdiction__code"
+    list_display = (
+        "period_start",
+        "kind",
+        "recipient",
+        "status",
+        "reason",
+        "attempts",
+        "completed_at",
+        "preview_link",
+    )
+    list_filter = ("kind", "status", "period_start")
+    search_fields = ("recipient__username", "recipient__email")
+    date_hierarchy = "period_start"
+    list_select_related = ("recipient",)
+    readonly_fields = (
+        "recipient",
+        "kind",
+        "period_start",
+        "status",
+        "reason",
+        "attempts",
+        "claimed_at",
+        "completed_at",
+        "language",
+        "message_id",
+        "summary",
+        "created_at",
+    )
+    exclude = ("claim_token",)
+
+    @admin.display(description=_("preview"))
+    def preview_link(self, obj: DigestSend) -> str:
+        url = reverse("admin:inspections_digestsend_preview")
+        return format_html(
+            '<a href="{}?recipient={}&amp;kind={}&amp;period={}">{}</a>',
+            url,
+            obj.recipient_id,
+            obj.kind,
+            obj.period_start.isoformat(),
+            _("preview"),
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        preview = path(
+            "preview/", self.admin_site.admin_view(self.preview_view), name="inspections_digestsend_preview"
+        )
+        return [preview, *super().get_urls()]
+
+    def _previewable(self, request: HttpRequest) -> QuerySet[User]:
+        prefix = request_prefix(request)
+        users = User.objects.filter(jurisdiction__isnull=False).select_related("jurisdiction")
+        if prefix is None:
+            return users.none()
+        if prefix:
+            users = users.filter(jurisdiction__code__startswith=prefix)
+        return users.order_by("username")
+
+    def preview_view(self, request: HttpRequest) -> HttpResponse:
+        """The digest of any account in the viewer's scope for any period, rendered as the email."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = PreviewForm(request.GET or None)
+        form.fields["recipient"].queryset = self._previewable(request)  # type: ignore[attr-defined]
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "title": _("Digest preview"),
+            "opts": self.model._meta,
+            "form": form,
+        }
+        if request.GET and form.is_valid():
+            recipient: User = form.cleaned_data["recipient"]
+            assert recipient.jurisdiction is not None
+            period = Period.containing(form.cleaned_data["kind"], form.cleaned_data["period"])
+            digest = digest_build(
+                prefix=recipient.jurisdiction.code,
+                period=period,
+                language=recipient.language,
+                now=timezone.now(),
+            )
+            message = digest_message(
+                recipient=recipient, digest=digest, division_name=recipient.jurisdiction.name
+            )
+            html = next(content for content, mimetype in message.alternatives if mimetype == "text/html")
+            context.update(
+                {
+                    "message": message,
+                    "headers": {
+                        "To": recipient.email or "—",
+                        "Subject": message.subject,
+                        **message.extra_headers,
+                    },
+                    "html": html,
+                    "text": message.body,
+                    "attachments": [(name, len(content)) for name, content, _mimetype in message.attachments],
+                    "empty": digest.is_empty,
+                    "period": period,
+                    "sends": DigestSend.objects.filter(
+                        recipient=recipient, kind=period.kind, period_start=period.start
+                    ),
+                }
+            )
+        elif not request.GET:
+            form.initial = {"kind": DigestKind.DAILY, "period": timezone.localdate() - dt.timedelta(days=1)}
+        return TemplateResponse(request, "admin/inspections/digestsend/preview.html", context)

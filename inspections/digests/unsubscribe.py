@@ -1,0 +1,35 @@
+"""The one-click unsubscribe link of the digests (RFC 8058).
+
+``GET`` shows a page with a button (mail scanners follow links: a GET must
+change nothing); ``POST`` unsubscribes, whether from that button or from the
+mail client's one-click request (``List-Unsubscribe=One-Click``), which comes
+without a CSRF token: the signed token in the URL is the authorisation.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import translation
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from inspections.accounts.models import User
+from inspections.digests.models import DigestKind
+from inspections.digests.services import digest_unsubscribe, unsubscribe_token_read
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    read = unsubscribe_token_read(token)
+    user = User.objects.filter(pk=read[0]).first() if read is not None else None
+    if read is None or user is None:
+        return render(request, "inspections/digests/unsubscribe.html", {"invalid": True}, status=400)
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        context = {"kind_label": DigestKind(read[1]).label, "done": False}
+        if request.method == "POST":
+            digest_unsubscribe(token=token)
+            context["done"] = True
+        return render(request, "inspections/digests/unsubscribe.html", context)

@@ -1,0 +1,246 @@
+"""Photo endpoints: multipart upload, metadata with evidence flags, and authorised file views.
+
+Originals and renditions have no public URL: every byte goes through
+:class:`PhotoFileView`, which checks the caller against the embargo rule (and,
+for originals, against the roles allowed to see unredacted evidence).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import FileResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import parsers, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inspections.accounts.models import User
+from inspections.api.problems import Problem
+from inspections.cases.models import Case
+from inspections.cases.selectors import case_list
+from inspections.cases.services.workflow import can_rectify
+from inspections.evidence import services as evidence
+from inspections.evidence.models import Photo
+from inspections.evidence.policies import may_see_original
+from inspections.evidence.selectors import visible_photos
+from inspections.fieldwork.selectors import inspection_actionable
+
+
+class FlagOutput(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable flag code, e.g. no_gps, far_from_village, near_duplicate.")
+    explanation = serializers.CharField(help_text="Why, in words, in the caller's language.")
+    facts = serializers.DictField(help_text="The figures behind the flag (distance, other photo, …).")
+
+
+class PhotoOutput(serializers.ModelSerializer[Photo]):
+    inspection = serializers.IntegerField(source="inspection_id", allow_null=True)
+    case = serializers.IntegerField(source="case_id", allow_null=True)
+    flags = serializers.SerializerMethodField()
+    files = serializers.SerializerMethodField(help_text="Authorised URLs of the original and renditions.")
+
+    class Meta:
+        model = Photo
+        fields = [
+            "client_uuid",
+            "inspection",
+            "case",
+            "purpose",
+            "channel",
+            "content_type",
+            "size",
+            "sha256",
+            "width",
+            "height",
+            "received_at",
+            "client_taken_at",
+            "client_longitude",
+            "client_latitude",
+            "device_time",
+            "status",
+            "processed_at",
+            "has_exif",
+            "taken_at",
+            "taken_at_local",
+            "taken_at_offset",
+            "gps_longitude",
+            "gps_latitude",
+            "gps_accuracy_m",
+            "make",
+            "model",
+            "software",
+            "distance_m",
+            "flags",
+            "files",
+        ]
+
+    @extend_schema_field(FlagOutput(many=True))
+    def get_flags(self, photo: Photo) -> list[dict[str, Any]]:
+        return evidence.photo_flags_explained(photo)
+
+    @extend_schema_field(serializers.DictField(child=serializers.CharField(allow_null=True)))
+    def get_files(self, photo: Photo) -> dict[str, str | None]:
+        files: dict[str, str | None] = {}
+        for kind in ("original", "preview", "thumbnail"):
+            present = bool(getattr(photo, kind).name)
+            files[kind] = reverse("photo-file", args=[photo.client_uuid, kind]) if present else None
+        return files
+
+
+class PhotoUploadInput(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=False, help_text="JPEG, HEIC/HEIF, PNG or WebP.")
+    client_uuid = serializers.UUIDField()
+    inspection = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The inspection the photo is evidence of (the inspector's path). Give this or case.",
+    )
+    case = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The case a rectification after-photo belongs to (the responsible party's path); "
+        "purpose is then after.",
+    )
+    purpose = serializers.ChoiceField(
+        choices=Photo.Purpose.choices,
+        default=Photo.Purpose.EVIDENCE,
+        help_text="evidence by default; after (and only after) for a case's photos.",
+    )
+    taken_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    longitude = serializers.FloatField(
+        min_value=-180, max_value=180, required=False, allow_null=True, default=None
+    )
+    latitude = serializers.FloatField(
+        min_value=-90, max_value=90, required=False, allow_null=True, default=None
+    )
+    device_time = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The phone's clock when sending; not part of the idempotency comparison.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if (attrs.get("longitude") is None) != (attrs.get("latitude") is None):
+            raise serializers.ValidationError({"latitude": "Give both longitude and latitude, or neither."})
+        if (attrs.get("inspection") is None) == (attrs.get("case") is None):
+            raise serializers.ValidationError({"inspection": "Give exactly one of inspection and case."})
+        if attrs.get("case") is not None:
+            given = self.initial_data.get("purpose") if hasattr(self, "initial_data") else None
+            if given and given != Photo.Purpose.AFTER:
+                raise serializers.ValidationError({"purpose": "A case's photos are after-photos."})
+            attrs["purpose"] = Photo.Purpose.AFTER
+        return attrs
+
+
+def rectifiable_case(user: User, pk: int) -> Case:
+    """The case, if ``user`` is its village's responsible party (or a superuser); 404 otherwise."""
+    case = case_list(user=user).select_related("village").filter(pk=pk).first()
+    if case is None or not can_rectify(user, case):
+        raise Problem(status=404, code="not_found", detail=str(_("No such case.")))
+    return case
+
+
+def photo_fields(user: User, values: dict[str, Any], *, original_name: str) -> evidence.PhotoFields:
+    """The service's view of the upload fields; 404 unless the caller may act on the inspection or case."""
+    inspection = None
+    case = None
+    if values.get("case") is not None:
+        case = rectifiable_case(user, values["case"])
+    else:
+        inspection = (
+            inspection_actionable(user=user).select_related("village").filter(pk=values["inspection"]).first()
+        )
+        if inspection is None:
+            raise Problem(status=404, code="not_found", detail=str(_("No such inspection.")))
+    return evidence.PhotoFields(
+        client_uuid=values["client_uuid"],
+        inspection=inspection,
+        case=case,
+        purpose=values.get("purpose") or Photo.Purpose.EVIDENCE,
+        original_name=original_name,
+        client_taken_at=values.get("taken_at"),
+        client_longitude=values.get("longitude"),
+        client_latitude=values.get("latitude"),
+        device_time=values.get("device_time"),
+    )
+
+
+class PhotoUploadView(APIView):
+    parser_classes = [parsers.MultiPartParser]
+    problem_statuses = ["404", "409", "413", "415", "422"]
+
+    @extend_schema(
+        request={"multipart/form-data": PhotoUploadInput},
+        responses={200: PhotoOutput, 201: PhotoOutput},
+        tags=["evidence"],
+    )
+    def post(self, request: Request) -> Response:
+        """Upload a photo in one request. Processing (EXIF, renditions, flags) follows in the background."""
+        # Refuse an oversized body before Django spools it to disk.
+        announced = request.META.get("CONTENT_LENGTH") or "0"
+        if announced.isdigit() and int(announced) > settings.QINGSHAN_PHOTO_MAX_BYTES + 64 * 1024:
+            evidence.photo_check_size(int(announced))
+        data = PhotoUploadInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        assert isinstance(request.user, User)
+        upload = data.validated_data["file"]
+        fields = photo_fields(request.user, data.validated_data, original_name=upload.name or "")
+        photo, created = evidence.photo_receive(
+            user=request.user, file=upload, size=upload.size, fields=fields, channel=Photo.Channel.MULTIPART
+        )
+        return Response(PhotoOutput(photo).data, status=201 if created else 200)
+
+
+def visible_photo(request: Request, client_uuid: Any) -> Photo:
+    assert isinstance(request.user, User)
+    photo = visible_photos(request.user).filter(client_uuid=client_uuid).first()
+    if photo is None:
+        raise Problem(status=404, code="not_found", detail=str(_("No such photo.")))
+    return photo
+
+
+class PhotoDetailView(APIView):
+    @extend_schema(responses=PhotoOutput, tags=["evidence"])
+    def get(self, request: Request, client_uuid: str) -> Response:
+        """A photo's metadata, EXIF summary, processing status and evidence flags."""
+        return Response(PhotoOutput(visible_photo(request, client_uuid)).data)
+
+
+class PhotoFileView(APIView):
+    @extend_schema(
+        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
+        tags=["evidence"],
+        operation_id="photos_file_retrieve",
+    )
+    def get(self, request: Request, client_uuid: str, kind: str) -> FileResponse:
+        """The original as received, or a rendition (JPEG without EXIF or GPS), to authorised callers."""
+        photo = visible_photo(request, client_uuid)
+        assert isinstance(request.user, User)
+        if kind == "original" and not may_see_original(request.user, photo):
+            raise Problem(
+                status=403,
+                code="permission_denied",
+                detail=str(_("Originals are for the team and supervisors.")),
+            )
+        field = {"original": photo.original, "preview": photo.preview, "thumbnail": photo.thumbnail}[kind]
+        if not field.name:
+            raise Problem(status=404, code="not_found", detail=str(_("This rendition does not exist (yet).")))
+        content_type = photo.content_type if kind == "original" else "image/jpeg"
+        response = FileResponse(
+            field.open("rb"),
+            content_type=content_type,
+            as_attachment=kind == "original",
+            filename=f"{photo.client_uuid}-{kind}" if kind != "original" else field.name.rsplit("/", 1)[-1],
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response

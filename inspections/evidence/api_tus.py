@@ -1,0 +1,212 @@
+"""The tus 1.0 endpoint for resumable photo uploads (core, creation, termination).
+
+``POST uploads/`` with ``Upload-Length`` and ``Upload-Metadata`` creates an
+upload; the metadata carries the same fields as the multipart form
+(``client_uuid``, ``inspection`` or ``case``, ``purpose``, ``taken_at``, ``longitude``,
+``latitude``, ``device_time``, ``filename``). ``HEAD uploads/{id}/`` tells the
+offset, ``PATCH`` (``Content-Type: application/offset+octet-stream``,
+``Upload-Offset``) appends, ``DELETE`` terminates. The last ``PATCH`` turns the
+bytes into a photo exactly as ``POST photos/`` does, and answers with the
+photo's URL in ``Qingshan-Photo``. Errors are problem documents like the rest
+of the API, with the ``Tus-Resumable`` header on every response.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inspections.accounts.models import User
+from inspections.api.problems import Problem
+from inspections.evidence import services as evidence
+from inspections.evidence import tus
+from inspections.evidence.api import PhotoUploadInput, photo_fields
+from inspections.evidence.models import Photo, Upload
+
+TUS_HEADERS = {"Tus-Resumable": tus.TUS_VERSION}
+
+_RESUMABLE = OpenApiParameter(
+    "Tus-Resumable", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, enum=["1.0.0"]
+)
+
+
+def _integer_header(request: Request, name: str) -> int:
+    value = request.headers.get(name, "")
+    if not value.isdigit() or len(value) > 18:
+        raise Problem(
+            status=400,
+            code="invalid_tus_header",
+            detail=str(_("The %(name)s header must be a non-negative integer.") % {"name": name}),
+        )
+    return int(value)
+
+
+class TusView(APIView):
+    """Shared by both tus resources: protocol version check and headers on every response."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.method != "OPTIONS" and request.headers.get("Tus-Resumable") != tus.TUS_VERSION:
+            raise Problem(
+                status=412,
+                code="tus_version_unsupported",
+                detail=str(_("Send Tus-Resumable: 1.0.0.")),
+            )
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Tus-Resumable"] = tus.TUS_VERSION
+        if response.status_code == 412:
+            response["Tus-Version"] = tus.TUS_VERSION
+        return response
+
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+        return Response(
+            status=204,
+            headers={
+                "Tus-Version": tus.TUS_VERSION,
+                "Tus-Extension": tus.TUS_EXTENSIONS,
+                "Tus-Max-Size": str(settings.QINGSHAN_PHOTO_MAX_BYTES),
+            },
+        )
+
+
+class UploadCreateView(TusView):
+    problem_statuses = ["409", "412", "413"]
+
+    @extend_schema(
+        parameters=[
+            _RESUMABLE,
+            OpenApiParameter("Upload-Length", OpenApiTypes.INT, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter(
+                "Upload-Metadata",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="tus metadata: client_uuid, inspection or case, purpose, taken_at, longitude, "
+                "latitude, device_time, filename (values Base64-encoded).",
+            ),
+        ],
+        request=None,
+        responses={201: OpenApiResponse(description="Created; Location is the upload's URL.")},
+        tags=["evidence"],
+    )
+    def post(self, request: Request) -> Response:
+        """Create a resumable upload (tus creation)."""
+        assert isinstance(request.user, User)
+        length = _integer_header(request, "Upload-Length")
+        raw = request.headers.get("Upload-Metadata", "")
+        metadata = tus.parse_metadata(raw)
+        values = self._validated(request.user, metadata)
+        upload, _created = tus.upload_create(
+            user=request.user,
+            client_uuid=values["client_uuid"],
+            length=length,
+            metadata=metadata,
+            raw_metadata=raw,
+        )
+        location = request.build_absolute_uri(reverse("upload-detail", args=[upload.pk]))
+        return Response(status=201, headers={"Location": location, "Upload-Offset": str(upload.offset)})
+
+    @staticmethod
+    def _validated(user: User, metadata: dict[str, str]) -> dict[str, Any]:
+        form = {key: value for key, value in metadata.items() if key in PhotoUploadInput().fields}
+        form.pop("file", None)
+        serializer = PhotoUploadInput(data=form)
+        serializer.fields["file"].required = False
+        serializer.is_valid(raise_exception=True)
+        photo_fields(user, serializer.validated_data, original_name="")  # scope check: 404 if not theirs
+        return dict(serializer.validated_data)
+
+
+def _owned_upload(request: Request, pk: Any) -> Upload:
+    upload = Upload.objects.filter(pk=pk, owner=request.user).first()  # type: ignore[misc]
+    if upload is None:
+        raise Problem(status=404, code="not_found", detail=str(_("No such upload.")))
+    return upload
+
+
+class UploadDetailView(TusView):
+    problem_statuses = ["409", "412", "413", "415", "422", "423"]
+
+    @extend_schema(parameters=[_RESUMABLE], responses={200: None}, tags=["evidence"])
+    def head(self, request: Request, pk: str) -> Response:
+        """The upload's offset (tus core)."""
+        upload = _owned_upload(request, pk)
+        headers = {
+            "Upload-Offset": str(upload.offset),
+            "Upload-Length": str(upload.length),
+            "Cache-Control": "no-store",
+        }
+        if upload.raw_metadata:
+            headers["Upload-Metadata"] = upload.raw_metadata
+        if upload.photo_id is not None:
+            headers["Qingshan-Photo"] = reverse("photo-detail", args=[upload.client_uuid])
+        return Response(status=200, headers=headers)
+
+    @extend_schema(
+        parameters=[
+            _RESUMABLE,
+            OpenApiParameter("Upload-Offset", OpenApiTypes.INT, OpenApiParameter.HEADER, required=True),
+        ],
+        request={"application/offset+octet-stream": OpenApiTypes.BINARY},
+        responses={204: None},
+        tags=["evidence"],
+    )
+    def patch(self, request: Request, pk: str) -> Response:
+        """Append bytes at Upload-Offset (tus core); the last bytes make the photo."""
+        assert isinstance(request.user, User)
+        user = request.user
+        upload = _owned_upload(request, pk)
+        if request.content_type.split(";")[0].strip() != "application/offset+octet-stream":
+            raise Problem(
+                status=415,
+                code="unsupported_media_type",
+                detail=str(_("PATCH bodies must be application/offset+octet-stream.")),
+            )
+        offset = _integer_header(request, "Upload-Offset")
+        announced = request.META.get("CONTENT_LENGTH") or ""
+        content_length = int(announced) if announced.isdigit() else None
+        django_request = request._request
+
+        def finish(done: Upload, staged: IO[bytes]) -> Photo:
+            values = self._metadata_values(done)
+            fields = photo_fields(user, values, original_name=done.metadata.get("filename", ""))
+            photo, _created = evidence.photo_receive(
+                user=user, file=staged, size=done.length, fields=fields, channel=Photo.Channel.TUS
+            )
+            return photo
+
+        upload = tus.upload_append(
+            upload=upload,
+            offset=offset,
+            read=django_request.read,
+            content_length=content_length,
+            finish=finish,
+        )
+        headers = {"Upload-Offset": str(upload.offset)}
+        if upload.photo_id is not None:
+            headers["Qingshan-Photo"] = reverse("photo-detail", args=[upload.client_uuid])
+        return Response(status=204, headers=headers)
+
+    @staticmethod
+    def _metadata_values(upload: Upload) -> dict[str, Any]:
+        form = {key: value for key, value in upload.metadata.items() if key in PhotoUploadInput().fields}
+        serializer = PhotoUploadInput(data=form)
+        serializer.fields["file"].required = False
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    @extend_schema(parameters=[_RESUMABLE], responses={204: None}, tags=["evidence"])
+    def delete(self, request: Request, pk: str) -> Response:
+        """Terminate the upload and discard its bytes (tus termination). A finished photo stays."""
+        tus.upload_terminate(upload=_owned_upload(request, pk))
+        return Response(status=204)

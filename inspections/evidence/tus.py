@@ -1,0 +1,256 @@
+"""Resumable photo uploads: the tus 1.0 protocol's core, creation and termination.
+
+Written here rather than taken from a package: the Django tus packages on PyPI
+are either unmaintained (django-tus, last release 2020) or keep their own file
+model and storage path, while we need the bytes hashed as they go to storage,
+the content sniffed on the first bytes, per-user scoping and idempotency on the
+photo's UUID, and the same :func:`~inspections.services.evidence.photo_receive`
+as the multipart upload. The protocol surface this takes is small.
+
+State survives a restart of every process: the offset is in the database
+(:class:`~inspections.models.Upload`) and the bytes received so far are in a
+file under ``QINGSHAN_TUS_UPLOAD_DIR``. Before appending, the file is cut back
+to the database's offset, so bytes written by a request that died before it
+could record them are simply received again. One request at a time appends to
+an upload (an exclusive ``flock``; a second gets 423 and retries).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import fcntl
+import logging
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+from uuid import UUID
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from inspections.accounts.models import User
+from inspections.api.problems import Problem
+from inspections.common.idempotency import uuid_conflict
+from inspections.evidence import imaging
+from inspections.evidence import services as evidence
+from inspections.evidence.models import Photo, Upload
+
+logger = logging.getLogger(__name__)
+
+TUS_VERSION = "1.0.0"
+TUS_EXTENSIONS = "creation,termination"
+CHUNK = 256 * 1024
+
+
+def parse_metadata(header: str) -> dict[str, str]:
+    """``Upload-Metadata``: comma-separated ``key base64(value)`` pairs; 400 if malformed."""
+    metadata: dict[str, str] = {}
+    for pair in filter(None, (part.strip() for part in header.split(","))):
+        key, _sep, encoded = pair.partition(" ")
+        try:
+            value = base64.b64decode(encoded.strip(), validate=True).decode("utf-8") if encoded else ""
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise Problem(
+                status=400,
+                code="invalid_upload_metadata",
+                detail=str(_("Upload-Metadata values must be Base64-encoded UTF-8.")),
+            ) from exc
+        if not key or key in metadata:
+            raise Problem(
+                status=400,
+                code="invalid_upload_metadata",
+                detail=str(_("Upload-Metadata keys must be present and unique.")),
+            )
+        metadata[key] = value
+    return metadata
+
+
+def staging_path(upload: Upload) -> Path:
+    directory = Path(settings.QINGSHAN_TUS_UPLOAD_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / f"{upload.pk}.part"
+
+
+def upload_create(
+    *, user: User, client_uuid: UUID, length: int, metadata: dict[str, str], raw_metadata: str
+) -> tuple[Upload, bool]:
+    """Create an upload, or return the one already made for this photo UUID (a replay).
+
+    A photo that already arrived by another channel gets a finished upload, so a
+    tus client that lost its state learns that there is nothing left to send.
+    """
+    evidence.photo_check_size(length)
+    existing = Upload.objects.filter(client_uuid=client_uuid).first()
+    if existing is None:
+        photo = Photo.objects.filter(client_uuid=client_uuid).first()
+        if photo is not None and (photo.uploaded_by_id != user.pk or photo.size != length):
+            raise uuid_conflict(client_uuid)
+        try:
+            with transaction.atomic():
+                return (
+                    Upload.objects.create(
+                        client_uuid=client_uuid,
+                        owner=user,
+                        length=length,
+                        offset=length if photo is not None else 0,
+                        photo=photo,
+                        metadata=metadata,
+                        raw_metadata=raw_metadata,
+                        expires_at=timezone.now() + settings.QINGSHAN_TUS_EXPIRY,
+                    ),
+                    True,
+                )
+        except IntegrityError:
+            existing = Upload.objects.filter(client_uuid=client_uuid).first()
+            if existing is None:
+                raise
+    if existing.owner_id != user.pk or existing.length != length or existing.metadata != metadata:
+        raise uuid_conflict(client_uuid)
+    return existing, False
+
+
+@contextlib.contextmanager
+def _exclusive(upload: Upload) -> Iterator[None]:
+    lock_path = staging_path(upload).with_suffix(".lock")
+    with open(lock_path, "a+b") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise Problem(
+                status=423,
+                code="upload_locked",
+                detail=str(_("Another request is writing to this upload; retry in a moment.")),
+            ) from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def upload_append(
+    *,
+    upload: Upload,
+    offset: int,
+    read: Callable[[int], bytes],
+    content_length: int | None,
+    finish: Callable[[Upload, IO[bytes]], Photo],
+) -> Upload:
+    """Append a PATCH body at ``offset``; once complete, turn the bytes into a photo with ``finish``.
+
+    ``read(n)`` returns up to ``n`` bytes of the body and ``b""`` (or raises
+    ``OSError``) when the connection ends: whatever arrived before a cut is kept
+    and its offset recorded, as tus expects.
+    """
+    with _exclusive(upload):
+        upload.refresh_from_db()
+        if offset != upload.offset:
+            raise Problem(
+                status=409,
+                code="offset_mismatch",
+                detail=str(
+                    _("Upload-Offset is %(given)d; the upload is at %(actual)d.")
+                    % {
+                        "given": offset,
+                        "actual": upload.offset,
+                    }
+                ),
+                extra={"offset": upload.offset},
+            )
+        remaining = upload.length - upload.offset
+        if content_length is not None and content_length > remaining:
+            raise Problem(
+                status=413,
+                code="upload_exceeds_length",
+                detail=str(_("The body goes past Upload-Length.")),
+            )
+        if remaining and upload.photo_id is None:
+            written = _write(
+                upload, read=read, budget=remaining if content_length is None else content_length
+            )
+            if written:
+                Upload.objects.filter(pk=upload.pk, offset=upload.offset).update(
+                    offset=upload.offset + written
+                )
+                upload.offset += written
+        if upload.is_complete and upload.photo_id is None:
+            _finish(upload, finish)
+    return upload
+
+
+def _write(upload: Upload, *, read: Callable[[int], bytes], budget: int) -> int:
+    path = staging_path(upload)
+    written = 0
+    with open(path, "r+b" if path.exists() else "w+b") as staged:
+        staged.truncate(upload.offset)  # drop bytes a dead request wrote but never recorded
+        staged.seek(upload.offset)
+        try:
+            while written < budget:
+                try:
+                    data = read(min(CHUNK, budget - written))
+                except OSError:
+                    logger.info("upload %s: connection ended after %d bytes", upload.pk, written)
+                    break
+                if not data:
+                    break
+                if upload.offset == 0 and written < imaging.SNIFF_BYTES:
+                    staged.write(data)
+                    written += len(data)
+                    _sniff_early(upload, staged, written)
+                    continue
+                staged.write(data)
+                written += len(data)
+        finally:
+            staged.flush()
+            os.fsync(staged.fileno())
+    return written
+
+
+def _sniff_early(upload: Upload, staged: IO[bytes], written: int) -> None:
+    """Refuse a non-image as soon as its first bytes are in, not after the whole file."""
+    if written < 12 and written < upload.length:
+        return
+    staged.flush()
+    staged.seek(0)
+    head = staged.read(imaging.SNIFF_BYTES)
+    staged.seek(written)
+    if imaging.sniff_content_type(head) is None:
+        upload_terminate(upload=upload)
+        evidence.photo_check_type(head)  # raises the 415
+
+
+def _finish(upload: Upload, finish: Callable[[Upload, IO[bytes]], Photo]) -> None:
+    path = staging_path(upload)
+    try:
+        with open(path, "rb") as staged:
+            photo = finish(upload, staged)
+    except Problem:
+        # Refused as a photo (type, pixels, conflict): it can never succeed as sent.
+        upload_terminate(upload=upload)
+        raise
+    Upload.objects.filter(pk=upload.pk).update(photo=photo)
+    upload.photo = photo
+    path.unlink(missing_ok=True)
+    staging_path(upload).with_suffix(".lock").unlink(missing_ok=True)
+
+
+def upload_terminate(*, upload: Upload) -> None:
+    """Forget an upload and the bytes received for it (tus termination). A finished photo stays."""
+    path = staging_path(upload)
+    path.unlink(missing_ok=True)
+    path.with_suffix(".lock").unlink(missing_ok=True)
+    Upload.objects.filter(pk=upload.pk).delete()
+
+
+def uploads_expire(*, now: object = None) -> int:
+    """Remove unfinished uploads past their expiry; the count removed."""
+    moment = now or timezone.now()
+    count = 0
+    for upload in Upload.objects.filter(expires_at__lt=moment, photo__isnull=True).iterator():
+        upload_terminate(upload=upload)
+        count += 1
+    return count

@@ -1,0 +1,455 @@
+"""Field endpoints: assignments, inspection detail, check-in, findings, submission.
+
+Creates from the field answer 201 when they create and 200 when the same UUID
+and content were already received (a replay); the same UUID with different
+content is 409 ``uuid_conflict``. An inspector acts only on their own team's
+inspections within the visit window plus the grace period: anything else is
+404, exactly as if it did not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inspections.accounts.models import Inspector, User
+from inspections.api.problems import Problem
+from inspections.checklist.models import ProblemCategory, Severity
+from inspections.evidence.api import PhotoOutput
+from inspections.evidence.models import Photo
+from inspections.fieldwork import services as fieldwork
+from inspections.fieldwork.models import CheckIn, Finding, Inspection
+from inspections.fieldwork.selectors import assignment_list, inspection_actionable, inspection_list
+from inspections.fieldwork.services import village_reference_point
+from inspections.sampling.services import embargo_reads_record
+from villages.api.serializers import VillageOutput
+from villages.models import Datum, Village
+
+
+def actionable_inspection(request: Request, pk: Any) -> Inspection:
+    """The inspection ``pk`` if the caller may act on it now; 404 otherwise."""
+    assert isinstance(request.user, User)
+    try:
+        inspection = inspection_actionable(user=request.user).select_related("village").get(pk=int(pk))
+    except (Inspection.DoesNotExist, TypeError, ValueError) as exc:
+        raise Problem(status=404, code="not_found", detail=str(_("No such inspection."))) from exc
+    return inspection
+
+
+# --- Output ------------------------------------------------------------------------------------
+
+
+class VillageBriefOutput(serializers.ModelSerializer[Village]):
+    location_known = serializers.SerializerMethodField(
+        help_text="Whether distances to this village are measured (a confirmed or surveyed location)."
+    )
+
+    class Meta:
+        model = Village
+        fields = ["code", "name", "longitude", "latitude", "datum", "location_source", "location_known"]
+
+    def get_location_known(self, village: Village) -> bool:
+        return fieldwork.village_reference_point(village) is not None
+
+
+class ActionableUntilField(serializers.DateTimeField):
+    """When field writes to an inspection stop: its window's end plus the grace for late uploads."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            source="*",
+            read_only=True,
+            help_text="The end of the window plus the grace period for late uploads.",
+        )
+
+    def to_representation(self, value: Any) -> Any:  # the inspection itself (source="*")
+        return super().to_representation(value.window_end + settings.QINGSHAN_FIELDWORK_GRACE)
+
+
+class InspectionSummaryOutput(serializers.ModelSerializer[Inspection]):
+    village = VillageBriefOutput()
+    actionable_until = ActionableUntilField()
+
+    class Meta:
+        model = Inspection
+        fields = [
+            "id",
+            "mode",
+            "village",
+            "window_start",
+            "window_end",
+            "actionable_until",
+            "status",
+            "submitted_at",
+        ]
+
+
+class CheckInFlagOutput(serializers.Serializer):
+    code = serializers.CharField()
+    explanation = serializers.CharField()
+
+
+class CheckInOutput(serializers.ModelSerializer[CheckIn]):
+    inspection = serializers.IntegerField(source="inspection_id")
+    clock_skew_seconds = serializers.FloatField(help_text="Phone clock minus server clock.")
+    flags = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CheckIn
+        fields = [
+            "client_uuid",
+            "inspection",
+            "longitude",
+            "latitude",
+            "accuracy_m",
+            "device_time",
+            "received_at",
+            "clock_skew_seconds",
+            "location_status",
+            "distance_m",
+            "flags",
+        ]
+
+    @extend_schema_field(CheckInFlagOutput(many=True))
+    def get_flags(self, check_in: CheckIn) -> list[dict[str, str]]:
+        flags = []
+        radius = settings.QINGSHAN_GEOFENCE_RADIUS_M
+        if check_in.distance_m is not None and check_in.distance_m > radius:
+            flags.append(
+                {
+                    "code": "far_from_village",
+                    "explanation": str(
+                        gettext(
+                            "Checked in %(distance)d m from the village, beyond the %(radius)d m allowed."
+                        )
+                        % {"distance": check_in.distance_m, "radius": radius}
+                    ),
+                }
+            )
+        if abs(check_in.clock_skew_seconds) > settings.QINGSHAN_EVIDENCE_CLOCK_SKEW.total_seconds():
+            flags.append(
+                {
+                    "code": "clock_skew",
+                    "explanation": str(
+                        gettext("The phone's clock was %(minutes)d min off the server's.")
+                        % {"minutes": abs(check_in.clock_skew_seconds) // 60}
+                    ),
+                }
+            )
+        return flags
+
+
+class FindingOutput(serializers.ModelSerializer[Finding]):
+    inspection = serializers.IntegerField(source="inspection_id")
+    category: serializers.SlugRelatedField[ProblemCategory] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    photo_uuids = serializers.ListField(child=serializers.UUIDField())
+
+    class Meta:
+        model = Finding
+        fields = [
+            "client_uuid",
+            "inspection",
+            "category",
+            "severity",
+            "description",
+            "longitude",
+            "latitude",
+            "datum",
+            "photo_uuids",
+            "created_at",
+        ]
+
+
+class InspectionDetailOutput(serializers.ModelSerializer[Inspection]):
+    village = VillageBriefOutput()
+    check_ins = CheckInOutput(many=True)
+    findings = FindingOutput(many=True)
+    photos = PhotoOutput(many=True)
+    pending_photos = serializers.SerializerMethodField(
+        help_text="UUIDs named by findings whose photos have not arrived: submission waits for them."
+    )
+
+    class Meta:
+        model = Inspection
+        fields = [
+            "id",
+            "mode",
+            "village",
+            "window_start",
+            "window_end",
+            "status",
+            "summary",
+            "submitted_at",
+            "check_ins",
+            "findings",
+            "photos",
+            "pending_photos",
+        ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
+    def get_pending_photos(self, inspection: Inspection) -> list[str]:
+        # Computed from the prefetched rows: no query per finding.
+        arrived = {str(photo.client_uuid) for photo in inspection.photos.all()}
+        pending: list[str] = []
+        for finding in inspection.findings.all():
+            for value in finding.photo_uuids:
+                if value not in arrived and value not in pending:
+                    pending.append(value)
+        return pending
+
+
+# --- Input -------------------------------------------------------------------------------------
+
+
+class CheckInInput(serializers.Serializer):
+    client_uuid = serializers.UUIDField()
+    longitude = serializers.FloatField(
+        min_value=-180, max_value=180, help_text="WGS-84, as the phone's GPS gives."
+    )
+    latitude = serializers.FloatField(min_value=-90, max_value=90, help_text="WGS-84.")
+    accuracy_m = serializers.FloatField(
+        min_value=0, max_value=1e6, required=False, allow_null=True, default=None
+    )
+    device_time = serializers.DateTimeField(
+        help_text="The phone's clock when the fix was taken, with its offset."
+    )
+
+
+class FindingInput(serializers.Serializer):
+    client_uuid = serializers.UUIDField()
+    inspection = serializers.IntegerField(min_value=1)
+    category = serializers.SlugField(max_length=40, help_text="A problem category code from the checklist.")
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    description = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
+    longitude = serializers.FloatField(
+        min_value=-180, max_value=180, required=False, allow_null=True, default=None
+    )
+    latitude = serializers.FloatField(
+        min_value=-90, max_value=90, required=False, allow_null=True, default=None
+    )
+    datum = serializers.ChoiceField(choices=Datum.choices, required=False, default=Datum.WGS84)
+    photo_uuids = serializers.ListField(
+        child=serializers.UUIDField(), max_length=50, required=False, default=list
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if (attrs.get("longitude") is None) != (attrs.get("latitude") is None):
+            raise serializers.ValidationError({"latitude": "Give both longitude and latitude, or neither."})
+        if len(set(attrs["photo_uuids"])) != len(attrs["photo_uuids"]):
+            raise serializers.ValidationError({"photo_uuids": "A photo is named twice."})
+        return attrs
+
+
+class SubmitInput(serializers.Serializer):
+    summary = serializers.CharField(max_length=10000)
+
+
+# --- Views -------------------------------------------------------------------------------------
+
+
+def detail_queryset(base: QuerySet[Inspection]) -> QuerySet[Inspection]:
+    return base.select_related("village").prefetch_related(
+        Prefetch("check_ins", queryset=CheckIn.objects.order_by("received_at", "id")),
+        Prefetch(
+            "findings", queryset=Finding.objects.select_related("category").order_by("created_at", "id")
+        ),
+        Prefetch("photos", queryset=Photo.objects.order_by("received_at", "id")),
+    )
+
+
+@extend_schema(tags=["fieldwork"])
+class InspectionDetailView(generics.RetrieveAPIView[Inspection]):
+    """An inspection with its check-ins, findings and photos (and their evidence flags)."""
+
+    serializer_class = InspectionDetailOutput
+
+    def get_queryset(self) -> QuerySet[Inspection]:
+        assert isinstance(self.request.user, User)
+        return detail_queryset(inspection_list(user=self.request.user))
+
+
+class CheckInView(APIView):
+    problem_statuses = ["409"]
+
+    @extend_schema(
+        request=CheckInInput, responses={200: CheckInOutput, 201: CheckInOutput}, tags=["fieldwork"]
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        """Check in on site: WGS-84 fix, accuracy, phone time; the server adds its time and the distance."""
+        inspection = actionable_inspection(request, pk)
+        data = CheckInInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        assert isinstance(request.user, User)
+        check_in, created = fieldwork.check_in_record(
+            inspection=inspection, user=request.user, **data.validated_data
+        )
+        return Response(CheckInOutput(check_in).data, status=201 if created else 200)
+
+
+class FindingCreateView(APIView):
+    problem_statuses = ["404", "409"]
+
+    @extend_schema(
+        request=FindingInput, responses={200: FindingOutput, 201: FindingOutput}, tags=["fieldwork"]
+    )
+    def post(self, request: Request) -> Response:
+        """Record a finding; photos are named by UUID and may be uploaded later."""
+        data = FindingInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        inspection = actionable_inspection(request, values.pop("inspection"))
+        category = ProblemCategory.objects.filter(code=values.pop("category"), is_active=True).first()
+        if category is None:
+            raise serializers.ValidationError({"category": "No such active problem category."})
+        values["severity"] = values.get("severity") or category.default_severity
+        assert isinstance(request.user, User)
+        finding, created = fieldwork.finding_record(
+            inspection=inspection, user=request.user, category=category, **values
+        )
+        return Response(FindingOutput(finding).data, status=201 if created else 200)
+
+
+class SubmitView(APIView):
+    problem_statuses = ["409"]
+
+    @extend_schema(request=SubmitInput, responses={200: InspectionSummaryOutput}, tags=["fieldwork"])
+    def post(self, request: Request, pk: int) -> Response:
+        """Submit with a summary; refused (409 photos_pending) while a named photo is missing."""
+        inspection = actionable_inspection(request, pk)
+        data = SubmitInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        assert isinstance(request.user, User)
+        submitted, _created = fieldwork.inspection_submit(
+            inspection=inspection, user=request.user, summary=data.validated_data["summary"]
+        )
+        submitted.village = inspection.village
+        return Response(InspectionSummaryOutput(submitted).data, status=200)
+
+
+class ChecklistItemOutput(serializers.ModelSerializer[ProblemCategory]):
+    class Meta:
+        model = ProblemCategory
+        fields = ["code", "name_zh_hans", "name_en", "domain", "default_severity", "rectification_days"]
+
+
+class TeamMemberOutput(serializers.ModelSerializer[Inspector]):
+    name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Inspector
+        fields = ["credential_number", "name", "unit"]
+
+    def get_name(self, inspector: Inspector) -> str:
+        return inspector.user.get_full_name() or inspector.user.username
+
+
+class AssignmentVillageOutput(VillageOutput):
+    location_known = serializers.SerializerMethodField(
+        help_text="Whether distances to this village are measured (a confirmed or surveyed location)."
+    )
+
+    class Meta(VillageOutput.Meta):
+        fields = ["code", "name", "kind", "township", "county_code", "location", "location_known"]
+
+    def get_location_known(self, village: Village) -> bool:
+        return village_reference_point(village) is not None
+
+
+class AssignmentOutput(serializers.ModelSerializer[Inspection]):
+    village = AssignmentVillageOutput()
+    team = TeamMemberOutput(many=True)
+    geofence_radius_m = serializers.SerializerMethodField(
+        help_text="How far from the village's point a check-in counts as on site, in metres."
+    )
+    checklist = serializers.SerializerMethodField(
+        help_text="The problem categories to record findings against."
+    )
+    actionable_until = ActionableUntilField()
+
+    class Meta:
+        model = Inspection
+        fields = [
+            "id",
+            "mode",
+            "status",
+            "window_start",
+            "window_end",
+            "actionable_until",
+            "village",
+            "geofence_radius_m",
+            "team",
+            "checklist",
+        ]
+
+    def get_geofence_radius_m(self, inspection: Inspection) -> int:
+        return int(settings.QINGSHAN_GEOFENCE_RADIUS_M)
+
+    @extend_schema_field(ChecklistItemOutput(many=True))
+    def get_checklist(self, inspection: Inspection) -> list[dict[str, Any]]:
+        checklist: list[dict[str, Any]] = self.context["checklist"]
+        return checklist
+
+
+class AssignmentViewMixin(generics.GenericAPIView[Inspection]):
+    def get_queryset(self) -> QuerySet[Inspection]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Inspection.objects.none()
+        user = self.request.user
+        assert isinstance(user, User)  # IsAuthenticated
+        return (
+            assignment_list(user=user)
+            .select_related("village__township")
+            .prefetch_related(Prefetch("team", queryset=Inspector.objects.select_related("user")))
+            .order_by("window_start", "id")
+        )
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_serializer_context()
+        context["checklist"] = ChecklistItemOutput(
+            ProblemCategory.objects.filter(is_active=True), many=True
+        ).data
+        return context
+
+
+@extend_schema(tags=["assignments"])
+class AssignmentListView(AssignmentViewMixin, generics.ListAPIView[Inspection]):
+    """The caller's open inspections, with what the phone needs offline.
+
+    An inspection appears when its visit window opens (never before) and
+    leaves when it is submitted or cancelled, or when its window ends unstarted.
+    """
+
+    serializer_class = AssignmentOutput
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        assert page is not None  # the API always paginates
+        embargo_reads_record(
+            user=request.user, action="api:assignments:list", path=request.path, inspections=page
+        )
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+@extend_schema(tags=["assignments"])
+class AssignmentDetailView(AssignmentViewMixin, generics.RetrieveAPIView[Inspection]):
+    """One of the caller's open inspections; anything else is a 404."""
+
+    serializer_class = AssignmentOutput
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        inspection = self.get_object()
+        embargo_reads_record(
+            user=request.user, action="api:assignments:detail", path=request.path, inspections=[inspection]
+        )
+        return Response(self.get_serializer(inspection).data)

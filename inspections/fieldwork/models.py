@@ -1,0 +1,191 @@
+"""Inspections and what inspectors record on them.
+
+An inspection is embargoed until it is submitted: only its organisers see it
+before, the team from the opening of its visit window, and the accounts whose
+jurisdiction covers the village only once it is submitted. The rule lives in
+``inspections.selectors``; everything that reads inspections goes through it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from inspections.accounts.models import Inspector, User
+from inspections.checklist.models import ProblemCategory, Severity
+from villages.models import Datum, Village
+
+
+class Inspection(models.Model):
+    class Mode(models.TextChoices):
+        RANDOM = "random", _("double-random sampling (双随机抽查)")
+        UNANNOUNCED = "unannounced", _("unannounced visit (暗访)")
+        SPECIAL = "special", _("special campaign (专项)")
+        LOOK_BACK = "look_back", _("look-back visit (回头看)")
+        REPORT = "report", _("complaint verification (举报核查)")
+        ROUTINE = "routine", _("routine (日常)")
+        VERIFICATION = "verification", _("rectification verification (核查销号)")
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("scheduled")
+        IN_PROGRESS = "in_progress", _("in progress")
+        SUBMITTED = "submitted", _("submitted")
+        CANCELLED = "cancelled", _("cancelled")
+
+    mode = models.CharField(_("mode"), max_length=20, choices=Mode.choices)
+    village = models.ForeignKey(
+        Village, verbose_name=_("village"), on_delete=models.PROTECT, related_name="inspections"
+    )
+    team = models.ManyToManyField(Inspector, verbose_name=_("team"), related_name="inspections", blank=True)
+    organisers = models.ManyToManyField(
+        User,
+        verbose_name=_("organisers"),
+        related_name="organised_inspections",
+        blank=True,
+        help_text=_("Who planned this inspection: they see it before the visit."),
+    )
+    window_start = models.DateTimeField(_("visit window start"))
+    window_end = models.DateTimeField(_("visit window end"))
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.SCHEDULED)
+    summary = models.TextField(_("summary"), blank=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("inspection")
+        verbose_name_plural = _("inspections")
+        ordering = ["-window_start", "id"]
+        indexes = [models.Index(fields=["status", "window_start"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(window_end__gt=F("window_start")), name="inspection_window_ordered"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(status="submitted", submitted_at__isnull=False)
+                    | (~Q(status="submitted") & Q(submitted_at__isnull=True))
+                ),
+                name="inspection_submitted_at_iff_submitted",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_mode_display()} · {self.village} · {self.window_start:%Y-%m-%d}"
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.status == self.Status.SUBMITTED
+
+
+class Finding(models.Model):
+    """A problem seen on an inspection, recorded against the checklist."""
+
+    client_uuid = models.UUIDField(_("client UUID"), unique=True, default=uuid.uuid4)
+    inspection = models.ForeignKey(
+        Inspection, verbose_name=_("inspection"), on_delete=models.PROTECT, related_name="findings"
+    )
+    category = models.ForeignKey(
+        ProblemCategory, verbose_name=_("category"), on_delete=models.PROTECT, related_name="+"
+    )
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
+    description = models.TextField(_("description"), blank=True)
+    longitude = models.FloatField(_("longitude"), null=True, blank=True)
+    latitude = models.FloatField(_("latitude"), null=True, blank=True)
+    datum = models.CharField(_("datum"), max_length=5, choices=Datum.choices, blank=True)
+    photo_uuids = models.JSONField(
+        _("photo UUIDs"),
+        default=list,
+        blank=True,
+        help_text=_("Client UUIDs of the photos that show this finding; they may arrive later."),
+    )
+    created_by = models.ForeignKey(
+        User, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("finding")
+        verbose_name_plural = _("findings")
+        ordering = ["inspection", "created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(longitude__isnull=True, latitude__isnull=True, datum="")
+                    | (Q(longitude__isnull=False, latitude__isnull=False) & ~Q(datum=""))
+                ),
+                name="finding_location_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} ({self.get_severity_display()})"
+
+
+class LocationStatus(models.TextChoices):
+    """Whether a distance to the village could be measured at all."""
+
+    KNOWN = "known", _("village location known")
+    UNKNOWN = "unknown", _("village location unknown")
+
+
+class CheckIn(models.Model):
+    """An inspector's arrival on site: the phone's fix and clock, and the server's.
+
+    Positions are WGS-84 (phone GPS). The distance is measured after converting
+    the village's point to WGS-84, and only against a confirmed or surveyed
+    village location: a derived (approximate) point would raise false alarms,
+    so it reports "location unknown" instead.
+    """
+
+    client_uuid = models.UUIDField(_("client UUID"), unique=True)
+    inspection = models.ForeignKey(
+        Inspection, verbose_name=_("inspection"), on_delete=models.PROTECT, related_name="check_ins"
+    )
+    created_by = models.ForeignKey(
+        User, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
+    )
+    longitude = models.FloatField(_("longitude (WGS-84)"))
+    latitude = models.FloatField(_("latitude (WGS-84)"))
+    accuracy_m = models.FloatField(_("accuracy (m)"), null=True, blank=True)
+    device_time = models.DateTimeField(_("device time"))
+    received_at = models.DateTimeField(_("server time"), default=timezone.now)
+    location_status = models.CharField(_("village location"), max_length=10, choices=LocationStatus.choices)
+    distance_m = models.FloatField(
+        _("distance to village (m)"),
+        null=True,
+        blank=True,
+        help_text=_("Empty when the village has no confirmed location."),
+    )
+
+    class Meta:
+        verbose_name = _("check-in")
+        verbose_name_plural = _("check-ins")
+        ordering = ["inspection", "received_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(longitude__gte=-180, longitude__lte=180, latitude__gte=-90, latitude__lte=90),
+                name="check_in_position_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(accuracy_m__isnull=True) | Q(accuracy_m__gte=0), name="check_in_accuracy_positive"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(location_status="known", distance_m__isnull=False)
+                    | Q(location_status="unknown", distance_m__isnull=True)
+                ),
+                name="check_in_distance_iff_location_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.inspection_id} · {self.received_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def clock_skew_seconds(self) -> float:
+        """How far the phone's clock was ahead of the server's (negative: behind)."""
+        return (self.device_time - self.received_at).total_seconds()

@@ -1,0 +1,82 @@
+"""Reads used by more than one caller. The embargo rule lives here.
+
+Who sees an inspection:
+
+* its organisers, always;
+* its team, from the opening of the visit window (never before: 四不两直);
+* accounts whose jurisdiction covers the village, once it is submitted;
+* superusers, always.
+
+No one else, and no one earlier: every API list, detail, count, filter, admin
+page and email that shows inspections starts from :func:`inspection_list`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from inspections.accounts.models import User
+from inspections.fieldwork.models import Inspection
+
+
+def inspection_list(*, user: User, now: datetime | None = None) -> QuerySet[Inspection]:
+    """The inspections ``user`` may see at ``now``."""
+    if not user.is_authenticated or not user.is_active:
+        return Inspection.objects.none()
+    if user.is_superuser:
+        return Inspection.objects.all()
+    now = now or timezone.now()
+    organiser = Exists(
+        Inspection.organisers.through.objects.filter(inspection_id=OuterRef("pk"), user_id=user.pk)
+    )
+    visible = Q(organiser)
+    if hasattr(user, "inspector_profile"):
+        on_team = Exists(
+            Inspection.team.through.objects.filter(inspection_id=OuterRef("pk"), inspector__user_id=user.pk)
+        )
+        visible |= Q(on_team, window_start__lte=now)
+    prefix = user.scope_prefix()
+    if prefix is not None:
+        visible |= Q(status=Inspection.Status.SUBMITTED, village__code__startswith=prefix)
+    return Inspection.objects.filter(visible)
+
+
+def assignment_list(*, user: User, now: datetime | None = None) -> QuerySet[Inspection]:
+    """The caller's open inspections as a team member: the phone's worklist.
+
+    The inspections the caller may act on (:func:`inspection_actionable`: on
+    the team, from the window's opening, never before, to its end plus the
+    grace for late uploads) that are still open: scheduled or in progress.
+    """
+    return inspection_actionable(user=user, now=now).filter(
+        status__in=[Inspection.Status.SCHEDULED, Inspection.Status.IN_PROGRESS]
+    )
+
+
+def inspection_actionable(*, user: User, now: datetime | None = None) -> QuerySet[Inspection]:
+    """The inspections ``user`` may act on in the field at ``now``.
+
+    Only a member of the team, and only from the opening of the visit window
+    until its end plus ``QINGSHAN_FIELDWORK_GRACE`` (late uploads from a phone
+    that was offline); never a cancelled inspection. Submitted inspections stay
+    in the set so that a phone replaying its queue gets its answers, but they
+    are read-only: the services refuse changes to them.
+    """
+    from django.conf import settings
+
+    if not user.is_authenticated or not user.is_active or not hasattr(user, "inspector_profile"):
+        return Inspection.objects.none()
+    now = now or timezone.now()
+    on_team = Exists(
+        Inspection.team.through.objects.filter(
+            inspection_id=OuterRef("pk"), inspector__user_id=user.pk, inspector__is_active=True
+        )
+    )
+    return Inspection.objects.filter(
+        on_team,
+        window_start__lte=now,
+        window_end__gte=now - settings.QINGSHAN_FIELDWORK_GRACE,
+    ).exclude(status=Inspection.Status.CANCELLED)

@@ -1,0 +1,76 @@
+"""The models module Django loads: every model of the app, from its concern's package.
+
+Code imports ``inspections.<concern>.models`` directly; this hub exists so that
+Django finds the models under the app label ``inspections``, and for callers
+that name ``inspections.models``.
+"""
+
+from inspections.accounts.models import Inspector, Language, Role, User
+from inspections.cases.models import (
+    ALLOWED_TRANSITIONS,
+    Case,
+    CaseEvent,
+    CaseNotification,
+    CaseStatus,
+    DeadlineRule,
+    FollowUp,
+    FollowUpDraw,
+    Rectification,
+)
+from inspections.checklist.models import Domain, ProblemCategory, Severity
+from inspections.digests.models import DigestKind, DigestSend, DigestSubscription
+from inspections.evidence.models import Photo, Upload
+from inspections.fieldwork.models import CheckIn, Finding, Inspection, LocationStatus
+from inspections.publication.models import Publication, PublicImage, TypicalCase
+from inspections.sampling.models import (
+    Assignment,
+    Draw,
+    DrawInputs,
+    EmbargoAccessLog,
+    Reassignment,
+    SamplingPlan,
+    StratumLevel,
+    TeamPool,
+)
+from inspections.workdays.models import HolidayDate, HolidayYear
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "Assignment",
+    "Case",
+    "CaseEvent",
+    "CaseNotification",
+    "CaseStatus",
+    "CheckIn",
+    "DeadlineRule",
+    "DigestKind",
+    "DigestSend",
+    "DigestSubscription",
+    "Domain",
+    "Draw",
+    "DrawInputs",
+    "EmbargoAccessLog",
+    "Finding",
+    "FollowUp",
+    "FollowUpDraw",
+    "HolidayDate",
+    "HolidayYear",
+    "Inspection",
+    "Inspector",
+    "Language",
+    "LocationStatus",
+    "Photo",
+    "ProblemCategory",
+    "PublicImage",
+    "Publication",
+    "Reassignment",
+    "Rectification",
+    "Role",
+    "SamplingPlan",
+    "Severity",
+    "StratumLevel",
+    "TeamPool",
+    "TypicalCase",
+    "Upload",
+    "User",
+]

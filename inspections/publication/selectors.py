@@ -1,0 +1,181 @@
+"""What the public may see: published rows of submitted inspections, redacted.
+
+The builders return plain dicts shared by the JSON API and the HTML pages, so
+both show exactly the same fields. No user, inspector, rectifier or free-text
+field written in the field ever appears: findings are shown by category and
+severity, cases by status and dates, and summaries are written for the public.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.urls import reverse
+
+from inspections.cases.models import Case, CaseStatus
+from inspections.checklist.models import Severity
+from inspections.fieldwork.models import Finding, Inspection
+from inspections.publication.models import Publication, PublicImage, TypicalCase
+from inspections.publication.services import public_images_for
+
+SUBMITTED = Inspection.Status.SUBMITTED
+
+
+def published_results() -> QuerySet[Publication]:
+    return (
+        Publication.objects.filter(published_at__isnull=False)
+        .select_related("draw")
+        .annotate(inspection_count=Count("inspections", filter=Q(inspections__status=SUBMITTED)))
+        .order_by("-published_at", "-id")
+    )
+
+
+def published_typical_cases() -> QuerySet[TypicalCase]:
+    return (
+        TypicalCase.objects.filter(published_at__isnull=False, case__inspection__status=SUBMITTED)
+        .select_related("case__category", "case__village__township__parent")
+        .order_by("-published_at", "-id")
+    )
+
+
+def _pick(lang: str, zh: str, en: str) -> str:
+    return en if lang == "en" and en else zh
+
+
+def _image(public: PublicImage) -> dict[str, Any]:
+    return {
+        "url": reverse("public-image", args=[public.uuid]),
+        "width": public.width,
+        "height": public.height,
+    }
+
+
+def _images(uuids: list[Any], images: dict[str, PublicImage]) -> list[dict[str, Any]]:
+    return [_image(images[str(u)]) for u in uuids if str(u) in images]
+
+
+def _village(village: Any) -> dict[str, Any]:
+    township = village.township
+    county = township.parent
+    return {
+        "code": village.code,
+        "name": village.name,
+        "township": township.name,
+        "county": county.name if county is not None else "",
+    }
+
+
+def result_summary(publication: Publication, lang: str) -> dict[str, Any]:
+    return {
+        "id": publication.pk,
+        "title": _pick(lang, publication.title_zh_hans, publication.title_en),
+        "title_zh_hans": publication.title_zh_hans,
+        "title_en": publication.title_en,
+        "published_at": publication.published_at,
+        "windows_closed_on": publication.windows_closed_on,
+        "inspection_count": getattr(publication, "inspection_count", None),
+        **_draw(publication),
+    }
+
+
+def _draw(publication: Publication) -> dict[str, Any]:
+    """The draw behind the results, only once it is published (its seed revealed)."""
+    draw = publication.draw
+    if draw is None or draw.published_at is None:
+        return {"draw": None, "draw_url": None, "revealed_seed": ""}
+    return {
+        "draw": draw.pk,
+        "draw_url": reverse("public-draw", args=[draw.pk]),
+        "revealed_seed": draw.revealed_seed,
+    }
+
+
+def result_detail(publication: Publication, lang: str) -> dict[str, Any]:
+    """A publication with each submitted inspection, its findings and their cases' status.
+
+    Queries: the inspections with village, township and county (1), their
+    findings with category and case (1), the public images (1).
+    """
+    inspections = list(
+        publication.inspections.filter(status=SUBMITTED)
+        .select_related("village__township__parent")
+        .prefetch_related(
+            Prefetch(
+                "findings",
+                queryset=Finding.objects.select_related("category", "case").order_by("created_at", "id"),
+            )
+        )
+        .order_by("village__code", "submitted_at")
+    )
+    images = public_images_for(u for i in inspections for f in i.findings.all() for u in f.photo_uuids)
+    rows = []
+    for inspection in inspections:
+        findings = []
+        for finding in inspection.findings.all():
+            case: Case | None = getattr(finding, "case", None)
+            findings.append(
+                {
+                    "category": {
+                        "code": finding.category.code,
+                        "name": _pick(lang, finding.category.name_zh_hans, finding.category.name_en),
+                        "name_zh_hans": finding.category.name_zh_hans,
+                        "name_en": finding.category.name_en,
+                    },
+                    "severity": finding.severity,
+                    "severity_label": str(Severity(finding.severity).label),
+                    "case_status": case.status if case is not None else None,
+                    "case_status_label": str(CaseStatus(case.status).label) if case is not None else "",
+                    "deadline": case.deadline if case is not None else None,
+                    "photos": _images(finding.photo_uuids, images),
+                }
+            )
+        rows.append(
+            {
+                "village": _village(inspection.village),
+                "mode": inspection.mode,
+                "visited_on": inspection.submitted_at.date() if inspection.submitted_at else None,
+                "findings": findings,
+            }
+        )
+    return {
+        **result_summary(publication, lang),
+        "summary": _pick(lang, publication.summary_zh_hans, publication.summary_en),
+        "summary_zh_hans": publication.summary_zh_hans,
+        "summary_en": publication.summary_en,
+        "inspections": rows,
+    }
+
+
+def typical_case_data(typical: TypicalCase, lang: str, images: dict[str, PublicImage]) -> dict[str, Any]:
+    case = typical.case
+    return {
+        "id": typical.pk,
+        "title": _pick(lang, typical.title_zh_hans, typical.title_en),
+        "title_zh_hans": typical.title_zh_hans,
+        "title_en": typical.title_en,
+        "summary": _pick(lang, typical.summary_zh_hans, typical.summary_en),
+        "summary_zh_hans": typical.summary_zh_hans,
+        "summary_en": typical.summary_en,
+        "published_at": typical.published_at,
+        "category": {
+            "code": case.category.code,
+            "name": _pick(lang, case.category.name_zh_hans, case.category.name_en),
+            "name_zh_hans": case.category.name_zh_hans,
+            "name_en": case.category.name_en,
+        },
+        "severity": case.severity,
+        "severity_label": str(Severity(case.severity).label),
+        "village": _village(case.village),
+        "status": case.status,
+        "status_label": str(CaseStatus(case.status).label),
+        "opened_on": case.opened_at.date(),
+        "deadline": case.deadline,
+        "closed_on": case.closed_at.date() if case.closed_at else None,
+        "photos": _images(typical.photo_uuids, images),
+    }
+
+
+def typical_cases_data(typicals: list[TypicalCase], lang: str) -> list[dict[str, Any]]:
+    images = public_images_for(u for t in typicals for u in t.photo_uuids)
+    return [typical_case_data(t, lang, images) for t in typicals]

@@ -1,0 +1,598 @@
+"""Sampling plans in the admin: draft, preview, commit, beacon, draw, reassign, publish.
+
+Only a plan's organisers (and superusers) see it, in the list, its count,
+its filters and its search (:func:`inspections.selectors.sampling_plan_list`).
+Every page that shows an unpublished plan or an unsubmitted inspection writes
+the embargo access log, which the organisers review here too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from inspections.accounts.models import Inspector, User
+from inspections.accounts.scoping import request_prefix
+from inspections.api.problems import Problem
+from inspections.common.admin import ReadOnlyAdminMixin
+from inspections.fieldwork.models import Inspection
+from inspections.publication.services import publication_create_for_draw
+from inspections.sampling.models import Assignment, EmbargoAccessLog, SamplingPlan
+from inspections.sampling.selectors import sampling_plan_list
+from inspections.sampling.services import (
+    assignment_reassign,
+    draw_publish,
+    embargo_reads_record,
+    sampling_plan_commit,
+    sampling_plan_draw,
+    sampling_plan_enter_beacon,
+    sampling_plan_preview,
+)
+from villages.models import Division, Village
+
+
+class SamplingPlanForm(forms.ModelForm):  # type: ignore[type-arg]
+    excluded_kinds = forms.MultipleChoiceField(
+        label=_("excluded classes of unit"),
+        choices=Village.Kind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = SamplingPlan
+        fields = [
+            "name",
+            "scope",
+            "window_start",
+            "window_end",
+            "organisers",
+            "sample_size",
+            "sample_rate",
+            "stratum_level",
+            "min_per_stratum",
+            "exclude_inspected_days",
+            "excluded_kinds",
+            "base_weight",
+            "open_cases_weight",
+            "overdue_cases_weight",
+            "staleness_weight",
+            "staleness_cap_days",
+            "team_size",
+            "team_pool",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        if cleaned.get("scope") is None and getattr(self, "scope_prefix", None) != "":
+            message = _("Only a national administrator can plan for the whole country.")
+            raise ValidationError({"scope": message})
+        start = cleaned.get("window_start")
+        if start is not None and start <= timezone.now():
+            raise ValidationError({"window_start": _("The visit window must start in the future.")})
+        return cleaned
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("draft", _("draft")),
+            ("committed", _("committed")),
+            ("drawn", _("drawn")),
+            ("published", _("published")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value == "draft":
+            return queryset.filter(draw__isnull=True)
+        if value == "committed":
+            return queryset.filter(draw__isnull=False, draw__drawn_at__isnull=True)
+        if value == "drawn":
+            return queryset.filter(draw__drawn_at__isnull=False, draw__published_at__isnull=True)
+        if value == "published":
+            return queryset.filter(draw__published_at__isnull=False)
+        return queryset
+
+
+class BeaconForm(forms.Form):
+    value = forms.CharField(label=_("beacon value"), max_length=500)
+    source = forms.CharField(label=_("where anyone can check it"), max_length=300)
+
+
+class ReassignForm(forms.Form):
+    team = forms.ModelMultipleChoiceField(label=_("new team"), queryset=Inspector.objects.none())
+    reason = forms.CharField(label=_("reason"), widget=forms.Textarea, min_length=5)
+
+
+@admin.register(SamplingPlan)
+class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = SamplingPlanForm
+    change_form_template = "admin/inspections/samplingplan/change_form.html"
+    list_display = ["name", "scope", "window_start", "window_end", "status_label", "candidate_count"]
+    list_filter = [StatusFilter, "stratum_level"]
+    search_fields = ["name"]
+    list_select_related = ["scope", "draw"]
+    autocomplete_fields = ["scope"]
+    filter_horizontal = ["organisers"]
+    fieldsets = [
+        (None, {"fields": ["name", "scope", "window_start", "window_end", "organisers"]}),
+        (_("Sample"), {"fields": ["sample_size", "sample_rate", "stratum_level", "min_per_stratum"]}),
+        (_("Exclusions"), {"fields": ["exclude_inspected_days", "excluded_kinds"]}),
+        (
+            _(
+                "Risk weights: base + per open case × open cases + per overdue case × overdue cases"
+                " + staleness × min(days since the last inspection, cap) / cap"
+            ),
+            {
+                "fields": [
+                    "base_weight",
+                    "open_cases_weight",
+                    "overdue_cases_weight",
+                    "staleness_weight",
+                    "staleness_cap_days",
+                ]
+            },
+        ),
+        (_("Teams"), {"fields": ["team_size", "team_pool"]}),
+        (_("Preview and draw"), {"fields": ["preview", "draw_summary", "assignments_table"]}),
+    ]
+
+    # --- Scope: organisers only ----------------------------------------------------
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        form.scope_prefix = request_prefix(request)  # type: ignore[attr-defined]
+        return form
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SamplingPlan]:
+        return sampling_plan_list(user=request.user).select_related("scope", "draw")  # type: ignore[arg-type]
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        prefix = request_prefix(request)
+        if db_field.name == "scope":
+            kwargs["queryset"] = (
+                Division.objects.within(prefix) if prefix is not None else Division.objects.none()
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "organisers":
+            prefix = request_prefix(request)
+            kwargs["queryset"] = (
+                User.objects.filter(is_staff=True, jurisdiction__code__startswith=prefix)
+                if prefix is not None
+                else User.objects.none()
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        computed = ["preview", "draw_summary", "assignments_table"]
+        if obj is not None and obj.draw_or_none is not None:
+            return [
+                f.name for f in SamplingPlan._meta.get_fields() if f.concrete and not f.auto_created
+            ] + computed
+        return computed
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is not None and obj.draw_or_none is None and super().has_delete_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: SamplingPlan, form: Any, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        form.instance.organisers.add(request.user)  # whoever plans it sees it
+
+    # --- Reads of embargoed plans are logged -------------------------------------------
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            embargo_reads_record(
+                user=request.user, action="admin:plan:list", path=request.path, plans=changelist.result_list
+            )
+        return response
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        plan = self.get_object(request, unquote(object_id))
+        if plan is not None:
+            draw = plan.draw_or_none
+            inspections = (
+                Inspection.objects.filter(assignment__draw=draw).only("id", "status")
+                if draw
+                else Inspection.objects.none()
+            )
+            embargo_reads_record(
+                user=request.user,
+                action="admin:plan:view",
+                path=request.path,
+                plans=[plan],
+                inspections=inspections,
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    # --- Computed read-only fields -----------------------------------------------------
+
+    @admin.display(description=_("status"))
+    def status_label(self, obj: SamplingPlan) -> str:
+        draw = obj.draw_or_none
+        return str(_("draft")) if draw is None else str(draw.get_status_display())  # type: ignore[attr-defined]
+
+    @admin.display(description=_("candidates"))
+    def candidate_count(self, obj: SamplingPlan) -> int | None:
+        draw = obj.draw_or_none
+        return draw.candidate_count if draw is not None else None
+
+    @admin.display(description=_("preview"))
+    def preview(self, obj: SamplingPlan | None) -> str:
+        if obj is None or obj.pk is None or obj.draw_or_none is not None:
+            return "—"
+        preview = sampling_plan_preview(plan=obj)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((s.code or "—", s.name, s.candidates, s.sample) for s in preview.strata),
+        )
+        excluded = ", ".join(f"{k}: {v}" for k, v in preview.excluded.items())
+        return format_html(
+            "<p>{}: <b>{}</b>; {}: <b>{}</b>; {}: {}</p><p>{}</p>{}"
+            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+            _("candidates"),
+            preview.candidate_count,
+            _("sample"),
+            preview.sample_size,
+            _("excluded"),
+            excluded,
+            _(
+                "Weighted up by their cases: %(open)d candidates with an open case, "
+                "%(overdue)d of them with an overdue one."
+            )
+            % {"open": preview.with_open_cases, "overdue": preview.with_overdue_cases},
+            format_html('<p class="errornote">{}</p>', preview.problem) if preview.problem else "",
+            _("stratum"),
+            _("name"),
+            _("candidates"),
+            _("expected sample"),
+            rows,
+        )
+
+    @admin.display(description=_("draw"))
+    def draw_summary(self, obj: SamplingPlan | None) -> str:
+        draw = obj.draw_or_none if obj is not None and obj.pk else None
+        if draw is None:
+            return "—"
+        items = [
+            (_("status"), draw.get_status_display()),  # type: ignore[attr-defined]
+            (_("committed at"), draw.committed_at),
+            (_("candidates"), draw.candidate_count),
+            (_("candidate list SHA-256"), draw.candidates_sha256),
+            (_("roster SHA-256"), draw.roster_sha256),
+            (_("seed commitment (SHA-256 of the seed)"), draw.seed_commitment),
+            (_("public beacon"), f"{draw.beacon} ({draw.beacon_source})" if draw.beacon else "—"),
+            (_("drawn at"), draw.drawn_at or "—"),
+            (_("result SHA-256"), draw.result_sha256 or "—"),
+            (_("published at"), draw.published_at or "—"),
+            (_("revealed seed"), draw.revealed_seed or "—"),
+        ]
+        return format_html(
+            "<table>{}</table>", format_html_join("", "<tr><th>{}</th><td><code>{}</code></td></tr>", items)
+        )
+
+    @admin.display(description=_("assignments"))
+    def assignments_table(self, obj: SamplingPlan | None) -> str:
+        draw = obj.draw_or_none if obj is not None and obj.pk else None
+        if draw is None or draw.drawn_at is None:
+            return "—"
+        assignments = (
+            draw.assignments.select_related("inspection__village")
+            .prefetch_related("inspection__team__user", "reassignments__actor")
+            .order_by("stratum", "rank")
+        )
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            '<td><a href="{}">{}</a></td></tr>',
+            (
+                (
+                    a.stratum or "—",
+                    a.rank,
+                    a.inspection.village,
+                    ", ".join(str(m) for m in a.inspection.team.all()),
+                    a.inspection.get_status_display(),
+                    "; ".join(f"{r.at:%Y-%m-%d %H:%M} {r.actor}: {r.reason}" for r in a.reassignments.all())
+                    or "—",
+                    reverse("admin:inspections_samplingplan_reassign", args=[a.pk]),
+                    _("reassign…"),
+                )
+                for a in assignments
+            ),
+        )
+        return format_html(
+            "<table><tr><th>{}</th><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>{}</table>",
+            _("stratum"),
+            _("village"),
+            _("team"),
+            _("status"),
+            _("reassignments"),
+            rows,
+        )
+
+    # --- Workflow pages ------------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path(
+                "<path:object_id>/commit/",
+                self.admin_site.admin_view(self.commit_view),
+                name="inspections_samplingplan_commit",
+            ),
+            path(
+                "<path:object_id>/beacon/",
+                self.admin_site.admin_view(self.beacon_view),
+                name="inspections_samplingplan_beacon",
+            ),
+            path(
+                "<path:object_id>/draw/",
+                self.admin_site.admin_view(self.draw_view),
+                name="inspections_samplingplan_draw",
+            ),
+            path(
+                "<path:object_id>/publish/",
+                self.admin_site.admin_view(self.publish_view),
+                name="inspections_samplingplan_publish",
+            ),
+            path(
+                "<path:object_id>/results/",
+                self.admin_site.admin_view(self.results_view),
+                name="inspections_samplingplan_results",
+            ),
+            path(
+                "assignment/<int:assignment_id>/reassign/",
+                self.admin_site.admin_view(self.reassign_view),
+                name="inspections_samplingplan_reassign",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def _plan_or_404(self, request: HttpRequest, object_id: str) -> SamplingPlan:
+        plan = self.get_object(request, unquote(object_id))
+        if plan is None or not self.has_view_permission(request, plan):
+            raise Http404
+        return plan
+
+    def _action_page(
+        self, request: HttpRequest, plan: SamplingPlan, title: Any, text: Any, form: forms.Form | None = None
+    ) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": plan,
+            "title": title,
+            "text": text,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/inspections/samplingplan/action.html", context)
+
+    def _run(self, request: HttpRequest, plan: SamplingPlan, action: Any, done: Any) -> HttpResponseRedirect:
+        try:
+            action()
+        except Problem as refusal:
+            self.message_user(request, str(refusal.detail), messages.ERROR)
+        else:
+            self.message_user(request, done, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:inspections_samplingplan_change", args=[plan.pk]))
+
+    def commit_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        plan = self._plan_or_404(request, object_id)
+        if request.method == "POST" and self.has_change_permission(request, plan):
+            return self._run(
+                request,
+                plan,
+                lambda: sampling_plan_commit(plan=plan, user=request.user),  # type: ignore[arg-type]
+                _("Committed: the candidates are frozen and the seed commitment is published."),
+            )
+        return self._action_page(
+            request,
+            plan,
+            _("Commit %(plan)s") % {"plan": plan},
+            format_html(
+                "<p>{}</p>{}",
+                _(
+                    "Committing freezes the parameters, the candidate list and the roster, and publishes "
+                    "SHA-256 of a new secret seed. Nothing can be changed afterwards."
+                ),
+                self.preview(plan),
+            ),
+        )
+
+    def beacon_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        plan = self._plan_or_404(request, object_id)
+        form = BeaconForm(request.POST or None)
+        if request.method == "POST" and form.is_valid() and self.has_change_permission(request, plan):
+            return self._run(
+                request,
+                plan,
+                lambda: sampling_plan_enter_beacon(
+                    plan=plan,
+                    user=request.user,  # type: ignore[arg-type]
+                    value=form.cleaned_data["value"],
+                    source=form.cleaned_data["source"],
+                ),
+                _("The beacon is entered; the draw will mix it into the seed."),
+            )
+        return self._action_page(
+            request,
+            plan,
+            _("Public beacon for %(plan)s") % {"plan": plan},
+            _(
+                "A public value that became known only after the commit (e.g. a lottery result), "
+                "so that nobody could steer the draw by choosing the secret seed."
+            ),
+            form,
+        )
+
+    def draw_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        plan = self._plan_or_404(request, object_id)
+        if request.method == "POST" and self.has_change_permission(request, plan):
+            return self._run(
+                request,
+                plan,
+                lambda: sampling_plan_draw(plan=plan, user=request.user),  # type: ignore[arg-type]
+                _("Drawn: each village is now an inspection with its team."),
+            )
+        return self._action_page(
+            request,
+            plan,
+            _("Draw %(plan)s") % {"plan": plan},
+            _(
+                "The draw runs once, from the frozen candidates and the seed "
+                "(mixed with the beacon if entered)."
+            ),
+        )
+
+    def publish_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        plan = self._plan_or_404(request, object_id)
+        draw = plan.draw_or_none
+        if request.method == "POST" and draw is not None and self.has_change_permission(request, plan):
+            return self._run(
+                request,
+                plan,
+                lambda: draw_publish(draw=draw),
+                _("Published: the seed is revealed and the public record is online."),
+            )
+        return self._action_page(
+            request,
+            plan,
+            _("Publish %(plan)s") % {"plan": plan},
+            _(
+                "Publication reveals the seed and the whole draw. It is possible only once every inspection "
+                "of the draw is submitted or cancelled."
+            ),
+        )
+
+    def results_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Create the plan's results publication (一公开), or open the one it has."""
+        plan = self._plan_or_404(request, object_id)
+        draw = plan.draw_or_none
+        existing = draw.publications.first() if draw is not None else None
+        if existing is not None:
+            return HttpResponseRedirect(reverse("admin:inspections_publication_change", args=[existing.pk]))
+        if request.method == "POST" and draw is not None and self.has_change_permission(request, plan):
+            try:
+                publication = publication_create_for_draw(draw=draw)
+            except Problem as refusal:
+                self.message_user(request, str(refusal.detail), messages.ERROR)
+                return HttpResponseRedirect(reverse("admin:inspections_samplingplan_change", args=[plan.pk]))
+            self.message_user(
+                request,
+                _("The results publication is created; publish it once every visit is submitted."),
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(
+                reverse("admin:inspections_publication_change", args=[publication.pk])
+            )
+        return self._action_page(
+            request,
+            plan,
+            _("Results publication of %(plan)s") % {"plan": plan},
+            _(
+                "Creates the publication of this draw's results with its inspections and organisers, "
+                "due a number of working days after the window closes. Publishing it reveals the "
+                "draw's seed and puts the draw's public record online."
+            ),
+        )
+
+    def reassign_view(self, request: HttpRequest, assignment_id: int) -> HttpResponse:
+        assignment = (
+            Assignment.objects.select_related("draw__plan", "inspection__village")
+            .filter(pk=assignment_id)
+            .first()
+        )
+        if assignment is None or not self.get_queryset(request).filter(pk=assignment.draw.plan_id).exists():
+            raise Http404
+        plan = assignment.draw.plan
+        form = ReassignForm(request.POST or None)
+        form.fields["team"].queryset = Inspector.objects.filter(is_active=True).select_related("user")  # type: ignore[attr-defined]
+        embargo_reads_record(
+            user=request.user,
+            action="admin:assignment:reassign",
+            path=request.path,
+            inspections=[assignment.inspection],
+        )
+        if request.method == "POST" and form.is_valid() and self.has_change_permission(request, plan):
+            return self._run(
+                request,
+                plan,
+                lambda: assignment_reassign(
+                    assignment=assignment,
+                    user=request.user,  # type: ignore[arg-type]
+                    team=list(form.cleaned_data["team"]),
+                    reason=form.cleaned_data["reason"],
+                ),
+                _("The team is changed and the change is logged for the public record."),
+            )
+        return self._action_page(
+            request,
+            plan,
+            _("Reassign %(village)s") % {"village": assignment.inspection.village},
+            _(
+                "A manual change needs a written reason; "
+                "it is logged (who, when, before, after) and published."
+            ),
+            form,
+        )
+
+
+@admin.register(EmbargoAccessLog)
+class EmbargoAccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """Who read embargoed plans and inspections, for their organisers to review."""
+
+    list_display = ["at", "user", "action", "plan", "inspection", "path"]
+    list_filter = ["action"]
+    list_select_related = ["user", "plan", "inspection__village"]
+    date_hierarchy = "at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EmbargoAccessLog]:
+        queryset = super().get_queryset(request)
+        user = request.user
+        if not user.is_authenticated or not user.is_active:
+            return queryset.none()
+        if user.is_superuser:
+            return queryset
+        organises_plan = Exists(
+            SamplingPlan.organisers.through.objects.filter(
+                samplingplan_id=OuterRef("plan_id"), user_id=user.pk
+            )
+        )
+        organises_inspection = Exists(
+            Inspection.organisers.through.objects.filter(
+                inspection_id=OuterRef("inspection_id"), user_id=user.pk
+            )
+        )
+        return queryset.filter(Q(organises_plan) | Q(organises_inspection))

@@ -1,0 +1,170 @@
+"""The inspector's worklist (``assignments/``) and the public record of a draw.
+
+``GET assignments/`` and ``GET assignments/{id}/`` answer from
+:func:`inspections.selectors.assignment_list`: an inspection that is foreign,
+embargoed (window not open yet) or closed is a 404, never a 403, so a
+response never confirms that an upcoming inspection exists. Each read is
+written to the embargo access log.
+
+``GET public/draws/{id}/`` needs no account: once a draw is published it
+shows everything needed to re-run it; before that it is a 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inspections.accounts.models import User
+from inspections.fieldwork.models import Inspection
+from inspections.sampling.models import Draw, Reassignment
+from villages.api.serializers import DivisionSummarySerializer
+
+# --- Assignments --------------------------------------------------------------------
+
+
+# --- The public record of a draw -----------------------------------------------------
+
+
+class PublicPlanOutput(serializers.Serializer):
+    name = serializers.CharField()
+    scope = DivisionSummarySerializer(allow_null=True, help_text="Empty for the whole country.")
+    window_start = serializers.DateTimeField()
+    window_end = serializers.DateTimeField()
+
+
+class PublicDrawVillageOutput(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    stratum = serializers.CharField()
+    rank = serializers.IntegerField()
+    drawn_team = serializers.ListField(
+        child=serializers.CharField(), help_text="Credential numbers as drawn."
+    )
+    team = serializers.ListField(
+        child=serializers.CharField(), help_text="Credential numbers now (after reassignments)."
+    )
+    status = serializers.ChoiceField(choices=Inspection.Status.choices)
+
+
+class PublicReassignmentOutput(serializers.Serializer):
+    village = serializers.CharField()
+    at = serializers.DateTimeField()
+    by = serializers.CharField()
+    reason = serializers.CharField()
+    team_before = serializers.ListField(child=serializers.CharField())
+    team_after = serializers.ListField(child=serializers.CharField())
+
+
+class PublicDrawOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    plan = PublicPlanOutput()
+    parameters = serializers.JSONField(help_text="The frozen parameters the draw used.")
+    candidate_count = serializers.IntegerField()
+    candidates = serializers.CharField(
+        help_text="Canonical candidate list: code,weight per line, sorted by code."
+    )
+    candidates_sha256 = serializers.CharField()
+    roster = serializers.CharField(help_text="Canonical JSON of the frozen inspector roster.")
+    roster_sha256 = serializers.CharField()
+    seed_commitment = serializers.CharField(help_text="SHA-256 of the seed, published at commit time.")
+    committed_at = serializers.DateTimeField()
+    beacon = serializers.CharField(allow_blank=True)
+    beacon_source = serializers.CharField(allow_blank=True)
+    beacon_entered_at = serializers.DateTimeField(allow_null=True)
+    revealed_seed = serializers.CharField(help_text="The secret seed, hex; revealed at publication.")
+    drawn_at = serializers.DateTimeField()
+    published_at = serializers.DateTimeField()
+    result = serializers.JSONField(
+        help_text="The result exactly as drawn (canonical JSON hashes to result_sha256)."
+    )
+    result_sha256 = serializers.CharField()
+    villages = PublicDrawVillageOutput(many=True)
+    reassignments = PublicReassignmentOutput(many=True)
+
+
+def _display(user: User) -> str:
+    return user.get_full_name() or user.username
+
+
+@extend_schema(tags=["public"], responses=PublicDrawOutput, auth=[])
+class PublicDrawView(APIView):
+    """The public record of a published draw: enough for anyone to re-run it (404 before publication)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request, pk: int) -> Response:
+        draw = (
+            Draw.objects.select_related("plan__scope", "inputs")
+            .filter(pk=pk, published_at__isnull=False)
+            .first()
+        )
+        if draw is None:
+            raise Http404
+        assignments = (
+            draw.assignments.select_related("inspection__village")
+            .prefetch_related(
+                "inspection__team",
+                Prefetch("reassignments", queryset=Reassignment.objects.select_related("actor")),
+            )
+            .order_by("stratum", "rank")
+        )
+        villages = []
+        reassignments: list[dict[str, Any]] = []
+        for assignment in assignments:
+            inspection = assignment.inspection
+            villages.append(
+                {
+                    "code": inspection.village.code,
+                    "name": inspection.village.name,
+                    "stratum": assignment.stratum,
+                    "rank": assignment.rank,
+                    "drawn_team": assignment.drawn_team,
+                    "team": sorted(i.credential_number for i in inspection.team.all()),
+                    "status": inspection.status,
+                }
+            )
+            reassignments.extend(
+                {
+                    "village": inspection.village.code,
+                    "at": change.at,
+                    "by": _display(change.actor),
+                    "reason": change.reason,
+                    "team_before": change.team_before,
+                    "team_after": change.team_after,
+                }
+                for change in assignment.reassignments.all()
+            )
+        reassignments.sort(key=lambda r: r["at"])
+        record = {
+            "id": draw.pk,
+            "plan": draw.plan,
+            "parameters": draw.parameters,
+            "candidate_count": draw.candidate_count,
+            "candidates": draw.candidates,
+            "candidates_sha256": draw.candidates_sha256,
+            "roster": draw.roster,
+            "roster_sha256": draw.roster_sha256,
+            "seed_commitment": draw.seed_commitment,
+            "committed_at": draw.committed_at,
+            "beacon": draw.beacon,
+            "beacon_source": draw.beacon_source,
+            "beacon_entered_at": draw.beacon_entered_at,
+            "revealed_seed": draw.revealed_seed,
+            "drawn_at": draw.drawn_at,
+            "published_at": draw.published_at,
+            "result": draw.result,
+            "result_sha256": draw.result_sha256,
+            "villages": villages,
+            "reassignments": reassignments,
+        }
+        return Response(PublicDrawOutput(record).data)

@@ -1,0 +1,771 @@
+"""Sampling plans: preview, commit, beacon, draw, reassignment, publication.
+
+Each public function is a transaction boundary and refuses bad states with a
+:class:`~inspections.api.problems.Problem` carrying a stable code:
+
+=============================  ======  ===============================================
+code                           status  when
+=============================  ======  ===============================================
+``window_in_past``             422     the visit window has already started (commit) or ended (draw)
+``team_too_small``             422     a team size under 2
+``no_candidates``              422     nothing left to draw from after the exclusions
+``sample_exceeds_candidates``  422     a sample larger than the candidates
+``minimum_exceeds_sample``     422     the minimum per stratum needs more than the sample
+``unstaffable``                422     some drawn villages cannot be given a team (named)
+``already_committed``          409     a second commit
+``not_committed``              409     a beacon or draw before the commit
+``beacon_already_entered``     409     a second beacon
+``already_drawn``              409     a second draw, or a beacon after the draw
+``not_drawn``                  409     publication before the draw
+``embargo_active``             409     publication while inspections are still open
+``inspection_closed``          409     reassignment of a submitted or cancelled inspection
+``reason_required``            400     reassignment without a written reason
+``invalid_team``               422     a reassignment to a recused, inactive or wrong-sized team
+=============================  ======  ===============================================
+
+The draw itself is :mod:`inspections.services.sampling_draw`, a pure function
+of the frozen inputs, so ``verify_draw`` re-runs exactly the same code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from config.bulk import insert_rows
+from inspections.accounts.models import Inspector, User
+from inspections.api.problems import Problem
+from inspections.cases.models import Case, CaseStatus, overdue_condition
+from inspections.common.china_time import local_date
+from inspections.fieldwork.models import Inspection
+from inspections.sampling import draw as sampling_draw
+from inspections.sampling.draw import DrawInputError, DrawParameters, RosterEntry, UnstaffableError
+from inspections.sampling.models import (
+    Assignment,
+    Draw,
+    DrawInputs,
+    EmbargoAccessLog,
+    Reassignment,
+    SamplingPlan,
+)
+from villages.models import Division, Village
+
+OPEN_STATUSES = (Inspection.Status.SCHEDULED, Inspection.Status.IN_PROGRESS)
+
+
+# --- Candidates and weights ------------------------------------------------------
+
+
+@dataclass
+class CandidateSet:
+    rows: list[tuple[str, Decimal]]
+    excluded: dict[str, int] = field(default_factory=dict)
+    # Candidates whose weight the cases raise: with an open case, with an overdue one.
+    with_open_cases: int = 0
+    with_overdue_cases: int = 0
+
+
+def _weight(plan: SamplingPlan, *, open_cases: int, overdue_cases: int, days_since: int | None) -> Decimal:
+    """w = base + per_open × open + per_overdue × overdue + staleness × min(days, cap) / cap.
+
+    Never inspected counts as the cap. An overdue case is also an open case, so it adds both.
+    """
+    cap = int(plan.staleness_cap_days)
+    days = cap if days_since is None else min(days_since, cap)
+    # str(): an unsaved plan may still hold the float or str it was built with.
+    base, per_open, per_overdue, staleness = (
+        Decimal(str(v))
+        for v in (plan.base_weight, plan.open_cases_weight, plan.overdue_cases_weight, plan.staleness_weight)
+    )
+    weight = base + per_open * open_cases + per_overdue * overdue_cases + staleness * Decimal(days) / cap
+    return weight.quantize(sampling_draw.WEIGHT_QUANTUM)
+
+
+def sampling_plan_candidates(*, plan: SamplingPlan, now: datetime | None = None) -> CandidateSet:
+    """The plan's candidates with their weights, as a commit would freeze them (three queries)."""
+    now = now or timezone.now()
+    prefix = plan.scope_code
+    excluded_kinds = set(plan.excluded_kinds or [])
+    recent_cutoff = now - timedelta(days=plan.exclude_inspected_days) if plan.exclude_inspected_days else None
+
+    history: dict[int, tuple[datetime | None, int]] = {
+        village_id: (last, open_count)
+        for village_id, last, open_count in Inspection.objects.filter(village__code__startswith=prefix)
+        .values("village_id")
+        .annotate(
+            last=Max("submitted_at", filter=Q(status=Inspection.Status.SUBMITTED)),
+            open=Count("id", filter=Q(status__in=OPEN_STATUSES)),
+        )
+        .values_list("village_id", "last", "open")
+    }
+    # Open and overdue in the cases' own terms, on the day in China the commit happens.
+    cases: dict[int, tuple[int, int]] = {
+        village_id: (open_cases, overdue_cases)
+        for village_id, open_cases, overdue_cases in Case.objects.filter(village__code__startswith=prefix)
+        .exclude(status=CaseStatus.CLOSED)
+        .values("village_id")
+        .annotate(open=Count("id"), overdue=Count("id", filter=overdue_condition(local_date(now))))
+        .values_list("village_id", "open", "overdue")
+    }
+    # Most villages were never inspected: they share one weight.
+    untouched = _weight(plan, open_cases=0, overdue_cases=0, days_since=None)
+    rows: list[tuple[str, Decimal]] = []
+    excluded = {"class": 0, "open_inspection": 0, "recently_inspected": 0}
+    with_open = with_overdue = 0
+    villages = Village.objects.within(prefix).filter(is_active=True).values_list("id", "code", "kind")
+    for village_id, code, kind in villages.iterator(chunk_size=20_000):
+        if kind in excluded_kinds:
+            excluded["class"] += 1
+            continue
+        past = history.get(village_id)
+        if past is None:
+            rows.append((code, untouched))  # cases come only from inspections
+            continue
+        last, open_count = past
+        if open_count:
+            excluded["open_inspection"] += 1
+            continue
+        if recent_cutoff is not None and last is not None and last >= recent_cutoff:
+            excluded["recently_inspected"] += 1
+            continue
+        days_since = None if last is None else max((now - last).days, 0)
+        open_cases, overdue_cases = cases.get(village_id, (0, 0))
+        with_open += open_cases > 0
+        with_overdue += overdue_cases > 0
+        weight = _weight(plan, open_cases=open_cases, overdue_cases=overdue_cases, days_since=days_since)
+        rows.append((code, weight))
+    return CandidateSet(rows, excluded, with_open_cases=with_open, with_overdue_cases=with_overdue)
+
+
+# --- Preview -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StratumPreview:
+    code: str
+    name: str
+    candidates: int
+    sample: int
+
+
+@dataclass(frozen=True)
+class PlanPreview:
+    candidate_count: int
+    sample_size: int
+    excluded: dict[str, int]
+    strata: list[StratumPreview]
+    problem: str | None
+    with_open_cases: int = 0
+    with_overdue_cases: int = 0
+
+
+def _sample_size(plan: SamplingPlan, candidates: int) -> int:
+    if plan.sample_size is not None:
+        return plan.sample_size
+    assert plan.sample_rate is not None  # the plan_size_or_rate constraint
+    return sampling_draw.sample_size_for(rate=plan.sample_rate, candidates=candidates)
+
+
+def _strata_sizes(codes: Sequence[str], length: int) -> dict[str, int]:
+    return {s: end - start for s, start, end in sampling_draw.strata_bounds(list(codes), length)}
+
+
+def sampling_plan_preview(*, plan: SamplingPlan, now: datetime | None = None) -> PlanPreview:
+    """Candidate count and expected sample per stratum, without committing anything."""
+    candidate_set = sampling_plan_candidates(plan=plan, now=now)
+    codes = sorted(code for code, _w in candidate_set.rows)
+    sizes = _strata_sizes(codes, plan.stratum_level)
+    size = _sample_size(plan, len(codes))
+    problem = None
+    try:
+        _check_sample(plan, sizes, size)
+        allocation = sampling_draw.allocate(sizes, size, plan.min_per_stratum)
+    except Problem as refusal:
+        problem = str(refusal.detail)
+        allocation = {s: 0 for s in sizes}
+    names = dict(Division.objects.filter(code__in=[s for s in sizes if s]).values_list("code", "name"))
+    strata = [StratumPreview(s, names.get(s, s or "—"), n, allocation[s]) for s, n in sizes.items()]
+    return PlanPreview(
+        len(codes),
+        size,
+        candidate_set.excluded,
+        strata,
+        problem,
+        with_open_cases=candidate_set.with_open_cases,
+        with_overdue_cases=candidate_set.with_overdue_cases,
+    )
+
+
+# --- Commit --------------------------------------------------------------------------
+
+
+def _check_plan(plan: SamplingPlan, now: datetime) -> None:
+    if plan.team_size < 2:
+        raise Problem(status=422, code="team_too_small", detail=_("A team needs at least two inspectors."))
+    if plan.window_start <= now:
+        raise Problem(
+            status=422,
+            code="window_in_past",
+            detail=_("The visit window has already started: an unannounced visit must be in the future."),
+        )
+
+
+def _check_sample(plan: SamplingPlan, sizes: dict[str, int], size: int) -> None:
+    total = sum(sizes.values())
+    if total == 0:
+        raise Problem(
+            status=422,
+            code="no_candidates",
+            detail=_("No village is left to draw from after the exclusions."),
+        )
+    if size > total:
+        raise Problem(
+            status=422,
+            code="sample_exceeds_candidates",
+            detail=_("The sample (%(size)d) is larger than the candidates (%(total)d).")
+            % {"size": size, "total": total},
+        )
+    needed = sum(min(plan.min_per_stratum, n) for n in sizes.values())
+    if needed > size:
+        raise Problem(
+            status=422,
+            code="minimum_exceeds_sample",
+            detail=_("The minimum per stratum needs %(needed)d villages but the sample is %(size)d.")
+            % {"needed": needed, "size": size},
+        )
+
+
+def _pool_prefix(plan: SamplingPlan) -> str:
+    """Only inspectors who can be in some village's pool enter the roster."""
+    return plan.scope_code[: plan.team_pool] if plan.team_pool else ""
+
+
+def _roster(plan: SamplingPlan, candidate_codes: set[str]) -> tuple[list[RosterEntry], dict[str, list[str]]]:
+    """Active inspectors with capacity left in the plan's window, and each candidate's previous team."""
+    overlapping = Q(
+        inspections__window_start__lt=plan.window_end,
+        inspections__window_end__gt=plan.window_start,
+    ) & ~Q(inspections__status=Inspection.Status.CANCELLED)
+    inspectors = (
+        Inspector.objects.filter(is_active=True, user__is_active=True)
+        .filter(home_division__code__startswith=_pool_prefix(plan))
+        .annotate(busy=Count("inspections", filter=overlapping))
+        .values_list("credential_number", "home_division__code", "capacity", "busy")
+    )
+    entries = [
+        RosterEntry(credential=credential, home=home, capacity=capacity - busy)
+        for credential, home, capacity, busy in inspectors
+        if capacity - busy > 0
+    ]
+    # The team of each village's latest inspection (by window start, then id).
+    latest: dict[str, tuple[datetime, int]] = {}
+    members: dict[int, list[str]] = {}
+    team_rows = (
+        Inspection.team.through.objects.filter(inspection__village__code__startswith=plan.scope_code)
+        .exclude(inspection__status=Inspection.Status.CANCELLED)
+        .values_list(
+            "inspection_id",
+            "inspection__village__code",
+            "inspection__window_start",
+            "inspector__credential_number",
+        )
+    )
+    for inspection_id, code, start, credential in team_rows:
+        if code not in candidate_codes:
+            continue
+        members.setdefault(inspection_id, []).append(credential)
+        if code not in latest or (start, inspection_id) > latest[code]:
+            latest[code] = (start, inspection_id)
+    previous = {code: sorted(members[inspection_id]) for code, (_s, inspection_id) in latest.items()}
+    return entries, previous
+
+
+def _parameters(
+    plan: SamplingPlan, *, sample_size: int, candidates: int, excluded: dict[str, int]
+) -> dict[str, Any]:
+    return {
+        "format": 2,  # 2: weights from open and overdue cases (1: findings of 365 days)
+        "plan": plan.pk,
+        "name": plan.name,
+        "scope": plan.scope_code,
+        "window_start": plan.window_start.isoformat(),
+        "window_end": plan.window_end.isoformat(),
+        "sample_size": sample_size,
+        "sample_rate": None if plan.sample_rate is None else str(plan.sample_rate),
+        "stratum_length": plan.stratum_level,
+        "min_per_stratum": plan.min_per_stratum,
+        "exclude_inspected_days": plan.exclude_inspected_days,
+        "excluded_kinds": sorted(plan.excluded_kinds or []),
+        "excluded_counts": excluded,
+        "weights": {
+            "formula": (
+                "base + per_open_case * open_cases + per_overdue_case * overdue_cases"
+                " + staleness * min(days_since_last, cap) / cap"
+            ),
+            "base": str(plan.base_weight),
+            "per_open_case": str(plan.open_cases_weight),
+            "per_overdue_case": str(plan.overdue_cases_weight),
+            "staleness": str(plan.staleness_weight),
+            "cap_days": plan.staleness_cap_days,
+        },
+        "team_size": plan.team_size,
+        "team_pool_length": plan.team_pool,
+        "candidate_count": candidates,
+    }
+
+
+@transaction.atomic
+def sampling_plan_commit(*, plan: SamplingPlan, user: User, now: datetime | None = None) -> Draw:
+    """Freeze the candidates and roster, generate the secret seed and publish its SHA-256."""
+    now = now or timezone.now()
+    plan = SamplingPlan.objects.select_for_update(of=("self",)).select_related("scope").get(pk=plan.pk)
+    if Draw.objects.filter(plan=plan).exists():
+        raise Problem(status=409, code="already_committed", detail=_("This plan is already committed."))
+    _check_plan(plan, now)
+    candidate_set = sampling_plan_candidates(plan=plan, now=now)
+    candidates_text = sampling_draw.candidates_serialise(candidate_set.rows)
+    codes = [code for code, _w in sorted(candidate_set.rows)]
+    size = _sample_size(plan, len(codes))
+    _check_sample(plan, _strata_sizes(codes, plan.stratum_level), size)
+    entries, previous = _roster(plan, set(codes))
+    roster_text = sampling_draw.roster_serialise(entries, previous)
+    seed = secrets.token_bytes(32)
+    draw = Draw.objects.create(
+        plan=plan,
+        parameters=_parameters(
+            plan, sample_size=size, candidates=len(codes), excluded=candidate_set.excluded
+        ),
+        candidates_sha256=sampling_draw.sha256_hex(candidates_text),
+        candidate_count=len(codes),
+        roster_sha256=sampling_draw.sha256_hex(roster_text),
+        seed=seed.hex(),
+        seed_commitment=hashlib.sha256(seed).hexdigest(),
+        committed_at=now,
+        committed_by=user,
+    )
+    DrawInputs.objects.create(draw=draw, candidates=candidates_text, roster=roster_text)
+    return draw
+
+
+def _locked_draw(plan: SamplingPlan) -> Draw:
+    draw = Draw.objects.select_for_update(of=("self",)).select_related("plan").filter(plan_id=plan.pk).first()
+    if draw is None:
+        raise Problem(
+            status=409,
+            code="not_committed",
+            detail=_("Commit the plan first: its candidates are not frozen yet."),
+        )
+    return draw
+
+
+@transaction.atomic
+def sampling_plan_enter_beacon(
+    *, plan: SamplingPlan, user: User, value: str, source: str, now: datetime | None = None
+) -> Draw:
+    """Mix a public value, unknown at commit time, into the draw's seed."""
+    now = now or timezone.now()
+    draw = _locked_draw(plan)
+    if draw.drawn_at is not None:
+        raise Problem(status=409, code="already_drawn", detail=_("The draw has already run."))
+    if draw.beacon:
+        raise Problem(
+            status=409, code="beacon_already_entered", detail=_("The beacon has already been entered.")
+        )
+    value = value.strip()
+    if not value:
+        raise Problem(status=400, code="beacon_empty", detail=_("The beacon value is empty."))
+    draw.beacon = value
+    draw.beacon_source = source.strip()
+    draw.beacon_entered_at = now
+    draw.save(update_fields=["beacon", "beacon_source", "beacon_entered_at"])
+    return draw
+
+
+# --- Draw ------------------------------------------------------------------------------
+
+
+def _chunks(items: Sequence[str], size: int = 5_000) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _insert_links(through: Any, column: str, rows: list[tuple[int, int]]) -> None:
+    """Many-to-many rows in one ``executemany``: a national draw links thousands of
+    inspections, and building a model instance per link costs more than the insert."""
+    if not rows:
+        return
+    # Table and column names come from the models, never from input.
+    table = connection.ops.quote_name(through._meta.db_table)
+    columns = f"(inspection_id, {connection.ops.quote_name(column)})"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One statement: two arrays unnested side by side.
+            cursor.execute(
+                f"INSERT INTO {table} {columns} SELECT * FROM unnest(%s::bigint[], %s::bigint[])",  # noqa: S608
+                [[a for a, _b in rows], [b for _a, b in rows]],
+            )
+        else:
+            cursor.executemany(f"INSERT INTO {table} {columns} VALUES (%s, %s)", rows)  # noqa: S608
+
+
+def _unstaffable(error: UnstaffableError) -> Problem:
+    names = dict(
+        Village.objects.filter(code__in=[v.code for v in error.villages]).values_list("code", "name")
+    )
+    listed = "; ".join(f"{names.get(v.code, v.code)} ({v.code}): {v.reason}" for v in error.villages[:20])
+    if len(error.villages) > 20:
+        listed += " " + _("and %(n)d more") % {"n": len(error.villages) - 20}
+    return Problem(
+        status=422,
+        code="unstaffable",
+        detail=_("These villages cannot be given a team, so nothing was drawn: %(villages)s")
+        % {"villages": listed},
+        extra={
+            "villages": [
+                {"code": v.code, "name": names.get(v.code, ""), "eligible": v.eligible, "reason": v.reason}
+                for v in error.villages
+            ]
+        },
+    )
+
+
+@transaction.atomic
+def sampling_plan_draw(*, plan: SamplingPlan, user: User, now: datetime | None = None) -> Draw:
+    """Run the draw once: villages per stratum, their teams, one inspection each. All or nothing."""
+    now = now or timezone.now()
+    draw = _locked_draw(plan)
+    if draw.drawn_at is not None:
+        raise Problem(status=409, code="already_drawn", detail=_("The draw has already run."))
+    if draw.plan.window_end <= now:
+        raise Problem(status=422, code="window_in_past", detail=_("The visit window has already ended."))
+    candidates_text, roster_text = DrawInputs.objects.values_list("candidates", "roster").get(draw=draw)
+    try:
+        result = sampling_draw.draw_compute(
+            seed=bytes.fromhex(draw.seed),
+            beacon=draw.beacon,
+            candidates_text=candidates_text,
+            roster_text=roster_text,
+            parameters=DrawParameters.from_frozen(draw.parameters),
+            validate=False,  # serialised by the commit, immutable since; verify_draw validates
+        )
+    except UnstaffableError as error:
+        raise _unstaffable(error) from error
+
+    codes = [v.code for v in result.villages]
+    village_ids: dict[str, int] = {}
+    for chunk in _chunks(codes):
+        village_ids.update(Village.objects.filter(code__in=chunk).values_list("code", "id"))
+    credentials = sorted({c for v in result.villages for c in v.team})
+    inspector_ids: dict[str, int] = {}
+    for chunk in _chunks(credentials):
+        inspector_ids.update(
+            Inspector.objects.filter(credential_number__in=chunk).values_list("credential_number", "id")
+        )
+    organiser_ids = list(draw.plan.organisers.values_list("id", flat=True))
+
+    # Thousands of rows: plain values through one COPY (PostgreSQL) rather than
+    # an instance and 9 prepared values per row through ``bulk_create``; the values
+    # every row shares are prepared once.
+    plan = draw.plan
+    inspection_ids = insert_rows(
+        Inspection,
+        [{"village_id": village_ids[v.code]} for v in result.villages],
+        common={
+            "mode": Inspection.Mode.RANDOM.value,
+            "window_start": plan.window_start,
+            "window_end": plan.window_end,
+        },
+        return_ids=True,
+    )
+    _insert_links(
+        Inspection.team.through,
+        "inspector_id",
+        [
+            (inspection_id, inspector_ids[credential])
+            for inspection_id, v in zip(inspection_ids, result.villages, strict=True)
+            for credential in v.team
+        ],
+    )
+    _insert_links(
+        Inspection.organisers.through,
+        "user_id",
+        [(inspection_id, organiser_id) for inspection_id in inspection_ids for organiser_id in organiser_ids],
+    )
+    insert_rows(
+        Assignment,
+        [
+            {
+                "inspection_id": inspection_id,
+                "stratum": v.stratum,
+                "rank": v.rank,
+                "drawn_team": list(v.team),
+            }
+            for inspection_id, v in zip(inspection_ids, result.villages, strict=True)
+        ],
+        common={"draw_id": draw.pk},
+    )
+    draw.result = result.as_dict()
+    draw.result_sha256 = sampling_draw.sha256_hex(result.canonical())
+    draw.drawn_at = now
+    draw.drawn_by = user
+    draw.save(update_fields=["result", "result_sha256", "drawn_at", "drawn_by"])
+    return draw
+
+
+# --- Reassignment ------------------------------------------------------------------------
+
+
+def _is_organiser(user: User, plan: SamplingPlan) -> bool:
+    return user.is_superuser or plan.organisers.filter(pk=user.pk).exists()
+
+
+@transaction.atomic
+def assignment_reassign(
+    *, assignment: Assignment, user: User, team: Sequence[Inspector], reason: str, now: datetime | None = None
+) -> Reassignment:
+    """Replace a drawn team by hand: only with a written reason, logged for the public record."""
+    now = now or timezone.now()
+    assignment = Assignment.objects.select_related("draw__plan", "inspection__village").get(pk=assignment.pk)
+    inspection = Inspection.objects.select_for_update().get(pk=assignment.inspection_id)
+    plan = assignment.draw.plan
+    if not _is_organiser(user, plan):
+        raise Problem(status=404, code="not_found", detail=_("No such assignment."))
+    reason = reason.strip()
+    if len(reason) < 5:
+        raise Problem(status=400, code="reason_required", detail=_("A reassignment needs a written reason."))
+    if inspection.status not in OPEN_STATUSES:
+        raise Problem(status=409, code="inspection_closed", detail=_("The inspection is no longer open."))
+    members = sorted({i.pk: i for i in team}.values(), key=lambda i: i.credential_number)
+    village_code = inspection.village.code
+    last_visit = (
+        Inspection.objects.filter(village_id=inspection.village_id, window_start__lt=inspection.window_start)
+        .exclude(status=Inspection.Status.CANCELLED)
+        .order_by("-window_start", "-id")
+        .first()
+    )
+    previous = set(last_visit.team.values_list("credential_number", flat=True)) if last_visit else set()
+    # Capacity as frozen in the draw's roster, against this draw's other visits.
+    # Someone not on that roster (a replacement from elsewhere) has no frozen capacity to exceed.
+    capacity = {
+        e.credential: e.capacity for e in sampling_draw.roster_parse(assignment.draw.roster).inspectors
+    }
+    load = Counter(
+        Inspection.team.through.objects.filter(
+            inspection__assignment__draw_id=assignment.draw_id, inspector__in=[m.pk for m in members]
+        )
+        .exclude(inspection_id=inspection.pk)
+        .exclude(inspection__status=Inspection.Status.CANCELLED)
+        .values_list("inspector__credential_number", flat=True)
+    )  # one row per visit and member
+    problems: list[str] = []
+    if len(members) != plan.team_size:
+        problems.append(_("the team must have %(n)d members") % {"n": plan.team_size})
+    for member in Inspector.objects.filter(pk__in=[m.pk for m in members]).select_related(
+        "home_division", "user"
+    ):
+        if not member.is_active or not member.user.is_active:
+            problems.append(_("%(who)s is inactive") % {"who": member})
+        elif village_code.startswith(member.home_division.code[:6]):
+            problems.append(_("%(who)s is recused: home county") % {"who": member})
+        elif member.credential_number in previous:
+            problems.append(_("%(who)s is recused: on the village's previous team") % {"who": member})
+        elif member.credential_number in capacity and (
+            load[member.credential_number] >= capacity[member.credential_number]
+        ):
+            problems.append(
+                _("%(who)s is at full capacity in this draw (%(n)d visits)")
+                % {"who": member, "n": capacity[member.credential_number]}
+            )
+    if problems:
+        raise Problem(status=422, code="invalid_team", detail="; ".join(str(p) for p in problems))
+    before = sorted(inspection.team.values_list("credential_number", flat=True))
+    inspection.team.set(members)
+    return Reassignment.objects.create(
+        assignment=assignment,
+        actor=user,
+        at=now,
+        reason=reason,
+        team_before=before,
+        team_after=[m.credential_number for m in members],
+    )
+
+
+# --- Publication ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def draw_publish(*, draw: Draw, now: datetime | None = None) -> Draw:
+    """Reveal the seed, once every inspection of the draw is submitted or cancelled. Idempotent."""
+    now = now or timezone.now()
+    draw = Draw.objects.select_for_update().get(pk=draw.pk)
+    if draw.published_at is not None:
+        return draw
+    if draw.drawn_at is None:
+        raise Problem(status=409, code="not_drawn", detail=_("The draw has not run yet."))
+    still_open = draw.assignments.filter(inspection__status__in=OPEN_STATUSES).count()
+    if still_open:
+        raise Problem(
+            status=409,
+            code="embargo_active",
+            detail=_("%(n)d inspections of this draw are still open: publishing now would reveal them.")
+            % {"n": still_open},
+        )
+    draw.published_at = now
+    draw.revealed_seed = draw.seed
+    draw.save(update_fields=["published_at", "revealed_seed"])
+    return draw
+
+
+# --- The embargo access log ------------------------------------------------------------------
+
+
+def embargo_reads_record(
+    *,
+    user: Any,
+    action: str,
+    path: str = "",
+    inspections: Iterable[Inspection] = (),
+    plans: Iterable[SamplingPlan] = (),
+    now: datetime | None = None,
+) -> int:
+    """Log one read of each embargoed object (unsubmitted inspection, unpublished plan). One query."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    now = now or timezone.now()
+    rows = [
+        EmbargoAccessLog(at=now, user=user, action=action, path=path[:300], inspection=inspection)
+        for inspection in inspections
+        if inspection.status != Inspection.Status.SUBMITTED
+    ]
+    for plan in plans:
+        draw = plan.draw_or_none
+        if draw is None or draw.published_at is None:
+            rows.append(EmbargoAccessLog(at=now, user=user, action=action, path=path[:300], plan=plan))
+    if rows:
+        EmbargoAccessLog.objects.bulk_create(rows)
+    return len(rows)
+
+
+# --- Verification and the public record ------------------------------------------------------
+
+
+@dataclass
+class Verification:
+    checks: list[tuple[str, bool, str]] = field(default_factory=list)
+    difference: str | None = None
+
+    @property
+    def identical(self) -> bool:
+        return self.difference is None and all(ok for _name, ok, _detail in self.checks)
+
+    def check(self, name: str, ok: bool, detail: str = "") -> None:
+        self.checks.append((name, ok, detail))
+        if not ok and self.difference is None:
+            self.difference = f"{name}: {detail}"
+
+
+def record_verify(record: dict[str, Any], *, seed_hex: str | None = None) -> Verification:
+    """Recompute a draw from a record (the public one, or one built from the database)."""
+    report = Verification()
+    seed_hex = seed_hex or record.get("revealed_seed") or ""
+    report.check(
+        "candidate list hash",
+        sampling_draw.sha256_hex(record["candidates"]) == record["candidates_sha256"],
+        "SHA-256 of the stored list differs from the committed hash",
+    )
+    report.check(
+        "roster hash",
+        sampling_draw.sha256_hex(record["roster"]) == record["roster_sha256"],
+        "SHA-256 of the stored roster differs from the committed hash",
+    )
+    if not seed_hex:
+        report.check("seed", False, "the seed has not been revealed")
+        return report
+    report.check(
+        "seed commitment",
+        hashlib.sha256(bytes.fromhex(seed_hex)).hexdigest() == record["seed_commitment"],
+        "SHA-256 of the revealed seed differs from the commitment",
+    )
+    try:
+        again = sampling_draw.draw_compute(
+            seed=bytes.fromhex(seed_hex),
+            beacon=record.get("beacon") or "",
+            candidates_text=record["candidates"],
+            roster_text=record["roster"],
+            parameters=DrawParameters.from_frozen(record["parameters"]),
+        )
+    except (DrawInputError, UnstaffableError) as error:
+        report.check("recomputation", False, f"the draw cannot be recomputed: {error}")
+        return report
+    difference = sampling_draw.first_difference(record["result"] or {}, again.as_dict())
+    report.check("result", difference is None, difference or "")
+    return report
+
+
+def draw_record(*, draw: Draw, include_secret: bool = False) -> dict[str, Any]:
+    """Everything needed to re-run a draw; the seed only once revealed (or for an operator's check)."""
+    return {
+        "id": draw.pk,
+        "parameters": draw.parameters,
+        "candidates": draw.candidates,
+        "candidates_sha256": draw.candidates_sha256,
+        "roster": draw.roster,
+        "roster_sha256": draw.roster_sha256,
+        "seed_commitment": draw.seed_commitment,
+        "committed_at": draw.committed_at.isoformat(),
+        "beacon": draw.beacon,
+        "beacon_source": draw.beacon_source,
+        "beacon_entered_at": draw.beacon_entered_at.isoformat() if draw.beacon_entered_at else None,
+        "revealed_seed": draw.seed if include_secret else draw.revealed_seed,
+        "drawn_at": draw.drawn_at.isoformat() if draw.drawn_at else None,
+        "result": draw.result,
+        "result_sha256": draw.result_sha256,
+        "published_at": draw.published_at.isoformat() if draw.published_at else None,
+    }
+
+
+def draw_verify(*, draw: Draw, use_secret_seed: bool = False) -> Verification:
+    """Re-run a stored draw and compare; then check the live teams against the logged changes."""
+    report = record_verify(draw_record(draw=draw, include_secret=use_secret_seed))
+    if report.difference is not None or draw.result is None:
+        return report
+    report.check(
+        "result hash",
+        sampling_draw.sha256_hex(sampling_draw.canonical_json(draw.result)) == draw.result_sha256,
+        "the stored result does not match its hash",
+    )
+    assignments = (
+        draw.assignments.select_related("inspection__village")
+        .prefetch_related("reassignments", "inspection__team")
+        .order_by("stratum", "rank")
+    )
+    for assignment in assignments:
+        expected = sorted(assignment.drawn_team)
+        for change in assignment.reassignments.all():
+            if sorted(change.team_before) != expected:
+                report.check(
+                    "reassignment log",
+                    False,
+                    f"{assignment.inspection.village.code}: a change starts from "
+                    f"{change.team_before}, not {expected}",
+                )
+            expected = sorted(change.team_after)
+        live = sorted(i.credential_number for i in assignment.inspection.team.all())
+        if live != expected:
+            report.check(
+                "live teams",
+                False,
+                f"{assignment.inspection.village.code}: team {live} but the draw and its log say {expected}",
+            )
+    return report
