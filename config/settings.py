@@ -193,11 +193,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The one place that says which queue each task runs on (beat rows copy it when created).
 # Media has its own queue so that a burst of uploads never delays email, and email its own
 # so that a slow mail server never delays escalation. Every task is listed.
+# The digest fan-out and its chunks may be given a queue of their own.
+_DIGEST_QUEUE = env.str("QINGSHAN_DIGEST_QUEUE", default="email")
 CELERY_TASK_ROUTES = {
     "inspections.photo_process": {"queue": "media"},
     "inspections.cases.make_public_images": {"queue": "media"},
-    "inspections.digests.send_scheduled": {"queue": "email"},
-    "inspections.digests.send_chunk": {"queue": "email"},
+    "inspections.digests.send_scheduled": {"queue": _DIGEST_QUEUE},
+    "inspections.digests.send_chunk": {"queue": _DIGEST_QUEUE},
     "inspections.cases.send_notifications": {"queue": "email"},
     "inspections.cases.warn_publication_due": {"queue": "email"},
     "inspections.cases.escalate_overdue": {"queue": "default"},
@@ -327,8 +329,7 @@ QINGSHAN_TUS_EXPIRY = timedelta(hours=env.int("QINGSHAN_TUS_EXPIRY_HOURS", defau
 # --- Digests (定期调度) -------------------------------------------------------------
 # Links in emails (admin pages, the one-click unsubscribe) start with this address.
 QINGSHAN_SITE_URL = env.str("QINGSHAN_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
-# The queue the digest fan-out and its chunks run on, and recipients per chunk task.
-QINGSHAN_DIGEST_QUEUE = env.str("QINGSHAN_DIGEST_QUEUE", default="email")
+# Recipients per digest chunk task (their queue: CELERY_TASK_ROUTES).
 QINGSHAN_DIGEST_CHUNK_SIZE = env.int("QINGSHAN_DIGEST_CHUNK_SIZE", default=50)
 # A claim older than this belongs to a dead worker and may be taken again. It must
 # exceed the chunk task's hard time limit (600 s), after which a live worker is killed.

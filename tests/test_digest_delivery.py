@@ -33,6 +33,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from celery.app.routes import MapRoute
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
 from django.db import connection
@@ -58,6 +59,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parent.parent
 PERIOD = "2025-01-06"  # the week of Monday 6 January 2025
 SECRET_VILLAGE = "330523101202"
+DIGEST_TASKS = ("inspections.digests.send_scheduled", "inspections.digests.send_chunk")
 
 
 # --- A real SMTP server ------------------------------------------------------------------
@@ -143,13 +145,23 @@ def mail_settings(settings: Any, smtp: tuple[SmtpHandler, int], queue: str) -> A
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     settings.EMAIL_TIMEOUT = 30
-    settings.QINGSHAN_DIGEST_QUEUE = queue
     settings.QINGSHAN_DIGEST_RETRY_SECONDS = 1
     return settings
 
 
 @pytest.fixture
-def embedded_worker(mail_settings: Any, queue: str) -> Iterator[Any]:
+def digest_route(queue: str) -> Iterator[None]:
+    """Route the digest tasks sent from this process to the test's queue (as the workers' env does)."""
+    route = MapRoute({name: {"queue": queue} for name in DIGEST_TASKS})
+    app.amqp.routes.insert(0, route)
+    try:
+        yield
+    finally:
+        app.amqp.routes.remove(route)
+
+
+@pytest.fixture
+def embedded_worker(mail_settings: Any, digest_route: None, queue: str) -> Iterator[Any]:
     consuming = app.amqp.queues._consume_from
     try:
         with start_worker(
@@ -384,7 +396,6 @@ def test_two_workers_and_duplicate_firings_send_each_digest_once(
     smtp: tuple[SmtpHandler, int], workers: Any, queue: str, settings: Any
 ) -> None:
     handler, _port = smtp
-    settings.QINGSHAN_DIGEST_QUEUE = queue
     county_activity(YUCUN)
     people = [recipient(ANJI, username=f"sup{n}", email=f"sup{n}@example.cn") for n in range(6)]
     first = workers("first", QINGSHAN_DIGEST_CHUNK_SIZE="1")
@@ -409,7 +420,6 @@ def test_a_worker_killed_mid_fan_out_then_a_rerun_sends_only_what_is_missing(
     smtp: tuple[SmtpHandler, int], workers: Any, queue: str, settings: Any
 ) -> None:
     handler, _port = smtp
-    settings.QINGSHAN_DIGEST_QUEUE = queue
     county_activity(YUCUN)
     people = [recipient(ANJI, username=f"sup{n}", email=f"sup{n}@example.cn") for n in range(5)]
     handler.hold_at = 3  # the third message stays in the SMTP conversation

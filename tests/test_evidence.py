@@ -215,7 +215,7 @@ def test_the_task_is_enqueued_on_commit_and_routed_to_the_media_queue(
         response = upload(client, inspection, camera_jpeg())
 
     photo = Photo.objects.get(client_uuid=response.json()["client_uuid"])
-    assert apply_async.call_args.args[0] == (photo.pk,)
+    assert apply_async.call_args.kwargs["args"] == (photo.pk,)
     assert app.amqp.router.route({}, "inspections.photo_process")["queue"].name == "media"
 
 
