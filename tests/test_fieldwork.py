@@ -197,7 +197,7 @@ def test_a_supervisor_confirms_a_village_location_from_a_good_check_in() -> None
 
     assert (confirmed.longitude, confirmed.latitude, confirmed.datum) == (119.6, 30.5, "wgs84")
     assert confirmed.location_source == Village.LocationSource.CONFIRMED
-    assert fieldwork.distance_to_village_m(village=confirmed, longitude=119.6, latitude=30.5) == 0
+    assert confirmed.distance_m(longitude=119.6, latitude=30.5) == 0
 
 
 # --- findings ------------------------------------------------------------------------------------

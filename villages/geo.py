@@ -95,3 +95,23 @@ def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     d_lambda = math.radians(lon2 - lon1)
     h = math.sin(d_phi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(d_lambda / 2) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def distance_to_point_m(
+    reference: tuple[float, float] | None, *, longitude: float, latitude: float
+) -> float | None:
+    """Metres from a WGS-84 point to ``reference`` (WGS-84), or None when the reference is unknown."""
+    if reference is None:
+        return None
+    return haversine_m(reference[0], reference[1], longitude, latitude)
+
+
+def distance_m(a: tuple[float, float, str], b: tuple[float, float, str]) -> float:
+    """Great-circle distance in metres of two ``(longitude, latitude, datum)`` points.
+
+    Both are converted to WGS-84 first: the offset between the datums is
+    hundreds of metres inside China, as large as the thresholds measured.
+    """
+    lon1, lat1 = to_wgs84(a[0], a[1], a[2])
+    lon2, lat2 = to_wgs84(b[0], b[1], b[2])
+    return haversine_m(lon1, lat1, lon2, lat2)

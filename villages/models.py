@@ -13,6 +13,8 @@ from django.db.models import Q
 from django.db.models.functions import Length
 from django.utils.translation import gettext_lazy as _
 
+from villages.geo import distance_to_point_m, to_wgs84
+
 models.CharField.register_lookup(Length)
 
 # The code length of each division level; villages have 12 digits.
@@ -163,6 +165,26 @@ class Village(models.Model):
     @property
     def county_code(self) -> str:
         return self.code[:6]
+
+    def reference_point(self) -> tuple[float, float] | None:
+        """The village's point in WGS-84, if it is trustworthy enough to measure against.
+
+        Only confirmed and surveyed locations count. Derived locations are
+        approximate by construction (kilometres off), so they count as unknown:
+        better "location unknown" than a false "far away" flag.
+        """
+        if not self.has_location or self.location_source not in TRUSTED_LOCATION_SOURCES:
+            return None
+        assert self.longitude is not None and self.latitude is not None
+        return to_wgs84(self.longitude, self.latitude, self.datum)
+
+    def distance_m(self, *, longitude: float, latitude: float) -> float | None:
+        """Metres from a WGS-84 point to the village, or None when its location is unknown."""
+        return distance_to_point_m(self.reference_point(), longitude=longitude, latitude=latitude)
+
+
+# The location sources a distance is measured against (see Village.reference_point).
+TRUSTED_LOCATION_SOURCES = (Village.LocationSource.CONFIRMED, Village.LocationSource.SURVEY)
 
 
 def village_kind_for(code: str, name: str) -> str:

@@ -9,8 +9,9 @@ Every error the API returns is ``application/problem+json``::
 ``code`` is stable: phones branch on it, so a shipped code is never renamed.
 DRF's own exception codes are kept as they are (``not_authenticated``,
 ``permission_denied``, ``not_found``, ``method_not_allowed``, ``throttled``,
-``parse_error``, ``unsupported_media_type``…). Services raise :class:`Problem`
-for domain refusals with their own codes.
+``parse_error``, ``unsupported_media_type``…). Services raise
+:class:`~inspections.common.errors.DomainError` subclasses, each declaring its
+code and status once; they are answered here like a :class:`Problem`.
 
 Written here rather than taken from a package: the maintained DRF error
 packages emit their own formats, not RFC 9457 with per-field errors.
@@ -26,6 +27,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
+
+from inspections.common.errors import DomainError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -118,7 +121,15 @@ _TITLES: dict[int, Any] = {
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's exception handler, answering in problem details."""
-    if isinstance(exc, Http404):
+    if isinstance(exc, DomainError):
+        exc = Problem(
+            status=exc.status,
+            code=exc.code,
+            detail=exc.detail,
+            title=str(exc.title) if exc.title else None,
+            extra=exc.extra,
+        )
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpRequest
+
+from inspections.common.errors import DomainError
 
 
 class ReadOnlyAdminMixin:
@@ -29,3 +31,8 @@ class ReadOnlyAdminMixin:
 class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
     extra = 0
     can_delete = False
+
+
+def message_refusal(model_admin: admin.ModelAdmin, request: HttpRequest, error: DomainError) -> None:  # type: ignore[type-arg]
+    """Show a domain refusal as an error message in the reader's language, never as its code."""
+    model_admin.message_user(request, error.detail, level=messages.ERROR)

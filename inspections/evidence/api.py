@@ -23,8 +23,8 @@ from rest_framework.views import APIView
 from inspections.accounts.models import User
 from inspections.api.problems import Problem
 from inspections.cases.models import Case
+from inspections.cases.policies import can_rectify
 from inspections.cases.selectors import case_list
-from inspections.cases.services.workflow import can_rectify
 from inspections.evidence import services as evidence
 from inspections.evidence.models import Photo
 from inspections.evidence.policies import may_see_original

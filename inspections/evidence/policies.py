@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from inspections.accounts.models import Role, User
 from inspections.cases.models import Case, FollowUp
-from inspections.cases.services.workflow import can_rectify
+from inspections.cases.policies import can_rectify
 from inspections.evidence.models import Photo
 
 

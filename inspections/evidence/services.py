@@ -38,7 +38,6 @@ from inspections.evidence import imaging
 from inspections.evidence.models import Photo
 from inspections.fieldwork.models import Finding, Inspection
 from inspections.fieldwork.services import (
-    distance_to_village_m,
     inspection_lock_for_change,
     inspection_mark_started,
 )
@@ -363,9 +362,7 @@ def photo_process(*, photo_id: int) -> Photo | None:
     photo.distance_m = None
     village = _village_of(photo)
     if facts.gps is not None and village is not None:
-        photo.distance_m = distance_to_village_m(
-            village=village, longitude=facts.gps[0], latitude=facts.gps[1]
-        )
+        photo.distance_m = village.distance_m(longitude=facts.gps[0], latitude=facts.gps[1])
     photo.flags = evidence_flags(photo=photo, analysis=analysis)
     photo.status = Photo.Status.READY
     photo.processed_at = timezone.now()

@@ -29,7 +29,6 @@ from inspections.evidence.models import Photo
 from inspections.fieldwork import services as fieldwork
 from inspections.fieldwork.models import CheckIn, Finding, Inspection
 from inspections.fieldwork.selectors import assignment_list, inspection_actionable, inspection_list
-from inspections.fieldwork.services import village_reference_point
 from inspections.sampling.services import embargo_reads_record
 from villages.api.serializers import VillageOutput
 from villages.models import Datum, Village
@@ -58,7 +57,7 @@ class VillageBriefOutput(serializers.ModelSerializer[Village]):
         fields = ["code", "name", "longitude", "latitude", "datum", "location_source", "location_known"]
 
     def get_location_known(self, village: Village) -> bool:
-        return fieldwork.village_reference_point(village) is not None
+        return village.reference_point() is not None
 
 
 class ActionableUntilField(serializers.DateTimeField):
@@ -363,7 +362,7 @@ class AssignmentVillageOutput(VillageOutput):
         fields = ["code", "name", "kind", "township", "county_code", "location", "location_known"]
 
     def get_location_known(self, village: Village) -> bool:
-        return village_reference_point(village) is not None
+        return village.reference_point() is not None
 
 
 class AssignmentOutput(serializers.ModelSerializer[Inspection]):

@@ -24,32 +24,9 @@ from inspections.checklist.models import ProblemCategory
 from inspections.common.idempotency import create_once
 from inspections.evidence.models import Photo
 from inspections.fieldwork.models import CheckIn, Finding, Inspection, LocationStatus
-from villages.geo import haversine_m, to_wgs84
 from villages.models import Datum, Village
 
 logger = logging.getLogger(__name__)
-
-TRUSTED_LOCATION_SOURCES = (Village.LocationSource.CONFIRMED, Village.LocationSource.SURVEY)
-
-
-def village_reference_point(village: Village) -> tuple[float, float] | None:
-    """The village's point in WGS-84, if it is trustworthy enough to measure against.
-
-    Derived locations are approximate by construction (kilometres off), so they
-    count as unknown: better "location unknown" than a false "far away" flag.
-    """
-    if not village.has_location or village.location_source not in TRUSTED_LOCATION_SOURCES:
-        return None
-    assert village.longitude is not None and village.latitude is not None
-    return to_wgs84(village.longitude, village.latitude, village.datum)
-
-
-def distance_to_village_m(*, village: Village, longitude: float, latitude: float) -> float | None:
-    """Metres from a WGS-84 point to the village, or None when its location is unknown."""
-    reference = village_reference_point(village)
-    if reference is None:
-        return None
-    return haversine_m(longitude, latitude, reference[0], reference[1])
 
 
 def inspection_lock_for_change(inspection: Inspection) -> Inspection:
@@ -97,7 +74,7 @@ def check_in_record(
         )
 
     def create() -> CheckIn:
-        distance = distance_to_village_m(village=inspection.village, longitude=longitude, latitude=latitude)
+        distance = inspection.village.distance_m(longitude=longitude, latitude=latitude)
         check_in = CheckIn.objects.create(
             client_uuid=client_uuid,
             inspection=inspection,

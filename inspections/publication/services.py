@@ -22,8 +22,8 @@ from PIL import Image, ImageOps
 
 from inspections.accounts.models import User
 from inspections.api.problems import Problem
+from inspections.cases.events import HEAD_FIELDS, case_event_append, case_lock
 from inspections.cases.models import Case, CaseEvent
-from inspections.cases.services.workflow import HEAD_FIELDS, _append_event, _lock
 from inspections.common.china_time import local_date
 from inspections.common.dispatch import enqueue_on_commit
 from inspections.evidence.models import Photo
@@ -126,7 +126,7 @@ def public_images_for(photo_uuids: Iterable[str]) -> dict[str, PublicImage]:
 def typical_case_publish(*, case: Case, actor: User, now: dt.datetime | None = None) -> TypicalCase:
     """Publish a case as a typical case, with the public summary written for it."""
     now = now or timezone.now()
-    locked = _lock(case)
+    locked = case_lock(case)
     typical = TypicalCase.objects.select_for_update().filter(case=locked).first()
     if typical is None or not typical.summary_zh_hans.strip() or not typical.title_zh_hans.strip():
         raise Problem(
@@ -143,7 +143,7 @@ def typical_case_publish(*, case: Case, actor: User, now: dt.datetime | None = N
     typical.published_at = now
     typical.published_by = actor
     typical.save(update_fields=["published_at", "published_by"])
-    _append_event(
+    case_event_append(
         locked,
         kind=CaseEvent.Kind.PUBLISHED,
         actor=actor,

@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import Inspector, Role, User
 from inspections.api.problems import Problem
+from inspections.cases.events import HEAD_FIELDS, case_event_append, case_lock
 from inspections.cases.models import (
     ALLOWED_TRANSITIONS,
     RECTIFICATION_DUE,
@@ -39,6 +40,7 @@ from inspections.cases.models import (
     FollowUpDraw,
     Rectification,
 )
+from inspections.cases.policies import can_rectify
 from inspections.checklist.models import ProblemCategory
 from inspections.common import randomness
 from inspections.common.china_time import SHANGHAI, local_date
@@ -101,49 +103,6 @@ def _deadline_fields(case: Case, *, now: dt.datetime) -> dict[str, Any]:
 # --- The event chain -----------------------------------------------------------
 
 
-def _lock(case: Case) -> Case:
-    """The case row, locked for this transaction: events append in order."""
-    return Case.objects.select_for_update().select_related("category", "village").get(pk=case.pk)
-
-
-def _append_event(
-    case: Case,
-    *,
-    kind: str,
-    actor: User | None,
-    from_status: str,
-    note: str = "",
-    evidence: dict[str, Any] | None = None,
-    now: dt.datetime,
-) -> CaseEvent:
-    """Append one event to a locked case and move the case's chain head.
-
-    The caller saves the case with ``event_count`` and ``last_event_hash``
-    among its ``update_fields``.
-    """
-    event = CaseEvent(
-        case=case,
-        seq=case.event_count + 1,
-        kind=kind,
-        actor=actor,
-        created_at=now,
-        from_status=from_status,
-        to_status=case.status,
-        escalation_level=case.escalation_level,
-        note=note,
-        evidence=evidence or {},
-        prev_hash=case.last_event_hash,
-    )
-    event.hash = event.compute_hash()
-    event.save()
-    case.event_count = event.seq
-    case.last_event_hash = event.hash
-    return event
-
-
-HEAD_FIELDS = ["event_count", "last_event_hash"]
-
-
 @transaction.atomic
 def case_set_status(
     *,
@@ -162,7 +121,7 @@ def case_set_status(
     ``case_transition_not_allowed`` otherwise, writing nothing.
     """
     now = now or timezone.now()
-    locked = _lock(case)
+    locked = case_lock(case)
     if to_status not in ALLOWED_TRANSITIONS.get(locked.status, frozenset()):
         raise CaseTransitionNotAllowed(case=locked, to_status=to_status)
     from_status = locked.status
@@ -172,7 +131,7 @@ def case_set_status(
         changes.setdefault("closed_at", now)
     for name, value in changes.items():
         setattr(locked, name, value)
-    _append_event(
+    case_event_append(
         locked,
         kind=CaseEvent.Kind.STATUS,
         actor=actor,
@@ -225,7 +184,7 @@ def cases_open_for_inspection(*, inspection: Inspection, now: dt.datetime | None
             deadline_from=start,
             escalation_due_on=counted.date + dt.timedelta(days=1),
         )
-        _append_event(
+        case_event_append(
             case,
             kind=CaseEvent.Kind.OPENED,
             actor=None,
@@ -239,18 +198,6 @@ def cases_open_for_inspection(*, inspection: Inspection, now: dt.datetime | None
 
 
 # --- Who may do what ---------------------------------------------------------------
-
-
-def user_covers_village(user: User, village_code: str) -> bool:
-    prefix = user.scope_prefix()
-    return prefix is not None and village_code.startswith(prefix)
-
-
-def can_rectify(user: User, case: Case) -> bool:
-    """The responsible party of the village's jurisdiction (or a superuser)."""
-    if user.is_superuser:
-        return True
-    return user.has_role(Role.RESPONSIBLE_PARTY) and user_covers_village(user, case.village.code)
 
 
 def case_acknowledge(*, case: Case, actor: User, note: str = "", now: dt.datetime | None = None) -> Case:
@@ -408,7 +355,7 @@ def rectification_submit(
         raise Problem(
             status=403, code="permission_denied", detail=str(_("Only the responsible party may rectify."))
         )
-    locked = _lock(case)
+    locked = case_lock(case)
     if CaseStatus.AWAITING_VERIFICATION not in ALLOWED_TRANSITIONS[locked.status]:
         raise CaseTransitionNotAllowed(case=locked, to_status=CaseStatus.AWAITING_VERIFICATION)
     try:
@@ -614,7 +561,7 @@ def follow_up_record_result(
         if not same:
             raise _conflict("uuid_conflict", _("This UUID was already used for a different result."))
         return existing, False
-    locked = _lock(case)
+    locked = case_lock(case)
     follow_up = pending_follow_up(case=locked, kind=kind)
     expected = CaseStatus.AWAITING_VERIFICATION if kind == FollowUp.Kind.VERIFICATION else CaseStatus.CLOSED
     if follow_up is None or locked.status != expected:
@@ -654,7 +601,7 @@ def follow_up_record_result(
             now=now,
         )
     elif passed:
-        _append_event(
+        case_event_append(
             locked,
             kind=CaseEvent.Kind.LOOK_BACK_PASSED,
             actor=actor,
@@ -695,7 +642,7 @@ def _cancel_pending_follow_up(*, case: Case, kind: str, actor: User, now: dt.dat
 def case_verify(*, case: Case, actor: User, note: str = "", now: dt.datetime | None = None) -> Case:
     """A supervisor closes a case after verifying it themselves (admin action)."""
     now = now or timezone.now()
-    locked = _lock(case)
+    locked = case_lock(case)
     if locked.status != CaseStatus.AWAITING_VERIFICATION:
         raise CaseTransitionNotAllowed(case=locked, to_status=CaseStatus.CLOSED)
     if Rectification.objects.filter(case=locked, submitted_by=actor).exists():
@@ -710,7 +657,7 @@ def case_verify(*, case: Case, actor: User, note: str = "", now: dt.datetime | N
 @transaction.atomic
 def case_start_rectifying(*, case: Case, actor: User, note: str = "", now: dt.datetime | None = None) -> Case:
     """Mark an open or reopened case as being rectified (admin action; the API's acknowledge)."""
-    locked = _lock(case)
+    locked = case_lock(case)
     if locked.status not in (CaseStatus.OPEN, CaseStatus.REOPENED):
         raise CaseTransitionNotAllowed(case=locked, to_status=CaseStatus.RECTIFYING)
     return case_set_status(case=locked, to_status=CaseStatus.RECTIFYING, actor=actor, note=note, now=now)
@@ -720,7 +667,7 @@ def case_start_rectifying(*, case: Case, actor: User, note: str = "", now: dt.da
 def case_send_back(*, case: Case, actor: User, note: str = "", now: dt.datetime | None = None) -> Case:
     """A supervisor finds the rectification insufficient: back to rectifying, new deadline."""
     now = now or timezone.now()
-    locked = _lock(case)
+    locked = case_lock(case)
     if locked.status != CaseStatus.AWAITING_VERIFICATION:
         raise CaseTransitionNotAllowed(case=locked, to_status=CaseStatus.RECTIFYING)
     _cancel_pending_follow_up(case=locked, kind=FollowUp.Kind.VERIFICATION, actor=actor, now=now)
@@ -747,7 +694,7 @@ def case_reopen(
 ) -> Case:
     """Reopen a closed case with a new deadline (a relapse when a look-back found one)."""
     now = now or timezone.now()
-    locked = _lock(case)
+    locked = case_lock(case)
     if CaseStatus.REOPENED not in ALLOWED_TRANSITIONS[locked.status]:
         raise CaseTransitionNotAllowed(case=locked, to_status=CaseStatus.REOPENED)
     if actor is not None:  # reopened by hand: the pending look-back visit has nothing left to check
@@ -789,7 +736,7 @@ def _escalate_claimed(
 ) -> list[int]:
     """Write the event and the notifications of an escalation this caller claimed."""
     locked = Case.objects.select_for_update().select_related("village", "category").get(pk=case_id)
-    _append_event(
+    case_event_append(
         locked,
         kind=CaseEvent.Kind.ESCALATED,
         actor=actor,
@@ -866,7 +813,7 @@ def cases_escalate_overdue(*, now: dt.datetime | None = None) -> int:
 def case_escalate(*, case: Case, actor: User, note: str = "", now: dt.datetime | None = None) -> Case:
     """A supervisor escalates a case by hand (admin action): one level up, notified."""
     now = now or timezone.now()
-    locked = _lock(case)
+    locked = case_lock(case)
     if locked.status not in RECTIFICATION_DUE:
         raise _conflict("case_not_escalable", _("Only a case awaiting rectification can be escalated."))
     if locked.escalation_level >= settings.QINGSHAN_ESCALATION_MAX_LEVEL:
@@ -960,14 +907,14 @@ def cases_recount_deadlines(*, year: int, actor: User | None, now: dt.datetime |
     calendar = WorkingCalendar.load()
     changed = 0
     for case in Case.objects.filter(status__in=RECTIFICATION_DUE, deadline_warning__contains=str(year)):
-        locked = _lock(case)
+        locked = case_lock(case)
         counted = add_working_days(locked.deadline_from, locked.deadline_working_days, calendar=calendar)
         old = locked.deadline
         locked.deadline = counted.date
         locked.deadline_warning = counted.warning
         if locked.escalation_level == 0:
             locked.escalation_due_on = counted.date + dt.timedelta(days=1)
-        _append_event(
+        case_event_append(
             locked,
             kind=CaseEvent.Kind.DEADLINE,
             actor=actor,
