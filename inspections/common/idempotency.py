@@ -16,19 +16,15 @@ from uuid import UUID
 from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext_lazy as _
 
-from inspections.api.problems import Problem
+from inspections.common.errors import UuidConflict
 
 M = TypeVar("M", bound=models.Model)
 
 
-def uuid_conflict(client_uuid: UUID) -> Problem:
-    return Problem(
-        status=409,
-        code="uuid_conflict",
-        detail=str(
-            _("A different resource was already created with the client UUID %(uuid)s.")
-            % {"uuid": client_uuid}
-        ),
+def uuid_conflict(client_uuid: UUID) -> UuidConflict:
+    """The refusal of a client UUID that already names different content (409 ``uuid_conflict``)."""
+    return UuidConflict(
+        _("A different resource was already created with the client UUID %(uuid)s.") % {"uuid": client_uuid}
     )
 
 

@@ -35,6 +35,7 @@ from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import User
 from inspections.api.problems import Problem
+from inspections.common.errors import DomainError
 from inspections.common.idempotency import uuid_conflict
 from inspections.evidence import imaging
 from inspections.evidence import services as evidence
@@ -228,7 +229,7 @@ def _finish(upload: Upload, finish: Callable[[Upload, IO[bytes]], Photo]) -> Non
     try:
         with open(path, "rb") as staged:
             photo = finish(upload, staged)
-    except Problem:
+    except (Problem, DomainError):
         # Refused as a photo (type, pixels, conflict): it can never succeed as sent.
         upload_terminate(upload=upload)
         raise
