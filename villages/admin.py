@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from inspections.accounts.scoping import JurisdictionScopedAdmin
 from villages.models import Division, Village
+from villages.scoping import JurisdictionScopedAdmin
 
 
 @admin.register(Division)

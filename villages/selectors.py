@@ -1,25 +1,25 @@
-"""Reads of divisions and villages, always scoped to the caller."""
+"""Reads of divisions and villages, scoped to a division-code prefix.
+
+The prefix is the caller's scope (``""``: everything, ``None``: nothing);
+the presentation layer asks the account for it
+(:func:`villages.scoping.user_prefix`), so that ``villages`` knows nothing of
+accounts.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from villages.models import Division, DivisionQuerySet, Village, VillageQuerySet
 
-if TYPE_CHECKING:
-    from inspections.accounts.models import User
 
-
-def village_list(*, user: User) -> VillageQuerySet:
-    """The village-level units the user's jurisdiction covers (none without one)."""
-    prefix = user.scope_prefix()
+def village_list(*, prefix: str | None) -> VillageQuerySet:
+    """The village-level units under ``prefix`` (none for ``None``), with their township."""
     if prefix is None:
         return Village.objects.none()
     return Village.objects.within(prefix).select_related("township")
 
 
-def division_list(*, user: User) -> DivisionQuerySet:
-    prefix = user.scope_prefix()
+def division_list(*, prefix: str | None) -> DivisionQuerySet:
+    """The divisions under ``prefix`` (none for ``None``)."""
     if prefix is None:
         return Division.objects.none()
     return Division.objects.within(prefix)

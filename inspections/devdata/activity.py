@@ -21,7 +21,11 @@ full two million inspections and half a million cases on two cores), batched
 ``INSERT`` elsewhere. Generated rows are marked (inspection summary
 ``[generated]``, finding description ``[generated]``) and carry no case event
 history. The deadline is counted in calendar days (working days × 7/5) rather
-than on the holiday calendar: a dataset, not a workflow.
+than on the holiday calendar: a dataset, not a workflow (days are China's,
+as everywhere).
+
+Development data, not a product service: only the command and the
+benchmarks call it.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from inspections.accounts.models import User
 from inspections.cases.models import Case, CaseStatus
 from inspections.checklist.models import ProblemCategory
 from inspections.checklist.services import checklist_load
+from inspections.common.china_time import SHANGHAI, local_date
 from inspections.fieldwork.models import Finding, Inspection
 from villages.models import Village
 
@@ -63,6 +68,10 @@ DOMAIN_WEIGHTS = {"garbage": 35, "sewage": 25, "black_odorous_water": 15, "toile
 SEVERITIES = [("minor", 45), ("moderate", 40), ("serious", 15)]
 
 
+class NoVillagesError(Exception):
+    """There is nothing to generate activity in: the division table is not imported (there)."""
+
+
 @dataclass(frozen=True)
 class ActivityResult:
     inspections: int
@@ -71,6 +80,7 @@ class ActivityResult:
 
 
 def generated_counts() -> tuple[int, int]:
+    """How many generated inspections and findings the database holds."""
     return (
         Inspection.objects.filter(summary=MARKER).count(),
         Finding.objects.filter(description=MARKER).count(),
@@ -112,8 +122,16 @@ def activity_generate(
     seed: int = 20250106,
     now: dt.datetime | None = None,
     progress: Callable[[str], None] | None = None,
-) -> ActivityResult:
-    """Generate ``inspections`` inspections and about ``cases`` cases in villages under ``prefix``."""
+    if_absent: bool = False,
+) -> ActivityResult | None:
+    """Generate ``inspections`` inspections and about ``cases`` cases in villages under ``prefix``.
+
+    With ``if_absent``, does nothing (and returns ``None``) when generated
+    inspections are already there. Raises :class:`NoVillagesError` when no
+    village lies under ``prefix``.
+    """
+    if if_absent and generated_counts()[0]:
+        return None
     started = timezone.now()
     now = now or started
     say = progress or (lambda _line: None)
@@ -126,7 +144,7 @@ def activity_generate(
         Village.objects.filter(code__startswith=prefix).order_by("id").values_list("id", flat=True)
     )
     if not village_ids:
-        raise ValueError(f"no villages under {prefix!r}: import the division table first")
+        raise NoVillagesError(f"no villages under {prefix!r}: import the division table first")
     # Heavy tail: Pareto weights, so some villages see many visits and problems.
     weights = [rng.paretovariate(2.5) for _ in village_ids]
     cumulative, total = [], 0.0
@@ -168,7 +186,7 @@ def activity_generate(
             pk = next_inspection + n
             village = village_ids[_bisect(cumulative, rng.random() * total)]
             start = origin + (span + ahead) * rng.random()
-            local = start.astimezone(dt.timezone(dt.timedelta(hours=8)))
+            local = start.astimezone(SHANGHAI)
             if local.weekday() >= 5 and rng.random() < 0.8:
                 start -= dt.timedelta(days=local.weekday() - 4)  # mostly on working days
             start = start.replace(minute=0, second=0, microsecond=0)
@@ -251,10 +269,10 @@ def activity_generate(
         )
 
         def case_rows() -> Iterator[Sequence[Any]]:
-            today = now.date()
+            today = local_date(now)
             for finding_id, case_id, inspection_id, village, opened, category_id, days_given in plan:
                 calendar_days = math.ceil(days_given * 7 / 5)
-                deadline = opened.date() + dt.timedelta(days=calendar_days)
+                deadline = local_date(opened) + dt.timedelta(days=calendar_days)
                 status, closed = _case_status(rng, opened, deadline, now)
                 overdue_days = (today - deadline).days
                 level = 0
@@ -273,7 +291,7 @@ def activity_generate(
                     status,
                     adapt_dt(opened),
                     adapt_d(deadline),
-                    adapt_d(opened.date()),
+                    adapt_d(local_date(opened)),
                     days_given,
                     "",
                     int(status == CaseStatus.REOPENED),
@@ -353,7 +371,7 @@ def _case_status(
     rng: random.Random, opened: dt.datetime, deadline: dt.date, now: dt.datetime
 ) -> tuple[str, dt.datetime | None]:
     age = (now - opened).days
-    past_deadline = now.date() > deadline
+    past_deadline = local_date(now) > deadline
     roll = rng.random()
     if past_deadline:
         table = [

@@ -1,7 +1,8 @@
 """The demo region: Huzhou prefecture with Anji County in focus, and demo accounts.
 
 Used by ``manage.py load_demo`` (which ``make run`` calls). Every step is
-idempotent: running it again changes nothing.
+idempotent: running it again changes nothing. Development data, not a
+product service: nothing in the product calls it.
 """
 
 from __future__ import annotations

@@ -25,9 +25,10 @@ from django.utils.translation import gettext_lazy as _
 from inspections.accounts.models import User
 from inspections.accounts.scoping import JurisdictionScopedAdmin, request_prefix
 from inspections.common.admin import ReadOnlyAdminMixin
+from inspections.common.china_time import local_date
+from inspections.digests.emails import digest_message
 from inspections.digests.models import DigestKind, DigestSend, DigestSubscription
-from inspections.digests.selectors import Period, digest_build
-from inspections.digests.services import digest_message
+from inspections.digests.selectors import Period, digest_build, digest_prefix
 
 
 @admin.register(DigestSubscription)
@@ -131,10 +132,11 @@ class DigestSendAdmin(ReadOnlyAdminMixin, JurisdictionScopedAdmin):
         }
         if request.GET and form.is_valid():
             recipient: User = form.cleaned_data["recipient"]
-            assert recipient.jurisdiction is not None
+            prefix = digest_prefix(recipient)
+            assert prefix is not None and recipient.jurisdiction is not None  # previewable: has one
             period = Period.containing(form.cleaned_data["kind"], form.cleaned_data["period"])
             digest = digest_build(
-                prefix=recipient.jurisdiction.code,
+                prefix=prefix,
                 period=period,
                 language=recipient.language,
                 now=timezone.now(),
@@ -162,5 +164,6 @@ class DigestSendAdmin(ReadOnlyAdminMixin, JurisdictionScopedAdmin):
                 }
             )
         elif not request.GET:
-            form.initial = {"kind": DigestKind.DAILY, "period": timezone.localdate() - dt.timedelta(days=1)}
+            yesterday = local_date(timezone.now()) - dt.timedelta(days=1)
+            form.initial = {"kind": DigestKind.DAILY, "period": yesterday}
         return TemplateResponse(request, "admin/inspections/digestsend/preview.html", context)

@@ -4,7 +4,7 @@ A :class:`DigestSend` exists once per (recipient, kind, period): the unique
 constraint is the idempotency key. A worker *claims* the row with a
 conditional UPDATE before it sends and completes it after, so a duplicate beat
 firing, a retried task or a second worker finds nothing left to claim (see
-``inspections.services.digests``).
+:mod:`inspections.digests.services`).
 """
 
 from __future__ import annotations

@@ -34,7 +34,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
@@ -42,14 +41,13 @@ from django.utils import timezone, translation
 from django.utils.translation import get_language
 
 from inspections.accounts.models import User
-from inspections.cases.models import RECTIFICATION_DUE, Case, CaseStatus
+from inspections.cases.models import RECTIFICATION_DUE, Case, CaseStatus, overdue_condition
 from inspections.checklist.models import Domain, Severity
+from inspections.common.china_time import day_start, local_date
 from inspections.digests.models import DigestKind
 from inspections.evidence.models import Photo
 from inspections.fieldwork.models import Inspection
 from inspections.workdays.calendar import WorkingCalendar, add_working_days
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # How far ahead "due soon" looks, in working days.
 DUE_SOON_WORKING_DAYS = 5
@@ -77,7 +75,7 @@ class Period:
     @classmethod
     def last_complete(cls, kind: str, now: dt.datetime) -> Period:
         """The period a digest sent at ``now`` reports on: yesterday, or last week."""
-        today = now.astimezone(SHANGHAI).date()
+        today = local_date(now)
         return cls.containing(kind, today - dt.timedelta(days=1 if kind == DigestKind.DAILY else 7))
 
     @property
@@ -98,10 +96,12 @@ class Period:
         return Period(kind=self.kind, start=self.start - dt.timedelta(days=self.days))
 
     def start_at(self) -> dt.datetime:
-        return dt.datetime.combine(self.start, dt.time.min, tzinfo=SHANGHAI)
+        """The first instant of the period in China."""
+        return day_start(self.start)
 
     def end_at(self) -> dt.datetime:
-        return dt.datetime.combine(self.end, dt.time.min, tzinfo=SHANGHAI)
+        """The first instant after the period in China (periods are half-open)."""
+        return day_start(self.end)
 
     def label(self) -> str:
         if self.kind == DigestKind.WEEKLY:
@@ -281,11 +281,21 @@ def _owing_at(moment: dt.datetime) -> Q:
 
 
 def _overdue_at(moment: dt.datetime) -> Q:
-    return _owing_at(moment) & Q(deadline__lt=moment.astimezone(SHANGHAI).date())
+    """Overdue at ``moment``: the cases' own rule, plus what it cannot see from today's statuses.
+
+    :func:`~inspections.cases.models.overdue_condition` is the rule for a case
+    as it stands (owing a rectification, past its deadline). A digest of a
+    past period also counts a case that was overdue *then* and has been
+    closed since: its status no longer says it owed anything, so the closed
+    branch is added here, and both are limited to cases open at ``moment``.
+    """
+    day = local_date(moment)
+    closed_since = Q(status=CaseStatus.CLOSED, closed_at__gte=moment, deadline__lt=day)
+    return _open_at(moment) & (overdue_condition(day) | closed_since)
 
 
 def _due_soon_at(moment: dt.datetime, until: dt.date) -> Q:
-    return _owing_at(moment) & Q(deadline__gte=moment.astimezone(SHANGHAI).date(), deadline__lte=until)
+    return _owing_at(moment) & Q(deadline__gte=local_date(moment), deadline__lte=until)
 
 
 CASE_ROW_FIELDS = (
@@ -332,7 +342,7 @@ def _case_rows(queryset: QuerySet[Case], *, day: dt.date) -> list[CaseRow]:
                 domain=domains.get(domain, domain),
                 severity=severities.get(severity, severity),
                 status=statuses.get(status, status),
-                opened_on=opened.astimezone(SHANGHAI).date(),
+                opened_on=local_date(opened),
                 deadline=deadline,
                 days_overdue=max((day - deadline).days, 0),
                 days_left=max((deadline - day).days, 0),

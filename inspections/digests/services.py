@@ -13,7 +13,8 @@ The pipeline, in the manner of healthchecks' reports and Zulip's digests:
    workers, a duplicate beat firing or a redelivered task: one UPDATE wins,
    the others change no row and move on.
 3. **Build and send** (:func:`digest_deliver`): figures from
-   ``inspections.selectors_digests``, an email in the recipient's language,
+   :mod:`inspections.digests.selectors`, an email in the recipient's language
+   (:mod:`inspections.digests.emails`),
    then the row is completed (``sent``, or ``skipped`` when the digest is
    empty and the recipient did not ask for empty ones). A transient SMTP or
    database error marks the row ``failed`` and the chunk task retries; only
@@ -29,250 +30,34 @@ show it once.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import logging
 import smtplib
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import Permission
-from django.core import signing
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import DatabaseError, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.db import DatabaseError
+from django.db.models import F, Q
+from django.utils import timezone
 
-from inspections.accounts.models import User
 from inspections.common.dispatch import enqueue_on_commit
-from inspections.digests.models import DigestKind, DigestSend, DigestSubscription
-from inspections.digests.selectors import Digest, Period, digest_build, digest_prefix
+from inspections.digests.emails import digest_message
+from inspections.digests.models import DigestSend, DigestSubscription
+from inspections.digests.recipients import digest_recipients
+from inspections.digests.selectors import Period, digest_build, digest_prefix
 
 logger = logging.getLogger(__name__)
 
-UNSUBSCRIBE_SALT = "inspections.digests.unsubscribe"
-TEMPLATE = "inspections/email/digest"
-
 
 class DigestTransientError(Exception):
-    """A send failed for a reason that may pass (SMTP 4xx, connection, database): retry."""
+    """A send failed for a reason that may pass (SMTP 4xx, connection, database): retry.
 
-
-# --- Recipients ---------------------------------------------------------------------
-
-
-def _permission_q() -> Q:
-    """Holds ``inspections.receive_digest`` directly or through a group (superusers: all)."""
-    permission = Permission.objects.filter(
-        content_type__app_label="inspections", codename="receive_digest"
-    ).values("pk")
-    via_group = Exists(
-        User.groups.through.objects.filter(user_id=OuterRef("pk"), group__permissions__in=permission)
-    )
-    direct = Exists(
-        User.user_permissions.through.objects.filter(user_id=OuterRef("pk"), permission__in=permission)
-    )
-    return Q(is_superuser=True) | Q(via_group) | Q(direct)
-
-
-def digest_recipients(*, kind: str) -> QuerySet[User]:
-    """Who receives ``kind`` digests: active accounts with an address, a jurisdiction
-    and the digest permission (supervisors carry it), who have not opted out of it."""
-    opted_out = DigestSubscription.objects.filter(user_id=OuterRef("pk"), kind=kind, enabled=False)
-    return (
-        User.objects.filter(is_active=True, jurisdiction__isnull=False)
-        .exclude(email="")
-        .filter(_permission_q())
-        .filter(~Exists(opted_out))
-    )
-
-
-def digest_subscription_set(*, user: User, kind: str, enabled: bool, send_empty: bool | None = None) -> None:
-    """Opt ``user`` in or out of ``kind`` (and optionally ask for empty digests)."""
-    defaults: dict[str, Any] = {"enabled": enabled}
-    if send_empty is not None:
-        defaults["send_empty"] = send_empty
-    DigestSubscription.objects.update_or_create(user=user, kind=kind, defaults=defaults)
-
-
-# --- One-click unsubscribe (RFC 8058) -----------------------------------------------------
-
-
-def unsubscribe_token(*, user: User, kind: str) -> str:
-    """A signed token naming the user and the kind; it does not expire (the link is in old emails)."""
-    return signing.dumps({"u": user.pk, "k": kind}, salt=UNSUBSCRIBE_SALT)
-
-
-def unsubscribe_token_read(token: str) -> tuple[int, str] | None:
-    try:
-        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-    except signing.BadSignature:
-        return None
-    if not isinstance(data, dict) or data.get("k") not in DigestKind.values:
-        return None
-    return int(data["u"]), str(data["k"])
-
-
-def unsubscribe_url(*, user: User, kind: str) -> str:
-    path = reverse("digest-unsubscribe", args=[unsubscribe_token(user=user, kind=kind)])
-    return f"{settings.QINGSHAN_SITE_URL}{path}"
-
-
-@transaction.atomic
-def digest_unsubscribe(*, token: str) -> tuple[User, str] | None:
-    """Opt the token's user out of the token's kind; ``None`` if the token is not ours."""
-    read = unsubscribe_token_read(token)
-    if read is None:
-        return None
-    user = User.objects.filter(pk=read[0]).first()
-    if user is None:
-        return None
-    digest_subscription_set(user=user, kind=read[1], enabled=False)
-    return user, read[1]
-
-
-# --- The email ------------------------------------------------------------------------
-
-
-def _admin_url(name: str, *args: Any) -> str:
-    return f"{settings.QINGSHAN_SITE_URL}{reverse(name, args=args)}"
-
-
-def _bars(rows: list[Any], value: Any) -> list[dict[str, Any]]:
-    """Rows with a bar width in percent of the largest value: charts drawn as table cells."""
-    largest = max((value(row) for row in rows), default=0) or 1
-    return [
-        {"row": row, "pct": max(round(100 * value(row) / largest), 1 if value(row) else 0)} for row in rows
-    ]
-
-
-def digest_csv(digest: Digest) -> bytes:
-    """The overdue list as CSV, UTF-8 with a byte-order mark so Excel reads the Chinese."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            translation.gettext("Case"),
-            translation.gettext("Village code"),
-            translation.gettext("Village"),
-            translation.gettext("Problem"),
-            translation.gettext("Domain"),
-            translation.gettext("Severity"),
-            translation.gettext("Status"),
-            translation.gettext("Opened"),
-            translation.gettext("Deadline"),
-            translation.gettext("Days overdue"),
-            translation.gettext("Escalation level"),
-            translation.gettext("Link"),
-        ]
-    )
-    link = _admin_url("admin:inspections_case_change", 0).replace("/0/", "/{}/")
-    for row in digest.overdue_rows:
-        writer.writerow(
-            [
-                row.id,
-                row.village_code,
-                row.village_name,
-                row.category,
-                row.domain,
-                row.severity,
-                row.status,
-                row.opened_on.isoformat(),
-                row.deadline.isoformat(),
-                row.days_overdue,
-                row.escalation_level,
-                link.format(row.id),
-            ]
-        )
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def digest_message_id(*, recipient_id: int, kind: str, period: Period) -> str:
-    """The same Message-ID for every attempt at one digest, so a resend is recognisably one."""
-    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "qingshan.invalid"
-    return f"<digest.{kind}.{period.start:%Y%m%d}.{recipient_id}@{domain}>"
-
-
-def digest_render(*, recipient: User, digest: Digest, division_name: str) -> dict[str, Any]:
-    """Subject, text, HTML and CSV of a digest, in the recipient's language."""
-    language = recipient.language or settings.LANGUAGE_CODE
-    with translation.override(language):
-        coverage, coverage_prev = digest.coverage
-        case_link = _admin_url("admin:inspections_case_change", 0).replace("/0/", "/{}/")
-        context = {
-            "recipient": recipient,
-            "digest": digest,
-            "division_name": division_name,
-            "kind": DigestKind(digest.period.kind),
-            "kind_label": DigestKind(digest.period.kind).label,
-            "period_label": digest.period.label(),
-            "previous_label": digest.period.previous.label(),
-            "coverage": None if coverage is None else round(coverage * 100),
-            "coverage_prev": None if coverage_prev is None else round(coverage_prev * 100),
-            "domain_bars": _bars(digest.by_domain, lambda b: b.new.current),
-            "severity_bars": _bars(digest.by_severity, lambda b: b.new.current),
-            "village_bars": _bars(digest.top_villages, lambda v: v.open.current),
-            "overdue_shown": [
-                {"row": row, "url": case_link.format(row.id)} for row in digest.overdue_rows[:15]
-            ],
-            "overdue_more": max(digest.overdue.current - 15, 0),
-            "due_soon_shown": [{"row": row, "url": case_link.format(row.id)} for row in digest.due_soon_rows],
-            "cases_url": _admin_url("admin:inspections_case_changelist"),
-            "log_url": _admin_url("admin:inspections_digestsend_changelist"),
-            "unsubscribe_url": unsubscribe_url(user=recipient, kind=digest.period.kind),
-            "site_url": settings.QINGSHAN_SITE_URL,
-        }
-        subject = " ".join(render_to_string(f"{TEMPLATE}.subject.txt", context).split())
-        text = render_to_string(f"{TEMPLATE}.txt", context)
-        html = render_to_string(f"{TEMPLATE}.html", context)
-        attachment = digest_csv(digest) if digest.overdue_rows else None
-        filename = f"overdue-{digest.prefix or 'all'}-{digest.period.start:%Y%m%d}.csv"
-    return {
-        "subject": subject,
-        "text": text,
-        "html": html,
-        "csv": attachment,
-        "csv_name": filename,
-        "language": language,
-        "unsubscribe_url": context["unsubscribe_url"],
-    }
-
-
-def digest_message(
-    *,
-    recipient: User,
-    digest: Digest,
-    division_name: str,
-    connection: BaseEmailBackend | None = None,
-) -> EmailMultiAlternatives:
-    rendered = digest_render(recipient=recipient, digest=digest, division_name=division_name)
-    headers = {
-        "Message-ID": digest_message_id(
-            recipient_id=recipient.pk, kind=digest.period.kind, period=digest.period
-        ),
-        "List-Unsubscribe": f"<{rendered['unsubscribe_url']}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "List-Id": f"Qingshan {digest.period.kind} digest <{digest.period.kind}.digest.qingshan>",
-        "Auto-Submitted": "auto-generated",
-        "Content-Language": rendered["language"],
-    }
-    message = EmailMultiAlternatives(
-        rendered["subject"],
-        rendered["text"],
-        settings.DEFAULT_FROM_EMAIL,
-        [recipient.email],
-        headers=headers,
-        connection=connection,
-    )
-    message.attach_alternative(rendered["html"], "text/html")
-    if rendered["csv"] is not None:
-        message.attach(rendered["csv_name"], rendered["csv"], "text/csv")
-    return message
+    Not a :class:`~inspections.common.errors.DomainError`: nobody is refused
+    anything. It tells the chunk task to retry, and only this error does.
+    """
 
 
 # --- Exactly once ---------------------------------------------------------------------
@@ -307,6 +92,8 @@ def digest_claim(
     key = {"recipient_id": recipient_id, "kind": kind, "period_start": period.start}
     DigestSend.objects.bulk_create([DigestSend(**key)], ignore_conflicts=True)
     token = DigestSend.new_token()
+    # A sort of optimistic lock: the UPDATE matches only while the row is claimable,
+    # so of two callers racing for it, the database lets exactly one change it.
     claimed = (
         DigestSend.objects.filter(**key)
         .filter(_claimable(now))
@@ -323,11 +110,12 @@ def digest_claim(
     return DigestSend.objects.get(**key, claim_token=token)
 
 
-def _finish(claim: DigestSend, *, status: str, reason: str = "", **fields: Any) -> bool:
+def _finish(
+    claim: DigestSend, *, status: str, reason: str = "", now: dt.datetime | None = None, **fields: Any
+) -> bool:
     """Complete a claim this caller holds; ``False`` if it was taken over meanwhile."""
-    now = timezone.now()
     if status in (DigestSend.Status.SENT, DigestSend.Status.SKIPPED):
-        fields["completed_at"] = now
+        fields["completed_at"] = now or timezone.now()
     finished = DigestSend.objects.filter(
         pk=claim.pk, claim_token=claim.claim_token, status=DigestSend.Status.CLAIMED
     ).update(status=status, reason=reason[:300], **fields)
@@ -366,7 +154,7 @@ def digest_deliver(
             digest_recipients(kind=kind).select_related("jurisdiction").filter(pk=recipient_id).first()
         )
         if recipient is None:
-            _finish(claim, status=DigestSend.Status.SKIPPED, reason="not a recipient")
+            _finish(claim, now=now, status=DigestSend.Status.SKIPPED, reason="not a recipient")
             return Outcome(recipient_id, DigestSend.Status.SKIPPED, "not a recipient")
         prefix = digest_prefix(recipient)
         assert prefix is not None and recipient.jurisdiction is not None  # recipients have a jurisdiction
@@ -374,7 +162,7 @@ def digest_deliver(
         digest = digest_build(prefix=prefix, period=period, language=recipient.language, now=now)
         summary = digest.summary()
         if digest.is_empty and not (subscription is not None and subscription.send_empty):
-            _finish(claim, status=DigestSend.Status.SKIPPED, reason="empty", summary=summary)
+            _finish(claim, now=now, status=DigestSend.Status.SKIPPED, reason="empty", summary=summary)
             return Outcome(recipient_id, DigestSend.Status.SKIPPED, "empty")
         message = digest_message(
             recipient=recipient,
@@ -388,7 +176,7 @@ def digest_deliver(
         logger.warning("digest %s %s to user %s failed: %s", kind, period.start, recipient_id, reason)
         if is_transient(exc):
             # Failed rows stay claimable while attempts remain: the task retries them.
-            _finish(claim, status=DigestSend.Status.FAILED, reason=reason)
+            _finish(claim, now=now, status=DigestSend.Status.FAILED, reason=reason)
             if claim.attempts < settings.QINGSHAN_DIGEST_MAX_ATTEMPTS:
                 raise DigestTransientError(reason) from exc
             return Outcome(recipient_id, DigestSend.Status.FAILED, reason)
@@ -396,16 +184,18 @@ def digest_deliver(
             # A permanent refusal (5xx): failed for good, no retry would change it.
             _finish(
                 claim,
+                now=now,
                 status=DigestSend.Status.FAILED,
                 reason=reason,
                 attempts=settings.QINGSHAN_DIGEST_MAX_ATTEMPTS,
             )
             return Outcome(recipient_id, DigestSend.Status.FAILED, reason)
         # Anything else is a bug or an interruption (time limit): recorded, claimable by a rerun.
-        _finish(claim, status=DigestSend.Status.FAILED, reason=reason)
+        _finish(claim, now=now, status=DigestSend.Status.FAILED, reason=reason)
         raise
     _finish(
         claim,
+        now=now,
         status=DigestSend.Status.SENT,
         message_id=message.extra_headers["Message-ID"],
         language=recipient.language,
@@ -419,8 +209,6 @@ def digests_deliver_chunk(
 ) -> list[Outcome]:
     """Deliver a chunk over one SMTP connection; raises :class:`DigestTransientError` at the end
     if any recipient failed transiently (after trying all the others)."""
-    from django.core.mail import get_connection
-
     connection = connection or get_connection()
     outcomes: list[Outcome] = []
     transient: list[str] = []
@@ -473,6 +261,3 @@ def digests_fan_out(*, kind: str, period: Period, recipient_ids: list[int] | Non
     for chunk in chunks:
         enqueue_on_commit("inspections.digests.send_chunk", kind, period.start.isoformat(), chunk)
     return chunks
-
-
-# --- Schedules, defined in code ------------------------------------------------------------

@@ -7,7 +7,7 @@ it migrates, imports ``seeds/divisions-nbs-2023.csv.gz`` and runs
 ``generate_activity`` first (``--inspections`` / ``--cases`` to choose the size;
 the defaults are the full 2,000,000 and 500,000). Then, for ``--province``
 (default: the province with the most generated cases), it times the digest
-builder (``inspections.selectors_digests.digest_build``, the figures only)
+builder (``inspections.digests.selectors.digest_build``, the figures only)
 and the same figures computed by plain SQL on a raw cursor, each the median
 of ``--runs`` runs after a warm-up, and prints the ratio (target ≤ 1.5) and
 the builder's query count. Rendering the email is timed separately.
@@ -42,8 +42,8 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from inspections.devdata.activity import generated_counts  # noqa: E402
+from inspections.digests.emails import digest_render  # noqa: E402
 from inspections.digests.selectors import DUE_SOON_WORKING_DAYS, Period, digest_build  # noqa: E402
-from inspections.digests.services import digest_render  # noqa: E402
 from inspections.models import DigestKind, User  # noqa: E402
 from inspections.workdays.calendar import WorkingCalendar, add_working_days  # noqa: E402
 from villages.models import Division, Village  # noqa: E402

@@ -7,6 +7,7 @@ from rest_framework import filters, generics
 
 from villages.api.serializers import VillageOutput
 from villages.models import Village
+from villages.scoping import user_prefix
 from villages.selectors import village_list
 
 
@@ -39,4 +40,4 @@ class VillageListView(generics.ListAPIView[Village]):
     def get_queryset(self) -> QuerySet[Village]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Village.objects.none()
-        return village_list(user=self.request.user).order_by("code")  # type: ignore[arg-type]
+        return village_list(prefix=user_prefix(self.request.user)).order_by("code")

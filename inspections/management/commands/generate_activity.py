@@ -1,4 +1,4 @@
-"""Generate a national-scale activity dataset (see ``inspections.services.activity``).
+"""Generate a national-scale activity dataset (see :mod:`inspections.devdata.activity`).
 
 manage.py import_divisions seeds/divisions-nbs-2023.csv.gz   # first: the whole country
 manage.py generate_activity                                   # 2,000,000 inspections, 500,000 cases
@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from inspections.devdata.activity import activity_generate, generated_counts
+from inspections.devdata.activity import NoVillagesError, activity_generate
 
 
 class Command(BaseCommand):
@@ -26,9 +26,6 @@ class Command(BaseCommand):
         parser.add_argument("--if-absent", action="store_true", help="do nothing if generated data exists")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["if_absent"] and generated_counts()[0]:
-            self.stdout.write("generated activity already present: nothing done")
-            return
         try:
             result = activity_generate(
                 inspections=options["inspections"],
@@ -37,7 +34,11 @@ class Command(BaseCommand):
                 days=options["days"],
                 seed=options["seed"],
                 progress=self.stdout.write,
+                if_absent=options["if_absent"],
             )
-        except ValueError as exc:
+        except NoVillagesError as exc:
             raise CommandError(str(exc)) from exc
+        if result is None:
+            self.stdout.write("generated activity already present: nothing done")
+            return
         self.stdout.write(f"{result.inspections} inspections, {result.cases} cases in {result.seconds:.1f} s")

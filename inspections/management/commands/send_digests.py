@@ -21,8 +21,10 @@ from django.utils import timezone
 
 from inspections.accounts.models import User
 from inspections.digests import services
+from inspections.digests.emails import digest_message
 from inspections.digests.models import DigestKind
-from inspections.digests.selectors import Period, digest_build
+from inspections.digests.recipients import digest_recipients
+from inspections.digests.selectors import Period, digest_build, digest_prefix
 
 
 class Command(BaseCommand):
@@ -41,7 +43,7 @@ class Command(BaseCommand):
             period = Period.last_complete(kind, timezone.now())
         else:
             period = Period.containing(kind, options["period"])
-        recipients = services.digest_recipients(kind=kind).select_related("jurisdiction").order_by("pk")
+        recipients = digest_recipients(kind=kind).select_related("jurisdiction").order_by("pk")
         if options["to"]:
             wanted = options["to"]
             match = Q(username=wanted) | Q(email__iexact=wanted)
@@ -76,15 +78,14 @@ class Command(BaseCommand):
 
     def _dry_run(self, recipients: list[User], period: Period, *, show_body: bool) -> None:
         for recipient in recipients:
-            assert recipient.jurisdiction is not None
-            digest = digest_build(
-                prefix=recipient.jurisdiction.code, period=period, language=recipient.language
-            )
+            prefix = digest_prefix(recipient)
+            assert prefix is not None and recipient.jurisdiction is not None  # filtered on it above
+            digest = digest_build(prefix=prefix, period=period, language=recipient.language)
             figures = " ".join(f"{name}={pair[0]}" for name, pair in digest.summary().items())
             state = "empty" if digest.is_empty else "would send"
             self.stdout.write(f"  {recipient.username} ({recipient.jurisdiction.code}): {state}; {figures}")
             if show_body:
-                message = services.digest_message(
+                message = digest_message(
                     recipient=recipient, digest=digest, division_name=recipient.jurisdiction.name
                 )
                 self.stdout.write(f"Subject: {message.subject}\n\n{message.body}")

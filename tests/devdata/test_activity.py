@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from inspections.cases.models import Case
-from inspections.devdata.activity import activity_generate, generated_counts
+from inspections.devdata.activity import NoVillagesError, activity_generate, generated_counts
 from inspections.digests.models import DigestKind
 from inspections.digests.selectors import Period, digest_build
 from inspections.fieldwork.models import Inspection
@@ -32,6 +32,7 @@ def villages() -> None:
 def test_it_generates_inspections_and_cases_in_realistic_proportions(villages: None) -> None:
     result = activity_generate(inspections=3000, cases=700, prefix="3305", days=180, now=NOW)
 
+    assert result is not None
     assert result.inspections == 3000 and generated_counts() == (3000, result.cases)
     assert 500 <= result.cases <= 700
     statuses = Counter(Inspection.objects.values_list("status", flat=True))
@@ -59,3 +60,10 @@ def test_the_generated_dataset_feeds_a_digest(villages: None, django_assert_num_
     with django_assert_num_queries(8):
         digest = digest_build(prefix="330523", period=last_week)
     assert digest.planned.current > 0 and digest.open_cases.current > 0
+
+
+def test_it_refuses_to_generate_where_there_are_no_villages(villages: None) -> None:
+    with pytest.raises(NoVillagesError):
+        activity_generate(inspections=10, cases=2, prefix="11", now=NOW)
+
+    assert generated_counts() == (0, 0)
