@@ -28,6 +28,7 @@ from inspections.cases.models import (
 )
 from inspections.cases.services import workflow as services
 from inspections.common.admin import ReadOnlyAdminMixin, ReadOnlyInline
+from inspections.common.errors import DomainError
 from inspections.evidence import services as evidence_services
 from inspections.evidence.models import Photo
 from inspections.fieldwork.models import Inspection
@@ -126,10 +127,9 @@ def _run_action(
     for case in queryset.order_by("id"):
         try:
             service(case, user)
-        except APIException as refusal:
-            modeladmin.message_user(
-                request, f"#{case.pk}: {refusal.get_codes()} — {refusal.detail}", level=messages.ERROR
-            )
+        except (APIException, DomainError) as refusal:
+            code = refusal.code if isinstance(refusal, DomainError) else refusal.get_codes()
+            modeladmin.message_user(request, f"#{case.pk}: {code} — {refusal.detail}", level=messages.ERROR)
         else:
             succeeded += 1
     if succeeded:

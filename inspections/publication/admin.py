@@ -1,4 +1,9 @@
-"""TODO docstring."""
+"""Results publications in the admin: scoped lists, the draw behind them, and publishing.
+
+The due date is never computed here: saving a publication asks
+:func:`inspections.publication.services.publication_due`, the one rule.
+Refusals of the services are shown as messages in the reader's language.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +18,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from rest_framework.exceptions import APIException
 
 from inspections.accounts.models import User
-from inspections.cases.services import workflow as services
+from inspections.common.china_time import local_date
+from inspections.common.errors import DomainError
 from inspections.fieldwork.models import Inspection
 from inspections.fieldwork.selectors import inspection_list
 from inspections.publication import services as publication_services
@@ -103,13 +108,12 @@ class PublicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         form.inspections_out_of_sight = self._out_of_sight(request, obj) if change else []
         inspections = list(form.cleaned_data.get("inspections") or []) + form.inspections_out_of_sight
         if inspections and obj.published_at is None:
-            from django.conf import settings
-
-            from inspections.workdays.calendar import add_working_days
-
-            obj.windows_closed_on = max(services.local_date(i.window_end) for i in inspections)
-            due = add_working_days(obj.windows_closed_on, settings.QINGSHAN_PUBLICATION_WORKING_DAYS)
-            obj.due_on, obj.due_warning = due.date, due.warning
+            due = publication_services.publication_due(inspections=inspections)
+            obj.windows_closed_on, obj.due_on, obj.due_warning = (
+                due.windows_closed_on,
+                due.due_on,
+                due.warning,
+            )
         super().save_model(request, obj, form, change)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
@@ -142,7 +146,7 @@ class PublicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description=_("publish by"), ordering="due_on")
     def due_badge(self, publication: Publication) -> Any:
-        if publication.published_at is None and publication.due_on < services.local_date(timezone.now()):
+        if publication.is_overdue(local_date(timezone.now())):
             return format_html('<span style="color:#ba2121">{} {}</span>', publication.due_on, _("overdue"))
         return publication.due_on
 
@@ -152,9 +156,12 @@ class PublicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         for publication in queryset:
             try:
                 publication_services.publication_publish(publication=publication, actor=request.user)
-            except APIException as refusal:
+            except DomainError as refusal:
+                # Several publications at once: say which one was refused, in the reader's language.
                 self.message_user(
-                    request, f"{publication}: {refusal.get_codes()} — {refusal.detail}", level=messages.ERROR
+                    request,
+                    _("%(title)s: %(reason)s") % {"title": publication, "reason": refusal.detail},
+                    level=messages.ERROR,
                 )
             else:
                 self.message_user(

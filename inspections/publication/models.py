@@ -1,7 +1,12 @@
-"""TODO docstring."""
+"""What publication stores: typical cases, results publications and public copies of photos.
+
+When results are due is computed by :func:`inspections.publication.services.publication_due`
+and stored on the publication (``windows_closed_on``, ``due_on``, ``due_warning``).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.db import models
@@ -96,6 +101,10 @@ class Publication(models.Model):
 
     def __str__(self) -> str:
         return self.title_zh_hans
+
+    def is_overdue(self, today: dt.date) -> bool:
+        """Still unpublished after its due day (``today`` is a day in China)."""
+        return self.published_at is None and self.due_on < today
 
 
 class PublicImage(models.Model):

@@ -1,7 +1,7 @@
 """The public JSON API (一公开): published results and typical cases, no login.
 
 Each output serializer is a whitelist over the dicts of
-:mod:`inspections.public.selectors`: a field not declared here is never sent.
+:mod:`inspections.publication.selectors`: a field not declared here is never sent.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ severity, cases by status and dates, and summaries are written for the public.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -17,12 +18,20 @@ from inspections.cases.models import Case, CaseStatus
 from inspections.checklist.models import Severity
 from inspections.fieldwork.models import Finding, Inspection
 from inspections.publication.models import Publication, PublicImage, TypicalCase
-from inspections.publication.services import public_images_for
 
 SUBMITTED = Inspection.Status.SUBMITTED
 
 
+def public_images_for(photo_uuids: Iterable[str]) -> dict[str, PublicImage]:
+    """The public copies of these photos, by source photo UUID: one query."""
+    wanted = {str(u) for u in photo_uuids}
+    if not wanted:
+        return {}
+    return {str(p.source_photo_uuid): p for p in PublicImage.objects.filter(source_photo_uuid__in=wanted)}
+
+
 def published_results() -> QuerySet[Publication]:
+    """Published results, newest first, each with its count of submitted inspections."""
     return (
         Publication.objects.filter(published_at__isnull=False)
         .select_related("draw")
@@ -32,6 +41,7 @@ def published_results() -> QuerySet[Publication]:
 
 
 def published_typical_cases() -> QuerySet[TypicalCase]:
+    """Published typical cases of submitted inspections, newest first."""
     return (
         TypicalCase.objects.filter(published_at__isnull=False, case__inspection__status=SUBMITTED)
         .select_related("case__category", "case__village__township__parent")

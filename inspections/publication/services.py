@@ -1,44 +1,53 @@
 """Publication (一公开): results of inspections, typical cases, public images.
 
-What the public sees is decided here and in ``inspections.public``: only
-published rows, only submitted inspections, no personal names, and photos as
-re-encoded copies without EXIF or GPS.
+What the public sees is decided here and in :mod:`inspections.publication.selectors`:
+only published rows, only submitted inspections, no personal names, and photos
+as re-encoded copies without EXIF or GPS (:mod:`inspections.publication.images`).
+When results are due is decided by :func:`publication_due` alone; the admin
+calls it too. Refusals are :mod:`inspections.publication.errors` (and, for a
+draw's results, sampling's ``not_drawn`` and ``embargo_active``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
-from PIL import Image, ImageOps
 
 from inspections.accounts.models import User
-from inspections.api.problems import Problem
 from inspections.cases.events import HEAD_FIELDS, case_event_append, case_lock
 from inspections.cases.models import Case, CaseEvent
 from inspections.common.china_time import local_date
 from inspections.common.dispatch import enqueue_on_commit
 from inspections.evidence.models import Photo
 from inspections.fieldwork.models import Inspection
+from inspections.publication.emails import publication_deadline_email_send
+from inspections.publication.errors import (
+    AlreadyPublished,
+    InspectionNotSubmitted,
+    PublicationEmpty,
+    PublicationExists,
+    PublicationHasUnsubmitted,
+    TypicalCaseSummaryMissing,
+)
+from inspections.publication.images import reencode_without_metadata
 from inspections.publication.models import Publication, PublicImage, TypicalCase
+from inspections.sampling.errors import NotDrawn
 from inspections.sampling.models import Draw
 from inspections.sampling.services import draw_publish
 from inspections.workdays.calendar import WorkingCalendar, add_working_days, working_days_between
 
 logger = logging.getLogger(__name__)
 
-PUBLIC_IMAGE_MAX_SIDE = 1600
 
-
-# --- Hooks wired at merge ------------------------------------------------------
+# --- Originals of photos, as evidence stored them ------------------------------
 
 
 def photo_original_bytes(photo_uuid: str) -> bytes | None:
@@ -64,21 +73,6 @@ def photo_original_bytes(photo_uuid: str) -> bytes | None:
 
 
 # --- Public images ------------------------------------------------------------------
-
-
-def reencode_without_metadata(data: bytes) -> tuple[bytes, int, int]:
-    """A public JPEG copy: orientation applied, at most 1600 px, no EXIF, GPS, XMP or ICC text.
-
-    Pillow writes only what it is given: ``save()`` without ``exif=`` or
-    ``icc_profile=`` drops every metadata segment of the original.
-    """
-    with Image.open(io.BytesIO(data)) as original:
-        image = ImageOps.exif_transpose(original)
-        image = image.convert("RGB")
-        image.thumbnail((PUBLIC_IMAGE_MAX_SIDE, PUBLIC_IMAGE_MAX_SIDE))
-        out = io.BytesIO()
-        image.save(out, format="JPEG", quality=85, optimize=True)
-        return out.getvalue(), image.width, image.height
 
 
 def public_images_make(*, photo_uuids: Iterable[str]) -> list[PublicImage]:
@@ -111,14 +105,6 @@ def public_images_make(*, photo_uuids: Iterable[str]) -> list[PublicImage]:
     return made
 
 
-def public_images_for(photo_uuids: Iterable[str]) -> dict[str, PublicImage]:
-    """The public copies of these photos, by source photo UUID: one query."""
-    wanted = {str(u) for u in photo_uuids}
-    if not wanted:
-        return {}
-    return {str(p.source_photo_uuid): p for p in PublicImage.objects.filter(source_photo_uuid__in=wanted)}
-
-
 # --- Typical cases (典型案例) -------------------------------------------------------
 
 
@@ -129,17 +115,11 @@ def typical_case_publish(*, case: Case, actor: User, now: dt.datetime | None = N
     locked = case_lock(case)
     typical = TypicalCase.objects.select_for_update().filter(case=locked).first()
     if typical is None or not typical.summary_zh_hans.strip() or not typical.title_zh_hans.strip():
-        raise Problem(
-            status=409,
-            code="typical_case_summary_missing",
-            detail=str(_("Write the public title and summary before publishing.")),
-        )
+        raise TypicalCaseSummaryMissing
     if typical.published_at is not None:
-        raise Problem(status=409, code="already_published", detail=str(_("This case is already published.")))
+        raise AlreadyPublished.typical_case()
     if locked.inspection.status != Inspection.Status.SUBMITTED:
-        raise Problem(
-            status=409, code="inspection_not_submitted", detail=str(_("The inspection is not submitted."))
-        )
+        raise InspectionNotSubmitted
     typical.published_at = now
     typical.published_by = actor
     typical.save(update_fields=["published_at", "published_by"])
@@ -160,6 +140,31 @@ def typical_case_publish(*, case: Case, actor: User, now: dt.datetime | None = N
 # --- Results publication ------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PublicationDue:
+    """When results are due: the day the last visit window closed, the due day, and its warning."""
+
+    windows_closed_on: dt.date
+    due_on: dt.date
+    #: Non-empty when the working calendar had to guess a year (see ``workdays.calendar``).
+    warning: str
+
+
+def publication_due(*, inspections: Iterable[Inspection]) -> PublicationDue:
+    """The due date of these inspections' results: the one rule, used by the services and the admin.
+
+    The windows close on the latest window end, as a day in China; the results
+    are due ``QINGSHAN_PUBLICATION_WORKING_DAYS`` working days later.
+    Refuses (``publication_empty``) without inspections.
+    """
+    window_ends = [inspection.window_end for inspection in inspections]
+    if not window_ends:
+        raise PublicationEmpty
+    closed_on = max(local_date(end) for end in window_ends)
+    due = add_working_days(closed_on, settings.QINGSHAN_PUBLICATION_WORKING_DAYS)
+    return PublicationDue(windows_closed_on=closed_on, due_on=due.date, warning=due.warning)
+
+
 @transaction.atomic
 def publication_create(
     *,
@@ -171,19 +176,16 @@ def publication_create(
 ) -> Publication:
     """A publication of these inspections' results, due N working days after the last window closed."""
     if not inspections:
-        raise Problem(
-            status=400, code="publication_empty", detail=str(_("Choose the inspections to publish."))
-        )
+        raise PublicationEmpty
     if draw is not None and draw.drawn_at is None:
-        raise Problem(status=409, code="not_drawn", detail=str(_("The draw has not run yet.")))
-    closed_on = max(local_date(i.window_end) for i in inspections)
-    due = add_working_days(closed_on, settings.QINGSHAN_PUBLICATION_WORKING_DAYS)
+        raise NotDrawn
+    due = publication_due(inspections=inspections)
     publication = Publication.objects.create(
         title_zh_hans=title_zh_hans,
         title_en=title_en,
         draw=draw,
-        windows_closed_on=closed_on,
-        due_on=due.date,
+        windows_closed_on=due.windows_closed_on,
+        due_on=due.due_on,
         due_warning=due.warning,
     )
     publication.inspections.set(inspections)
@@ -199,13 +201,9 @@ def publication_create_for_draw(*, draw: Draw) -> Publication:
     """
     draw = Draw.objects.select_for_update(of=("self",)).select_related("plan").get(pk=draw.pk)
     if draw.drawn_at is None:
-        raise Problem(status=409, code="not_drawn", detail=str(_("The draw has not run yet.")))
+        raise NotDrawn
     if Publication.objects.filter(draw=draw).exists():
-        raise Problem(
-            status=409,
-            code="publication_exists",
-            detail=str(_("This draw already has a results publication.")),
-        )
+        raise PublicationExists
     inspections = list(
         Inspection.objects.filter(assignment__draw=draw).exclude(status=Inspection.Status.CANCELLED)
     )
@@ -230,16 +228,10 @@ def publication_publish(
     now = now or timezone.now()
     locked = Publication.objects.select_for_update().get(pk=publication.pk)
     if locked.published_at is not None:
-        raise Problem(
-            status=409, code="already_published", detail=str(_("These results are already published."))
-        )
+        raise AlreadyPublished
     if locked.inspections.exclude(status=Inspection.Status.SUBMITTED).exists():
         # An unsubmitted inspection may still be ahead of its visit: publishing it would break the embargo.
-        raise Problem(
-            status=409,
-            code="publication_has_unsubmitted",
-            detail=str(_("Every inspection must be submitted before its results are published.")),
-        )
+        raise PublicationHasUnsubmitted
     if locked.draw is not None:
         locked.draw = draw_publish(draw=locked.draw, now=now)
     locked.published_at = now
@@ -261,8 +253,6 @@ def publications_warn_due(*, now: dt.datetime | None = None) -> int:
     Each publication is claimed by a conditional UPDATE of ``warned_at``, so
     two workers never send the same warning.
     """
-    from inspections.publication.emails import publication_deadline_email_send
-
     now = now or timezone.now()
     today = local_date(now)
     warn_days = settings.QINGSHAN_PUBLICATION_WARN_WORKING_DAYS

@@ -1,4 +1,8 @@
-"""TODO docstring."""
+"""Tasks of publication: they load and call a service.
+
+Their names keep the ``inspections.cases.`` prefix they shipped with: beat rows
+and queued messages hold them. Queues are routed in ``CELERY_TASK_ROUTES``.
+"""
 
 from __future__ import annotations
 
@@ -15,4 +19,5 @@ def warn_publication_due() -> int:
 
 @shared_task(name="inspections.cases.make_public_images", time_limit=900)
 def make_public_images(photo_uuids: list[str]) -> int:
+    """On publication: make the public copies (no metadata) of the photos shown."""
     return len(publication_services.public_images_make(photo_uuids=photo_uuids))

@@ -1,3 +1,5 @@
+"""The public pages (一公开) under /public/: the index, results, typical cases and public images."""
+
 from django.urls import path
 
 from inspections.publication import public_views as views

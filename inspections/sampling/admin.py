@@ -1,9 +1,10 @@
 """Sampling plans in the admin: draft, preview, commit, beacon, draw, reassign, publish.
 
 Only a plan's organisers (and superusers) see it, in the list, its count,
-its filters and its search (:func:`inspections.selectors.sampling_plan_list`).
+its filters and its search (:func:`inspections.sampling.selectors.sampling_plan_list`).
 Every page that shows an unpublished plan or an unsubmitted inspection writes
-the embargo access log, which the organisers review here too.
+the embargo access log, which the organisers review here too. Refusals of the
+services are shown as messages in the reader's language, never as their code.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import Inspector, User
 from inspections.accounts.scoping import request_prefix
-from inspections.api.problems import Problem
-from inspections.common.admin import ReadOnlyAdminMixin
+from inspections.common.admin import ReadOnlyAdminMixin, message_refusal
+from inspections.common.errors import DomainError
 from inspections.fieldwork.models import Inspection
 from inspections.publication.services import publication_create_for_draw
 from inspections.sampling.models import Assignment, EmbargoAccessLog, SamplingPlan
@@ -402,8 +403,8 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def _run(self, request: HttpRequest, plan: SamplingPlan, action: Any, done: Any) -> HttpResponseRedirect:
         try:
             action()
-        except Problem as refusal:
-            self.message_user(request, str(refusal.detail), messages.ERROR)
+        except DomainError as refusal:
+            message_refusal(self, request, refusal)
         else:
             self.message_user(request, done, messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:inspections_samplingplan_change", args=[plan.pk]))
@@ -506,8 +507,8 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if request.method == "POST" and draw is not None and self.has_change_permission(request, plan):
             try:
                 publication = publication_create_for_draw(draw=draw)
-            except Problem as refusal:
-                self.message_user(request, str(refusal.detail), messages.ERROR)
+            except DomainError as refusal:
+                message_refusal(self, request, refusal)
                 return HttpResponseRedirect(reverse("admin:inspections_samplingplan_change", args=[plan.pk]))
             self.message_user(
                 request,

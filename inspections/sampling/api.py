@@ -1,13 +1,8 @@
-"""The inspector's worklist (``assignments/``) and the public record of a draw.
+"""The public record of a draw: ``GET public/draws/{id}/``, no account needed.
 
-``GET assignments/`` and ``GET assignments/{id}/`` answer from
-:func:`inspections.selectors.assignment_list`: an inspection that is foreign,
-embargoed (window not open yet) or closed is a 404, never a 403, so a
-response never confirms that an upcoming inspection exists. Each read is
-written to the embargo access log.
-
-``GET public/draws/{id}/`` needs no account: once a draw is published it
-shows everything needed to re-run it; before that it is a 404.
+Once a draw is published it shows everything needed to re-run it (the same
+inputs :mod:`inspections.sampling.verification` checks); before that it is a
+404. The inspector's worklist is in :mod:`inspections.fieldwork.api`.
 """
 
 from __future__ import annotations
@@ -27,11 +22,6 @@ from inspections.accounts.models import User
 from inspections.fieldwork.models import Inspection
 from inspections.sampling.models import Draw, Reassignment
 from villages.api.serializers import DivisionSummarySerializer
-
-# --- Assignments --------------------------------------------------------------------
-
-
-# --- The public record of a draw -----------------------------------------------------
 
 
 class PublicPlanOutput(serializers.Serializer):

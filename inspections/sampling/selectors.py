@@ -1,4 +1,4 @@
-"""TODO docstring."""
+"""Reads of sampling plans, scoped to who may see them."""
 
 from __future__ import annotations
 

@@ -1,30 +1,11 @@
-"""Sampling plans: preview, commit, beacon, draw, reassignment, publication.
+"""Sampling plans: preview, commit, beacon, draw, reassignment, publication of the draw.
 
 Each public function is a transaction boundary and refuses bad states with a
-:class:`~inspections.api.problems.Problem` carrying a stable code:
-
-=============================  ======  ===============================================
-code                           status  when
-=============================  ======  ===============================================
-``window_in_past``             422     the visit window has already started (commit) or ended (draw)
-``team_too_small``             422     a team size under 2
-``no_candidates``              422     nothing left to draw from after the exclusions
-``sample_exceeds_candidates``  422     a sample larger than the candidates
-``minimum_exceeds_sample``     422     the minimum per stratum needs more than the sample
-``unstaffable``                422     some drawn villages cannot be given a team (named)
-``already_committed``          409     a second commit
-``not_committed``              409     a beacon or draw before the commit
-``beacon_already_entered``     409     a second beacon
-``already_drawn``              409     a second draw, or a beacon after the draw
-``not_drawn``                  409     publication before the draw
-``embargo_active``             409     publication while inspections are still open
-``inspection_closed``          409     reassignment of a submitted or cancelled inspection
-``reason_required``            400     reassignment without a written reason
-``invalid_team``               422     a reassignment to a recused, inactive or wrong-sized team
-=============================  ======  ===============================================
-
-The draw itself is :mod:`inspections.services.sampling_draw`, a pure function
-of the frozen inputs, so ``verify_draw`` re-runs exactly the same code.
+:mod:`inspections.sampling.errors` refusal carrying a stable code. The
+candidates and their weights are :mod:`inspections.sampling.candidates`; the
+draw itself is :mod:`inspections.sampling.draw`, a pure function of the frozen
+inputs, so ``verify_draw`` (:mod:`inspections.sampling.verification`) re-runs
+exactly the same code.
 """
 
 from __future__ import annotations
@@ -33,24 +14,41 @@ import hashlib
 import secrets
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from decimal import Decimal
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.bulk import insert_rows
 from inspections.accounts.models import Inspector, User
-from inspections.api.problems import Problem
-from inspections.cases.models import Case, CaseStatus, overdue_condition
-from inspections.common.china_time import local_date
+from inspections.common.errors import NotFound
 from inspections.fieldwork.models import Inspection
 from inspections.sampling import draw as sampling_draw
-from inspections.sampling.draw import DrawInputError, DrawParameters, RosterEntry, UnstaffableError
+from inspections.sampling.candidates import OPEN_STATUSES, sampling_plan_candidates
+from inspections.sampling.draw import DrawParameters, RosterEntry, UnstaffableError
+from inspections.sampling.errors import (
+    AlreadyCommitted,
+    AlreadyDrawn,
+    BeaconAlreadyEntered,
+    BeaconEmpty,
+    EmbargoActive,
+    InspectionClosed,
+    InvalidTeam,
+    MinimumExceedsSample,
+    NoCandidates,
+    NotCommitted,
+    NotDrawn,
+    ReasonRequired,
+    SampleExceedsCandidates,
+    SamplingError,
+    TeamTooSmall,
+    Unstaffable,
+    WindowInPast,
+)
 from inspections.sampling.models import (
     Assignment,
     Draw,
@@ -60,93 +58,6 @@ from inspections.sampling.models import (
     SamplingPlan,
 )
 from villages.models import Division, Village
-
-OPEN_STATUSES = (Inspection.Status.SCHEDULED, Inspection.Status.IN_PROGRESS)
-
-
-# --- Candidates and weights ------------------------------------------------------
-
-
-@dataclass
-class CandidateSet:
-    rows: list[tuple[str, Decimal]]
-    excluded: dict[str, int] = field(default_factory=dict)
-    # Candidates whose weight the cases raise: with an open case, with an overdue one.
-    with_open_cases: int = 0
-    with_overdue_cases: int = 0
-
-
-def _weight(plan: SamplingPlan, *, open_cases: int, overdue_cases: int, days_since: int | None) -> Decimal:
-    """w = base + per_open × open + per_overdue × overdue + staleness × min(days, cap) / cap.
-
-    Never inspected counts as the cap. An overdue case is also an open case, so it adds both.
-    """
-    cap = int(plan.staleness_cap_days)
-    days = cap if days_since is None else min(days_since, cap)
-    # str(): an unsaved plan may still hold the float or str it was built with.
-    base, per_open, per_overdue, staleness = (
-        Decimal(str(v))
-        for v in (plan.base_weight, plan.open_cases_weight, plan.overdue_cases_weight, plan.staleness_weight)
-    )
-    weight = base + per_open * open_cases + per_overdue * overdue_cases + staleness * Decimal(days) / cap
-    return weight.quantize(sampling_draw.WEIGHT_QUANTUM)
-
-
-def sampling_plan_candidates(*, plan: SamplingPlan, now: datetime | None = None) -> CandidateSet:
-    """The plan's candidates with their weights, as a commit would freeze them (three queries)."""
-    now = now or timezone.now()
-    prefix = plan.scope_code
-    excluded_kinds = set(plan.excluded_kinds or [])
-    recent_cutoff = now - timedelta(days=plan.exclude_inspected_days) if plan.exclude_inspected_days else None
-
-    history: dict[int, tuple[datetime | None, int]] = {
-        village_id: (last, open_count)
-        for village_id, last, open_count in Inspection.objects.filter(village__code__startswith=prefix)
-        .values("village_id")
-        .annotate(
-            last=Max("submitted_at", filter=Q(status=Inspection.Status.SUBMITTED)),
-            open=Count("id", filter=Q(status__in=OPEN_STATUSES)),
-        )
-        .values_list("village_id", "last", "open")
-    }
-    # Open and overdue in the cases' own terms, on the day in China the commit happens.
-    cases: dict[int, tuple[int, int]] = {
-        village_id: (open_cases, overdue_cases)
-        for village_id, open_cases, overdue_cases in Case.objects.filter(village__code__startswith=prefix)
-        .exclude(status=CaseStatus.CLOSED)
-        .values("village_id")
-        .annotate(open=Count("id"), overdue=Count("id", filter=overdue_condition(local_date(now))))
-        .values_list("village_id", "open", "overdue")
-    }
-    # Most villages were never inspected: they share one weight.
-    untouched = _weight(plan, open_cases=0, overdue_cases=0, days_since=None)
-    rows: list[tuple[str, Decimal]] = []
-    excluded = {"class": 0, "open_inspection": 0, "recently_inspected": 0}
-    with_open = with_overdue = 0
-    villages = Village.objects.within(prefix).filter(is_active=True).values_list("id", "code", "kind")
-    for village_id, code, kind in villages.iterator(chunk_size=20_000):
-        if kind in excluded_kinds:
-            excluded["class"] += 1
-            continue
-        past = history.get(village_id)
-        if past is None:
-            rows.append((code, untouched))  # cases come only from inspections
-            continue
-        last, open_count = past
-        if open_count:
-            excluded["open_inspection"] += 1
-            continue
-        if recent_cutoff is not None and last is not None and last >= recent_cutoff:
-            excluded["recently_inspected"] += 1
-            continue
-        days_since = None if last is None else max((now - last).days, 0)
-        open_cases, overdue_cases = cases.get(village_id, (0, 0))
-        with_open += open_cases > 0
-        with_overdue += overdue_cases > 0
-        weight = _weight(plan, open_cases=open_cases, overdue_cases=overdue_cases, days_since=days_since)
-        rows.append((code, weight))
-    return CandidateSet(rows, excluded, with_open_cases=with_open, with_overdue_cases=with_overdue)
-
 
 # --- Preview -------------------------------------------------------------------------
 
@@ -191,8 +102,8 @@ def sampling_plan_preview(*, plan: SamplingPlan, now: datetime | None = None) ->
     try:
         _check_sample(plan, sizes, size)
         allocation = sampling_draw.allocate(sizes, size, plan.min_per_stratum)
-    except Problem as refusal:
-        problem = str(refusal.detail)
+    except SamplingError as refusal:
+        problem = refusal.detail
         allocation = {s: 0 for s in sizes}
     names = dict(Division.objects.filter(code__in=[s for s in sizes if s]).values_list("code", "name"))
     strata = [StratumPreview(s, names.get(s, s or "—"), n, allocation[s]) for s, n in sizes.items()]
@@ -212,38 +123,20 @@ def sampling_plan_preview(*, plan: SamplingPlan, now: datetime | None = None) ->
 
 def _check_plan(plan: SamplingPlan, now: datetime) -> None:
     if plan.team_size < 2:
-        raise Problem(status=422, code="team_too_small", detail=_("A team needs at least two inspectors."))
+        raise TeamTooSmall
     if plan.window_start <= now:
-        raise Problem(
-            status=422,
-            code="window_in_past",
-            detail=_("The visit window has already started: an unannounced visit must be in the future."),
-        )
+        raise WindowInPast
 
 
 def _check_sample(plan: SamplingPlan, sizes: dict[str, int], size: int) -> None:
     total = sum(sizes.values())
     if total == 0:
-        raise Problem(
-            status=422,
-            code="no_candidates",
-            detail=_("No village is left to draw from after the exclusions."),
-        )
+        raise NoCandidates
     if size > total:
-        raise Problem(
-            status=422,
-            code="sample_exceeds_candidates",
-            detail=_("The sample (%(size)d) is larger than the candidates (%(total)d).")
-            % {"size": size, "total": total},
-        )
+        raise SampleExceedsCandidates.of(size=size, total=total)
     needed = sum(min(plan.min_per_stratum, n) for n in sizes.values())
     if needed > size:
-        raise Problem(
-            status=422,
-            code="minimum_exceeds_sample",
-            detail=_("The minimum per stratum needs %(needed)d villages but the sample is %(size)d.")
-            % {"needed": needed, "size": size},
-        )
+        raise MinimumExceedsSample.of(needed=needed, size=size)
 
 
 def _pool_prefix(plan: SamplingPlan) -> str:
@@ -331,7 +224,7 @@ def sampling_plan_commit(*, plan: SamplingPlan, user: User, now: datetime | None
     now = now or timezone.now()
     plan = SamplingPlan.objects.select_for_update(of=("self",)).select_related("scope").get(pk=plan.pk)
     if Draw.objects.filter(plan=plan).exists():
-        raise Problem(status=409, code="already_committed", detail=_("This plan is already committed."))
+        raise AlreadyCommitted
     _check_plan(plan, now)
     candidate_set = sampling_plan_candidates(plan=plan, now=now)
     candidates_text = sampling_draw.candidates_serialise(candidate_set.rows)
@@ -361,11 +254,7 @@ def sampling_plan_commit(*, plan: SamplingPlan, user: User, now: datetime | None
 def _locked_draw(plan: SamplingPlan) -> Draw:
     draw = Draw.objects.select_for_update(of=("self",)).select_related("plan").filter(plan_id=plan.pk).first()
     if draw is None:
-        raise Problem(
-            status=409,
-            code="not_committed",
-            detail=_("Commit the plan first: its candidates are not frozen yet."),
-        )
+        raise NotCommitted
     return draw
 
 
@@ -377,14 +266,12 @@ def sampling_plan_enter_beacon(
     now = now or timezone.now()
     draw = _locked_draw(plan)
     if draw.drawn_at is not None:
-        raise Problem(status=409, code="already_drawn", detail=_("The draw has already run."))
+        raise AlreadyDrawn
     if draw.beacon:
-        raise Problem(
-            status=409, code="beacon_already_entered", detail=_("The beacon has already been entered.")
-        )
+        raise BeaconAlreadyEntered
     value = value.strip()
     if not value:
-        raise Problem(status=400, code="beacon_empty", detail=_("The beacon value is empty."))
+        raise BeaconEmpty
     draw.beacon = value
     draw.beacon_source = source.strip()
     draw.beacon_entered_at = now
@@ -419,25 +306,11 @@ def _insert_links(through: Any, column: str, rows: list[tuple[int, int]]) -> Non
             cursor.executemany(f"INSERT INTO {table} {columns} VALUES (%s, %s)", rows)  # noqa: S608
 
 
-def _unstaffable(error: UnstaffableError) -> Problem:
-    names = dict(
-        Village.objects.filter(code__in=[v.code for v in error.villages]).values_list("code", "name")
-    )
-    listed = "; ".join(f"{names.get(v.code, v.code)} ({v.code}): {v.reason}" for v in error.villages[:20])
-    if len(error.villages) > 20:
-        listed += " " + _("and %(n)d more") % {"n": len(error.villages) - 20}
-    return Problem(
-        status=422,
-        code="unstaffable",
-        detail=_("These villages cannot be given a team, so nothing was drawn: %(villages)s")
-        % {"villages": listed},
-        extra={
-            "villages": [
-                {"code": v.code, "name": names.get(v.code, ""), "eligible": v.eligible, "reason": v.reason}
-                for v in error.villages
-            ]
-        },
-    )
+def _unstaffable(error: UnstaffableError) -> Unstaffable:
+    """The refusal naming the villages that cannot be staffed, with their names (one query)."""
+    codes = [v.code for v in error.villages]
+    names = dict(Village.objects.filter(code__in=codes).values_list("code", "name"))
+    return Unstaffable.of(error.villages, names=names)
 
 
 @transaction.atomic
@@ -446,9 +319,9 @@ def sampling_plan_draw(*, plan: SamplingPlan, user: User, now: datetime | None =
     now = now or timezone.now()
     draw = _locked_draw(plan)
     if draw.drawn_at is not None:
-        raise Problem(status=409, code="already_drawn", detail=_("The draw has already run."))
+        raise AlreadyDrawn
     if draw.plan.window_end <= now:
-        raise Problem(status=422, code="window_in_past", detail=_("The visit window has already ended."))
+        raise WindowInPast.ended()
     candidates_text, roster_text = DrawInputs.objects.values_list("candidates", "roster").get(draw=draw)
     try:
         result = sampling_draw.draw_compute(
@@ -540,12 +413,12 @@ def assignment_reassign(
     inspection = Inspection.objects.select_for_update().get(pk=assignment.inspection_id)
     plan = assignment.draw.plan
     if not _is_organiser(user, plan):
-        raise Problem(status=404, code="not_found", detail=_("No such assignment."))
+        raise NotFound(_("No such assignment."))
     reason = reason.strip()
     if len(reason) < 5:
-        raise Problem(status=400, code="reason_required", detail=_("A reassignment needs a written reason."))
+        raise ReasonRequired
     if inspection.status not in OPEN_STATUSES:
-        raise Problem(status=409, code="inspection_closed", detail=_("The inspection is no longer open."))
+        raise InspectionClosed
     members = sorted({i.pk: i for i in team}.values(), key=lambda i: i.credential_number)
     village_code = inspection.village.code
     last_visit = (
@@ -588,7 +461,7 @@ def assignment_reassign(
                 % {"who": member, "n": capacity[member.credential_number]}
             )
     if problems:
-        raise Problem(status=422, code="invalid_team", detail="; ".join(str(p) for p in problems))
+        raise InvalidTeam.of(problems)
     before = sorted(inspection.team.values_list("credential_number", flat=True))
     inspection.team.set(members)
     return Reassignment.objects.create(
@@ -612,15 +485,10 @@ def draw_publish(*, draw: Draw, now: datetime | None = None) -> Draw:
     if draw.published_at is not None:
         return draw
     if draw.drawn_at is None:
-        raise Problem(status=409, code="not_drawn", detail=_("The draw has not run yet."))
+        raise NotDrawn
     still_open = draw.assignments.filter(inspection__status__in=OPEN_STATUSES).count()
     if still_open:
-        raise Problem(
-            status=409,
-            code="embargo_active",
-            detail=_("%(n)d inspections of this draw are still open: publishing now would reveal them.")
-            % {"n": still_open},
-        )
+        raise EmbargoActive.of(still_open=still_open)
     draw.published_at = now
     draw.revealed_seed = draw.seed
     draw.save(update_fields=["published_at", "revealed_seed"])
@@ -655,117 +523,3 @@ def embargo_reads_record(
     if rows:
         EmbargoAccessLog.objects.bulk_create(rows)
     return len(rows)
-
-
-# --- Verification and the public record ------------------------------------------------------
-
-
-@dataclass
-class Verification:
-    checks: list[tuple[str, bool, str]] = field(default_factory=list)
-    difference: str | None = None
-
-    @property
-    def identical(self) -> bool:
-        return self.difference is None and all(ok for _name, ok, _detail in self.checks)
-
-    def check(self, name: str, ok: bool, detail: str = "") -> None:
-        self.checks.append((name, ok, detail))
-        if not ok and self.difference is None:
-            self.difference = f"{name}: {detail}"
-
-
-def record_verify(record: dict[str, Any], *, seed_hex: str | None = None) -> Verification:
-    """Recompute a draw from a record (the public one, or one built from the database)."""
-    report = Verification()
-    seed_hex = seed_hex or record.get("revealed_seed") or ""
-    report.check(
-        "candidate list hash",
-        sampling_draw.sha256_hex(record["candidates"]) == record["candidates_sha256"],
-        "SHA-256 of the stored list differs from the committed hash",
-    )
-    report.check(
-        "roster hash",
-        sampling_draw.sha256_hex(record["roster"]) == record["roster_sha256"],
-        "SHA-256 of the stored roster differs from the committed hash",
-    )
-    if not seed_hex:
-        report.check("seed", False, "the seed has not been revealed")
-        return report
-    report.check(
-        "seed commitment",
-        hashlib.sha256(bytes.fromhex(seed_hex)).hexdigest() == record["seed_commitment"],
-        "SHA-256 of the revealed seed differs from the commitment",
-    )
-    try:
-        again = sampling_draw.draw_compute(
-            seed=bytes.fromhex(seed_hex),
-            beacon=record.get("beacon") or "",
-            candidates_text=record["candidates"],
-            roster_text=record["roster"],
-            parameters=DrawParameters.from_frozen(record["parameters"]),
-        )
-    except (DrawInputError, UnstaffableError) as error:
-        report.check("recomputation", False, f"the draw cannot be recomputed: {error}")
-        return report
-    difference = sampling_draw.first_difference(record["result"] or {}, again.as_dict())
-    report.check("result", difference is None, difference or "")
-    return report
-
-
-def draw_record(*, draw: Draw, include_secret: bool = False) -> dict[str, Any]:
-    """Everything needed to re-run a draw; the seed only once revealed (or for an operator's check)."""
-    return {
-        "id": draw.pk,
-        "parameters": draw.parameters,
-        "candidates": draw.candidates,
-        "candidates_sha256": draw.candidates_sha256,
-        "roster": draw.roster,
-        "roster_sha256": draw.roster_sha256,
-        "seed_commitment": draw.seed_commitment,
-        "committed_at": draw.committed_at.isoformat(),
-        "beacon": draw.beacon,
-        "beacon_source": draw.beacon_source,
-        "beacon_entered_at": draw.beacon_entered_at.isoformat() if draw.beacon_entered_at else None,
-        "revealed_seed": draw.seed if include_secret else draw.revealed_seed,
-        "drawn_at": draw.drawn_at.isoformat() if draw.drawn_at else None,
-        "result": draw.result,
-        "result_sha256": draw.result_sha256,
-        "published_at": draw.published_at.isoformat() if draw.published_at else None,
-    }
-
-
-def draw_verify(*, draw: Draw, use_secret_seed: bool = False) -> Verification:
-    """Re-run a stored draw and compare; then check the live teams against the logged changes."""
-    report = record_verify(draw_record(draw=draw, include_secret=use_secret_seed))
-    if report.difference is not None or draw.result is None:
-        return report
-    report.check(
-        "result hash",
-        sampling_draw.sha256_hex(sampling_draw.canonical_json(draw.result)) == draw.result_sha256,
-        "the stored result does not match its hash",
-    )
-    assignments = (
-        draw.assignments.select_related("inspection__village")
-        .prefetch_related("reassignments", "inspection__team")
-        .order_by("stratum", "rank")
-    )
-    for assignment in assignments:
-        expected = sorted(assignment.drawn_team)
-        for change in assignment.reassignments.all():
-            if sorted(change.team_before) != expected:
-                report.check(
-                    "reassignment log",
-                    False,
-                    f"{assignment.inspection.village.code}: a change starts from "
-                    f"{change.team_before}, not {expected}",
-                )
-            expected = sorted(change.team_after)
-        live = sorted(i.credential_number for i in assignment.inspection.team.all())
-        if live != expected:
-            report.check(
-                "live teams",
-                False,
-                f"{assignment.inspection.village.code}: team {live} but the draw and its log say {expected}",
-            )
-    return report

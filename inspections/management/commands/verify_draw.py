@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from inspections.sampling import draw as sampling_draw
 from inspections.sampling.models import Draw
-from inspections.sampling.services import Verification, draw_verify, record_verify
+from inspections.sampling.verification import Verification, draw_verify, record_verify
 
 
 class Command(BaseCommand):

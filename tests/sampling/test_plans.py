@@ -16,18 +16,18 @@ from django.test import Client
 from django.utils import timezone, translation
 
 from inspections.accounts.models import Inspector
-from inspections.api.problems import Problem
 from inspections.cases.models import Case, CaseStatus
 from inspections.cases.services.workflow import cases_open_for_inspection
 from inspections.checklist.models import ProblemCategory
 from inspections.common.china_time import local_date
+from inspections.common.errors import DomainError
 from inspections.fieldwork.models import Finding, Inspection
 from inspections.sampling import draw as sampling_draw
+from inspections.sampling.candidates import sampling_plan_candidates
 from inspections.sampling.models import Assignment, Draw, DrawInputs, Reassignment, SamplingPlan
 from inspections.sampling.services import (
     assignment_reassign,
     draw_publish,
-    sampling_plan_candidates,
     sampling_plan_commit,
     sampling_plan_draw,
     sampling_plan_enter_beacon,
@@ -49,11 +49,11 @@ def nothing_written() -> tuple[int, int, int]:
     return Draw.objects.count(), Inspection.objects.count(), Assignment.objects.count()
 
 
-def refuse(code: str, action: Any) -> Problem:
+def refuse(code: str, action: Any) -> DomainError:
     before = nothing_written()
-    with pytest.raises(Problem) as refusal:
+    with pytest.raises(DomainError) as refusal:
         action()
-    assert refusal.value.get_codes() == code, refusal.value.detail
+    assert refusal.value.code == code, refusal.value.detail
     assert nothing_written() == before
     return refusal.value
 
@@ -510,9 +510,9 @@ def test_a_reassignment_needs_a_reason_and_is_logged(drawn: Draw) -> None:
     ]
     boss = drawn.plan.created_by
 
-    with pytest.raises(Problem) as refusal:
+    with pytest.raises(DomainError) as refusal:
         assignment_reassign(assignment=assignment, user=boss, team=newcomers, reason="  ")
-    assert refusal.value.get_codes() == "reason_required"
+    assert refusal.value.code == "reason_required"
 
     change = assignment_reassign(assignment=assignment, user=boss, team=newcomers, reason="王某因病不能出行")
 
@@ -531,12 +531,12 @@ def test_a_reassignment_cannot_break_recusal(drawn: Draw) -> None:
     local = inspector(home_division=division(assignment.inspection.village.code[:6]))
     other = inspector(home_division=division("330502"))
 
-    with pytest.raises(Problem) as refusal:
+    with pytest.raises(DomainError) as refusal:
         assignment_reassign(
             assignment=assignment, user=drawn.plan.created_by, team=[local, other], reason="换人：原因说明"
         )
 
-    assert refusal.value.get_codes() == "invalid_team"
+    assert refusal.value.code == "invalid_team"
     assert not Reassignment.objects.exists()
 
 
@@ -560,10 +560,10 @@ def test_a_reassignment_respects_the_capacities_frozen_in_the_draw() -> None:
     newcomer = inspector(home_division=division("330502"), credential_number="ZJ-NEW-0")  # not on the roster
     boss = the_plan.created_by
 
-    with translation.override("en"), pytest.raises(Problem) as refusal:
+    with translation.override("en"), pytest.raises(DomainError) as refusal:
         assignment_reassign(assignment=first, user=boss, team=[staying, busy], reason="换人：原因说明")
 
-    assert refusal.value.get_codes() == "invalid_team"
+    assert refusal.value.code == "invalid_team"
     detail = str(refusal.value.detail)
     assert "full capacity" in detail and busy.credential_number in detail
     assert staying.credential_number not in detail  # their one visit is this one
@@ -577,10 +577,10 @@ def test_only_an_organiser_can_reassign(drawn: Draw) -> None:
     assignment = drawn.assignments.first()
     assert assignment is not None
 
-    with pytest.raises(Problem) as refusal:
+    with pytest.raises(DomainError) as refusal:
         assignment_reassign(assignment=assignment, user=organiser(), team=[], reason="no right to do this")
 
-    assert refusal.value.status_code == 404
+    assert refusal.value.status == 404
 
 
 # --- Publication and verification ------------------------------------------------------------------
@@ -593,9 +593,9 @@ def submit_all(draw: Draw) -> None:
 
 
 def test_publication_waits_for_every_inspection_then_reveals_the_seed(drawn: Draw) -> None:
-    with pytest.raises(Problem) as refusal:
+    with pytest.raises(DomainError) as refusal:
         draw_publish(draw=drawn)
-    assert refusal.value.get_codes() == "embargo_active"
+    assert refusal.value.code == "embargo_active"
 
     submit_all(drawn)
     published = draw_publish(draw=drawn)
@@ -608,10 +608,10 @@ def test_publication_waits_for_every_inspection_then_reveals_the_seed(drawn: Dra
 def test_publication_before_the_draw_is_refused(huzhou: list[str]) -> None:
     draw = sampling_plan_commit(plan=plan(), user=organiser())
 
-    with pytest.raises(Problem) as refusal:
+    with pytest.raises(DomainError) as refusal:
         draw_publish(draw=draw)
 
-    assert refusal.value.get_codes() == "not_drawn"
+    assert refusal.value.code == "not_drawn"
 
 
 def verify(*args: str) -> str:

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from inspections.api.problems import Problem
+from inspections.common.errors import DomainError
 from inspections.fieldwork.models import Inspection
 from inspections.publication.models import Publication
 from inspections.publication.services import (
@@ -101,10 +101,10 @@ def test_results_are_not_published_while_a_visit_of_the_draw_is_open(drawn: Draw
     publication.inspections.remove(open_one)  # an organiser left the open visit out
     submit(publication.inspections.all())
 
-    with pytest.raises(Problem) as refusal:
+    with pytest.raises(DomainError) as refusal:
         publication_publish(publication=publication, actor=drawn.plan.created_by)
 
-    assert refusal.value.get_codes() == "embargo_active"
+    assert refusal.value.code == "embargo_active"
     publication.refresh_from_db()
     drawn.refresh_from_db()
     assert publication.published_at is None
@@ -139,8 +139,8 @@ def test_only_a_drawn_plan_gets_a_results_publication() -> None:
     the_plan = plan()
     draw = sampling_plan_commit(plan=the_plan, user=organiser())
 
-    with pytest.raises(Problem) as refusal:
+    with pytest.raises(DomainError) as refusal:
         publication_create_for_draw(draw=draw)
 
-    assert refusal.value.get_codes() == "not_drawn"
+    assert refusal.value.code == "not_drawn"
     assert not Publication.objects.exists()

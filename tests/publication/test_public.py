@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from PIL import Image
 
-from inspections.api.problems import Problem
+from inspections.common.errors import DomainError
 from inspections.fieldwork.models import Inspection
 from inspections.publication import services as publication_services
 from inspections.publication.models import Publication, TypicalCase
@@ -24,7 +24,7 @@ from tests.factories import InspectorFactory, responsible_party, supervisor
 
 pytestmark = pytest.mark.django_db
 
-PHOTO = Path(__file__).parent / "fixtures" / "photos" / "exif_gps.jpg"  # Pillow's test image, with GPS
+PHOTO = Path(__file__).parent.parent / "fixtures" / "photos" / "exif_gps.jpg"  # Pillow's test image, with GPS
 PHOTO_UUID = "11111111-1111-4111-8111-111111111111"
 
 
@@ -116,10 +116,10 @@ def test_results_with_an_unsubmitted_inspection_cannot_be_published() -> None:
     upcoming = submitted_inspection(status=Inspection.Status.SCHEDULED)
     publication = results([upcoming], published=False, actor=boss)
 
-    with pytest.raises(Problem) as refusal:
+    with pytest.raises(DomainError) as refusal:
         publication_services.publication_publish(publication=publication, actor=boss)
 
-    assert refusal.value.get_codes() == "publication_has_unsubmitted"
+    assert refusal.value.code == "publication_has_unsubmitted"
 
 
 def test_an_embargoed_inspection_never_appears_even_in_published_results() -> None:

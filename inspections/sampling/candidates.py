@@ -1,0 +1,126 @@
+"""A plan's candidates and their risk weights, as a commit freezes them.
+
+A candidate is an active village of the plan's scope, not of an excluded
+class, with no open inspection and not inspected within the plan's
+exclusion period. Its weight is::
+
+    base + per_open_case × open cases + per_overdue_case × overdue cases
+         + staleness × min(days since the last inspection, cap) / cap
+
+with open and overdue counted in the cases' own terms (``overdue_condition``)
+on the day in China of the commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+
+from inspections.cases.models import Case, CaseStatus, overdue_condition
+from inspections.common.china_time import local_date
+from inspections.fieldwork.models import Inspection
+from inspections.sampling.draw import WEIGHT_QUANTUM
+from inspections.sampling.models import SamplingPlan
+from villages.models import Village
+
+# An inspection still ahead of its visit or under way: its village is not a candidate,
+# its reassignment is possible and its draw cannot be published.
+OPEN_STATUSES = (Inspection.Status.SCHEDULED, Inspection.Status.IN_PROGRESS)
+
+
+@dataclass
+class CandidateSet:
+    rows: list[tuple[str, Decimal]]
+    excluded: dict[str, int] = field(default_factory=dict)
+    # Candidates whose weight the cases raise: with an open case, with an overdue one.
+    with_open_cases: int = 0
+    with_overdue_cases: int = 0
+
+
+def candidate_weight(
+    plan: SamplingPlan, *, open_cases: int, overdue_cases: int, days_since: int | None
+) -> Decimal:
+    """w = base + per_open × open + per_overdue × overdue + staleness × min(days, cap) / cap.
+
+    Never inspected counts as the cap. An overdue case is also an open case, so it adds both.
+    """
+    cap = int(plan.staleness_cap_days)
+    days = cap if days_since is None else min(days_since, cap)
+    # str(): an unsaved plan may still hold the float or str it was built with.
+    base, per_open, per_overdue, staleness = (
+        Decimal(str(v))
+        for v in (plan.base_weight, plan.open_cases_weight, plan.overdue_cases_weight, plan.staleness_weight)
+    )
+    weight = base + per_open * open_cases + per_overdue * overdue_cases + staleness * Decimal(days) / cap
+    return weight.quantize(WEIGHT_QUANTUM)
+
+
+def village_case_counts(*, prefix: str, today: dt.date) -> dict[int, tuple[int, int]]:
+    """Open and overdue cases per village id under ``prefix`` on ``today`` (China): one query.
+
+    Villages with no open case are left out. A read of the cases area, kept
+    here until ``cases.selectors`` offers it.
+    """
+    return {
+        village_id: (open_cases, overdue_cases)
+        for village_id, open_cases, overdue_cases in Case.objects.filter(village__code__startswith=prefix)
+        .exclude(status=CaseStatus.CLOSED)
+        .values("village_id")
+        .annotate(open=Count("id"), overdue=Count("id", filter=overdue_condition(today)))
+        .values_list("village_id", "open", "overdue")
+    }
+
+
+def sampling_plan_candidates(*, plan: SamplingPlan, now: datetime | None = None) -> CandidateSet:
+    """The plan's candidates with their weights, as a commit would freeze them (three queries)."""
+    now = now or timezone.now()
+    prefix = plan.scope_code
+    excluded_kinds = set(plan.excluded_kinds or [])
+    recent_cutoff = now - timedelta(days=plan.exclude_inspected_days) if plan.exclude_inspected_days else None
+
+    history: dict[int, tuple[datetime | None, int]] = {
+        village_id: (last, open_count)
+        for village_id, last, open_count in Inspection.objects.filter(village__code__startswith=prefix)
+        .values("village_id")
+        .annotate(
+            last=Max("submitted_at", filter=Q(status=Inspection.Status.SUBMITTED)),
+            open=Count("id", filter=Q(status__in=OPEN_STATUSES)),
+        )
+        .values_list("village_id", "last", "open")
+    }
+    cases = village_case_counts(prefix=prefix, today=local_date(now))
+    # Most villages were never inspected: they share one weight.
+    untouched = candidate_weight(plan, open_cases=0, overdue_cases=0, days_since=None)
+    rows: list[tuple[str, Decimal]] = []
+    excluded = {"class": 0, "open_inspection": 0, "recently_inspected": 0}
+    with_open = with_overdue = 0
+    villages = Village.objects.within(prefix).filter(is_active=True).values_list("id", "code", "kind")
+    for village_id, code, kind in villages.iterator(chunk_size=20_000):
+        if kind in excluded_kinds:
+            excluded["class"] += 1
+            continue
+        past = history.get(village_id)
+        if past is None:
+            rows.append((code, untouched))  # cases come only from inspections
+            continue
+        last, open_count = past
+        if open_count:
+            excluded["open_inspection"] += 1
+            continue
+        if recent_cutoff is not None and last is not None and last >= recent_cutoff:
+            excluded["recently_inspected"] += 1
+            continue
+        days_since = None if last is None else max((now - last).days, 0)
+        open_cases, overdue_cases = cases.get(village_id, (0, 0))
+        with_open += open_cases > 0
+        with_overdue += overdue_cases > 0
+        weight = candidate_weight(
+            plan, open_cases=open_cases, overdue_cases=overdue_cases, days_since=days_since
+        )
+        rows.append((code, weight))
+    return CandidateSet(rows, excluded, with_open_cases=with_open, with_overdue_cases=with_overdue)
