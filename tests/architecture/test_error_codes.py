@@ -11,6 +11,7 @@ literals, found by reading the source. No database.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import importlib.util
 import pkgutil
@@ -101,6 +102,7 @@ def _problem_helpers(tree: ast.AST) -> dict[str, tuple[int, int | None, set[str]
     return helpers
 
 
+@functools.cache
 def literal_problem_codes() -> dict[str, set[int | None]]:
     """Codes raised the old way: a call with literal ``code=`` and ``status=`` (or ``status_code=``).
 

@@ -14,6 +14,7 @@ Static reading only: no database, nothing imported but grimp's graph.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,7 @@ def absolute_from(module: SourceModule, node: ast.ImportFrom) -> str:
     return ".".join([*base, node.module] if node.module else base)
 
 
+@functools.cache
 def parse(module: SourceModule) -> ast.Module:
     return ast.parse(module.path.read_text(encoding="utf-8"), filename=str(module.path))
 

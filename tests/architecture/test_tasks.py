@@ -9,6 +9,7 @@ and from the beat entries. No database.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import importlib.util
 import pkgutil
@@ -42,6 +43,7 @@ def _called_name(call: ast.Call) -> str | None:
     return None
 
 
+@functools.cache
 def dispatched_names() -> tuple[dict[str, list[str]], list[str]]:
     """Task names sent by literal, each with where; and the sends whose name is not a literal."""
     names: dict[str, list[str]] = {}
