@@ -47,6 +47,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_SECRET_KEY=type-checking-only $(BIN)/mypy .
+	$(BIN)/lint-imports --no-cache --no-logo
 
 clean:
 	rm -rf $(VAR) .pytest_cache .mypy_cache .ruff_cache
