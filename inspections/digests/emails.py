@@ -23,8 +23,8 @@ from django.utils import translation
 from inspections.accounts.models import User
 from inspections.common.emails import build_email, email_render
 from inspections.digests.models import DigestKind
+from inspections.digests.recipients import unsubscribe_url
 from inspections.digests.selectors import Digest, Period
-from inspections.digests.unsubscribe import unsubscribe_url
 
 TEMPLATE = "inspections/email/digest"
 # Overdue rows shown in the body; the CSV attachment carries them all.

@@ -21,10 +21,14 @@ from inspections.common import dispatch
 from inspections.common.schedules import ensure
 from inspections.digests import services
 from inspections.digests.models import DigestKind, DigestSend, DigestSubscription
-from inspections.digests.recipients import digest_recipients, digest_subscription_set
+from inspections.digests.recipients import (
+    digest_recipients,
+    digest_subscription_set,
+    unsubscribe_token,
+    unsubscribe_url,
+)
 from inspections.digests.schedules import ENTRIES
 from inspections.digests.selectors import Period
-from inspections.digests.unsubscribe import unsubscribe_token, unsubscribe_url
 from tests.digestdata import (
     ANJI,
     DEQING,
