@@ -115,7 +115,7 @@ CACHES = {"default": env.cache_url("CACHE_URL", default=f"filecache://{VAR_DIR /
 # --- Language and time ------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Each app keeps its catalogue in its own locale/ folder (Django finds them).
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
