@@ -26,7 +26,7 @@ from inspections.cases.models import (
     FollowUpDraw,
     Rectification,
 )
-from inspections.cases.services import workflow as services
+from inspections.cases.services import follow_ups as services
 from inspections.common.admin import ReadOnlyAdminMixin, ReadOnlyInline
 from inspections.evidence import services as evidence_services
 from inspections.evidence.models import Photo

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from inspections.accounts.models import User
 from inspections.cases.models import RECTIFICATION_DUE, Case, CaseEvent, CaseStatus, FollowUp, Rectification
 from inspections.cases.selectors import case_list
-from inspections.cases.services import workflow as services
+from inspections.cases.services import follow_ups as services
 from inspections.checklist.models import Severity
 
 # --- Output --------------------------------------------------------------------------

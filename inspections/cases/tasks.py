@@ -11,7 +11,7 @@ import datetime as dt
 from celery import shared_task
 from django.utils import timezone
 
-from inspections.cases.services import workflow as case_services
+from inspections.cases.services import follow_ups as case_services
 
 
 @shared_task(name="inspections.cases.escalate_overdue", time_limit=600, expires=3000)
