@@ -191,10 +191,6 @@ class Case(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.category} · {self.village}"
 
-    def can_move_to(self, status: str) -> bool:
-        """Whether some action of :data:`TRANSITIONS` moves this case to ``status`` (whoever takes it)."""
-        return status in ALLOWED_TRANSITIONS.get(self.status, frozenset())
-
     def is_overdue(self, today: dt.date) -> bool:
         """:func:`overdue_condition` for one loaded case, without a query (lists show it per row).
 
