@@ -1,5 +1,10 @@
 """Cases in the admin: scoped lists with overdue and escalation badges, a read-only
-timeline, and actions that call the services (nothing edits a status directly)."""
+timeline, and actions that call the services (nothing edits a status directly).
+
+Every status action goes through the same role-aware guard as the API
+(:func:`inspections.cases.services.status.case_set_status`); a refusal is
+shown as a message in the reader's language, never as its code.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,18 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from rest_framework.exceptions import APIException
 
 from inspections.accounts.models import User
 from inspections.accounts.scoping import JurisdictionScopedAdmin
+from inspections.cases.deadlines import cases_recount_deadlines
+from inspections.cases.flags import after_photo_flag_explanation
 from inspections.cases.models import (
-    RECTIFICATION_DUE,
     Case,
     CaseEvent,
     CaseNotification,
@@ -26,8 +32,10 @@ from inspections.cases.models import (
     FollowUpDraw,
     Rectification,
 )
-from inspections.cases.services import workflow as services
-from inspections.common.admin import ReadOnlyAdminMixin, ReadOnlyInline
+from inspections.cases.services.escalation import case_escalate
+from inspections.cases.services.status import case_reopen, case_send_back, case_start_rectifying, case_verify
+from inspections.common.admin import ReadOnlyAdminMixin, ReadOnlyInline, message_refusal
+from inspections.common.china_time import local_date
 from inspections.common.errors import DomainError
 from inspections.evidence import services as evidence_services
 from inspections.evidence.models import Photo
@@ -63,8 +71,17 @@ class CaseEventInline(ReadOnlyInline):
 
 class RectificationInline(ReadOnlyInline):
     model = Rectification
-    readonly_fields = ("created_at", "submitted_by", "description", "photo_uuids", "flags")
+    readonly_fields = ("created_at", "submitted_by", "description", "photo_uuids", "flags_explained")
     fields = tuple(readonly_fields)
+
+    @admin.display(description=_("flags"))
+    def flags_explained(self, rectification: Rectification) -> Any:
+        """Each stored flag explained in the reader's language, one per line."""
+        if not rectification.flags:
+            return "—"
+        return format_html_join(
+            "", "<div>{}</div>", ((after_photo_flag_explanation(flag),) for flag in rectification.flags)
+        )
 
 
 class TypicalCaseInline(admin.StackedInline):  # type: ignore[type-arg]
@@ -83,12 +100,12 @@ class OverdueFilter(admin.SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         return [("yes", _("overdue")), ("no", _("not overdue"))]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        overdue = Q(status__in=RECTIFICATION_DUE, deadline__lt=services.local_date(timezone.now()))
+    def queryset(self, request: HttpRequest, queryset: Any) -> QuerySet[Any]:
+        today = local_date(timezone.now())
         if self.value() == "yes":
-            return queryset.filter(overdue)
+            return queryset.overdue(today)
         if self.value() == "no":
-            return queryset.exclude(overdue)
+            return queryset.not_overdue(today)
         return queryset
 
 
@@ -120,16 +137,17 @@ def _run_action(
     service: Callable[[Case, User], Any],
     done: Any,
 ) -> None:
-    """Call the service once per case; refusals are reported with their stable code."""
+    """Call the service once per case; each refusal is shown in the reader's language, naming its case."""
     user = request.user
     assert isinstance(user, User)
     succeeded = 0
     for case in queryset.order_by("id"):
         try:
             service(case, user)
-        except (APIException, DomainError) as refusal:
-            code = refusal.code if isinstance(refusal, DomainError) else refusal.get_codes()
-            modeladmin.message_user(request, f"#{case.pk}: {code} — {refusal.detail}", level=messages.ERROR)
+        except DomainError as refusal:
+            # A bulk action refuses case by case: say which one.
+            refusal.detail = gettext("Case #%(id)s: %(reason)s") % {"id": case.pk, "reason": refusal.detail}
+            message_refusal(modeladmin, request, refusal)
         else:
             succeeded += 1
     if succeeded:
@@ -209,7 +227,7 @@ class CaseAdmin(JurisdictionScopedAdmin):
         warning = (
             format_html(' <span title="{}">⚠</span>', case.deadline_warning) if case.deadline_warning else ""
         )
-        if case.is_overdue(services.local_date(timezone.now())):
+        if case.is_overdue(local_date(timezone.now())):
             return format_html(
                 '<span style="color:#fff;background:#ba2121;padding:0 .4em;border-radius:3px">{} {}</span>{}',
                 case.deadline,
@@ -234,7 +252,7 @@ class CaseAdmin(JurisdictionScopedAdmin):
             self,
             request,
             queryset,
-            lambda c, u: services.case_verify(case=c, actor=u),
+            lambda c, u: case_verify(case=c, actor=u),
             _("%(count)d closed."),
         )
 
@@ -255,7 +273,7 @@ class CaseAdmin(JurisdictionScopedAdmin):
             self,
             request,
             queryset,
-            lambda c, u: services.case_reopen(case=c, actor=u),
+            lambda c, u: case_reopen(case=c, actor=u),
             _("%(count)d reopened."),
         )
 
@@ -265,7 +283,7 @@ class CaseAdmin(JurisdictionScopedAdmin):
             self,
             request,
             queryset,
-            lambda c, u: services.case_escalate(case=c, actor=u),
+            lambda c, u: case_escalate(case=c, actor=u),
             _("%(count)d escalated."),
         )
 
@@ -285,7 +303,7 @@ class CaseAdmin(JurisdictionScopedAdmin):
             self,
             request,
             queryset,
-            lambda c, u: services.case_start_rectifying(case=c, actor=u),
+            lambda c, u: case_start_rectifying(case=c, actor=u),
             _("%(count)d marked as rectifying."),
         )
 
@@ -295,7 +313,7 @@ class CaseAdmin(JurisdictionScopedAdmin):
             self,
             request,
             queryset,
-            lambda c, u: services.case_send_back(case=c, actor=u),
+            lambda c, u: case_send_back(case=c, actor=u),
             _("%(count)d sent back."),
         )
 
@@ -341,7 +359,7 @@ class HolidayYearAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         actor = request.user if isinstance(request.user, User) else None
-        changed = services.cases_recount_deadlines(year=form.instance.year, actor=actor)
+        changed = cases_recount_deadlines(year=form.instance.year, actor=actor)
         if changed:
             self.message_user(request, _("%(count)d deadlines recounted.") % {"count": changed})
 

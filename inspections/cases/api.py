@@ -1,8 +1,9 @@
 """Cases over the API: list and detail (with the timeline), acknowledgement,
 rectification, and the results of verification and look-back visits.
 
-Every view starts from :func:`inspections.selectors.case_list`, so a case the
-caller may not see is a 404, whatever the action.
+Every view starts from :func:`inspections.cases.selectors.case_list`, so a
+case the caller may not see is a 404, whatever the action. Every status
+change is the service's: the views only read input and write output.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import uuid
 from typing import Any
 
 import django_filters
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
@@ -20,10 +21,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inspections.accounts.models import User
-from inspections.cases.models import RECTIFICATION_DUE, Case, CaseEvent, CaseStatus, FollowUp, Rectification
+from inspections.cases.flags import after_photo_flags_explained
+from inspections.cases.models import Case, CaseEvent, CaseQuerySet, CaseStatus, FollowUp, Rectification
 from inspections.cases.selectors import case_list
-from inspections.cases.services import workflow as services
+from inspections.cases.services.rectification import rectification_submit
+from inspections.cases.services.status import case_start_rectifying
+from inspections.cases.services.visits import follow_up_record_result
 from inspections.checklist.models import Severity
+from inspections.common.china_time import local_date
 
 # --- Output --------------------------------------------------------------------------
 
@@ -97,6 +102,12 @@ class RectificationOutput(serializers.ModelSerializer[Rectification]):
     class Meta:
         model = Rectification
         fields = ["client_uuid", "case", "case_status", "description", "photo_uuids", "flags", "created_at"]
+
+    def to_representation(self, instance: Rectification) -> dict[str, Any]:
+        """The stored flags (code and facts), each with ``detail`` explained in the reader's language."""
+        data: dict[str, Any] = super().to_representation(instance)
+        data["flags"] = after_photo_flags_explained(instance.flags)
+        return data
 
 
 class CaseFindingOutput(serializers.Serializer):
@@ -179,11 +190,11 @@ class CaseFilter(django_filters.FilterSet):
         model = Case
         fields = ["status", "category", "severity", "overdue", "division", "village", "escalation_level"]
 
-    def filter_overdue(self, queryset: QuerySet[Case], name: str, value: bool | None) -> QuerySet[Case]:
+    def filter_overdue(self, queryset: CaseQuerySet, name: str, value: bool | None) -> CaseQuerySet:
         if value is None:
             return queryset
-        overdue = Q(status__in=RECTIFICATION_DUE, deadline__lt=services.local_date(timezone.now()))
-        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+        today = local_date(timezone.now())
+        return queryset.overdue(today) if value else queryset.not_overdue(today)
 
 
 def _caller(request: Request) -> User:
@@ -194,7 +205,7 @@ def _caller(request: Request) -> User:
 class CaseContextMixin(generics.GenericAPIView[Case]):
     def get_serializer_context(self) -> dict[str, Any]:
         context: dict[str, Any] = super().get_serializer_context()
-        context["today"] = services.local_date(timezone.now())
+        context["today"] = local_date(timezone.now())
         return context
 
 
@@ -263,7 +274,7 @@ class CaseAcknowledgeView(APIView):
         case = _visible_case(request, pk)
         data = AcknowledgeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.case_acknowledge(case=case, actor=_caller(request), note=data.validated_data["note"])
+        case_start_rectifying(case=case, actor=_caller(request), note=data.validated_data["note"])
         return _detail(request, pk)
 
 
@@ -287,7 +298,7 @@ class RectificationCreateView(APIView):
         case = _visible_case(request, pk)
         data = RectificationInput(data=request.data)
         data.is_valid(raise_exception=True)
-        rectification, created = services.rectification_submit(
+        rectification, created = rectification_submit(
             case=case,
             actor=_caller(request),
             client_uuid=data.validated_data["client_uuid"],
@@ -310,7 +321,7 @@ class VisitResultView(APIView):
         data = VisitResultInput(data=request.data)
         data.is_valid(raise_exception=True)
         client_uuid: uuid.UUID = data.validated_data["client_uuid"]
-        follow_up, created = services.follow_up_record_result(
+        follow_up, created = follow_up_record_result(
             case=case,
             kind=self.kind,
             actor=_caller(request),

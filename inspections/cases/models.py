@@ -1,8 +1,9 @@
 """Cases to closure: 问题清单 → 限期整改 → 核查销号 → 回头看 → 督办 → 通报.
 
 Every finding of a submitted inspection opens a :class:`Case`. Its status moves
-only along :data:`ALLOWED_TRANSITIONS`, applied by one service
-(``inspections.services.cases.case_set_status``), and every change to a case
+only along :data:`TRANSITIONS` (from → to → which action, taken by whom),
+applied by one service (``inspections.cases.services.status.case_set_status``),
+and every change to a case
 appends exactly one :class:`CaseEvent`. Events are append-only and chained by
 hash (each event's hash covers its content and the previous event's hash; the
 case keeps the head), so ``manage.py verify_case_history`` detects an altered,
@@ -35,18 +36,76 @@ class CaseStatus(models.TextChoices):
     REOPENED = "reopened", _("reopened")
 
 
-# The whole workflow: from each status, the statuses a case may move to.
-# Anything else is refused with the code ``case_transition_not_allowed``.
-ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    # the responsible party acknowledges, or submits rectification at once
-    CaseStatus.OPEN: frozenset({CaseStatus.RECTIFYING, CaseStatus.AWAITING_VERIFICATION}),
-    CaseStatus.RECTIFYING: frozenset({CaseStatus.AWAITING_VERIFICATION}),
-    # verification passes (销号) or sends the case back with a new deadline
-    CaseStatus.AWAITING_VERIFICATION: frozenset({CaseStatus.CLOSED, CaseStatus.RECTIFYING}),
-    # a look-back visit finds a relapse, or a supervisor reopens
-    CaseStatus.CLOSED: frozenset({CaseStatus.REOPENED}),
-    CaseStatus.REOPENED: frozenset({CaseStatus.RECTIFYING, CaseStatus.AWAITING_VERIFICATION}),
+class CaseAction(models.TextChoices):
+    """What someone does to a case; each action moves it along one row of :data:`TRANSITIONS`."""
+
+    START_RECTIFYING = "start_rectifying", _("start rectifying")
+    RECTIFY = "rectify", _("submit a rectification")
+    VERIFY = "verify", _("verify and close")
+    SEND_BACK = "send_back", _("send back")
+    REOPEN = "reopen", _("reopen")
+    VERIFICATION_PASSED = "verification_passed", _("verification passed")
+    VERIFICATION_FAILED = "verification_failed", _("verification failed")
+    LOOK_BACK_FAILED = "look_back_failed", _("look-back found a relapse")
+
+
+class CaseRole(models.TextChoices):
+    """Who someone is to one case (read by :mod:`inspections.cases.policies`); a superuser is each."""
+
+    RESPONSIBLE_PARTY = "responsible_party", _("the responsible party of the village")
+    SUPERVISOR = "supervisor", _("a supervisor of the village")
+    DRAWN_INSPECTOR = "drawn_inspector", _("the inspector drawn for the pending visit")
+
+
+_PARTY = frozenset({CaseRole.RESPONSIBLE_PARTY})
+_PARTY_OR_SUPERVISOR = frozenset({CaseRole.RESPONSIBLE_PARTY, CaseRole.SUPERVISOR})
+_SUPERVISOR = frozenset({CaseRole.SUPERVISOR})
+_DRAWN = frozenset({CaseRole.DRAWN_INSPECTOR})
+
+# The whole workflow: from each status, the statuses a case may move to, and for
+# each move the actions that make it and who may take them. Anything else is
+# refused: a move or action not listed with ``case_transition_not_allowed``
+# (409), someone not listed with ``permission_denied`` (403).
+# ``inspections.cases.services.status.case_set_status`` is the only door.
+TRANSITIONS: dict[str, dict[str, dict[str, frozenset[str]]]] = {
+    CaseStatus.OPEN: {
+        # the responsible party acknowledges (or a supervisor marks it), or rectifies at once
+        CaseStatus.RECTIFYING: {CaseAction.START_RECTIFYING: _PARTY_OR_SUPERVISOR},
+        CaseStatus.AWAITING_VERIFICATION: {CaseAction.RECTIFY: _PARTY},
+    },
+    CaseStatus.RECTIFYING: {
+        CaseStatus.AWAITING_VERIFICATION: {CaseAction.RECTIFY: _PARTY},
+    },
+    CaseStatus.AWAITING_VERIFICATION: {
+        # verification passes (销号) ...
+        CaseStatus.CLOSED: {CaseAction.VERIFY: _SUPERVISOR, CaseAction.VERIFICATION_PASSED: _DRAWN},
+        # ... or sends the case back with a new deadline; never the party's acknowledgement
+        CaseStatus.RECTIFYING: {CaseAction.SEND_BACK: _SUPERVISOR, CaseAction.VERIFICATION_FAILED: _DRAWN},
+    },
+    CaseStatus.CLOSED: {
+        # a supervisor reopens, or a look-back visit finds a relapse
+        CaseStatus.REOPENED: {CaseAction.REOPEN: _SUPERVISOR, CaseAction.LOOK_BACK_FAILED: _DRAWN},
+    },
+    CaseStatus.REOPENED: {
+        CaseStatus.RECTIFYING: {CaseAction.START_RECTIFYING: _PARTY_OR_SUPERVISOR},
+        CaseStatus.AWAITING_VERIFICATION: {CaseAction.RECTIFY: _PARTY},
+    },
 }
+
+# From each status, the statuses a case may move to by any action (derived from the table).
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    status: frozenset(moves) for status, moves in TRANSITIONS.items()
+}
+
+
+def action_roles(action: str) -> frozenset[str]:
+    """Everyone who may take ``action`` from some status: a caller outside it is refused first."""
+    roles: set[str] = set()
+    for moves in TRANSITIONS.values():
+        for actions in moves.values():
+            roles |= actions.get(action, frozenset())
+    return frozenset(roles)
+
 
 # Statuses in which the responsible party owes a rectification: the deadline runs.
 RECTIFICATION_DUE = (CaseStatus.OPEN, CaseStatus.RECTIFYING, CaseStatus.REOPENED)
@@ -55,6 +114,16 @@ RECTIFICATION_DUE = (CaseStatus.OPEN, CaseStatus.RECTIFYING, CaseStatus.REOPENED
 def overdue_condition(today: dt.date) -> Q:
     """Cases past their deadline while the responsible party still owes a rectification."""
     return Q(status__in=RECTIFICATION_DUE, deadline__lt=today)
+
+
+class CaseQuerySet(models.QuerySet["Case"]):
+    def overdue(self, today: dt.date) -> CaseQuerySet:
+        """The cases overdue on ``today`` (China's date): :func:`overdue_condition`."""
+        return self.filter(overdue_condition(today))
+
+    def not_overdue(self, today: dt.date) -> CaseQuerySet:
+        """The other cases: rectified, closed, or still within their deadline."""
+        return self.exclude(overdue_condition(today))
 
 
 class Case(models.Model):
@@ -100,6 +169,8 @@ class Case(models.Model):
     event_count = models.PositiveIntegerField(_("events"), default=0)
     last_event_hash = models.CharField(_("last event hash"), max_length=64, blank=True)
 
+    objects = CaseQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("case")
         verbose_name_plural = _("cases")
@@ -120,11 +191,11 @@ class Case(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.category} · {self.village}"
 
-    def can_move_to(self, status: str) -> bool:
-        return status in ALLOWED_TRANSITIONS.get(self.status, frozenset())
-
     def is_overdue(self, today: dt.date) -> bool:
-        """The Python twin of :func:`overdue_condition`."""
+        """:func:`overdue_condition` for one loaded case, without a query (lists show it per row).
+
+        The same statuses and the same comparison; a test holds the two together.
+        """
         return self.status in RECTIFICATION_DUE and self.deadline < today
 
 
@@ -262,7 +333,7 @@ class FollowUpDraw(models.Model):
     """The verifiable draw behind follow-ups: seed, candidates and what was drawn.
 
     Anyone with the seed re-runs ``weighted_sample(seed, label, candidates)``
-    (``inspections.services.randomness``) and gets the same result.
+    (``inspections.common.randomness``) and gets the same result.
     """
 
     class Kind(models.TextChoices):

@@ -1,14 +1,20 @@
-"""Who may act on a case (read by the services, the API, the admin and evidence)."""
+"""Who may act on a case: the roles of :data:`~inspections.cases.models.TRANSITIONS`.
+
+Read by the services (the status guard), the API, the admin and evidence. A
+superuser holds every role; everyone else holds a role only for the cases of
+their jurisdiction, or for the visit they were drawn for.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from inspections.accounts.models import Role, User
-from inspections.cases.models import (
-    Case,
-)
+from inspections.cases.models import Case, CaseRole, FollowUp
 
 
 def user_covers_village(user: User, village_code: str) -> bool:
+    """Whether the village lies in the user's jurisdiction (a superuser covers all)."""
     prefix = user.scope_prefix()
     return prefix is not None and village_code.startswith(prefix)
 
@@ -18,3 +24,39 @@ def can_rectify(user: User, case: Case) -> bool:
     if user.is_superuser:
         return True
     return user.has_role(Role.RESPONSIBLE_PARTY) and user_covers_village(user, case.village.code)
+
+
+def can_supervise(user: User, case: Case) -> bool:
+    """A supervisor of the village's jurisdiction (or a superuser): verifies, sends back, reopens."""
+    if user.is_superuser:
+        return True
+    return user.has_role(Role.SUPERVISOR) and user_covers_village(user, case.village.code)
+
+
+def can_record_visit(user: User, follow_up: FollowUp, *, now: dt.datetime) -> bool:
+    """The inspector drawn for this visit, once its window has opened (or a superuser).
+
+    Before the window opens the visit is embargoed, even from its inspector.
+    """
+    if user.is_superuser:
+        return True
+    return follow_up.inspector.user_id == user.pk and follow_up.inspection.window_start <= now
+
+
+def holds_role(
+    user: User, role: str, *, case: Case, follow_up: FollowUp | None = None, now: dt.datetime
+) -> bool:
+    """Whether ``user`` is ``role`` (a :class:`CaseRole`) for ``case``.
+
+    The drawn inspector is defined by a visit: without ``follow_up`` nobody
+    but a superuser holds that role.
+    """
+    if role == CaseRole.RESPONSIBLE_PARTY:
+        return can_rectify(user, case)
+    if role == CaseRole.SUPERVISOR:
+        return can_supervise(user, case)
+    if role == CaseRole.DRAWN_INSPECTOR:
+        if follow_up is None:
+            return user.is_superuser
+        return can_record_visit(user, follow_up, now=now)
+    raise ValueError(f"unknown case role {role!r}")

@@ -1,18 +1,21 @@
-"""TODO docstring."""
+"""Reads of the cases area: which cases a user may see.
+
+Every API view starts here, so visibility has one owner.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from inspections.accounts.models import User
-from inspections.cases.models import Case, FollowUp
+from inspections.cases.models import Case, CaseQuerySet, FollowUp
 from inspections.fieldwork.models import Inspection
 
 
-def case_list(*, user: User, now: datetime | None = None) -> QuerySet[Case]:
+def case_list(*, user: User, now: datetime | None = None) -> CaseQuerySet:
     """The cases ``user`` may see at ``now``.
 
     * accounts with a jurisdiction (supervisors, responsible parties): the

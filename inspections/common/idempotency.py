@@ -35,6 +35,7 @@ def create_once(
     same: Callable[[M], bool],
     create: Callable[[], M],
     before_insert: Callable[[], Any] | None = None,
+    field: str = "client_uuid",
 ) -> tuple[M, bool]:
     """The row with ``client_uuid``: the existing one if ``same`` says it matches, else created.
 
@@ -42,10 +43,11 @@ def create_once(
     inserted (to lock a parent and refuse, say, changes to a submitted
     inspection); a replay of an existing row never reaches it. Returns the row
     and whether it was created; raises a 409 ``uuid_conflict`` when the UUID is
-    taken by different content.
+    taken by different content. ``field`` names the unique UUID field when it
+    is not ``client_uuid`` (a visit's result is keyed by ``result_uuid``).
     """
     manager = model._default_manager
-    existing = manager.filter(client_uuid=client_uuid).first()
+    existing = manager.filter(**{field: client_uuid}).first()
     if existing is None:
         try:
             with transaction.atomic():
@@ -53,7 +55,7 @@ def create_once(
                     before_insert()
                 return create(), True
         except IntegrityError:
-            existing = manager.filter(client_uuid=client_uuid).first()
+            existing = manager.filter(**{field: client_uuid}).first()
             if existing is None:
                 raise
     if not same(existing):

@@ -403,7 +403,7 @@ def rectifications_naming(photo_uuid: UUID | str) -> QuerySet[Rectification]:
 
 def rectifications_refresh_for(photo: Photo) -> int:
     """Recompute the after-photo flags of every rectification this processed photo bears on."""
-    from inspections.cases.services.workflow import rectification_flags_refresh
+    from inspections.cases.services.rectification import rectification_flags_refresh
 
     count = 0
     for rectification in rectifications_naming(photo.client_uuid).order_by("pk"):

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import User
 from inspections.api.problems import Problem
-from inspections.cases.services.workflow import cases_open_for_inspection
+from inspections.cases.services.opening import cases_open_for_inspection
 from inspections.checklist.models import ProblemCategory
 from inspections.common.idempotency import create_once
 from inspections.evidence.models import Photo

@@ -1,4 +1,4 @@
-"""TODO docstring."""
+"""The holiday calendar an administrator enters: a year's holidays and adjusted working weekends (调休)."""
 
 from __future__ import annotations
 

@@ -212,7 +212,7 @@ def test_a_published_typical_case_serves_its_uploaded_photo_without_exif_or_gps(
 
     from django.utils import timezone
 
-    from inspections.cases.services import workflow as case_services
+    from inspections.cases.services import opening as case_services
     from inspections.fieldwork.models import Finding
     from tests.conftest import client_for
     from tests.fieldwork_support import camera_jpeg, make_inspection, process_all, team_member, upload

@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 
 from inspections.accounts.models import Inspector
 from inspections.cases.models import Case, CaseStatus
-from inspections.cases.services.workflow import cases_open_for_inspection
+from inspections.cases.services.opening import cases_open_for_inspection
 from inspections.checklist.models import ProblemCategory
 from inspections.common.china_time import local_date
 from inspections.common.errors import DomainError

@@ -9,10 +9,11 @@ import pytest
 from django.core import mail
 from django.db import connections
 
-from inspections.cases.models import Case, CaseEvent, CaseNotification
-from inspections.cases.services import workflow as services
+from inspections.cases.models import Case, CaseAction, CaseEvent, CaseNotification, CaseStatus
+from inspections.cases.services import escalation as services
+from inspections.cases.services.status import case_set_status
 from tests.casework import at, eager_celery, open_case  # noqa: F401  (fixtures)
-from tests.factories import supervisor
+from tests.factories import responsible_party, supervisor
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +71,12 @@ def test_it_escalates_again_after_the_configured_working_days_up_to_the_top(
 
 
 def test_a_rectified_case_does_not_escalate(overdue_case: Case) -> None:
-    services.case_set_status(case=overdue_case, to_status="awaiting_verification", actor=None)
+    case_set_status(
+        case=overdue_case,
+        to_status=CaseStatus.AWAITING_VERIFICATION,
+        action=CaseAction.RECTIFY,
+        actor=responsible_party("330523108"),
+    )
 
     assert services.cases_escalate_overdue(now=at(2025, 3, 1, 9)) == 0
 
@@ -126,3 +132,38 @@ def test_the_beat_entries_exist_after_migrate() -> None:
     assert tasks["inspections.cases.escalate_overdue"] == "default"
     assert tasks["inspections.cases.schedule_look_backs"] == "default"
     assert tasks["inspections.cases.warn_publication_due"] == "email"
+
+
+# --- The claims, step by step (no workers, no waiting) ---------------------------------------
+
+
+def test_of_two_claims_with_what_they_read_only_the_first_escalates(overdue_case: Case) -> None:
+    now = at(2025, 2, 14, 9)
+    (read,) = services.cases_escalation_due(now=now)
+    case_id, level, due_on = read
+    assert read == (overdue_case.pk, 0, dt.date(2025, 2, 14))
+
+    first = services.case_escalation_claim(case_id=case_id, level=level, due_on=due_on, now=now)
+    second = services.case_escalation_claim(case_id=case_id, level=level, due_on=due_on, now=now)
+
+    assert (first, second) == (True, False)
+    overdue_case.refresh_from_db()
+    assert overdue_case.escalation_level == 1
+    assert overdue_case.escalated_at == now
+    assert overdue_case.escalation_due_on == dt.date(2025, 2, 21)  # five working days on
+    assert services.cases_escalation_due(now=now) == []
+
+
+def test_a_notification_is_claimed_once(overdue_case: Case) -> None:
+    services.cases_escalate_overdue(now=at(2025, 2, 14, 9))
+    (notification,) = CaseNotification.objects.all()
+    sent_at = at(2025, 2, 14, 9, 1)
+
+    first = services.case_notification_claim(notification_id=notification.pk, now=sent_at)
+    second = services.case_notification_claim(notification_id=notification.pk, now=at(2025, 2, 14, 9, 2))
+
+    assert (first, second) == (True, False)
+    notification.refresh_from_db()
+    assert notification.emailed_at == sent_at
+    assert services.case_notifications_email(ids=[notification.pk], now=at(2025, 2, 14, 9, 3)) == 0
+    assert mail.outbox == []

@@ -6,11 +6,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from inspections.cases.models import CaseEvent, CaseStatus
-from inspections.cases.services import workflow as services
+from inspections.cases.models import CaseAction, CaseEvent, CaseStatus
+from inspections.cases.services.status import case_set_status
 from tests.casework import (
     open_case,
 )
+from tests.factories import user
 
 pytestmark = pytest.mark.django_db
 
@@ -18,8 +19,21 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def case_with_history():  # type: ignore[no-untyped-def]
     case = open_case()
-    services.case_set_status(case=case, to_status=CaseStatus.RECTIFYING, actor=None, note="开始整改")
-    services.case_set_status(case=case, to_status=CaseStatus.AWAITING_VERIFICATION, actor=None, note="已整改")
+    admin = user(is_superuser=True)
+    case_set_status(
+        case=case,
+        to_status=CaseStatus.RECTIFYING,
+        action=CaseAction.START_RECTIFYING,
+        actor=admin,
+        note="开始整改",
+    )
+    case_set_status(
+        case=case,
+        to_status=CaseStatus.AWAITING_VERIFICATION,
+        action=CaseAction.RECTIFY,
+        actor=admin,
+        note="已整改",
+    )
     open_case()  # another case, untouched
     return case
 

@@ -9,10 +9,21 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from inspections.api.problems import Problem
-from inspections.cases.models import ALLOWED_TRANSITIONS, Case, CaseEvent, CaseStatus, FollowUp, Rectification
+from inspections.cases.errors import CaseTransitionNotAllowed, InspectionNotSubmitted
+from inspections.cases.models import (
+    ALLOWED_TRANSITIONS,
+    TRANSITIONS,
+    Case,
+    CaseAction,
+    CaseEvent,
+    CaseStatus,
+    FollowUp,
+    Rectification,
+)
 from inspections.cases.selectors import case_list
-from inspections.cases.services import workflow as services
+from inspections.cases.services.follow_ups import cases_schedule_look_backs, follow_up_draw_rerun
+from inspections.cases.services.opening import cases_open_for_inspection
+from inspections.cases.services.status import case_set_status
 from inspections.fieldwork.models import Inspection
 from inspections.fieldwork.selectors import inspection_list
 from tests.casework import (
@@ -24,40 +35,77 @@ from tests.casework import (
     verifiers,
 )
 from tests.conftest import assert_problem, client_for
-from tests.factories import division, inspector, responsible_party, supervisor
+from tests.factories import division, inspector, responsible_party, supervisor, user
 
 pytestmark = pytest.mark.django_db
 
-ALL_PAIRS = list(itertools.product(CaseStatus.values, CaseStatus.values))
+ALL_MOVES = list(itertools.product(CaseStatus.values, CaseStatus.values, CaseAction.values))
 
 
-@pytest.mark.parametrize(("from_status", "to_status"), ALL_PAIRS)
-def test_it_applies_exactly_the_allowed_transitions(from_status: str, to_status: str) -> None:
+@pytest.mark.parametrize(("from_status", "to_status", "action"), ALL_MOVES)
+def test_it_applies_exactly_the_moves_of_the_transitions_table(
+    from_status: str, to_status: str, action: str
+) -> None:
     case = force_status(open_case(), from_status)
     before = case.events.count()
+    anyone = user(is_superuser=True)  # holds every role: only the move itself is judged
 
-    if to_status in ALLOWED_TRANSITIONS[from_status]:
-        moved = services.case_set_status(case=case, to_status=to_status, actor=None)
+    if action in TRANSITIONS[from_status].get(to_status, {}):
+        moved = case_set_status(case=case, to_status=to_status, action=action, actor=anyone)
         assert moved.status == to_status
         assert case.events.count() == before + 1
         event = case.events.order_by("-seq").first()
         assert event is not None
         assert (event.from_status, event.to_status) == (from_status, to_status)
     else:
-        with pytest.raises(Problem) as refusal:
-            services.case_set_status(case=case, to_status=to_status, actor=None)
-        assert refusal.value.get_codes() == "case_transition_not_allowed"
-        assert refusal.value.status_code == 409
+        with pytest.raises(CaseTransitionNotAllowed) as refusal:
+            case_set_status(case=case, to_status=to_status, action=action, actor=anyone)
+        assert (refusal.value.code, refusal.value.status) == ("case_transition_not_allowed", 409)
+        assert refusal.value.extra == {"from_status": from_status, "to_status": to_status}
         case.refresh_from_db()
         assert case.status == from_status
         assert case.events.count() == before
 
 
+def test_the_transitions_table_is_the_documented_lifecycle() -> None:
+    """The README's lifecycle table, row by row: from, to, action, who."""
+    rows = {
+        (from_status, to_status, action, tuple(sorted(who)))
+        for from_status, moves in TRANSITIONS.items()
+        for to_status, actions in moves.items()
+        for action, who in actions.items()
+    }
+    party, supervisor_, drawn = ("responsible_party",), ("supervisor",), ("drawn_inspector",)
+    both = ("responsible_party", "supervisor")
+
+    assert rows == {
+        ("open", "rectifying", "start_rectifying", both),
+        ("open", "awaiting_verification", "rectify", party),
+        ("rectifying", "awaiting_verification", "rectify", party),
+        ("awaiting_verification", "closed", "verify", supervisor_),
+        ("awaiting_verification", "closed", "verification_passed", drawn),
+        ("awaiting_verification", "rectifying", "send_back", supervisor_),
+        ("awaiting_verification", "rectifying", "verification_failed", drawn),
+        ("closed", "reopened", "reopen", supervisor_),
+        ("closed", "reopened", "look_back_failed", drawn),
+        ("reopened", "rectifying", "start_rectifying", both),
+        ("reopened", "awaiting_verification", "rectify", party),
+    }
+    derived = ALLOWED_TRANSITIONS  # the view the hub still re-exports
+    assert derived == {
+        "open": {"rectifying", "awaiting_verification"},
+        "rectifying": {"awaiting_verification"},
+        "awaiting_verification": {"closed", "rectifying"},
+        "closed": {"reopened"},
+        "reopened": {"rectifying", "awaiting_verification"},
+    }
+
+
 def test_it_opens_one_case_per_finding_once() -> None:
     visit = submitted_inspection(findings=3)
 
-    first = services.cases_open_for_inspection(inspection=visit)
-    again = services.cases_open_for_inspection(inspection=visit)
+    first = cases_open_for_inspection(inspection=visit)
+    again = cases_open_for_inspection(inspection=visit)
 
     assert len(first) == 3
     assert again == []
@@ -68,10 +116,10 @@ def test_it_opens_one_case_per_finding_once() -> None:
 def test_it_refuses_to_open_cases_before_submission() -> None:
     visit = submitted_inspection(status=Inspection.Status.IN_PROGRESS)
 
-    with pytest.raises(Problem) as refusal:
-        services.cases_open_for_inspection(inspection=visit)
+    with pytest.raises(InspectionNotSubmitted) as refusal:
+        cases_open_for_inspection(inspection=visit)
 
-    assert refusal.value.get_codes() == "inspection_not_submitted"
+    assert (refusal.value.code, refusal.value.status) == ("inspection_not_submitted", 409)
 
 
 def test_it_counts_the_deadline_in_working_days_across_spring_festival() -> None:
@@ -174,7 +222,7 @@ def test_the_verifier_is_drawn_outside_the_county_and_not_the_rectifier() -> Non
     assert not follow_up.inspector.home_division.code.startswith("330523")
     assert follow_up.inspection.mode == Inspection.Mode.VERIFICATION
     assert list(follow_up.inspection.team.all()) == [follow_up.inspector]
-    assert services.follow_up_draw_rerun(draw=follow_up.draw) == follow_up.draw.drawn
+    assert follow_up_draw_rerun(draw=follow_up.draw) == follow_up.draw.drawn
     assert len(follow_up.draw.candidates) == 3  # the three from outside Anji
 
 
@@ -308,12 +356,12 @@ def test_it_draws_a_share_of_closed_cases_for_a_look_back_once() -> None:
     closed_at = dt.datetime.combine(day, dt.time(15), tzinfo=dt.timezone(dt.timedelta(hours=8)))
     cases = closed_cases(4, closed_at)
 
-    draw = services.cases_schedule_look_backs(period_start=day, period_end=day, share=0.5)
-    again = services.cases_schedule_look_backs(period_start=day, period_end=day, share=0.5)
+    draw = cases_schedule_look_backs(period_start=day, period_end=day, share=0.5)
+    again = cases_schedule_look_backs(period_start=day, period_end=day, share=0.5)
 
     assert draw is not None and again is None
     assert len(draw.drawn) == 2
-    assert services.follow_up_draw_rerun(draw=draw) == draw.drawn
+    assert follow_up_draw_rerun(draw=draw) == draw.drawn
     visits = FollowUp.objects.filter(kind=FollowUp.Kind.LOOK_BACK)
     assert visits.count() == 2
     for visit in visits:
@@ -338,7 +386,7 @@ def test_a_relapse_found_on_a_look_back_reopens_the_case_as_a_relapse() -> None:
     verifiers(1)
     day = timezone.localdate() - dt.timedelta(days=1)
     (case,) = closed_cases(1, timezone.now() - dt.timedelta(days=1))
-    services.cases_schedule_look_backs(
+    cases_schedule_look_backs(
         period_start=day - dt.timedelta(days=1), period_end=day + dt.timedelta(days=1), share=1.0
     )
     follow_up = FollowUp.objects.get(case=case, kind=FollowUp.Kind.LOOK_BACK)
@@ -364,7 +412,7 @@ def test_a_look_back_without_relapse_is_recorded_as_an_event() -> None:
     verifiers(1)
     (case,) = closed_cases(1, timezone.now() - dt.timedelta(hours=2))
     today = timezone.localdate()
-    services.cases_schedule_look_backs(period_start=today - dt.timedelta(days=1), period_end=today, share=1.0)
+    cases_schedule_look_backs(period_start=today - dt.timedelta(days=1), period_end=today, share=1.0)
     follow_up = FollowUp.objects.get(case=case)
     Inspection.objects.filter(pk=follow_up.inspection_id).update(
         window_start=timezone.now() - dt.timedelta(hours=1)

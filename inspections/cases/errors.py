@@ -1,0 +1,60 @@
+"""The refusals of the cases area, each declaring its stable code and status once.
+
+The API answers them as RFC 9457 problem documents, the admin as messages in
+the reader's language. The generic refusals come from
+:mod:`inspections.common.errors`: ``permission_denied`` (403, someone the
+transitions table does not list) and ``uuid_conflict`` (409, a client UUID
+replayed with different content).
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from inspections.cases.models import CaseStatus
+from inspections.common.errors import DomainError
+
+
+class CaseTransitionNotAllowed(DomainError):
+    """The case's status does not allow this move; ``from_status``/``to_status`` say which."""
+
+    code = "case_transition_not_allowed"
+    status = 409
+    default_detail = _("The case cannot make this change from its current status.")
+
+    def __init__(self, *, from_status: str, to_status: str) -> None:
+        super().__init__(
+            _("A case that is %(from)s cannot become %(to)s.")
+            % {"from": CaseStatus(from_status).label, "to": CaseStatus(to_status).label},
+            extra={"from_status": from_status, "to_status": to_status},
+        )
+
+
+class InspectionNotSubmitted(DomainError):
+    code = "inspection_not_submitted"
+    status = 409
+    default_detail = _("Cases open only from a submitted inspection.")
+
+
+class NoPendingVisit(DomainError):
+    code = "no_pending_visit"
+    status = 409
+    default_detail = _("This case has no pending visit of that kind.")
+
+
+class VerifierIsRectifier(DomainError):
+    code = "verifier_is_rectifier"
+    status = 409
+    default_detail = _("The rectifier cannot verify their own rectification.")
+
+
+class CaseNotEscalable(DomainError):
+    code = "case_not_escalable"
+    status = 409
+    default_detail = _("Only a case awaiting rectification can be escalated.")
+
+
+class CaseEscalationAtTop(DomainError):
+    code = "case_escalation_at_top"
+    status = 409
+    default_detail = _("This case is already at the top escalation level.")

@@ -1,0 +1,192 @@
+"""Escalation (督办): an overdue case is raised to the next level up, whose supervisors are told.
+
+A case is due at its deadline (the day after it) and again a configurable
+number of working days after each escalation, up to the top level. The
+periodic job claims each case with a conditional UPDATE on its current level
+and due day (:func:`case_escalation_claim`), and each notification is claimed
+the same way before it is emailed (:func:`case_notification_claim`): two
+workers, or a rerun, act once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from inspections.accounts.models import Role, User
+from inspections.cases.emails import escalation_email_send
+from inspections.cases.errors import CaseEscalationAtTop, CaseNotEscalable
+from inspections.cases.events import HEAD_FIELDS, case_event_append, case_lock
+from inspections.cases.models import RECTIFICATION_DUE, Case, CaseEvent, CaseNotification
+from inspections.cases.policies import can_supervise
+from inspections.common.china_time import local_date
+from inspections.common.dispatch import enqueue_on_commit
+from inspections.common.errors import PermissionDenied
+from inspections.workdays.calendar import add_working_days
+
+
+def escalation_recipients(*, case: Case, level: int) -> list[User]:
+    """Supervisors of the next level up: the prefecture at level 1, the province at 2."""
+    code_length = {1: 4, 2: 2}.get(level, 2)
+    target = case.village.code[:code_length]
+    return list(
+        User.objects.filter(
+            is_active=True, groups__name=Role.SUPERVISOR, jurisdiction__code=target
+        ).distinct()
+    )
+
+
+def escalation_next_due(level: int, today: dt.date) -> dt.date | None:
+    """The day a case escalated to ``level`` today is due again; None at the top level."""
+    if level >= settings.QINGSHAN_ESCALATION_MAX_LEVEL:
+        return None
+    return add_working_days(today, settings.QINGSHAN_ESCALATION_STEP_WORKING_DAYS).date
+
+
+def _escalation_record(
+    case_id: int, *, level: int, actor: User | None, note: str, now: dt.datetime
+) -> list[int]:
+    """Write the event and the notifications of an escalation this caller claimed; returns their ids.
+
+    The notifications are emailed after commit, each claimed again there.
+    """
+    locked = Case.objects.select_for_update().select_related("village", "category").get(pk=case_id)
+    case_event_append(
+        locked,
+        kind=CaseEvent.Kind.ESCALATED,
+        actor=actor,
+        from_status=locked.status,
+        note=note,
+        evidence={"level": level, "deadline": locked.deadline.isoformat()},
+        now=now,
+    )
+    locked.save(update_fields=HEAD_FIELDS)
+    notifications = [
+        CaseNotification(
+            recipient=recipient,
+            case=locked,
+            kind=CaseNotification.Kind.ESCALATED,
+            level=level,
+            created_at=now,
+        )
+        for recipient in escalation_recipients(case=locked, level=level)
+    ]
+    CaseNotification.objects.bulk_create(notifications, ignore_conflicts=True)
+    ids = list(
+        CaseNotification.objects.filter(
+            case=locked, kind=CaseNotification.Kind.ESCALATED, level=level, emailed_at__isnull=True
+        ).values_list("id", flat=True)
+    )
+    if ids:
+        enqueue_on_commit("inspections.cases.send_notifications", ids)
+    return ids
+
+
+def case_escalation_claim(*, case_id: int, level: int, due_on: dt.date | None, now: dt.datetime) -> bool:
+    """Raise the case from ``level`` to the next if it still is at ``level`` and due on ``due_on``.
+
+    Returns whether this caller raised it. A sort of optimistic lock: the
+    UPDATE only matches the row as it was read, so of two callers (two
+    workers, or a rerun) exactly one gets ``True``.
+    """
+    claimed = Case.objects.filter(
+        pk=case_id, status__in=RECTIFICATION_DUE, escalation_level=level, escalation_due_on=due_on
+    ).update(
+        escalation_level=level + 1,
+        escalated_at=now,
+        escalation_due_on=escalation_next_due(level + 1, local_date(now)),
+    )
+    return bool(claimed)
+
+
+def cases_escalation_due(*, now: dt.datetime) -> list[tuple[int, int, dt.date | None]]:
+    """``(case id, level, due day)`` of every case due for escalation on ``now``'s day in China.
+
+    What a worker read: each row is then claimed with exactly these values by
+    :func:`case_escalation_claim`, which fails if another worker got there first.
+    """
+    return list(
+        Case.objects.filter(
+            status__in=RECTIFICATION_DUE,
+            escalation_due_on__lte=local_date(now),
+            escalation_level__lt=settings.QINGSHAN_ESCALATION_MAX_LEVEL,
+        )
+        .order_by("id")
+        .values_list("id", "escalation_level", "escalation_due_on")
+    )
+
+
+def cases_escalate_overdue(*, now: dt.datetime | None = None) -> int:
+    """Raise the escalation level of every case due for it on ``now``'s day in China; returns how many rose.
+
+    The periodic job (hourly). Each case is claimed on its own, in its own
+    transaction, so a second run or a second worker finds nothing left.
+    """
+    now = now or timezone.now()
+    raised = 0
+    for case_id, level, due_on in cases_escalation_due(now=now):
+        with transaction.atomic():
+            if not case_escalation_claim(case_id=case_id, level=level, due_on=due_on, now=now):
+                continue
+            _escalation_record(case_id, level=level + 1, actor=None, note="overdue", now=now)
+            raised += 1
+    return raised
+
+
+@transaction.atomic
+def case_escalate(*, case: Case, actor: User, note: str = "", now: dt.datetime | None = None) -> Case:
+    """A supervisor of the village escalates a case by hand (admin action); returns it one level up.
+
+    Escalation is not a status change: the case keeps its status and gets an
+    ``escalated`` event. Refuses ``permission_denied`` to anyone but a
+    supervisor of the village, ``case_not_escalable`` once the case no longer
+    awaits a rectification, and ``case_escalation_at_top`` at the top level.
+    """
+    now = now or timezone.now()
+    locked = case_lock(case)
+    if not can_supervise(actor, locked):
+        raise PermissionDenied(_("Only a supervisor of the village may do this."))
+    if locked.status not in RECTIFICATION_DUE:
+        raise CaseNotEscalable()
+    if locked.escalation_level >= settings.QINGSHAN_ESCALATION_MAX_LEVEL:
+        raise CaseEscalationAtTop()
+    level = locked.escalation_level + 1
+    Case.objects.filter(pk=locked.pk).update(
+        escalation_level=level,
+        escalated_at=now,
+        escalation_due_on=escalation_next_due(level, local_date(now)),
+    )
+    _escalation_record(locked.pk, level=level, actor=actor, note=note, now=now)
+    return Case.objects.get(pk=locked.pk)
+
+
+def case_notification_claim(*, notification_id: int, now: dt.datetime) -> bool:
+    """Mark the notification emailed at ``now`` unless it already was; returns whether this caller did.
+
+    The conditional UPDATE is the claim: of two senders exactly one gets
+    ``True`` and sends. A send that fails after its claim is not retried (a
+    notice is also shown in the admin).
+    """
+    return bool(
+        CaseNotification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(emailed_at=now)
+    )
+
+
+def case_notifications_email(*, ids: Iterable[int], now: dt.datetime | None = None) -> int:
+    """Email each of these notifications once; returns how many were sent now."""
+    now = now or timezone.now()
+    sent = 0
+    for notification_id in ids:
+        if not case_notification_claim(notification_id=notification_id, now=now):
+            continue
+        notification = CaseNotification.objects.select_related(
+            "recipient", "case__village", "case__category"
+        ).get(pk=notification_id)
+        escalation_email_send(notification=notification)
+        sent += 1
+    return sent

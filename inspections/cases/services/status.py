@@ -1,0 +1,234 @@
+"""The one door for a case's status: :func:`case_set_status`, and the supervisors' actions through it.
+
+Every status change of the API, the admin and the visits goes through
+:func:`case_set_status`, which checks the move, the action and the actor's
+role against :data:`~inspections.cases.models.TRANSITIONS`, and appends
+exactly one hash-chained event under a lock on the case row. The functions
+below it are thin: they name their action and add what the action changes
+beside the status (a new deadline, a cancelled visit).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from inspections.accounts.models import User
+from inspections.cases.deadlines import deadline_fields
+from inspections.cases.errors import CaseTransitionNotAllowed, VerifierIsRectifier
+from inspections.cases.events import HEAD_FIELDS, case_event_append, case_lock
+from inspections.cases.models import (
+    TRANSITIONS,
+    Case,
+    CaseAction,
+    CaseEvent,
+    CaseStatus,
+    FollowUp,
+    Rectification,
+    action_roles,
+)
+from inspections.cases.policies import holds_role
+from inspections.cases.services.follow_ups import follow_up_cancel_pending
+from inspections.common.errors import PermissionDenied
+
+# What a refused caller is told, per action.
+_WHO_MAY: dict[str, Any] = {
+    CaseAction.START_RECTIFYING: _("Only the responsible party or a supervisor of the village may do this."),
+    CaseAction.RECTIFY: _("Only the responsible party may rectify."),
+    CaseAction.VERIFY: _("Only a supervisor of the village may do this."),
+    CaseAction.SEND_BACK: _("Only a supervisor of the village may do this."),
+    CaseAction.REOPEN: _("Only a supervisor of the village may do this."),
+    CaseAction.VERIFICATION_PASSED: _("Only the drawn inspector may record this visit."),
+    CaseAction.VERIFICATION_FAILED: _("Only the drawn inspector may record this visit."),
+    CaseAction.LOOK_BACK_FAILED: _("Only the drawn inspector may record this visit."),
+}
+
+
+def case_status_check(
+    *,
+    case: Case,
+    to_status: str,
+    action: str,
+    actor: User,
+    follow_up: FollowUp | None = None,
+    now: dt.datetime,
+) -> None:
+    """Refuse unless ``actor`` may take ``action`` to move ``case`` to ``to_status`` now.
+
+    Who comes first: someone who may take the action from no status at all
+    is ``permission_denied`` (403), whatever the case's status. Then the
+    move: no row for (status, target, action) is ``case_transition_not_allowed``
+    (409, with ``from_status`` and ``to_status``). Writes nothing.
+    ``follow_up`` is the visit whose drawn inspector acts, for the visits'
+    actions.
+    """
+    if not any(
+        holds_role(actor, role, case=case, follow_up=follow_up, now=now) for role in action_roles(action)
+    ):
+        raise PermissionDenied(_WHO_MAY.get(action))
+    roles = TRANSITIONS.get(case.status, {}).get(to_status, {}).get(action)
+    if roles is None:
+        raise CaseTransitionNotAllowed(from_status=case.status, to_status=to_status)
+    if not any(holds_role(actor, role, case=case, follow_up=follow_up, now=now) for role in roles):
+        raise PermissionDenied(_WHO_MAY.get(action))
+
+
+@transaction.atomic
+def case_set_status(
+    *,
+    case: Case,
+    to_status: str,
+    action: str,
+    actor: User,
+    note: str = "",
+    evidence: dict[str, Any] | None = None,
+    changes: dict[str, Any] | None = None,
+    follow_up: FollowUp | None = None,
+    now: dt.datetime | None = None,
+) -> Case:
+    """Move ``case`` to ``to_status`` by ``action``, if the transitions table lets ``actor`` do it.
+
+    Returns the case as saved (locked and reloaded). ``changes`` are other
+    fields set in the same save (a new deadline, the reopen count…).
+    Writes exactly one ``status`` event; a refusal (see
+    :func:`case_status_check`) writes nothing.
+    """
+    now = now or timezone.now()
+    locked = case_lock(case)
+    case_status_check(
+        case=locked, to_status=to_status, action=action, actor=actor, follow_up=follow_up, now=now
+    )
+    from_status = locked.status
+    locked.status = to_status
+    changes = dict(changes or {})
+    if to_status == CaseStatus.CLOSED:
+        changes.setdefault("closed_at", now)
+    for name, value in changes.items():
+        setattr(locked, name, value)
+    case_event_append(
+        locked,
+        kind=CaseEvent.Kind.STATUS,
+        actor=actor,
+        from_status=from_status,
+        note=note,
+        evidence=evidence,
+        now=now,
+    )
+    locked.save(update_fields=["status", *changes.keys(), *HEAD_FIELDS])
+    return locked
+
+
+def case_start_rectifying(*, case: Case, actor: User, note: str = "", now: dt.datetime | None = None) -> Case:
+    """Open or reopened → rectifying: the responsible party acknowledges the case.
+
+    The API's ``acknowledge`` and the admin's "mark as rectifying" (by a
+    supervisor of the village) both call this. A case awaiting verification
+    is refused: only a send-back or a failed verification returns it to
+    rectifying, and they settle the pending visit.
+    """
+    return case_set_status(
+        case=case,
+        to_status=CaseStatus.RECTIFYING,
+        action=CaseAction.START_RECTIFYING,
+        actor=actor,
+        note=note,
+        now=now,
+    )
+
+
+def rectifier_check(*, case: Case, actor: User) -> None:
+    """Refuse ``verifier_is_rectifier`` when ``actor`` submitted a rectification of ``case``."""
+    if Rectification.objects.filter(case=case, submitted_by=actor).exists():
+        raise VerifierIsRectifier()
+
+
+@transaction.atomic
+def case_verify(*, case: Case, actor: User, note: str = "", now: dt.datetime | None = None) -> Case:
+    """Awaiting verification → closed: a supervisor verified it themselves (admin action).
+
+    Returns the closed case. The pending verification visit has nothing left
+    to check and is cancelled. The rectifier never verifies their own work.
+    """
+    now = now or timezone.now()
+    locked = case_lock(case)
+    case_status_check(
+        case=locked, to_status=CaseStatus.CLOSED, action=CaseAction.VERIFY, actor=actor, now=now
+    )
+    rectifier_check(case=locked, actor=actor)
+    follow_up = follow_up_cancel_pending(case=locked, kind=FollowUp.Kind.VERIFICATION, actor=actor, now=now)
+    return case_set_status(
+        case=locked,
+        to_status=CaseStatus.CLOSED,
+        action=CaseAction.VERIFY,
+        actor=actor,
+        note=note,
+        evidence={"verified_in": "admin", "follow_up_cancelled": follow_up.pk if follow_up else None},
+        now=now,
+    )
+
+
+@transaction.atomic
+def case_send_back(*, case: Case, actor: User, note: str = "", now: dt.datetime | None = None) -> Case:
+    """Awaiting verification → rectifying: a supervisor finds the rectification insufficient.
+
+    Returns the case with a new deadline counted from today and one more
+    reopen; the pending verification visit is cancelled.
+    """
+    now = now or timezone.now()
+    locked = case_lock(case)
+    case_status_check(
+        case=locked, to_status=CaseStatus.RECTIFYING, action=CaseAction.SEND_BACK, actor=actor, now=now
+    )
+    follow_up_cancel_pending(case=locked, kind=FollowUp.Kind.VERIFICATION, actor=actor, now=now)
+    return case_set_status(
+        case=locked,
+        to_status=CaseStatus.RECTIFYING,
+        action=CaseAction.SEND_BACK,
+        actor=actor,
+        note=note,
+        evidence={"sent_back_in": "admin"},
+        changes={**deadline_fields(locked, now=now), "reopen_count": locked.reopen_count + 1},
+        now=now,
+    )
+
+
+def reopen_changes(case: Case, *, now: dt.datetime, relapse: bool) -> dict[str, Any]:
+    """The fields a reopening sets beside the status: a new deadline, one more reopen, not closed."""
+    changes: dict[str, Any] = {
+        **deadline_fields(case, now=now),
+        "reopen_count": case.reopen_count + 1,
+        "closed_at": None,
+    }
+    if relapse:
+        changes["is_relapse"] = True
+    return changes
+
+
+@transaction.atomic
+def case_reopen(*, case: Case, actor: User, note: str = "", now: dt.datetime | None = None) -> Case:
+    """Closed → reopened by a supervisor, with a new deadline.
+
+    Returns the reopened case. The pending look-back visit, if any, has
+    nothing left to check and is cancelled. (A relapse found on a look-back
+    reopens through :func:`inspections.cases.services.visits.follow_up_record_result`.)
+    """
+    now = now or timezone.now()
+    locked = case_lock(case)
+    case_status_check(
+        case=locked, to_status=CaseStatus.REOPENED, action=CaseAction.REOPEN, actor=actor, now=now
+    )
+    follow_up_cancel_pending(case=locked, kind=FollowUp.Kind.LOOK_BACK, actor=actor, now=now)
+    return case_set_status(
+        case=locked,
+        to_status=CaseStatus.REOPENED,
+        action=CaseAction.REOPEN,
+        actor=actor,
+        note=note,
+        evidence={"relapse": False},
+        changes=reopen_changes(locked, now=now, relapse=False),
+        now=now,
+    )
