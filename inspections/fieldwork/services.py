@@ -160,6 +160,7 @@ def inspection_submit(
     not arrived. Each finding then opens its case, in the same transaction: a
     submitted inspection without its cases is never visible.
     """
+    now = now or timezone.now()
     with transaction.atomic():
         locked = Inspection.objects.select_for_update().get(pk=inspection.pk)
         if locked.status == Inspection.Status.SUBMITTED:
@@ -170,8 +171,8 @@ def inspection_submit(
         pending = inspection_pending_photos(inspection=locked)
         if pending:
             raise PhotosPending(pending)
-        locked.submit(summary=summary, now=now or timezone.now())
-        cases_open_for_inspection(inspection=locked)
+        locked.submit(summary=summary, now=now)
+        cases_open_for_inspection(inspection=locked, now=now)
         return locked, True
 
 
