@@ -2,7 +2,8 @@
 
 Originals and renditions have no public URL: every byte goes through
 :class:`PhotoFileView`, which checks the caller against the embargo rule (and,
-for originals, against the roles allowed to see unredacted evidence).
+for originals, against :func:`~inspections.evidence.policies.may_see_original`).
+A file the caller may not have is a 404, like one that does not exist.
 """
 
 from __future__ import annotations
@@ -11,85 +12,22 @@ from typing import Any
 
 from django.conf import settings
 from django.http import FileResponse
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import parsers, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inspections.accounts.models import User
-from inspections.api.problems import Problem
-from inspections.cases.models import Case
-from inspections.cases.policies import can_rectify
 from inspections.cases.selectors import case_list
+from inspections.common.errors import NotFound
 from inspections.evidence import services as evidence
+from inspections.evidence.api_output import PhotoOutput
 from inspections.evidence.models import Photo
-from inspections.evidence.policies import may_see_original
+from inspections.evidence.policies import may_see_file, photographable_inspection, rectifiable_case
 from inspections.evidence.selectors import visible_photos
-from inspections.fieldwork.selectors import inspection_actionable
-
-
-class FlagOutput(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable flag code, e.g. no_gps, far_from_village, near_duplicate.")
-    explanation = serializers.CharField(help_text="Why, in words, in the caller's language.")
-    facts = serializers.DictField(help_text="The figures behind the flag (distance, other photo, …).")
-
-
-class PhotoOutput(serializers.ModelSerializer[Photo]):
-    inspection = serializers.IntegerField(source="inspection_id", allow_null=True)
-    case = serializers.IntegerField(source="case_id", allow_null=True)
-    flags = serializers.SerializerMethodField()
-    files = serializers.SerializerMethodField(help_text="Authorised URLs of the original and renditions.")
-
-    class Meta:
-        model = Photo
-        fields = [
-            "client_uuid",
-            "inspection",
-            "case",
-            "purpose",
-            "channel",
-            "content_type",
-            "size",
-            "sha256",
-            "width",
-            "height",
-            "received_at",
-            "client_taken_at",
-            "client_longitude",
-            "client_latitude",
-            "device_time",
-            "status",
-            "processed_at",
-            "has_exif",
-            "taken_at",
-            "taken_at_local",
-            "taken_at_offset",
-            "gps_longitude",
-            "gps_latitude",
-            "gps_accuracy_m",
-            "make",
-            "model",
-            "software",
-            "distance_m",
-            "flags",
-            "files",
-        ]
-
-    @extend_schema_field(FlagOutput(many=True))
-    def get_flags(self, photo: Photo) -> list[dict[str, Any]]:
-        return evidence.photo_flags_explained(photo)
-
-    @extend_schema_field(serializers.DictField(child=serializers.CharField(allow_null=True)))
-    def get_files(self, photo: Photo) -> dict[str, str | None]:
-        files: dict[str, str | None] = {}
-        for kind in ("original", "preview", "thumbnail"):
-            present = bool(getattr(photo, kind).name)
-            files[kind] = reverse("photo-file", args=[photo.client_uuid, kind]) if present else None
-        return files
 
 
 class PhotoUploadInput(serializers.Serializer):
@@ -142,14 +80,6 @@ class PhotoUploadInput(serializers.Serializer):
         return attrs
 
 
-def rectifiable_case(user: User, pk: int) -> Case:
-    """The case, if ``user`` is its village's responsible party (or a superuser); 404 otherwise."""
-    case = case_list(user=user).select_related("village").filter(pk=pk).first()
-    if case is None or not can_rectify(user, case):
-        raise Problem(status=404, code="not_found", detail=str(_("No such case.")))
-    return case
-
-
 def photo_fields(user: User, values: dict[str, Any], *, original_name: str) -> evidence.PhotoFields:
     """The service's view of the upload fields; 404 unless the caller may act on the inspection or case."""
     inspection = None
@@ -157,11 +87,7 @@ def photo_fields(user: User, values: dict[str, Any], *, original_name: str) -> e
     if values.get("case") is not None:
         case = rectifiable_case(user, values["case"])
     else:
-        inspection = (
-            inspection_actionable(user=user).select_related("village").filter(pk=values["inspection"]).first()
-        )
-        if inspection is None:
-            raise Problem(status=404, code="not_found", detail=str(_("No such inspection.")))
+        inspection = photographable_inspection(user, values["inspection"])
     return evidence.PhotoFields(
         client_uuid=values["client_uuid"],
         inspection=inspection,
@@ -202,10 +128,13 @@ class PhotoUploadView(APIView):
 
 
 def visible_photo(request: Request, client_uuid: Any) -> Photo:
-    assert isinstance(request.user, User)
-    photo = visible_photos(request.user).filter(client_uuid=client_uuid).first()
+    user = request.user
+    assert isinstance(user, User)
+    photo = (
+        visible_photos(user=user, visible_cases=case_list(user=user)).filter(client_uuid=client_uuid).first()
+    )
     if photo is None:
-        raise Problem(status=404, code="not_found", detail=str(_("No such photo.")))
+        raise NotFound(_("No such photo."))
     return photo
 
 
@@ -226,15 +155,11 @@ class PhotoFileView(APIView):
         """The original as received, or a rendition (JPEG without EXIF or GPS), to authorised callers."""
         photo = visible_photo(request, client_uuid)
         assert isinstance(request.user, User)
-        if kind == "original" and not may_see_original(request.user, photo):
-            raise Problem(
-                status=403,
-                code="permission_denied",
-                detail=str(_("Originals are for the team and supervisors.")),
-            )
-        field = {"original": photo.original, "preview": photo.preview, "thumbnail": photo.thumbnail}[kind]
+        if not may_see_file(request.user, photo, kind):
+            raise NotFound(_("No such file."))
+        field = photo.stored_file(kind)
         if not field.name:
-            raise Problem(status=404, code="not_found", detail=str(_("This rendition does not exist (yet).")))
+            raise NotFound(_("This rendition does not exist (yet)."))
         content_type = photo.content_type if kind == "original" else "image/jpeg"
         response = FileResponse(
             field.open("rb"),

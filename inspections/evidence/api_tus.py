@@ -25,10 +25,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inspections.accounts.models import User
-from inspections.api.problems import Problem
+from inspections.common.errors import NotFound
 from inspections.evidence import services as evidence
 from inspections.evidence import tus
 from inspections.evidence.api import PhotoUploadInput, photo_fields
+from inspections.evidence.errors import InvalidTusHeader, TusVersionUnsupported, UnsupportedUploadMediaType
 from inspections.evidence.models import Photo, Upload
 
 TUS_HEADERS = {"Tus-Resumable": tus.TUS_VERSION}
@@ -41,11 +42,7 @@ _RESUMABLE = OpenApiParameter(
 def _integer_header(request: Request, name: str) -> int:
     value = request.headers.get(name, "")
     if not value.isdigit() or len(value) > 18:
-        raise Problem(
-            status=400,
-            code="invalid_tus_header",
-            detail=str(_("The %(name)s header must be a non-negative integer.") % {"name": name}),
-        )
+        raise InvalidTusHeader(name)
     return int(value)
 
 
@@ -55,11 +52,7 @@ class TusView(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if request.method != "OPTIONS" and request.headers.get("Tus-Resumable") != tus.TUS_VERSION:
-            raise Problem(
-                status=412,
-                code="tus_version_unsupported",
-                detail=str(_("Send Tus-Resumable: 1.0.0.")),
-            )
+            raise TusVersionUnsupported
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -130,7 +123,7 @@ class UploadCreateView(TusView):
 def _owned_upload(request: Request, pk: Any) -> Upload:
     upload = Upload.objects.filter(pk=pk, owner=request.user).first()  # type: ignore[misc]
     if upload is None:
-        raise Problem(status=404, code="not_found", detail=str(_("No such upload.")))
+        raise NotFound(_("No such upload."))
     return upload
 
 
@@ -167,11 +160,7 @@ class UploadDetailView(TusView):
         user = request.user
         upload = _owned_upload(request, pk)
         if request.content_type.split(";")[0].strip() != "application/offset+octet-stream":
-            raise Problem(
-                status=415,
-                code="unsupported_media_type",
-                detail=str(_("PATCH bodies must be application/offset+octet-stream.")),
-            )
+            raise UnsupportedUploadMediaType
         offset = _integer_header(request, "Upload-Offset")
         announced = request.META.get("CONTENT_LENGTH") or ""
         content_length = int(announced) if announced.isdigit() else None

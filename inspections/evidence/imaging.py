@@ -67,31 +67,31 @@ def sniff_content_type(head: bytes) -> str | None:
 
 
 class HeaderError(Exception):
-    """The header cannot be read, or announces too many pixels."""
+    """The header cannot be parsed, or is not of the type the first bytes announced."""
 
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
+
+class TooManyPixels(HeaderError):
+    """The header announces more than ``QINGSHAN_PHOTO_MAX_PIXELS`` (a decompression bomb)."""
 
 
 def read_header(fileobj: IO[bytes], *, content_type: str) -> tuple[int, int]:
     """Width and height from the header alone (nothing is decoded).
 
-    Raises :class:`HeaderError` with ``photo_too_many_pixels`` (a decompression
-    bomb) or ``photo_unreadable`` (not parseable, or not the announced type).
+    Raises :class:`TooManyPixels` for a decompression bomb, :class:`HeaderError`
+    for a header that is not parseable or not of the announced type.
     """
     try:
         with Image.open(fileobj) as image:
             width, height = image.size
             fmt = image.format
     except Image.DecompressionBombError as exc:
-        raise HeaderError("photo_too_many_pixels") from exc
+        raise TooManyPixels from exc
     except (UnidentifiedImageError, *IMAGE_ERRORS) as exc:
-        raise HeaderError("photo_unreadable") from exc
+        raise HeaderError from exc
     if fmt != ACCEPTED_TYPES[content_type][0]:
-        raise HeaderError("photo_unreadable")
+        raise HeaderError
     if width * height > settings.QINGSHAN_PHOTO_MAX_PIXELS:
-        raise HeaderError("photo_too_many_pixels")
+        raise TooManyPixels
     return width, height
 
 
@@ -224,7 +224,7 @@ def read_exif(image: Image.Image) -> ExifFacts:
     return facts
 
 
-def _draft_box(width: int, height: int, edge: int) -> tuple[int, int]:
+def draft_box(width: int, height: int, edge: int) -> tuple[int, int]:
     """The smallest size libjpeg may scale to (1/2, 1/4, 1/8) that keeps ``edge`` on the long side."""
     scale = 1
     for candidate in (8, 4, 2):
@@ -234,7 +234,7 @@ def _draft_box(width: int, height: int, edge: int) -> tuple[int, int]:
     return max(1, width // scale), max(1, height // scale)
 
 
-def _decode_jpeg_reduced(data: bytes, box: tuple[int, int], mode: str) -> Image.Image | None:
+def decode_jpeg_reduced(data: bytes, box: tuple[int, int], mode: str) -> Image.Image | None:
     """The JPEG decoded by libjpeg-turbo to the smallest DCT scale that covers ``box``.
 
     simplejpeg decodes from one buffer in one call; Pillow feeds libjpeg in
@@ -329,8 +329,8 @@ def analyse(fileobj: IO[bytes]) -> Analysis:
         try:
             decoded = None
             if image.format == "JPEG":
-                box = _draft_box(width, height, preview_edge)
-                decoded = _decode_jpeg_reduced(data, box, image.mode)
+                box = draft_box(width, height, preview_edge)
+                decoded = decode_jpeg_reduced(data, box, image.mode)
                 if decoded is None:
                     image.draft("RGB", box)
             if decoded is None:

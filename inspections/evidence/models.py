@@ -10,15 +10,17 @@ distance to the village, flags with their explanations) are filled in by the
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import User
 from inspections.fieldwork.models import Inspection
+from villages.models import Village
 
 # The `length` lookup on CharField is registered by villages.models.
 
@@ -113,7 +115,7 @@ class Photo(models.Model):
 
     # 64-bit perceptual hash (DCT pHash), signed to fit a bigint, and its four
     # 16-bit bands: the multi-index that finds near duplicates (see
-    # inspections.services.evidence.near_duplicates).
+    # inspections.evidence.flags.near_duplicates).
     phash = models.BigIntegerField(_("perceptual hash"), null=True, blank=True)
     phash_band0 = models.IntegerField(_("perceptual hash band 1"), null=True, blank=True, db_index=True)
     phash_band1 = models.IntegerField(_("perceptual hash band 2"), null=True, blank=True, db_index=True)
@@ -168,12 +170,29 @@ class Photo(models.Model):
             ),
         ]
 
+    # The files of a photo: the original as received, and its two renditions.
+    FILE_KINDS: ClassVar[tuple[str, ...]] = ("original", "preview", "thumbnail")
+
     def __str__(self) -> str:
         return str(self.client_uuid)
 
     @property
     def flag_codes(self) -> list[str]:
         return [flag["code"] for flag in self.flags]
+
+    @property
+    def village(self) -> Village | None:
+        """The village of what the photo belongs to: its inspection's, or its case's."""
+        if self.inspection is not None:
+            return self.inspection.village
+        if self.case is not None:
+            return self.case.village
+        return None
+
+    def stored_file(self, kind: str) -> FieldFile:
+        """The file of ``kind`` (one of :attr:`FILE_KINDS`); its ``name`` is empty while it does not exist."""
+        files = {"original": self.original, "preview": self.preview, "thumbnail": self.thumbnail}
+        return files[kind]
 
 
 class Upload(models.Model):

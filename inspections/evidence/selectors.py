@@ -1,17 +1,24 @@
-"""TODO docstring."""
+"""Reads of photo evidence: who sees which photos, the facts of photos, who names a photo.
+
+Visibility follows the inspection's embargo rule
+(:func:`inspections.fieldwork.selectors.inspection_list`) and, for a case's
+after-photos, the cases the caller may see.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from django.db.models import Q
+from django.db import connection
+from django.db.models import Q, QuerySet
 
 from inspections.accounts.models import User
-from inspections.cases.selectors import case_list
+from inspections.cases.models import Case, Rectification
+from inspections.evidence import imaging
 from inspections.evidence.models import Photo
+from inspections.fieldwork.models import Finding
 from inspections.fieldwork.selectors import inspection_list
 from villages.models import Datum
 
@@ -36,9 +43,6 @@ def photo_facts(uuids: Sequence[str]) -> list[PhotoFacts]:
     not evidence and is not used. Photos that have not arrived or are not
     processed yet are simply absent, as are strings that are not UUIDs.
     """
-    from inspections.evidence import imaging
-    from inspections.evidence.models import Photo
-
     wanted: list[uuid.UUID] = []
     for value in uuids:
         try:
@@ -71,8 +75,32 @@ def photo_facts(uuids: Sequence[str]) -> list[PhotoFacts]:
     return facts
 
 
-def visible_photos(user: User) -> Any:
-    """Photos of the inspections ``user`` may see, and of the cases they may see."""
-    return Photo.objects.filter(
-        Q(inspection__in=inspection_list(user=user)) | Q(case__in=case_list(user=user))
+def visible_photos(*, user: User, visible_cases: QuerySet[Case]) -> QuerySet[Photo]:
+    """Photos of the inspections ``user`` may see, and of ``visible_cases``.
+
+    The caller passes the cases ``user`` may see
+    (``inspections.cases.selectors.case_list``): evidence sits below the
+    cases area and does not read its selectors.
+    """
+    return Photo.objects.filter(Q(inspection__in=inspection_list(user=user)) | Q(case__in=visible_cases))
+
+
+def rectifications_naming(photo_uuid: uuid.UUID | str) -> QuerySet[Rectification]:
+    """The rectifications whose after-photos include this photo, or whose finding's before-photos do.
+
+    One query: the ids named either way, as a union, so that on PostgreSQL
+    each side is answered by JSON containment (``@>``) from its GIN index
+    (migration 0010) instead of a scan of every finding and rectification.
+    Databases without containment compare the quoted UUID in the stored JSON
+    text, which for a UUID is just as exact.
+    """
+    key = str(photo_uuid)
+    if connection.features.supports_json_field_contains:
+        names = Q(photo_uuids__contains=[key])
+    else:
+        names = Q(photo_uuids__icontains=f'"{key}"')
+    by_after = Rectification.objects.filter(names).order_by().values("pk")
+    by_before = (
+        Rectification.objects.filter(case__finding__in=Finding.objects.filter(names)).order_by().values("pk")
     )
+    return Rectification.objects.filter(pk__in=by_after.union(by_before))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from inspections.evidence import services as evidence
+from inspections.evidence import tus
 
 
 @shared_task(
@@ -24,6 +25,4 @@ def photo_process(photo_id: int) -> None:
 @shared_task(name="inspections.uploads_expire", time_limit=600)
 def uploads_expire() -> int:
     """Delete unfinished resumable uploads past their expiry, and their bytes."""
-    from inspections.evidence import tus
-
     return tus.uploads_expire()

@@ -4,11 +4,11 @@ Written here rather than taken from a package: the Django tus packages on PyPI
 are either unmaintained (django-tus, last release 2020) or keep their own file
 model and storage path, while we need the bytes hashed as they go to storage,
 the content sniffed on the first bytes, per-user scoping and idempotency on the
-photo's UUID, and the same :func:`~inspections.services.evidence.photo_receive`
+photo's UUID, and the same :func:`~inspections.evidence.services.photo_receive`
 as the multipart upload. The protocol surface this takes is small.
 
 State survives a restart of every process: the offset is in the database
-(:class:`~inspections.models.Upload`) and the bytes received so far are in a
+(:class:`~inspections.evidence.models.Upload`) and the bytes received so far are in a
 file under ``QINGSHAN_TUS_UPLOAD_DIR``. Before appending, the file is cut back
 to the database's offset, so bytes written by a request that died before it
 could record them are simply received again. One request at a time appends to
@@ -24,21 +24,26 @@ import fcntl
 import logging
 import os
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 from uuid import UUID
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import User
-from inspections.api.problems import Problem
 from inspections.common.errors import DomainError
-from inspections.common.idempotency import uuid_conflict
+from inspections.common.idempotency import create_once, uuid_conflict
 from inspections.evidence import imaging
 from inspections.evidence import services as evidence
+from inspections.evidence.errors import (
+    InvalidUploadMetadata,
+    OffsetMismatch,
+    UploadExceedsLength,
+    UploadLocked,
+)
 from inspections.evidence.models import Photo, Upload
 
 logger = logging.getLogger(__name__)
@@ -56,17 +61,9 @@ def parse_metadata(header: str) -> dict[str, str]:
         try:
             value = base64.b64decode(encoded.strip(), validate=True).decode("utf-8") if encoded else ""
         except (binascii.Error, UnicodeDecodeError) as exc:
-            raise Problem(
-                status=400,
-                code="invalid_upload_metadata",
-                detail=str(_("Upload-Metadata values must be Base64-encoded UTF-8.")),
-            ) from exc
+            raise InvalidUploadMetadata from exc
         if not key or key in metadata:
-            raise Problem(
-                status=400,
-                code="invalid_upload_metadata",
-                detail=str(_("Upload-Metadata keys must be present and unique.")),
-            )
+            raise InvalidUploadMetadata(_("Upload-Metadata keys must be present and unique."))
         metadata[key] = value
     return metadata
 
@@ -86,33 +83,26 @@ def upload_create(
     tus client that lost its state learns that there is nothing left to send.
     """
     evidence.photo_check_size(length)
-    existing = Upload.objects.filter(client_uuid=client_uuid).first()
-    if existing is None:
+
+    def same(existing: Upload) -> bool:
+        return existing.owner_id == user.pk and existing.length == length and existing.metadata == metadata
+
+    def create() -> Upload:
         photo = Photo.objects.filter(client_uuid=client_uuid).first()
         if photo is not None and (photo.uploaded_by_id != user.pk or photo.size != length):
             raise uuid_conflict(client_uuid)
-        try:
-            with transaction.atomic():
-                return (
-                    Upload.objects.create(
-                        client_uuid=client_uuid,
-                        owner=user,
-                        length=length,
-                        offset=length if photo is not None else 0,
-                        photo=photo,
-                        metadata=metadata,
-                        raw_metadata=raw_metadata,
-                        expires_at=timezone.now() + settings.QINGSHAN_TUS_EXPIRY,
-                    ),
-                    True,
-                )
-        except IntegrityError:
-            existing = Upload.objects.filter(client_uuid=client_uuid).first()
-            if existing is None:
-                raise
-    if existing.owner_id != user.pk or existing.length != length or existing.metadata != metadata:
-        raise uuid_conflict(client_uuid)
-    return existing, False
+        return Upload.objects.create(
+            client_uuid=client_uuid,
+            owner=user,
+            length=length,
+            offset=length if photo is not None else 0,
+            photo=photo,
+            metadata=metadata,
+            raw_metadata=raw_metadata,
+            expires_at=timezone.now() + settings.QINGSHAN_TUS_EXPIRY,
+        )
+
+    return create_once(Upload, client_uuid=client_uuid, same=same, create=create)
 
 
 @contextlib.contextmanager
@@ -122,11 +112,7 @@ def _exclusive(upload: Upload) -> Iterator[None]:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise Problem(
-                status=423,
-                code="upload_locked",
-                detail=str(_("Another request is writing to this upload; retry in a moment.")),
-            ) from exc
+            raise UploadLocked from exc
         try:
             yield
         finally:
@@ -150,25 +136,10 @@ def upload_append(
     with _exclusive(upload):
         upload.refresh_from_db()
         if offset != upload.offset:
-            raise Problem(
-                status=409,
-                code="offset_mismatch",
-                detail=str(
-                    _("Upload-Offset is %(given)d; the upload is at %(actual)d.")
-                    % {
-                        "given": offset,
-                        "actual": upload.offset,
-                    }
-                ),
-                extra={"offset": upload.offset},
-            )
+            raise OffsetMismatch(given=offset, actual=upload.offset)
         remaining = upload.length - upload.offset
         if content_length is not None and content_length > remaining:
-            raise Problem(
-                status=413,
-                code="upload_exceeds_length",
-                detail=str(_("The body goes past Upload-Length.")),
-            )
+            raise UploadExceedsLength
         if remaining and upload.photo_id is None:
             written = _write(
                 upload, read=read, budget=remaining if content_length is None else content_length
@@ -229,7 +200,7 @@ def _finish(upload: Upload, finish: Callable[[Upload, IO[bytes]], Photo]) -> Non
     try:
         with open(path, "rb") as staged:
             photo = finish(upload, staged)
-    except (Problem, DomainError):
+    except DomainError:
         # Refused as a photo (type, pixels, conflict): it can never succeed as sent.
         upload_terminate(upload=upload)
         raise
@@ -247,7 +218,7 @@ def upload_terminate(*, upload: Upload) -> None:
     Upload.objects.filter(pk=upload.pk).delete()
 
 
-def uploads_expire(*, now: object = None) -> int:
+def uploads_expire(*, now: datetime | None = None) -> int:
     """Remove unfinished uploads past their expiry; the count removed."""
     moment = now or timezone.now()
     count = 0

@@ -5,6 +5,11 @@ supervisor sees an inspection only when the API would show it to them. Photos
 are shown through the admin's own authorising view (thumbnails for whoever
 may see the inspection, originals only for those ``may_see_original`` allows),
 never through a media URL. Read-only: evidence is reviewed, not edited.
+
+The photo inline, its file view and the flag-review action stay here, on the
+inspection's review page: an admin module never imports another concern's
+admin, and the rules they apply are evidence's (``inspections.evidence.policies``,
+``inspections.evidence.flags``, ``inspections.evidence.services``).
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import Role, User
-from inspections.api.problems import Problem
-from inspections.common.admin import ReadOnlyAdminMixin, ReadOnlyInline
+from inspections.cases.policies import user_covers_village
+from inspections.common.admin import ReadOnlyAdminMixin, ReadOnlyInline, message_refusal
+from inspections.common.errors import DomainError
 from inspections.evidence import services as evidence
+from inspections.evidence.flags import photo_flags_explained
 from inspections.evidence.models import Photo
-from inspections.evidence.policies import may_see_original
+from inspections.evidence.policies import may_see_file
 from inspections.fieldwork import services as fieldwork
 from inspections.fieldwork.models import CheckIn, Finding, Inspection
 from inspections.fieldwork.selectors import inspection_list
@@ -107,7 +114,7 @@ class PhotoInline(ReviewInline):
 
     @admin.display(description=_("evidence flags"))
     def flag_list(self, photo: Photo) -> str:
-        flags = evidence.photo_flags_explained(photo)
+        flags = photo_flags_explained(photo)
         if not flags:
             return "—"
         return format_html(
@@ -162,16 +169,14 @@ class InspectionReviewAdmin(ReviewAdmin):
     def photo_file(self, request: HttpRequest, client_uuid: Any, kind: str) -> FileResponse:
         """A photo's file for the review page, authorised like the API's file view."""
         assert isinstance(request.user, User)
-        if not _reviewer(request) or kind not in ("original", "preview", "thumbnail"):
+        if not _reviewer(request):
             raise Http404
         photo = Photo.objects.filter(
             client_uuid=client_uuid, inspection__in=inspection_list(user=request.user)
         ).first()
-        if photo is None:
+        if photo is None or not may_see_file(request.user, photo, kind):
             raise Http404
-        if kind == "original" and not may_see_original(request.user, photo):
-            raise Http404
-        field = {"original": photo.original, "preview": photo.preview, "thumbnail": photo.thumbnail}[kind]
+        field = photo.stored_file(kind)
         if not field.name:
             raise Http404
         response = FileResponse(
@@ -203,14 +208,13 @@ class CheckInAdmin(ReviewAdmin):
             self.message_user(request, _("Select exactly one check-in."), messages.WARNING)
             return
         check_in = queryset.select_related("inspection__village").get()
-        prefix = request.user.scope_prefix()
-        if prefix is None or not check_in.inspection.village.code.startswith(prefix):
+        if not user_covers_village(request.user, check_in.inspection.village.code):
             self.message_user(request, _("This village is outside your jurisdiction."), messages.ERROR)
             return
         try:
             village = fieldwork.village_confirm_location(check_in=check_in, by=request.user)
-        except Problem as refusal:
-            self.message_user(request, str(refusal.detail), messages.ERROR)
+        except DomainError as refusal:
+            message_refusal(self, request, refusal)
             return
         self.message_user(
             request, _("Location of %(village)s confirmed.") % {"village": village}, messages.SUCCESS

@@ -13,7 +13,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
@@ -22,13 +21,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inspections.accounts.models import Inspector, User
-from inspections.api.problems import Problem
 from inspections.checklist.models import ProblemCategory, Severity
-from inspections.evidence.api import PhotoOutput
+from inspections.common.errors import NotFound
+from inspections.evidence.api_output import PhotoOutput
 from inspections.evidence.models import Photo
 from inspections.fieldwork import services as fieldwork
+from inspections.fieldwork.flags import check_in_flags_explained
 from inspections.fieldwork.models import CheckIn, Finding, Inspection
-from inspections.fieldwork.selectors import assignment_list, inspection_actionable, inspection_list
+from inspections.fieldwork.selectors import (
+    assignment_list,
+    inspection_actionable,
+    inspection_list,
+    pending_photos,
+)
 from inspections.sampling.services import embargo_reads_record
 from villages.api.serializers import VillageOutput
 from villages.models import Datum, Village
@@ -40,7 +45,7 @@ def actionable_inspection(request: Request, pk: Any) -> Inspection:
     try:
         inspection = inspection_actionable(user=request.user).select_related("village").get(pk=int(pk))
     except (Inspection.DoesNotExist, TypeError, ValueError) as exc:
-        raise Problem(status=404, code="not_found", detail=str(_("No such inspection."))) from exc
+        raise NotFound(_("No such inspection.")) from exc
     return inspection
 
 
@@ -120,31 +125,7 @@ class CheckInOutput(serializers.ModelSerializer[CheckIn]):
 
     @extend_schema_field(CheckInFlagOutput(many=True))
     def get_flags(self, check_in: CheckIn) -> list[dict[str, str]]:
-        flags = []
-        radius = settings.QINGSHAN_GEOFENCE_RADIUS_M
-        if check_in.distance_m is not None and check_in.distance_m > radius:
-            flags.append(
-                {
-                    "code": "far_from_village",
-                    "explanation": str(
-                        gettext(
-                            "Checked in %(distance)d m from the village, beyond the %(radius)d m allowed."
-                        )
-                        % {"distance": check_in.distance_m, "radius": radius}
-                    ),
-                }
-            )
-        if abs(check_in.clock_skew_seconds) > settings.QINGSHAN_EVIDENCE_CLOCK_SKEW.total_seconds():
-            flags.append(
-                {
-                    "code": "clock_skew",
-                    "explanation": str(
-                        gettext("The phone's clock was %(minutes)d min off the server's.")
-                        % {"minutes": abs(check_in.clock_skew_seconds) // 60}
-                    ),
-                }
-            )
-        return flags
+        return check_in_flags_explained(check_in)
 
 
 class FindingOutput(serializers.ModelSerializer[Finding]):
@@ -198,14 +179,11 @@ class InspectionDetailOutput(serializers.ModelSerializer[Inspection]):
 
     @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
     def get_pending_photos(self, inspection: Inspection) -> list[str]:
-        # Computed from the prefetched rows: no query per finding.
-        arrived = {str(photo.client_uuid) for photo in inspection.photos.all()}
-        pending: list[str] = []
-        for finding in inspection.findings.all():
-            for value in finding.photo_uuids:
-                if value not in arrived and value not in pending:
-                    pending.append(value)
-        return pending
+        # From the prefetched rows: no query per finding.
+        return pending_photos(
+            named=[finding.photo_uuids for finding in inspection.findings.all()],
+            arrived={str(photo.client_uuid) for photo in inspection.photos.all()},
+        )
 
 
 # --- Input -------------------------------------------------------------------------------------

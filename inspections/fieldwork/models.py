@@ -3,12 +3,17 @@
 An inspection is embargoed until it is submitted: only its organisers see it
 before, the team from the opening of its visit window, and the accounts whose
 jurisdiction covers the village only once it is submitted. The rule lives in
-``inspections.selectors``; everything that reads inspections goes through it.
+``inspections.fieldwork.selectors``; everything that reads inspections goes through it.
+
+An inspection's status moves only along :data:`INSPECTION_MOVES`, through
+:meth:`Inspection.mark_started`, :meth:`Inspection.submit` and
+:meth:`Inspection.close`.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.db import models
 from django.db.models import F, Q
@@ -17,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import Inspector, User
 from inspections.checklist.models import ProblemCategory, Severity
+from inspections.fieldwork.errors import InspectionCancelled, InspectionSubmitted
 from villages.models import Datum, Village
 
 
@@ -79,6 +85,71 @@ class Inspection(models.Model):
     @property
     def is_submitted(self) -> bool:
         return self.status == self.Status.SUBMITTED
+
+    def check_open(self) -> None:
+        """Refuse (409) if the inspection takes no more changes: submitted or cancelled."""
+        if self.status == self.Status.SUBMITTED:
+            raise InspectionSubmitted
+        if self.status == self.Status.CANCELLED:
+            raise InspectionCancelled
+
+    def mark_started(self) -> bool:
+        """Scheduled → in progress, on the first record from the field; whether it moved.
+
+        A conditional update, so that concurrent first records (a check-in and
+        a photo) both leave the inspection in progress and never move it back.
+        """
+        moved = Inspection.objects.filter(pk=self.pk, status__in=_moving_to(self.Status.IN_PROGRESS)).update(
+            status=self.Status.IN_PROGRESS
+        )
+        if moved:
+            self.status = self.Status.IN_PROGRESS
+        return bool(moved)
+
+    def submit(self, *, summary: str, now: datetime) -> None:
+        """The team's submission with its summary; call it on a row locked for update.
+
+        Refused with ``inspection_submitted`` or ``inspection_cancelled`` when
+        the inspection is closed already. The caller decides what a replay is.
+        """
+        if self.status not in _moving_to(self.Status.SUBMITTED):
+            self.check_open()
+        self.status = self.Status.SUBMITTED
+        self.summary = summary
+        self.submitted_at = now
+        self.save(update_fields=["status", "summary", "submitted_at"])
+
+    def close(self, *, to_status: str, now: datetime) -> bool:
+        """End a visit without a summary: submitted (a follow-up's result recorded) or cancelled.
+
+        A conditional update: an inspection that is closed already stays as it
+        is (its first submission time is kept). Returns whether it moved.
+        """
+        if to_status not in (self.Status.SUBMITTED, self.Status.CANCELLED):
+            raise ValueError(f"An inspection is closed as submitted or cancelled, not {to_status!r}.")
+        submitted_at = now if to_status == self.Status.SUBMITTED else None
+        moved = Inspection.objects.filter(pk=self.pk, status__in=_moving_to(to_status)).update(
+            status=to_status, submitted_at=submitted_at
+        )
+        if moved:
+            self.status, self.submitted_at = to_status, submitted_at
+        return bool(moved)
+
+
+# The whole life of an inspection: from each status, the statuses it may move to.
+INSPECTION_MOVES: dict[str, frozenset[str]] = {
+    Inspection.Status.SCHEDULED: frozenset(
+        {Inspection.Status.IN_PROGRESS, Inspection.Status.SUBMITTED, Inspection.Status.CANCELLED}
+    ),
+    Inspection.Status.IN_PROGRESS: frozenset({Inspection.Status.SUBMITTED, Inspection.Status.CANCELLED}),
+    Inspection.Status.SUBMITTED: frozenset(),
+    Inspection.Status.CANCELLED: frozenset(),
+}
+
+
+def _moving_to(status: str) -> list[str]:
+    """The statuses from which an inspection may move to ``status``."""
+    return [source for source, targets in INSPECTION_MOVES.items() if status in targets]
 
 
 class Finding(models.Model):

@@ -1,4 +1,4 @@
-"""Reads used by more than one caller. The embargo rule lives here.
+"""Reads of field work. The embargo rule lives here.
 
 Who sees an inspection:
 
@@ -13,8 +13,10 @@ page and email that shows inspections starts from :func:`inspection_list`.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -65,8 +67,6 @@ def inspection_actionable(*, user: User, now: datetime | None = None) -> QuerySe
     in the set so that a phone replaying its queue gets its answers, but they
     are read-only: the services refuse changes to them.
     """
-    from django.conf import settings
-
     if not user.is_authenticated or not user.is_active or not hasattr(user, "inspector_profile"):
         return Inspection.objects.none()
     now = now or timezone.now()
@@ -80,3 +80,29 @@ def inspection_actionable(*, user: User, now: datetime | None = None) -> QuerySe
         window_start__lte=now,
         window_end__gte=now - settings.QINGSHAN_FIELDWORK_GRACE,
     ).exclude(status=Inspection.Status.CANCELLED)
+
+
+def pending_photos(*, named: Iterable[Sequence[str]], arrived: Collection[str]) -> list[str]:
+    """The photo UUIDs the findings name (``named``: one list per finding) that have not ``arrived``.
+
+    In the order first named, each once. Pure, so that a caller holding
+    prefetched rows applies the same rule without a query.
+    """
+    pending: list[str] = []
+    for uuids in named:
+        for value in uuids:
+            if value not in arrived and value not in pending:
+                pending.append(value)
+    return pending
+
+
+def inspection_pending_photos(*, inspection: Inspection) -> list[str]:
+    """UUIDs named by the inspection's findings whose photos have not arrived, in order (two queries)."""
+    named = list(inspection.findings.values_list("photo_uuids", flat=True))
+    wanted = {value for uuids in named for value in uuids}
+    if not wanted:
+        return []
+    arrived = {
+        str(u) for u in inspection.photos.filter(client_uuid__in=wanted).values_list("client_uuid", flat=True)
+    }
+    return pending_photos(named=named, arrived=arrived)

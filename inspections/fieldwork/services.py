@@ -1,9 +1,10 @@
 """Write paths of a field inspection: check-in, findings, submission.
 
 Every create from the field is idempotent on the phone's UUID (see
-``inspections.services.idempotency``). Each write locks the inspection row
+``inspections.common.idempotency``). Each write locks the inspection row
 first, so a finding cannot slip in beside a concurrent submission, and a
-submitted inspection is read-only.
+submitted inspection is read-only. Refusals are the
+:mod:`inspections.fieldwork.errors`.
 """
 
 from __future__ import annotations
@@ -18,37 +19,26 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import User
-from inspections.api.problems import Problem
 from inspections.cases.services.opening import cases_open_for_inspection
 from inspections.checklist.models import ProblemCategory
 from inspections.common.idempotency import create_once
-from inspections.evidence.models import Photo
+from inspections.fieldwork.errors import CheckInNotAccurate, InspectionSubmitted, PhotosPending
 from inspections.fieldwork.models import CheckIn, Finding, Inspection, LocationStatus
+from inspections.fieldwork.selectors import inspection_pending_photos
 from villages.models import Datum, Village
 
 logger = logging.getLogger(__name__)
 
 
 def inspection_lock_for_change(inspection: Inspection) -> Inspection:
-    """Lock the inspection row; refuse if it no longer takes changes."""
+    """Lock the inspection row for the rest of the transaction; refuse if it no longer takes changes.
+
+    Raises ``inspection_submitted`` or ``inspection_cancelled`` (409). Every
+    write to an inspection's records (here and in evidence) starts with it.
+    """
     locked = Inspection.objects.select_for_update().get(pk=inspection.pk)
-    if locked.status == Inspection.Status.SUBMITTED:
-        raise Problem(
-            status=409,
-            code="inspection_submitted",
-            detail=str(_("This inspection has been submitted and is read-only.")),
-        )
-    if locked.status == Inspection.Status.CANCELLED:
-        raise Problem(
-            status=409, code="inspection_cancelled", detail=str(_("This inspection has been cancelled."))
-        )
+    locked.check_open()
     return locked
-
-
-def inspection_mark_started(inspection: Inspection) -> None:
-    Inspection.objects.filter(pk=inspection.pk, status=Inspection.Status.SCHEDULED).update(
-        status=Inspection.Status.IN_PROGRESS
-    )
 
 
 def check_in_record(
@@ -60,8 +50,13 @@ def check_in_record(
     latitude: float,
     accuracy_m: float | None,
     device_time: datetime,
+    now: datetime | None = None,
 ) -> tuple[CheckIn, bool]:
-    """Record a check-in (WGS-84 fix, accuracy, phone clock) with the server's time and distance."""
+    """Record a check-in (WGS-84 fix, accuracy, phone clock) with the server's time and distance.
+
+    The distance is the village's own measure (:meth:`Village.distance_m`),
+    empty when the village has no confirmed or surveyed location.
+    """
 
     def same(existing: CheckIn) -> bool:
         return (
@@ -83,11 +78,11 @@ def check_in_record(
             latitude=latitude,
             accuracy_m=accuracy_m,
             device_time=device_time,
-            received_at=timezone.now(),
+            received_at=now or timezone.now(),
             location_status=LocationStatus.UNKNOWN if distance is None else LocationStatus.KNOWN,
             distance_m=distance,
         )
-        inspection_mark_started(inspection)
+        inspection.mark_started()
         return check_in
 
     return create_once(
@@ -144,7 +139,7 @@ def finding_record(
             photo_uuids=photo_strings,
             created_by=user,
         )
-        inspection_mark_started(inspection)
+        inspection.mark_started()
         return finding
 
     return create_once(
@@ -156,60 +151,28 @@ def finding_record(
     )
 
 
-def inspection_pending_photos(*, inspection: Inspection) -> list[str]:
-    """UUIDs named by the inspection's findings whose photos have not arrived, in order."""
-    named: list[str] = []
-    for uuids in inspection.findings.values_list("photo_uuids", flat=True):
-        for value in uuids:
-            if value not in named:
-                named.append(value)
-    if not named:
-        return []
-    arrived = {
-        str(u)
-        for u in Photo.objects.filter(inspection=inspection, client_uuid__in=named).values_list(
-            "client_uuid", flat=True
-        )
-    }
-    return [value for value in named if value not in arrived]
-
-
-def inspection_submit(*, inspection: Inspection, user: User, summary: str) -> tuple[Inspection, bool]:
+def inspection_submit(
+    *, inspection: Inspection, user: User, summary: str, now: datetime | None = None
+) -> tuple[Inspection, bool]:
     """Submit the inspection with its summary; a replay of the same submission is a no-op.
 
     Refused with 409 ``photos_pending`` while a photo that a finding names has
     not arrived. Each finding then opens its case, in the same transaction: a
     submitted inspection without its cases is never visible.
     """
+    now = now or timezone.now()
     with transaction.atomic():
         locked = Inspection.objects.select_for_update().get(pk=inspection.pk)
         if locked.status == Inspection.Status.SUBMITTED:
             if locked.summary == summary:
                 return locked, False
-            raise Problem(
-                status=409,
-                code="inspection_submitted",
-                detail=str(_("This inspection was already submitted with a different summary.")),
-            )
-        if locked.status == Inspection.Status.CANCELLED:
-            raise Problem(
-                status=409, code="inspection_cancelled", detail=str(_("This inspection has been cancelled."))
-            )
+            raise InspectionSubmitted(_("This inspection was already submitted with a different summary."))
+        locked.check_open()
         pending = inspection_pending_photos(inspection=locked)
         if pending:
-            raise Problem(
-                status=409,
-                code="photos_pending",
-                detail=str(
-                    _("%(count)d photo(s) named by findings have not arrived yet.") % {"count": len(pending)}
-                ),
-                extra={"pending_photos": pending},
-            )
-        locked.status = Inspection.Status.SUBMITTED
-        locked.summary = summary
-        locked.submitted_at = timezone.now()
-        locked.save(update_fields=["status", "summary", "submitted_at"])
-        cases_open_for_inspection(inspection=locked)
+            raise PhotosPending(pending)
+        locked.submit(summary=summary, now=now)
+        cases_open_for_inspection(inspection=locked, now=now)
         return locked, True
 
 
@@ -222,14 +185,7 @@ def village_confirm_location(*, check_in: CheckIn, by: User) -> Village:
     """
     limit = settings.QINGSHAN_CONFIRM_LOCATION_MAX_ACCURACY_M
     if check_in.accuracy_m is None or check_in.accuracy_m > limit:
-        raise Problem(
-            status=409,
-            code="check_in_not_accurate",
-            detail=str(
-                _("Only a check-in accurate to %(limit)s m or better can confirm a village's location.")
-                % {"limit": limit}
-            ),
-        )
+        raise CheckInNotAccurate(limit)
     with transaction.atomic():
         village = Village.objects.select_for_update().get(pk=check_in.inspection.village_id)
         village.longitude = check_in.longitude

@@ -1,7 +1,7 @@
 """Near-duplicate lookup of one photo against 1,000,000 stored perceptual hashes.
 
 The hashes live in the ``Photo`` table with their four 16-bit bands indexed
-(multi-index hashing, see ``inspections.services.evidence.near_duplicates``).
+(multi-index hashing, see ``inspections.evidence.flags.near_duplicates``).
 The benchmark fills a fresh database (SQLite in a temporary folder by default;
 ``DATABASE_URL`` for PostgreSQL) with a million random hashes plus a few planted
 near copies, then times lookups against one full decode of a 12-MP JPEG.
@@ -42,7 +42,7 @@ def main() -> int:
     from django.utils import timezone
 
     from inspections.evidence import imaging
-    from inspections.evidence.services import near_duplicates
+    from inspections.evidence.flags import near_duplicates
     from inspections.models import Photo, User
     from tests.fieldwork_support import make_inspection
 

@@ -103,3 +103,26 @@ def test_non_staff_accounts_cannot_reach_the_review(submitted: Any) -> None:
     response = admin_client(user()).get(f"/admin/inspections/inspection/{inspection.pk}/change/")
 
     assert response.status_code == 302
+
+
+def test_a_refused_confirmation_is_told_in_the_readers_language_not_by_its_code(submitted: Any) -> None:
+    inspection, _photo = submitted
+    check_in = inspection.check_ins.get()
+    check_in.accuracy_m = 400
+    check_in.save(update_fields=["accuracy_m"])
+    village = inspection.village
+    before = (village.longitude, village.latitude, village.datum)
+    client = admin_client(supervisor("330523"))
+
+    response = client.post(
+        "/admin/inspections/checkin/",
+        {"action": "confirm_village_location", "_selected_action": [check_in.pk]},
+        follow=True,
+        headers={"accept-language": "zh-hans"},
+    )
+
+    html = response.content.decode()
+    assert "只有精度在 30.0 米以内的签到才能确认村的位置。" in html
+    assert "check_in_not_accurate" not in html
+    village.refresh_from_db()
+    assert (village.longitude, village.latitude, village.datum) == before

@@ -12,9 +12,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from inspections.api.problems import Problem
+from inspections.common.errors import DomainError
 from inspections.fieldwork import services as fieldwork
 from inspections.fieldwork.models import CheckIn, Finding, Inspection
+from inspections.fieldwork.selectors import inspection_pending_photos
 from tests.conftest import assert_problem, client_for
 from tests.factories import supervisor, village
 from tests.fieldwork_support import (  # noqa: F401  (fixture)
@@ -190,9 +191,9 @@ def test_a_supervisor_confirms_a_village_location_from_a_good_check_in() -> None
         device_time=timezone.now(),
     )
 
-    with pytest.raises(Problem) as refused:
+    with pytest.raises(DomainError) as refused:
         fieldwork.village_confirm_location(check_in=poor, by=supervisor("330523"))
-    assert refused.value.get_codes() == "check_in_not_accurate"
+    assert refused.value.code == "check_in_not_accurate"
     confirmed = fieldwork.village_confirm_location(check_in=good, by=supervisor("330523"))
 
     assert (confirmed.longitude, confirmed.latitude, confirmed.datum) == (119.6, 30.5, "wgs84")
@@ -214,7 +215,7 @@ def test_it_records_a_finding_whose_photos_come_later() -> None:
 
     assert response.status_code == 201, response.content
     assert response.json()["photo_uuids"] == [photo_uuid]
-    assert fieldwork.inspection_pending_photos(inspection=inspection) == [photo_uuid]
+    assert inspection_pending_photos(inspection=inspection) == [photo_uuid]
 
 
 def test_a_replayed_finding_is_200_and_different_content_is_a_409() -> None:

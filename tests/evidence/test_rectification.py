@@ -13,15 +13,18 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from inspections.cases.models import Case, CaseStatus, FollowUp, Rectification
-from inspections.cases.services import workflow as case_services
+from inspections.cases.services.opening import cases_open_for_inspection
+from inspections.cases.services.rectification import rectification_submit
 from inspections.common.schedules import ensure
 from inspections.evidence import imaging
 from inspections.evidence import services as evidence
 from inspections.evidence.models import Photo
 from inspections.evidence.schedules import ENTRIES
+from inspections.evidence.selectors import photo_facts, rectifications_naming
 from inspections.fieldwork.models import Finding, Inspection
 from tests.casework import category, verifiers
 from tests.conftest import assert_problem, client_for
+from tests.evidence.test_tus import TUS, metadata_header
 from tests.factories import responsible_party, supervisor
 from tests.fieldwork_support import (  # noqa: F401  (autouse)
     YUCUN_WGS84,
@@ -32,7 +35,6 @@ from tests.fieldwork_support import (  # noqa: F401  (autouse)
     team_member,
     upload,
 )
-from tests.test_tus import TUS, metadata_header
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +83,7 @@ def cases_with_before_photos(count: int) -> tuple[list[Case], list[str]]:
         status=Inspection.Status.SUBMITTED, submitted_at=timezone.now()
     )
     visit.refresh_from_db()
-    opened = case_services.cases_open_for_inspection(inspection=visit)
+    opened = cases_open_for_inspection(inspection=visit)
     return sorted(opened, key=lambda c: c.finding.description), befores
 
 
@@ -104,7 +106,7 @@ def test_photo_facts_reads_processed_photos_in_one_query(django_assert_num_queri
     upload(client, visit, camera_jpeg(seed=3, gps=NEAR), client_uuid=waiting)  # not processed yet
 
     with django_assert_num_queries(1):
-        facts = case_services.photo_facts([without_gps, waiting, "not-a-uuid", with_gps, str(uuid.uuid4())])
+        facts = photo_facts([without_gps, waiting, "not-a-uuid", with_gps, str(uuid.uuid4())])
 
     assert [f.uuid for f in facts] == [without_gps, with_gps]
     no_gps, gps = facts
@@ -115,7 +117,7 @@ def test_photo_facts_reads_processed_photos_in_one_query(django_assert_num_queri
     stored = Photo.objects.get(client_uuid=with_gps).phash
     assert stored is not None
     assert gps.phash == f"{imaging.phash_from_db(stored):016x}" and len(gps.phash) == 16
-    assert case_services.photo_facts([]) == []
+    assert photo_facts([]) == []
 
 
 # --- flags refreshed when processing finishes ------------------------------------------
@@ -164,20 +166,20 @@ def test_rectifications_naming_a_photo_are_found_in_one_query(django_assert_num_
     (first, second), befores = cases_with_before_photos(2)
     party_user = responsible_party("330523108")
     after = str(uuid.uuid4())
-    case_services.rectification_submit(
+    rectification_submit(
         case=first, actor=party_user, client_uuid=uuid.uuid4(), description="x", photo_uuids=[after]
     )
-    case_services.rectification_submit(
+    rectification_submit(
         case=second, actor=party_user, client_uuid=uuid.uuid4(), description="y", photo_uuids=[]
     )
 
     with django_assert_num_queries(1):
-        by_after = list(evidence.rectifications_naming(after))
-    by_before = list(evidence.rectifications_naming(befores[1]))
+        by_after = list(rectifications_naming(after))
+    by_before = list(rectifications_naming(befores[1]))
 
     assert [r.case_id for r in by_after] == [first.pk]
     assert [r.case_id for r in by_before] == [second.pk]  # a late before-photo changes the comparison too
-    assert list(evidence.rectifications_naming(uuid.uuid4())) == []
+    assert list(rectifications_naming(uuid.uuid4())) == []
 
 
 def test_the_lookup_is_served_by_gin_indexes_on_postgresql() -> None:
@@ -196,7 +198,7 @@ def test_the_lookup_is_served_by_gin_indexes_on_postgresql() -> None:
         assert found == set()  # SQLite has no GIN indexes; its lookup scans
         return
     assert found == gin and {names[t][f"{t}_photo_uuids_gin"] for t in names} == {"gin"}
-    query = evidence.rectifications_naming(uuid.uuid4())
+    query = rectifications_naming(uuid.uuid4())
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         sql, params = query.query.sql_with_params()

@@ -39,7 +39,7 @@ def edges(settings: Any) -> tuple[int, int]:
 def test_a_large_jpeg_is_decoded_at_one_eighth_scale_without_pillow(edges: Any) -> None:
     data = jpeg(picture(seed=3, size=(4000, 3000)))
 
-    decoded = imaging._decode_jpeg_reduced(data, imaging._draft_box(4000, 3000, 500), "RGB")
+    decoded = imaging.decode_jpeg_reduced(data, imaging.draft_box(4000, 3000, 500), "RGB")
 
     assert decoded is not None and decoded.size == (500, 375)
     result = imaging.analyse(io.BytesIO(data))
@@ -49,9 +49,9 @@ def test_a_large_jpeg_is_decoded_at_one_eighth_scale_without_pillow(edges: Any) 
 
 def test_the_fast_decode_and_pillows_draft_give_the_same_picture(edges: Any) -> None:
     data = jpeg(picture(seed=5, size=(4000, 3000)))
-    box = imaging._draft_box(4000, 3000, 500)
+    box = imaging.draft_box(4000, 3000, 500)
 
-    fast = imaging._decode_jpeg_reduced(data, box, "RGB")
+    fast = imaging.decode_jpeg_reduced(data, box, "RGB")
     with Image.open(io.BytesIO(data)) as slow:
         slow.draft("RGB", box)
         slow.load()
@@ -66,7 +66,7 @@ def test_a_truncated_jpeg_is_refused_by_the_fast_decode_and_reported_damaged(edg
     data = camera_jpeg(gps=(119.6, 30.5), size=(2000, 1500))
     cut = data[: len(data) * 2 // 3]
 
-    assert imaging._decode_jpeg_reduced(cut, (500, 375), "RGB") is None
+    assert imaging.decode_jpeg_reduced(cut, (500, 375), "RGB") is None
     result = imaging.analyse(io.BytesIO(cut))
 
     assert result.damaged and result.preview is None and result.phash is None
@@ -82,7 +82,7 @@ def test_a_real_truncated_camera_file_is_still_damaged() -> None:
 def test_a_cmyk_jpeg_falls_back_to_pillow_and_gets_rgb_renditions(edges: Any) -> None:
     data = jpeg(picture(seed=9, size=(1600, 1200)).convert("CMYK"))
 
-    assert imaging._decode_jpeg_reduced(data, (800, 600), "CMYK") is None
+    assert imaging.decode_jpeg_reduced(data, (800, 600), "CMYK") is None
     result = imaging.analyse(io.BytesIO(data))
 
     assert not result.damaged and result.phash is not None

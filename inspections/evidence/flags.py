@@ -1,0 +1,294 @@
+"""Evidence flags of photos: the one flag shape, the checks that raise them, their explanations.
+
+A flag is ``{"code": <stable code>, "params": {<the facts behind it>}}``,
+stored with the photo (``Photo.flags``) when it is processed. It is never
+stored as a sentence: :func:`flag_explanation` words it when it is read, in
+the reader's language, so a supervisor reading in Chinese and an auditor
+reading in English see the same flag each in their own. Check-ins
+(``inspections.fieldwork.flags``) and rectifications (the cases area) use the
+same shape.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+
+from inspections.evidence import imaging
+from inspections.evidence.models import Photo
+
+
+def flag(code: str, **params: Any) -> dict[str, Any]:
+    """One flag in the shared shape: a stable code and the facts behind it (JSON values only)."""
+    return {"code": code, "params": params}
+
+
+def _photo_ref(other: Photo) -> dict[str, Any]:
+    ref: dict[str, Any] = {"photo": str(other.client_uuid), "inspection": other.inspection_id}
+    if other.case_id is not None:
+        ref["case"] = other.case_id
+    village = other.village
+    if village is not None:
+        ref["village"] = village.name
+        ref["village_code"] = village.code
+    return ref
+
+
+def near_duplicates(*, phash: int, max_distance: int, exclude_pk: int | None = None) -> list[tuple[int, int]]:
+    """Photos within ``max_distance`` bits of ``phash``: (id, distance) pairs, nearest first.
+
+    Multi-index hashing: the 64-bit hash is cut into four 16-bit bands, each
+    indexed. If two hashes differ in at most ``d`` bits, one of the four bands
+    differs in at most ``d // 4`` bits (pigeonhole), so probing each band's
+    index with every value within that radius finds every candidate; the exact
+    distance is then counted on the few candidates. With the default d = 6 that
+    is 4 × 17 index probes, and about a thousand candidates among a million
+    random hashes.
+    """
+    radius = max_distance // 4
+    condition = Q()
+    for index, band in enumerate(imaging.phash_bands(phash)):
+        probes = _within_radius(band, radius)
+        condition |= Q(**{f"phash_band{index}__in": probes})
+    queryset = Photo.objects.filter(condition, phash__isnull=False)
+    if exclude_pk is not None:
+        queryset = queryset.exclude(pk=exclude_pk)
+    matches = []
+    for pk, other in queryset.values_list("pk", "phash").iterator(chunk_size=5000):
+        assert other is not None
+        distance = (phash ^ imaging.phash_from_db(other)).bit_count()
+        if distance <= max_distance:
+            matches.append((distance, pk))
+    matches.sort()
+    return [(pk, distance) for distance, pk in matches]
+
+
+def _within_radius(value: int, radius: int) -> list[int]:
+    """All 16-bit values within ``radius`` bits of ``value``."""
+    values = [value]
+    frontier = [value]
+    for _step in range(radius):
+        next_frontier = []
+        for current in frontier:
+            for bit in range(16):
+                flipped = current ^ (1 << bit)
+                if flipped not in values:
+                    values.append(flipped)
+                    next_frontier.append(flipped)
+        frontier = next_frontier
+    return values
+
+
+def evidence_flags(*, photo: Photo, analysis: imaging.Analysis) -> list[dict[str, Any]]:
+    """The evidence flags of a processed photo, each a code and its facts."""
+    flags: list[dict[str, Any]] = []
+    facts = analysis.exif
+    inspection = photo.inspection
+    village = photo.village
+
+    if analysis.damaged:
+        flags.append(flag("damaged"))
+    if not facts.has_exif:
+        flags.append(flag("no_exif"))
+    if facts.gps is None:
+        flags.append(flag("no_gps", invalid=facts.gps_invalid))
+    elif photo.distance_m is not None and village is not None:
+        radius = settings.QINGSHAN_GEOFENCE_RADIUS_M
+        if photo.distance_m > radius:
+            flags.append(
+                flag(
+                    "far_from_village",
+                    distance_m=round(photo.distance_m),
+                    radius_m=round(radius),
+                    village=village.name,
+                )
+            )
+    if inspection is not None:
+        tolerance = settings.QINGSHAN_EVIDENCE_WINDOW_TOLERANCE
+        if facts.taken_at is not None and not (
+            inspection.window_start - tolerance <= facts.taken_at <= inspection.window_end + tolerance
+        ):
+            flags.append(
+                flag(
+                    "outside_window",
+                    taken_at=facts.taken_at.isoformat(),
+                    offset_known=bool(facts.taken_at_offset),
+                    window_start=inspection.window_start.isoformat(),
+                    window_end=inspection.window_end.isoformat(),
+                    tolerance_minutes=int(tolerance.total_seconds() // 60),
+                )
+            )
+    if photo.device_time is not None:
+        skew = (photo.device_time - photo.received_at).total_seconds()
+        if abs(skew) > settings.QINGSHAN_EVIDENCE_CLOCK_SKEW.total_seconds():
+            flags.append(flag("clock_skew", seconds=round(skew)))
+
+    exact = (
+        Photo.objects.select_related("inspection__village", "case__village")
+        .filter(sha256=photo.sha256, pk__lt=photo.pk)
+        .order_by("pk")
+        .first()
+    )
+    if exact is not None:
+        flags.append(flag("exact_duplicate", **_photo_ref(exact)))
+    if analysis.phash is not None:
+        matches = near_duplicates(
+            phash=analysis.phash,
+            max_distance=settings.QINGSHAN_EVIDENCE_NEAR_DUPLICATE_DISTANCE,
+            exclude_pk=photo.pk,
+        )
+        if matches:
+            candidates = Photo.objects.select_related("inspection__village", "case__village").in_bulk(
+                [pk for pk, _d in matches]
+            )
+            for pk, distance in matches:
+                other = candidates[pk]
+                if other.sha256 == photo.sha256:
+                    continue  # the same file: an exact duplicate, told above when it came first
+                flags.append(flag("near_duplicate", distance=distance, **_photo_ref(other)))
+                break
+    if facts.software and _is_editor(facts.software):
+        flags.append(flag("edited", software=facts.software))
+    return flags
+
+
+EDITING_SOFTWARE = (
+    "photoshop",
+    "lightroom",
+    "gimp",
+    "snapseed",
+    "picsart",
+    "meitu",
+    "美图",
+    "醒图",
+    "美颜",
+    "beautycam",
+    "vsco",
+    "pixelmator",
+    "affinity",
+    "canva",
+    "paint.net",
+    "acdsee",
+    "photoscape",
+    "fotor",
+    "polarr",
+    "imagemagick",
+    "graphicsmagick",
+    "pil",
+    "pillow",
+    "picasa",
+    "capture one",
+    "darktable",
+    "luminar",
+    "facetune",
+    "faceu",
+    "wps",
+)
+
+
+def _is_editor(software: str) -> bool:
+    lowered = software.lower()
+    words = set(lowered.replace("/", " ").replace("-", " ").split())
+    for name in EDITING_SOFTWARE:
+        # short names must be whole words ("pil" is not in "compiled")
+        if (len(name) <= 4 and name in words) or (len(name) > 4 and name in lowered):
+            return True
+    return False
+
+
+def _when(value: str) -> str:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return date_format(timezone.localtime(moment), "Y-m-d H:i T")
+
+
+def flag_explanation(flag: dict[str, Any]) -> str:
+    """A sentence for people, in the active language, from a flag's code and facts."""
+    code, p = flag.get("code", ""), flag.get("params", {})
+    if code == "damaged":
+        return gettext(
+            "The image data is truncated or corrupt and cannot be decoded; the file is kept as received."
+        )
+    if code == "no_exif":
+        return gettext("The file has no EXIF metadata at all: no camera time, position or device to check.")
+    if code == "no_gps":
+        if p.get("invalid"):
+            return gettext(
+                "The file's GPS data is present but unusable (missing references or impossible values)."
+            )
+        return gettext("The file carries no GPS position.")
+    if code == "far_from_village":
+        return gettext("Taken %(distance)s m from %(village)s, beyond the %(radius)s m allowed.") % {
+            "distance": p.get("distance_m"),
+            "village": p.get("village"),
+            "radius": p.get("radius_m"),
+        }
+    if code == "outside_window":
+        text = gettext(
+            "Taken at %(taken)s, outside the visit window %(start)s – %(end)s (tolerance %(tolerance)s min)."
+        ) % {
+            "taken": _when(p.get("taken_at", "")),
+            "start": _when(p.get("window_start", "")),
+            "end": _when(p.get("window_end", "")),
+            "tolerance": p.get("tolerance_minutes"),
+        }
+        if not p.get("offset_known"):
+            text += " " + gettext("The file gives no UTC offset; its camera time was read as China time.")
+        return text
+    if code == "clock_skew":
+        seconds = int(p.get("seconds", 0))
+        minutes = abs(seconds) // 60
+        if seconds > 0:
+            return gettext("The phone's clock was %(minutes)s min ahead of the server's.") % {
+                "minutes": minutes
+            }
+        return gettext("The phone's clock was %(minutes)s min behind the server's.") % {"minutes": minutes}
+    if code == "exact_duplicate" and p.get("case") is not None:
+        return gettext(
+            "The same file (identical SHA-256) was already received as photo %(photo)s "
+            "of case %(case)s (%(village)s)."
+        ) % {"photo": p.get("photo"), "case": p.get("case"), "village": p.get("village", "—")}
+    if code == "near_duplicate" and p.get("case") is not None:
+        return gettext(
+            "Looks like photo %(photo)s of case %(case)s (%(village)s): "
+            "perceptual hashes differ in %(distance)s of 64 bits."
+        ) % {
+            "photo": p.get("photo"),
+            "case": p.get("case"),
+            "village": p.get("village", "—"),
+            "distance": p.get("distance"),
+        }
+    if code == "exact_duplicate":
+        return gettext(
+            "The same file (identical SHA-256) was already received as photo %(photo)s "
+            "of inspection %(inspection)s (%(village)s)."
+        ) % {"photo": p.get("photo"), "inspection": p.get("inspection"), "village": p.get("village", "—")}
+    if code == "near_duplicate":
+        return gettext(
+            "Looks like photo %(photo)s of inspection %(inspection)s (%(village)s): "
+            "perceptual hashes differ in %(distance)s of 64 bits."
+        ) % {
+            "photo": p.get("photo"),
+            "inspection": p.get("inspection"),
+            "village": p.get("village", "—"),
+            "distance": p.get("distance"),
+        }
+    if code == "edited":
+        return gettext("The EXIF names editing software: %(software)s.") % {"software": p.get("software")}
+    return code
+
+
+def photo_flags_explained(photo: Photo) -> list[dict[str, Any]]:
+    """The photo's stored flags as the API and the admin show them: code, explanation, facts."""
+    return [
+        {"code": f["code"], "explanation": flag_explanation(f), "facts": f.get("params", {})}
+        for f in photo.flags
+    ]
