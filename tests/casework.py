@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from inspections.checklist.models import ProblemCategory
 from inspections.common.china_time import SHANGHAI
@@ -29,5 +29,5 @@ __all__ = [
 def category(**fields: Any) -> ProblemCategory:
     """``builders.category``; without a ``code``, a category of its own (a fresh code)."""
     if "code" not in fields:
-        return builders.ProblemCategoryFactory(**fields)  # type: ignore[no-any-return]
+        return cast(ProblemCategory, builders.ProblemCategoryFactory(**fields))
     return builders.category(**fields)
