@@ -1,6 +1,14 @@
+"""Fixtures for every test: the autouse ones keep tests apart; the others are asked for by name.
+
+Builders (villages, people, inspections, cases, photos, ``at()``) are in
+``tests/builders.py``.
+"""
+
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,13 +36,32 @@ def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture(autouse=True)
-def _static_without_manifest(settings: Any) -> None:
-    """Tests don't run collectstatic; serve static files from the apps as they are."""
+def static_without_manifest(settings: Any) -> None:
+    """Serve static files from the apps as they are: tests don't run collectstatic."""
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _static_without_manifest(settings: Any) -> None:
+    static_without_manifest(settings)
+
+
+@pytest.fixture(autouse=True)
+def isolated_storage(settings: Any, tmp_path: Path) -> Iterator[Path]:
+    """Originals, renditions and tus staging files of each test in its own folder (the media root)."""
+    media = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(media), "base_url": None},
+        },
+    }
+    settings.QINGSHAN_TUS_UPLOAD_DIR = tmp_path / "uploads"
+    yield media
 
 
 @pytest.fixture
@@ -65,3 +92,49 @@ def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
     assert body["type"] == f"urn:qingshan:problem:{code}"
     assert body["title"]
     return body
+
+
+@pytest.fixture
+def eager_celery() -> Iterator[Any]:
+    """Tasks run in-process when enqueued (on commit), as a worker would run them."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield app
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def wsgi_server() -> Iterator[tuple[str, int]]:
+    """A real threaded HTTP server running the project (for real clients over real sockets).
+
+    pytest-django's ``live_server`` wraps the app in a media handler that
+    cannot run with ``MEDIA_URL = None`` (no public media), so this starts
+    Django's own threaded server directly, sharing an in-memory SQLite
+    connection with the test as ``LiveServerThread`` does.
+    """
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.db import connections
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    override = {c.alias: c for c in connections.all() if c.vendor == "sqlite" and c.is_in_memory_db()}  # type: ignore[attr-defined]
+    for connection in override.values():
+        connection.inc_thread_sharing()
+    server = ThreadedWSGIServer(
+        ("127.0.0.1", 0), QuietHandler, allow_reuse_address=False, connections_override=override
+    )
+    server.set_app(WSGIHandler())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield "127.0.0.1", int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+        for connection in override.values():
+            connection.dec_thread_sharing()

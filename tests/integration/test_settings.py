@@ -6,7 +6,10 @@ import os
 import subprocess
 import sys
 
+import pytest
 from django.conf import settings
+
+pytestmark = pytest.mark.slow
 
 PRODUCTION = {
     "DJANGO_SECRET_KEY": "a-long-production-secret-" + "x9Q2" * 12,

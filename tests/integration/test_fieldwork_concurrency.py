@@ -36,6 +36,8 @@ from tests.fieldwork_support import (  # noqa: F401  (fixture)
     upload,
 )
 
+pytestmark = pytest.mark.slow
+
 
 def needs_postgresql(test: Any) -> Any:
     return test  # SQLite tests run on a database file too (WAL, busy timeout): real concurrency

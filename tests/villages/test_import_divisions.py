@@ -5,13 +5,10 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from villages.models import Division, Village
 from villages.services import DivisionFileError, divisions_import
-
-NATIONAL = Path(settings.BASE_DIR) / "seeds" / "divisions-nbs-2023.csv.gz"
 
 SMALL = """code,name
 33,浙江省
@@ -167,27 +164,6 @@ def test_a_missing_or_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(CommandError, match="Cannot read"):
         import_file(binary)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_national_table_imports_every_level_and_a_second_run_changes_nothing() -> None:
-    first = divisions_import(path=NATIONAL)
-
-    assert dict(first.created) == {
-        "province": 31,
-        "prefecture": 342,
-        "county": 2978,
-        "township": 41352,
-        "village": 620573,
-    }
-    assert Village.objects.count() == 620573
-    assert Village.objects.filter(kind="villagers").count() >= 487144
-    assert Village.objects.within("330523").count() == 218
-    assert Division.objects.within("330523").filter(level=4).count() == 15
-
-    second = divisions_import(path=NATIONAL)
-
-    assert not second.changed
 
 
 @pytest.mark.django_db

@@ -9,6 +9,12 @@ no message left by an earlier run (or a killed worker) can reach it.
 * the worker subprocesses (two at once, or one killed with SIGKILL) reach the
   test database through ``DATABASE_URL``: on PostgreSQL the test database
   itself, on SQLite a file copy of it that is read back afterwards.
+
+No test sleeps for a while and hopes: each waits for a condition. A test is
+done waiting when every fan-out it fired has run and every chunk those
+fan-outs enqueued has finished (the workers' own account, from the
+``task_postrun`` signal or the worker's log); nothing more can be sent then,
+so the SMTP server's count is final.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import asyncio
 import email
 import email.policy
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -35,6 +42,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from celery.app.routes import MapRoute
 from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
 from django.conf import settings as django_settings
 from django.db import connection
 
@@ -42,7 +50,7 @@ from config.celery import app
 from inspections.digests.models import DigestSend
 from inspections.digests.tasks import send_digest_chunk, send_scheduled
 from inspections.fieldwork.models import Inspection
-from tests.digestdata import (
+from tests.builders import (
     ANJI,
     DEQING,
     DEQING_VILLAGE,
@@ -54,12 +62,43 @@ from tests.digestdata import (
     recipient,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parent.parent
 PERIOD = "2025-01-06"  # the week of Monday 6 January 2025
 SECRET_VILLAGE = "330523101202"
-DIGEST_TASKS = ("inspections.digests.send_scheduled", "inspections.digests.send_chunk")
+FAN_OUT, CHUNK = DIGEST_TASKS = ("inspections.digests.send_scheduled", "inspections.digests.send_chunk")
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still waiting after {timeout} s for {what}")
+        time.sleep(0.05)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A task a worker ran to success, with its return value as the worker logged it."""
+
+    name: str
+    task_id: str
+    result: str
+
+
+def all_sent(finished: Callable[[], list[Finished]], *, fan_outs: int, chunks_by_hand: int = 0) -> bool:
+    """``fan_outs`` fan-outs have run and every chunk enqueued (by them or by hand) has finished.
+
+    A fan-out returns the number of chunks it enqueued; once that many chunks
+    have succeeded no task is left to send anything, whatever order the
+    broker delivered them in.
+    """
+    done = finished()
+    fanned = [task for task in done if task.name == FAN_OUT]
+    chunks = {task.task_id for task in done if task.name == CHUNK}
+    expected = sum(int(task.result) for task in fanned) + chunks_by_hand
+    return len(fanned) >= fan_outs and len(chunks) >= expected
 
 
 # --- A real SMTP server ------------------------------------------------------------------
@@ -78,6 +117,7 @@ class SmtpHandler:
     received: list[Received] = field(default_factory=list)
     refuse_once: set[str] = field(default_factory=set)
     hold_at: int | None = None  # hold the delivery that would be the n-th accepted
+    held: Received | None = None  # the delivery held, as far as the client got (then refused)
     holding: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -89,13 +129,14 @@ class SmtpHandler:
             self.refuse_once.difference_update(rcpt)
         if refuse:
             return "451 4.3.0 Try again later"
+        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
         if self.hold_at is not None and len(self.received) + 1 == self.hold_at:
             self.hold_at = None
+            self.held = Received(rcpt, message)
             self.holding.set()
             await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 60)
             return "451 4.3.0 Interrupted"
-        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
         with self.lock:
             self.received.append(Received(rcpt, message))
         return "250 Message accepted for delivery"
@@ -103,12 +144,9 @@ class SmtpHandler:
     def to(self, address: str) -> list[EmailMessage]:
         return [r.message for r in self.received if address in r.rcpt]
 
-    def wait_for(self, count: int, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.received) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{len(self.received)} of {count} messages arrived in {timeout} s")
-            time.sleep(0.05)
+    def addresses(self) -> list[str]:
+        """Every recipient address of every accepted message, in the order accepted."""
+        return [address for r in self.received for address in r.rcpt]
 
 
 def free_port() -> int:
@@ -161,6 +199,22 @@ def digest_route(queue: str) -> Iterator[None]:
 
 
 @pytest.fixture
+def finished_here() -> Iterator[Callable[[], list[Finished]]]:
+    """The tasks the embedded worker (in this process) has run to success so far."""
+    done: list[Finished] = []
+
+    def record(task_id: str, task: Any, retval: Any, state: str, **kwargs: Any) -> None:
+        if state == "SUCCESS":
+            done.append(Finished(task.name, task_id, str(retval)))
+
+    task_postrun.connect(record, weak=False)
+    try:
+        yield lambda: list(done)
+    finally:
+        task_postrun.disconnect(record)
+
+
+@pytest.fixture
 def embedded_worker(mail_settings: Any, digest_route: None, queue: str) -> Iterator[Any]:
     consuming = app.amqp.queues._consume_from
     try:
@@ -175,17 +229,6 @@ def embedded_worker(mail_settings: Any, digest_route: None, queue: str) -> Itera
 def fire_schedule(queue: str) -> None:
     """What beat sends for the weekly entry (here for a fixed period)."""
     send_scheduled.apply_async(kwargs={"kind": "weekly", "period": PERIOD}, queue=queue)
-
-
-def settle(handler: SmtpHandler, count: int, quiet: float = 2.0) -> None:
-    """Wait for ``count`` messages, then for ``quiet`` seconds without another."""
-    handler.wait_for(count)
-    seen = len(handler.received)
-    while True:
-        time.sleep(quiet)
-        if len(handler.received) == seen:
-            return
-        seen = len(handler.received)
 
 
 def parts(message: EmailMessage) -> dict[str, Any]:
@@ -203,18 +246,19 @@ def parts(message: EmailMessage) -> dict[str, Any]:
 
 
 def test_a_real_worker_delivers_each_digest_once_through_smtp(
-    smtp: tuple[SmtpHandler, int], embedded_worker: Any, queue: str
+    smtp: tuple[SmtpHandler, int],
+    finished_here: Callable[[], list[Finished]],
+    embedded_worker: Any,
+    queue: str,
 ) -> None:
     handler, _port = smtp
     county_activity(YUCUN)
     county_activity(DEQING_VILLAGE, scale=2)
-    # A visit in progress and a visit next month: no email may reveal either.
-    inspection(
-        SECRET_VILLAGE, window_start=at(2025, 1, 12, 8), window_end=at(2025, 1, 15, 18), status="scheduled"
-    )
-    inspection(
-        SECRET_VILLAGE, window_start=at(2099, 1, 1, 8), window_end=at(2099, 1, 2, 8), status="scheduled"
-    )
+    # A visit in progress and one far ahead: no email may reveal either.
+    for start, end in [(at(2025, 1, 12, 8), at(2025, 1, 15, 18)), (at(2099, 1, 1, 8), at(2099, 1, 2, 8))]:
+        inspection(
+            village=SECRET_VILLAGE, mode="random", status="scheduled", window_start=start, window_end=end
+        )
     anji = recipient(ANJI, username="anji", email="anji@example.cn")
     anji_en = recipient(ANJI, username="anji-en", email="anji-en@example.cn", language="en")
     deqing = recipient(DEQING, username="deqing", email="deqing@example.cn")
@@ -225,13 +269,11 @@ def test_a_real_worker_delivers_each_digest_once_through_smtp(
     # Beat fires twice (a duplicate), and a chunk is delivered again later.
     fire_schedule(queue)
     fire_schedule(queue)
-    settle(handler, 4)
+    wait_until(lambda: all_sent(finished_here, fan_outs=2), "both firings and their chunks")
     send_digest_chunk.apply_async(args=["weekly", PERIOD, [anji.pk, deqing.pk]], queue=queue)
-    time.sleep(2)
+    wait_until(lambda: all_sent(finished_here, fan_outs=2, chunks_by_hand=1), "the chunk sent again")
 
-    assert sorted(address for r in handler.received for address in r.rcpt) == sorted(
-        [anji.email, anji_en.email, deqing.email, huzhou.email]
-    )
+    assert sorted(handler.addresses()) == sorted([anji.email, anji_en.email, deqing.email, huzhou.email])
 
     [zh] = handler.to(anji.email)
     assert str(zh["Subject"]).strip() == "青山每周调度报告 · 区划330523 · 2025-01-06 – 2025-01-12"
@@ -309,6 +351,12 @@ class SubprocessDatabase:
             source.close()
 
 
+# Celery's line for a task run to success: "Task <name>[<id>] succeeded in 0.05s: <return value>".
+SUCCEEDED = re.compile(
+    r"Task (?P<name>[\w.]+)\[(?P<id>[\w-]+)\] succeeded in [\d.e-]+s: (?P<result>.*)$", re.MULTILINE
+)
+
+
 @dataclass
 class Worker:
     process: subprocess.Popen[bytes]
@@ -320,6 +368,13 @@ class Worker:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"worker did not start:\n{self.log.read_text(errors='replace')}")
             time.sleep(0.2)
+
+    def finished(self) -> list[Finished]:
+        """The tasks this worker has logged as succeeded so far."""
+        return [
+            Finished(match["name"], match["id"], match["result"].strip())
+            for match in SUCCEEDED.finditer(self.log.read_text(errors="replace"))
+        ]
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -374,7 +429,7 @@ def workers(tmp_path: Path, smtp: tuple[SmtpHandler, int], queue: str) -> Iterat
                     "--loglevel",
                     "INFO",
                 ],
-                cwd=ROOT,
+                cwd=django_settings.BASE_DIR,
                 env=environment,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -403,12 +458,15 @@ def test_two_workers_and_duplicate_firings_send_each_digest_once(
 
     for _ in range(3):
         fire_schedule(queue)
-    settle(handler, 6, quiet=3)
+    wait_until(
+        lambda: all_sent(lambda: first.finished() + second.finished(), fan_outs=3),
+        "the three firings and their chunks",
+    )
     first.stop()
     second.stop()
     workers.database.read_back()
 
-    assert sorted(a for r in handler.received for a in r.rcpt) == sorted(p.email for p in people)
+    assert sorted(handler.addresses()) == sorted(p.email for p in people)
     assert set(DigestSend.objects.values_list("status", flat=True)) == {"sent"}
     both = first.log.read_text() + second.log.read_text()
     assert "inspections.digests.send_chunk" in first.log.read_text()
@@ -422,27 +480,40 @@ def test_a_worker_killed_mid_fan_out_then_a_rerun_sends_only_what_is_missing(
     handler, _port = smtp
     county_activity(YUCUN)
     people = [recipient(ANJI, username=f"sup{n}", email=f"sup{n}@example.cn") for n in range(5)]
+    everyone = sorted(p.email for p in people)
     handler.hold_at = 3  # the third message stays in the SMTP conversation
 
+    # Chunks of two: the broker hands them out in any order, so which recipient is held varies.
     doomed = workers("doomed", QINGSHAN_DIGEST_CHUNK_SIZE="2")
     fire_schedule(queue)
     assert handler.holding.wait(60), doomed.log.read_text()
     doomed.process.send_signal(signal.SIGKILL)
     doomed.process.wait(10)
     handler.release.set()
-    assert len(handler.received) == 2
+    assert handler.held is not None
+    [held] = handler.held.rcpt
+    accepted = handler.addresses()
+    assert len(accepted) == 2 and len({*accepted, held}) == 3
 
-    # The rerun: a fresh worker, once the dead worker's claim is stale, and the schedule fired again.
-    rerun = workers("rerun", QINGSHAN_DIGEST_CHUNK_SIZE="2", QINGSHAN_DIGEST_CLAIM_TIMEOUT_SECONDS="1")
-    time.sleep(1.5)
+    # The rerun: a fresh worker for which the dead worker's claim is already stale
+    # (a claim timeout of 0 s), the schedule fired again, then once more when all is sent.
+    rerun = workers("rerun", QINGSHAN_DIGEST_CHUNK_SIZE="2", QINGSHAN_DIGEST_CLAIM_TIMEOUT_SECONDS="0")
     fire_schedule(queue)
-    settle(handler, 5)
+    wait_until(lambda: all_sent(rerun.finished, fan_outs=1), "the rerun's fan-out and its chunks")
     fire_schedule(queue)
-    time.sleep(3)
+    wait_until(lambda: all_sent(rerun.finished, fan_outs=2), "the second firing of the rerun")
     rerun.stop()
     workers.database.read_back()
 
-    assert sorted(a for r in handler.received for a in r.rcpt) == sorted(p.email for p in people)
-    sends = list(DigestSend.objects.order_by("recipient_id"))
-    assert [s.status for s in sends] == ["sent"] * 5
-    assert [s.attempts for s in sends] == [1, 1, 2, 1, 1]  # the third was claimed by the killed worker
+    resent = handler.addresses()[2:]
+    assert sorted(resent) == sorted(set(everyone) - set(accepted))  # exactly what was not accepted
+    assert sorted(accepted + resent) == everyone  # each recipient exactly once
+    [again] = handler.to(held)
+    assert again["Message-ID"] == handler.held.message["Message-ID"]  # the same message, sent again
+    assert [task.result for task in rerun.finished() if task.name == FAN_OUT][1] == "0"  # nothing left
+    sends = DigestSend.objects.select_related("recipient")
+    assert {s.recipient.email: s.status for s in sends} == dict.fromkeys(everyone, "sent")
+    # the held recipient was claimed by the killed worker, then by the rerun
+    assert {s.recipient.email: s.attempts for s in sends} == {
+        email: 2 if email == held else 1 for email in everyone
+    }

@@ -32,7 +32,7 @@ from inspections.sampling.services import (
 )
 from tests.sampling_helpers import organiser, plan, region, roster
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "QINGSHAN_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
