@@ -33,7 +33,7 @@ from PIL import Image, ImageDraw
 
 from inspections.accounts.models import Inspector, Language, Role, User
 from inspections.cases.models import Case, CaseStatus
-from inspections.cases.services import workflow as case_services
+from inspections.cases.services.opening import cases_open_for_inspection
 from inspections.checklist.models import ProblemCategory
 from inspections.common.china_time import SHANGHAI
 from inspections.evidence import services as evidence_services
@@ -268,6 +268,25 @@ def inspection(
     return visit
 
 
+def digest_inspection(
+    village_code: str,
+    *,
+    window_start: dt.datetime,
+    window_end: dt.datetime | None = None,
+    status: str = Inspection.Status.SUBMITTED,
+    submitted_at: dt.datetime | None = None,
+) -> Inspection:
+    """An inspection as the digests count it: a drawn visit of a day, submitted unless ``status`` says."""
+    return inspection(
+        village=village_code,
+        mode=Inspection.Mode.RANDOM,
+        status=status,
+        window_start=window_start,
+        window_end=window_end or window_start + dt.timedelta(days=1),
+        submitted_at=submitted_at if status == Inspection.Status.SUBMITTED else None,
+    )
+
+
 def finding_author() -> User:
     """The account that records findings when the inspection has no team."""
     return User.objects.filter(username="finding-author").first() or user(username="finding-author")
@@ -386,7 +405,7 @@ def case(
 def open_case(*, now: dt.datetime | None = None, **inspection_fields: Any) -> Case:
     """One case, opened by the service from a freshly submitted inspection (:func:`submitted_inspection`)."""
     visit = submitted_inspection(**inspection_fields)
-    return case_services.cases_open_for_inspection(inspection=visit, now=now)[0]
+    return cases_open_for_inspection(inspection=visit, now=now)[0]
 
 
 def force_status(case: Case, status: str, **fields: Any) -> Case:

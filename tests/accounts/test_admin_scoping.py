@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from inspections.accounts.roles import sync_role_groups
-from tests.factories import inspector, supervisor, village
+from tests.builders import inspector, supervisor, village
 from villages.models import Village
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +76,7 @@ def test_divisions_are_scoped_too(anji_and_deqing) -> None:  # type: ignore[no-u
 
 
 def test_inspectors_are_listed_by_home_division_within_scope(anji_and_deqing) -> None:  # type: ignore[no-untyped-def]
-    from tests.factories import division
+    from tests.builders import division
 
     inspector(credential_number="ZJ-ANJI", home_division=division("330523"))
     inspector(credential_number="ZJ-DEQING", home_division=division("330521"))
@@ -97,7 +97,7 @@ def test_an_inspector_cannot_use_the_admin(anji_and_deqing) -> None:  # type: ig
 def test_a_supervisor_account_needs_a_jurisdiction() -> None:
     from django.contrib.auth.models import Group
 
-    from tests.factories import user
+    from tests.builders import user
 
     sync_role_groups()
     client = Client()

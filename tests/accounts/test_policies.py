@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from inspections.accounts.policies import user_covers
-from tests.factories import inspector, responsible_party, supervisor, user
+from tests.builders import inspector, responsible_party, supervisor, user
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from inspections.accounts.roles import ROLE_PERMISSIONS, sync_role_groups
-from tests.factories import inspector, responsible_party, supervisor, user
+from tests.builders import inspector, responsible_party, supervisor, user
 
 
 @pytest.mark.django_db

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
+from tests.builders import inspector, supervisor, user
 from tests.conftest import assert_problem, client_for
-from tests.factories import inspector, supervisor, user
 
 pytestmark = pytest.mark.django_db
 

@@ -373,7 +373,7 @@ def test_it_counts_services_as_domain_and_views_as_presentation():
     def module(relative: str) -> SourceModule:
         return SourceModule(relative, ROOT / relative, is_package=False)
 
-    assert is_domain(module("inspections/cases/services/workflow.py"))
+    assert is_domain(module("inspections/cases/services/status.py"))
     assert is_domain(module("inspections/evidence/tus.py"))
     assert is_domain(module("villages/selectors.py"))
     assert not is_domain(module("inspections/evidence/api_tus.py"))

@@ -44,7 +44,7 @@ def main() -> int:
     from inspections.evidence import imaging
     from inspections.evidence.flags import near_duplicates
     from inspections.models import Photo, User
-    from tests.fieldwork_support import make_inspection
+    from tests.builders import inspection as make_inspection
 
     call_command("migrate", verbosity=0)
     owner, _ = User.objects.get_or_create(username="bench")

@@ -42,7 +42,7 @@ def camera_jpeg_12mp(*, noise: float = 16, blend: float = 0.2) -> bytes:
     """
     from PIL import Image
 
-    from tests.fieldwork_support import camera_jpeg, picture
+    from tests.builders import camera_jpeg, picture
 
     base = picture(seed=7, size=(4000, 3000))
     grain = Image.effect_noise((4000, 3000), noise).convert("RGB")

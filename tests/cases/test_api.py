@@ -17,16 +17,19 @@ from inspections.cases.models import Case, CaseStatus, Rectification
 from inspections.cases.services.rectification import rectification_submit
 from inspections.fieldwork.models import Finding, Inspection
 from inspections.publication.models import TypicalCase
-from tests.casework import (
+from tests.builders import (
     at,
+    division,
     force_status,
+    inspector,
     open_case,
-    plain_static,
+    responsible_party,
     submitted_inspection,
+    supervisor,
+    user,
     verifiers,
 )
 from tests.conftest import client_for
-from tests.factories import division, inspector, responsible_party, supervisor, user
 
 pytestmark = pytest.mark.django_db
 
@@ -156,7 +159,6 @@ def admin_action(client: Client, action: str, case: Case) -> list[str]:
 
 @pytest.fixture
 def admin_client_of_anji(settings) -> Client:  # type: ignore[no-untyped-def]
-    plain_static(settings)
     client = Client()
     client.force_login(supervisor("330523"))
     return client
@@ -217,7 +219,6 @@ def test_the_admin_shows_badges_and_a_read_only_timeline(admin_client_of_anji: C
 
 
 def test_the_admin_of_another_county_cannot_see_the_case(settings) -> None:  # type: ignore[no-untyped-def]
-    plain_static(settings)
     case = open_case()
     client = Client()
     client.force_login(supervisor("330521"))

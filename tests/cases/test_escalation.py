@@ -12,8 +12,7 @@ from django.db import connections
 from inspections.cases.models import Case, CaseAction, CaseEvent, CaseNotification, CaseStatus
 from inspections.cases.services import escalation as services
 from inspections.cases.services.status import case_set_status
-from tests.casework import at, eager_celery, open_case  # noqa: F401  (fixtures)
-from tests.factories import responsible_party, supervisor
+from tests.builders import at, open_case, responsible_party, supervisor
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,8 @@ from inspections.cases.flags import after_photo_flag_explanation, after_photo_fl
 from inspections.cases.models import Rectification
 from inspections.evidence.selectors import PhotoFacts
 from inspections.fieldwork.models import Finding
-from tests.casework import open_case
+from tests.builders import open_case, responsible_party
 from tests.conftest import client_for
-from tests.factories import responsible_party
 from villages.geo import wgs84_to_gcj02
 
 YUCUN = (119.68, 30.52)  # WGS-84
@@ -117,7 +116,7 @@ def test_a_flag_stored_while_english_was_active_is_explained_in_chinese_to_a_chi
 def test_the_admin_explains_the_flags_in_the_readers_language() -> None:
     from django.test import Client
 
-    from tests.factories import supervisor
+    from tests.builders import supervisor
 
     case = open_case()
     Rectification.objects.create(

@@ -8,10 +8,7 @@ from django.db import connection
 
 from inspections.cases.models import CaseAction, CaseEvent, CaseStatus
 from inspections.cases.services.status import case_set_status
-from tests.casework import (
-    open_case,
-)
-from tests.factories import user
+from tests.builders import open_case, user
 
 pytestmark = pytest.mark.django_db
 

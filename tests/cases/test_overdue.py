@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from inspections.cases.models import Case, CaseStatus
-from tests.casework import force_status, open_case
+from tests.builders import force_status, open_case
 
 pytestmark = pytest.mark.django_db
 

@@ -38,9 +38,17 @@ from inspections.cases.models import (
     FollowUpDraw,
 )
 from inspections.fieldwork.models import Inspection
-from tests.casework import force_status, open_case, verifiers
+from tests.builders import (
+    division,
+    force_status,
+    inspector,
+    open_case,
+    responsible_party,
+    supervisor,
+    user,
+    verifiers,
+)
 from tests.conftest import assert_problem, client_for
-from tests.factories import division, inspector, responsible_party, supervisor, user
 
 pytestmark = pytest.mark.django_db
 

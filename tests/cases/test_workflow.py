@@ -26,16 +26,20 @@ from inspections.cases.services.opening import cases_open_for_inspection
 from inspections.cases.services.status import case_set_status
 from inspections.fieldwork.models import Inspection
 from inspections.fieldwork.selectors import inspection_list
-from tests.casework import (
+from tests.builders import (
     YUCUN,
+    division,
     events_of,
     force_status,
+    inspector,
     open_case,
+    responsible_party,
     submitted_inspection,
+    supervisor,
+    user,
     verifiers,
 )
 from tests.conftest import assert_problem, client_for
-from tests.factories import division, inspector, responsible_party, supervisor, user
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,7 @@ from inspections.devdata.activity import NoVillagesError, activity_generate, gen
 from inspections.digests.models import DigestKind
 from inspections.digests.selectors import Period, digest_build
 from inspections.fieldwork.models import Inspection
-from tests.digestdata import at
-from tests.factories import village
+from tests.builders import at, village
 
 pytestmark = pytest.mark.django_db
 

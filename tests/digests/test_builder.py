@@ -10,7 +10,7 @@ from inspections.cases.models import CaseStatus
 from inspections.digests.models import DigestKind
 from inspections.digests.selectors import Period, digest_build
 from inspections.fieldwork.models import Inspection
-from tests.digestdata import (
+from tests.builders import (
     ANJI,
     ANJI_OTHER,
     DEQING,
@@ -22,7 +22,7 @@ from tests.digestdata import (
     case,
     category,
     county_activity,
-    inspection,
+    digest_inspection,
 )
 
 pytestmark = pytest.mark.django_db
@@ -104,12 +104,14 @@ def test_one_county_never_sees_another_countys_figures() -> None:
 
 def test_visits_whose_window_has_not_closed_are_never_counted() -> None:
     # Open now (Sunday to Wednesday), and one next month: nothing may reveal them.
-    inspection(
+    digest_inspection(
         ANJI_OTHER, window_start=at(2025, 1, 12, 8), window_end=at(2025, 1, 15, 18), status="scheduled"
     )
-    inspection(ANJI_OTHER, window_start=at(2025, 2, 3, 8), window_end=at(2025, 2, 4, 18), status="scheduled")
+    digest_inspection(
+        ANJI_OTHER, window_start=at(2025, 2, 3, 8), window_end=at(2025, 2, 4, 18), status="scheduled"
+    )
     # Even submitted early, a visit counts only once its window has closed.
-    inspection(
+    digest_inspection(
         ANJI_OTHER,
         window_start=at(2025, 1, 10, 8),
         window_end=at(2025, 1, 14, 18),
@@ -136,7 +138,7 @@ def test_visits_whose_window_has_not_closed_are_never_counted() -> None:
 
 
 def test_a_cancelled_visit_is_not_planned() -> None:
-    inspection(
+    digest_inspection(
         YUCUN,
         window_start=at(2025, 1, 7, 8),
         window_end=at(2025, 1, 8, 8),

@@ -18,8 +18,7 @@ from inspections.accounts.models import User
 from inspections.digests.models import DigestKind, DigestSend
 from inspections.digests.selectors import Period
 from inspections.digests.services import digest_claim
-from tests.digestdata import MONDAY, at
-from tests.factories import user
+from tests.builders import MONDAY, at, user
 
 pytestmark = pytest.mark.django_db
 

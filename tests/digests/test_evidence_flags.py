@@ -14,8 +14,18 @@ from inspections.digests.selectors import Pair, Period, digest_build, evidence_f
 from inspections.evidence import services as evidence
 from inspections.evidence.models import Photo
 from inspections.fieldwork.models import Inspection
-from tests.digestdata import ANJI, ANJI_OTHER, DEQING_VILLAGE, MONDAY, YUCUN, at, case, inspection
-from tests.factories import supervisor, user
+from tests.builders import (
+    ANJI,
+    ANJI_OTHER,
+    DEQING_VILLAGE,
+    MONDAY,
+    YUCUN,
+    at,
+    case,
+    digest_inspection,
+    supervisor,
+    user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +64,7 @@ def photo(
 
 
 def submitted(village_code: str, when: dt.datetime) -> Inspection:
-    return inspection(village_code, window_start=when - dt.timedelta(days=1), submitted_at=when)
+    return digest_inspection(village_code, window_start=when - dt.timedelta(days=1), submitted_at=when)
 
 
 def test_flagged_photos_count_until_reviewed_at_each_period_end() -> None:
@@ -73,7 +83,7 @@ def test_flagged_photos_count_until_reviewed_at_each_period_end() -> None:
 
 
 def test_embargoed_and_foreign_photos_never_count(django_assert_num_queries: Any) -> None:
-    in_progress = inspection(YUCUN, window_start=IN_WEEK, status=Inspection.Status.IN_PROGRESS)
+    in_progress = digest_inspection(YUCUN, window_start=IN_WEEK, status=Inspection.Status.IN_PROGRESS)
     photo(in_progress, processed_at=IN_WEEK)
     late = submitted(YUCUN, at(2025, 1, 14))  # submitted after the period ended
     photo(late, processed_at=IN_WEEK)

@@ -29,7 +29,7 @@ from inspections.digests.recipients import (
 )
 from inspections.digests.schedules import ENTRIES
 from inspections.digests.selectors import Period
-from tests.digestdata import (
+from tests.builders import (
     ANJI,
     DEQING,
     DEQING_VILLAGE,
@@ -39,8 +39,9 @@ from tests.digestdata import (
     at,
     county_activity,
     recipient,
+    responsible_party,
+    user,
 )
-from tests.factories import responsible_party, user
 
 pytestmark = pytest.mark.django_db
 

@@ -7,15 +7,10 @@ from django.utils import translation
 
 from inspections.evidence.flags import flag, flag_explanation, photo_flags_explained
 from inspections.evidence.models import Photo
+from tests import builders
+from tests.builders import camera_jpeg, process_all, upload
+from tests.builders import inspector as team_member
 from tests.conftest import client_for
-from tests.fieldwork_support import (  # noqa: F401  (fixture)
-    camera_jpeg,
-    isolated_storage,
-    make_inspection,
-    process_all,
-    team_member,
-    upload,
-)
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +18,7 @@ pytestmark = pytest.mark.django_db
 def processed_in_english() -> Photo:
     """A photo without EXIF, received and processed while English is the active language."""
     member = team_member()
-    inspection = make_inspection(team=[member])
+    inspection = builders.inspection(team=[member])
     with translation.override("en"):
         response = upload(client_for(member.user), inspection, camera_jpeg(exif=False))
         assert response.status_code == 201, response.content

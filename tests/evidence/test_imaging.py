@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from inspections.evidence import imaging
-from tests.fieldwork_support import camera_jpeg, fixture_bytes, picture
+from tests.builders import camera_jpeg, fixture_bytes, picture
 
 
 def jpeg(image: Image.Image, **save: Any) -> bytes:

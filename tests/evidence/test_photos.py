@@ -17,20 +17,22 @@ from inspections.evidence import services as evidence
 from inspections.evidence.flags import photo_flags_explained
 from inspections.evidence.models import Photo
 from inspections.fieldwork.models import Inspection
-from tests.conftest import assert_problem, client_for
-from tests.factories import responsible_party, supervisor, user, village
-from tests.fieldwork_support import (  # noqa: F401  (fixture)
+from tests import builders
+from tests.builders import (
     YUCUN_WGS84,
     camera_jpeg,
-    codes,
     confirmed_village,
     fixture_bytes,
-    isolated_storage,
-    make_inspection,
     process_all,
-    team_member,
+    responsible_party,
+    supervisor,
     upload,
+    user,
+    village,
 )
+from tests.builders import flag_codes as codes
+from tests.builders import inspector as team_member
+from tests.conftest import assert_problem, client_for
 from villages.models import Village
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +44,7 @@ CN = timezone.get_fixed_timezone(8 * 60)
 def field() -> tuple[Any, Inspection, Any]:
     """An inspector, their inspection of a confirmed village (window: an hour ago to 7 h ahead), a client."""
     member = team_member()
-    inspection = make_inspection(team=[member])
+    inspection = builders.inspection(team=[member])
     return member, inspection, client_for(member.user)
 
 
@@ -248,10 +250,10 @@ def test_real_camera_files_get_exactly_their_flags(field: Any, name: str) -> Non
 def test_the_pixel_6_photo_taken_in_anji_during_the_visit_is_clean_apart_from_its_truncation() -> None:
     member = team_member()
     taken = datetime(2024, 5, 7, 9, 33, 4, tzinfo=CN)
-    inspection = make_inspection(
+    inspection = builders.inspection(
         team=[member],
-        village_obj=confirmed_village("330523108209", datum="wgs84", point=(119.7380, 30.6270)),
-        start=taken - timedelta(hours=1),
+        village=confirmed_village("330523108209", datum="wgs84", point=(119.7380, 30.6270)),
+        window_start=taken - timedelta(hours=1),
     )
     client = client_for(member.user)
     Inspection.objects.filter(pk=inspection.pk).update(window_end=timezone.now() + timedelta(hours=1))
@@ -300,7 +302,7 @@ def test_no_far_flag_when_the_village_location_is_unknown() -> None:
         datum="gcj02",
         location_source=Village.LocationSource.DERIVED,
     )
-    inspection = make_inspection(team=[member], village_obj=derived)
+    inspection = builders.inspection(team=[member], village=derived)
 
     photo = send_and_process(
         client_for(member.user), inspection, camera_jpeg(gps=near(30_000), taken_at=timezone.now())
@@ -348,7 +350,7 @@ def test_it_flags_a_phone_clock_far_from_the_server(field: Any, minutes: int, fl
 
 def test_it_flags_an_exact_duplicate_and_says_which_photo_and_village(field: Any) -> None:
     member, inspection, client = field
-    elsewhere = make_inspection(team=[member], village_obj=confirmed_village("330523108220"))
+    elsewhere = builders.inspection(team=[member], village=confirmed_village("330523108220"))
     content = camera_jpeg(gps=near(10), taken_at=timezone.now())
 
     first = send_and_process(client, elsewhere, content)

@@ -7,17 +7,19 @@ import pytest
 from inspections.common.errors import NotFound
 from inspections.evidence.models import Photo
 from inspections.evidence.policies import may_see_file, photographable_inspection, rectifiable_case
-from tests.casework import YUCUN, open_case
-from tests.conftest import client_for
-from tests.factories import responsible_party, supervisor, user
-from tests.fieldwork_support import (  # noqa: F401  (fixture)
+from tests import builders
+from tests.builders import (
+    YUCUN,
     camera_jpeg,
-    isolated_storage,
-    make_inspection,
+    open_case,
     process_all,
-    team_member,
+    responsible_party,
+    supervisor,
     upload,
+    user,
 )
+from tests.builders import inspector as team_member
+from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +43,7 @@ def test_only_the_villages_responsible_party_and_a_superuser_may_send_after_phot
 
 def test_evidence_photos_go_to_the_team_of_an_open_window_only() -> None:
     member = team_member()
-    inspection = make_inspection(team=[member])
+    inspection = builders.inspection(team=[member])
 
     assert photographable_inspection(member.user, inspection.pk) == inspection
     with pytest.raises(NotFound):
@@ -50,7 +52,7 @@ def test_evidence_photos_go_to_the_team_of_an_open_window_only() -> None:
 
 def test_renditions_go_to_whoever_sees_the_photo_and_the_original_only_as_may_see_original_says() -> None:
     member = team_member()
-    inspection = make_inspection(team=[member])
+    inspection = builders.inspection(team=[member])
     upload(client_for(member.user), inspection, camera_jpeg(exif=False))
     process_all()
     photo = Photo.objects.get()

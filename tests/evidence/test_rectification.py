@@ -22,19 +22,19 @@ from inspections.evidence.models import Photo
 from inspections.evidence.schedules import ENTRIES
 from inspections.evidence.selectors import photo_facts, rectifications_naming
 from inspections.fieldwork.models import Finding, Inspection
-from tests.casework import category, verifiers
-from tests.conftest import assert_problem, client_for
-from tests.evidence.test_tus import TUS, metadata_header
-from tests.factories import responsible_party, supervisor
-from tests.fieldwork_support import (  # noqa: F401  (autouse)
+from tests import builders
+from tests.builders import (
     YUCUN_WGS84,
     camera_jpeg,
-    isolated_storage,
-    make_inspection,
     process_all,
-    team_member,
+    responsible_party,
+    supervisor,
     upload,
+    verifiers,
 )
+from tests.builders import inspector as team_member
+from tests.conftest import assert_problem, client_for
+from tests.evidence.test_tus import TUS, metadata_header
 
 pytestmark = pytest.mark.django_db
 
@@ -58,9 +58,9 @@ def upload_to_case(client: Any, case: Case, content: bytes, **fields: Any) -> An
 def cases_with_before_photos(count: int) -> tuple[list[Case], list[str]]:
     """A visit whose findings each have one processed before-photo (seeds 1, 2, …), then submitted."""
     member = team_member()
-    visit = make_inspection(team=[member])
+    visit = builders.inspection(team=[member])
     field_client = client_for(member.user)
-    kind = category(code="garbage-pile")
+    kind = builders.category(code="garbage-pile")
     befores = []
     for n in range(count):
         photo_uuid = str(uuid.uuid4())
@@ -97,7 +97,7 @@ def rectify(client: Any, case: Case, photo_uuids: list[str]) -> Any:
 
 def test_photo_facts_reads_processed_photos_in_one_query(django_assert_num_queries: Any) -> None:
     member = team_member()
-    visit = make_inspection(team=[member])
+    visit = builders.inspection(team=[member])
     client = client_for(member.user)
     with_gps, without_gps, waiting = (str(uuid.uuid4()) for _ in range(3))
     upload(client, visit, camera_jpeg(seed=1, gps=NEAR), client_uuid=with_gps)

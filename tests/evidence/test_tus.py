@@ -20,14 +20,10 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from inspections.evidence import tus
 from inspections.evidence.models import Photo, Upload
 from inspections.fieldwork.models import Inspection
+from tests import builders
+from tests.builders import camera_jpeg
+from tests.builders import inspector as team_member
 from tests.conftest import assert_problem, client_for
-from tests.fieldwork_support import (  # noqa: F401  (fixture)
-    camera_jpeg,
-    isolated_storage,
-    make_inspection,
-    team_member,
-    wsgi_server,
-)
 
 TUS = {"HTTP_TUS_RESUMABLE": "1.0.0"}
 
@@ -64,7 +60,7 @@ def head(client: Any, location: str) -> Any:
 @pytest.fixture
 def field() -> tuple[Inspection, Any]:
     member = team_member()
-    return make_inspection(team=[member]), client_for(member.user)
+    return builders.inspection(team=[member]), client_for(member.user)
 
 
 @pytest.mark.django_db
@@ -153,7 +149,7 @@ def test_it_refuses_too_large_uploads_and_non_images_early(field: Any, settings:
 @pytest.mark.django_db
 def test_bad_headers_and_metadata_are_400_or_404(field: Any) -> None:
     inspection, client = field
-    other = make_inspection(team=[team_member()])
+    other = builders.inspection(team=[team_member()])
 
     no_length = client.post("/api/v1/uploads/", HTTP_UPLOAD_METADATA="", **TUS)
     bad_base64 = client.post(
@@ -196,7 +192,7 @@ def test_creation_is_idempotent_on_the_photo_uuid_and_termination_forgets(field:
 
 @pytest.mark.django_db
 def test_a_photo_sent_by_multipart_is_already_complete_over_tus(field: Any) -> None:
-    from tests.fieldwork_support import upload as multipart
+    from tests.builders import upload as multipart
 
     inspection, client = field
     photo_uuid = str(uuid.uuid4())
@@ -270,14 +266,14 @@ def no_processing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.mark.django_db(transaction=True)
 def test_tuspy_uploads_20_mb_through_a_cut_connection_and_resumes(
-    wsgi_server: tuple[str, int],  # noqa: F811  (the fixture imported above)
+    wsgi_server: tuple[str, int],
     no_processing: None,
 ) -> None:
     from tusclient import client as tus_client
     from tusclient.exceptions import TusUploadFailed
 
     member = team_member()
-    inspection = make_inspection(team=[member])
+    inspection = builders.inspection(team=[member])
     content = camera_jpeg(size=(1600, 1200))
     content += os.urandom(20 * 1024 * 1024 - len(content))
     proxy = CuttingProxy(wsgi_server, cut_after=7 * 1024 * 1024)

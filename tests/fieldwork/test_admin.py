@@ -10,16 +10,10 @@ from django.utils import timezone
 
 from inspections.evidence.models import Photo
 from inspections.fieldwork.models import Inspection
+from tests import builders
+from tests.builders import camera_jpeg, process_all, supervisor, upload, user
+from tests.builders import inspector as team_member
 from tests.conftest import client_for
-from tests.factories import supervisor, user
-from tests.fieldwork_support import (  # noqa: F401  (fixture)
-    camera_jpeg,
-    isolated_storage,
-    make_inspection,
-    process_all,
-    team_member,
-    upload,
-)
 from villages.models import Village
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +28,7 @@ def admin_client(account: Any) -> Client:
 @pytest.fixture
 def submitted() -> tuple[Inspection, Photo]:
     member = team_member()
-    inspection = make_inspection(team=[member])
+    inspection = builders.inspection(team=[member])
     upload(client_for(member.user), inspection, camera_jpeg(exif=False))
     process_all()
     client_for(member.user).post(

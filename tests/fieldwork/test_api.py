@@ -16,19 +16,19 @@ from inspections.common.errors import DomainError
 from inspections.fieldwork import services as fieldwork
 from inspections.fieldwork.models import CheckIn, Finding, Inspection
 from inspections.fieldwork.selectors import inspection_pending_photos
-from tests.conftest import assert_problem, client_for
-from tests.factories import supervisor, village
-from tests.fieldwork_support import (  # noqa: F401  (fixture)
+from tests import builders
+from tests.builders import (
     YUCUN_WGS84,
     camera_jpeg,
     category,
     confirmed_village,
-    isolated_storage,
-    make_inspection,
     process_all,
-    team_member,
+    supervisor,
     upload,
+    village,
 )
+from tests.builders import inspector as team_member
+from tests.conftest import assert_problem, client_for
 from villages.geo import gcj02_to_wgs84, haversine_m, wgs84_to_gcj02
 from villages.models import Village
 
@@ -83,7 +83,7 @@ def test_it_leaves_points_outside_china_alone() -> None:
 
 def test_it_measures_the_check_in_distance_after_converting_the_village_datum() -> None:
     member = team_member()
-    inspection = make_inspection(team=[member], village_obj=confirmed_village(datum="gcj02"))
+    inspection = builders.inspection(team=[member], village=confirmed_village(datum="gcj02"))
     east_300m = (YUCUN_WGS84[0] + 300 / (111_320 * 0.8607), YUCUN_WGS84[1])
 
     response = client_for(member.user).post(
@@ -110,7 +110,7 @@ def test_it_reports_an_unknown_village_location_instead_of_a_false_flag() -> Non
         datum="gcj02",
         location_source=Village.LocationSource.DERIVED,
     )
-    inspection = make_inspection(team=[member], village_obj=derived)
+    inspection = builders.inspection(team=[member], village=derived)
 
     body = (
         client_for(member.user).post(f"/api/v1/inspections/{inspection.pk}/check-in/", check_in_body()).json()
@@ -123,7 +123,7 @@ def test_it_reports_an_unknown_village_location_instead_of_a_false_flag() -> Non
 
 def test_it_flags_a_far_check_in_and_a_wrong_phone_clock() -> None:
     member = team_member()
-    inspection = make_inspection(team=[member])
+    inspection = builders.inspection(team=[member])
     skewed = (timezone.now() + timedelta(hours=3)).isoformat()
 
     body = (
@@ -141,7 +141,7 @@ def test_it_flags_a_far_check_in_and_a_wrong_phone_clock() -> None:
 
 def test_a_replayed_check_in_returns_the_first_and_a_changed_one_conflicts() -> None:
     member = team_member()
-    inspection = make_inspection(team=[member])
+    inspection = builders.inspection(team=[member])
     client = client_for(member.user)
     body = check_in_body()
     url = f"/api/v1/inspections/{inspection.pk}/check-in/"
@@ -158,7 +158,7 @@ def test_a_replayed_check_in_returns_the_first_and_a_changed_one_conflicts() -> 
 
 def test_bad_check_in_input_gets_field_errors() -> None:
     member = team_member()
-    inspection = make_inspection(team=[member])
+    inspection = builders.inspection(team=[member])
 
     response = client_for(member.user).post(
         f"/api/v1/inspections/{inspection.pk}/check-in/", check_in_body(latitude=91, device_time="yesterday")
@@ -171,7 +171,7 @@ def test_bad_check_in_input_gets_field_errors() -> None:
 def test_a_supervisor_confirms_a_village_location_from_a_good_check_in() -> None:
     member = team_member()
     unknown = village("330523108206")
-    inspection = make_inspection(team=[member], village_obj=unknown)
+    inspection = builders.inspection(team=[member], village=unknown)
     good, _ = fieldwork.check_in_record(
         inspection=inspection,
         user=member.user,
@@ -206,7 +206,7 @@ def test_a_supervisor_confirms_a_village_location_from_a_good_check_in() -> None
 
 def test_it_records_a_finding_whose_photos_come_later() -> None:
     member = team_member()
-    inspection = make_inspection(team=[member])
+    inspection = builders.inspection(team=[member])
     photo_uuid = str(uuid.uuid4())
 
     response = client_for(member.user).post(
@@ -220,7 +220,7 @@ def test_it_records_a_finding_whose_photos_come_later() -> None:
 
 def test_a_replayed_finding_is_200_and_different_content_is_a_409() -> None:
     member = team_member()
-    inspection = make_inspection(team=[member])
+    inspection = builders.inspection(team=[member])
     client = client_for(member.user)
     body = finding_body(inspection)
 
@@ -236,7 +236,7 @@ def test_a_replayed_finding_is_200_and_different_content_is_a_409() -> None:
 
 def test_a_finding_takes_the_category_default_severity_and_refuses_unknown_categories() -> None:
     member = team_member()
-    inspection = make_inspection(team=[member])
+    inspection = builders.inspection(team=[member])
     client = client_for(member.user)
     body = finding_body(inspection)
     del body["severity"]
@@ -262,9 +262,9 @@ def test_it_answers_404_outside_the_callers_own_team_and_window(case: str, setti
         "before_window": now + timedelta(hours=2),
         "after_grace": now - settings.QINGSHAN_FIELDWORK_GRACE - timedelta(hours=9),
     }.get(case, now - timedelta(hours=1))
-    inspection = make_inspection(
+    inspection = builders.inspection(
         team=[other if case == "other_team" else member],
-        start=start,
+        window_start=start,
         status=Inspection.Status.CANCELLED if case == "cancelled" else Inspection.Status.SCHEDULED,
     )
     caller = supervisor("33") if case == "supervisor" else member.user
@@ -284,7 +284,9 @@ def test_it_answers_404_outside_the_callers_own_team_and_window(case: str, setti
 
 def test_the_grace_period_allows_late_uploads(settings: Any) -> None:
     member = team_member()
-    inspection = make_inspection(team=[member], start=timezone.now() - timedelta(hours=10), hours=8)
+    inspection = builders.inspection(
+        team=[member], window_start=timezone.now() - timedelta(hours=10), hours=8
+    )
 
     response = client_for(member.user).post("/api/v1/findings/", finding_body(inspection))
 
@@ -296,7 +298,7 @@ def test_the_grace_period_allows_late_uploads(settings: Any) -> None:
 
 def test_it_refuses_submission_while_a_named_photo_is_missing_then_submits_once() -> None:
     member = team_member()
-    inspection = make_inspection(team=[member])
+    inspection = builders.inspection(team=[member])
     client = client_for(member.user)
     photo_uuid = str(uuid.uuid4())
     client.post("/api/v1/findings/", finding_body(inspection, photo_uuids=[photo_uuid]))
@@ -317,7 +319,7 @@ def test_it_refuses_submission_while_a_named_photo_is_missing_then_submits_once(
 
 def test_a_submitted_inspection_is_read_only_but_replays_still_answer() -> None:
     member = team_member()
-    inspection = make_inspection(team=[member])
+    inspection = builders.inspection(team=[member])
     client = client_for(member.user)
     finding = finding_body(inspection)
     client.post("/api/v1/findings/", finding)
@@ -347,8 +349,8 @@ def _populate(inspection: Inspection, member: Any, findings: int, photos: int) -
 
 def test_the_assignments_list_shows_only_what_the_inspector_may_act_on() -> None:
     member = team_member()
-    mine = make_inspection(team=[member])
-    make_inspection(team=[team_member()], village_obj=confirmed_village("330523108207"))
+    mine = builders.inspection(team=[member])
+    builders.inspection(team=[team_member()], village=confirmed_village("330523108207"))
 
     body = client_for(member.user).get("/api/v1/assignments/").json()
 
@@ -362,7 +364,7 @@ def test_the_assignments_list_shows_only_what_the_inspector_may_act_on() -> None
 def test_assignments_query_count_is_independent_of_findings_and_photos(size: int) -> None:
     member = team_member()
     for index in range(3):
-        inspection = make_inspection(team=[member], village_obj=confirmed_village(f"33052310821{index}"))
+        inspection = builders.inspection(team=[member], village=confirmed_village(f"33052310821{index}"))
         _populate(inspection, member, findings=size, photos=size)
     client = client_for(member.user)
 
@@ -380,7 +382,7 @@ def test_assignments_query_count_is_independent_of_findings_and_photos(size: int
 @pytest.mark.parametrize("size", [1, 6])
 def test_inspection_detail_query_count_is_independent_of_findings_and_photos(size: int) -> None:
     member = team_member()
-    inspection = make_inspection(team=[member])
+    inspection = builders.inspection(team=[member])
     _populate(inspection, member, findings=size, photos=size)
     client = client_for(member.user)
     client.post(f"/api/v1/inspections/{inspection.pk}/check-in/", {**check_in_body()})

@@ -9,7 +9,7 @@ import pytest
 from inspections.common.china_time import SHANGHAI
 from inspections.fieldwork.errors import InspectionCancelled, InspectionSubmitted
 from inspections.fieldwork.models import INSPECTION_MOVES, Inspection
-from tests.factories import village
+from tests.builders import village
 
 pytestmark = pytest.mark.django_db
 

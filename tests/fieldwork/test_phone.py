@@ -25,15 +25,10 @@ from django.utils import timezone
 
 from inspections.evidence.models import Photo, Upload
 from inspections.fieldwork.models import CheckIn, Finding, Inspection
+from tests import builders
+from tests.builders import YUCUN_WGS84, camera_jpeg, category
+from tests.builders import inspector as team_member
 from tests.conftest import client_for
-from tests.fieldwork_support import (  # noqa: F401  (fixture)
-    YUCUN_WGS84,
-    camera_jpeg,
-    category,
-    isolated_storage,
-    make_inspection,
-    team_member,
-)
 
 pytestmark = pytest.mark.django_db
 
@@ -155,7 +150,7 @@ class Phone:
 def test_a_phone_replaying_its_queue_twice_leaves_exactly_one_of_everything() -> None:
     rng = random.Random(20260601)
     member = team_member()
-    inspection = make_inspection(team=[member])
+    inspection = builders.inspection(team=[member])
     category("garbage-pile")
     phone = Phone(client_for(member.user), inspection, rng)
 

@@ -19,12 +19,9 @@ from hypothesis import HealthCheck, settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from schemathesis.checks import not_a_server_error
 
-from tests.fieldwork_support import (  # noqa: F401  (fixture)
-    category,
-    isolated_storage,
-    make_inspection,
-    team_member,
-)
+from tests import builders
+from tests.builders import category
+from tests.builders import inspector as team_member
 
 # tus PATCH bodies are raw bytes, as application/octet-stream ones are.
 schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")
@@ -48,7 +45,7 @@ def keep_the_test_connection() -> Iterator[None]:
 @pytest.fixture
 def inspector_token() -> tuple[str, int]:
     member = team_member()
-    inspection = make_inspection(team=[member])
+    inspection = builders.inspection(team=[member])
     category("garbage-pile")
     return str(RefreshToken.for_user(member.user).access_token), inspection.pk
 

@@ -25,16 +25,10 @@ from django.db import connections
 
 from inspections.evidence.models import Photo
 from inspections.fieldwork.models import CheckIn, Finding
+from tests import builders
+from tests.builders import YUCUN_WGS84, camera_jpeg, category, upload
+from tests.builders import inspector as team_member
 from tests.conftest import client_for
-from tests.fieldwork_support import (  # noqa: F401  (fixture)
-    YUCUN_WGS84,
-    camera_jpeg,
-    category,
-    isolated_storage,
-    make_inspection,
-    team_member,
-    upload,
-)
 
 pytestmark = pytest.mark.slow
 
@@ -73,7 +67,7 @@ def race(send: Callable[[], Any]) -> list[int]:
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicate_findings_create_exactly_one_row() -> None:
     member = team_member()
-    inspection = make_inspection(team=[member])
+    inspection = builders.inspection(team=[member])
     category("garbage-pile")
     body = {
         "client_uuid": str(uuid.uuid4()),
@@ -92,7 +86,7 @@ def test_concurrent_duplicate_findings_create_exactly_one_row() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicate_check_ins_create_exactly_one_row() -> None:
     member = team_member()
-    inspection = make_inspection(team=[member])
+    inspection = builders.inspection(team=[member])
     body = {
         "client_uuid": str(uuid.uuid4()),
         "longitude": YUCUN_WGS84[0],
@@ -110,12 +104,12 @@ def test_concurrent_duplicate_check_ins_create_exactly_one_row() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicate_photos_create_exactly_one_row_and_one_file(
-    isolated_storage: Any,  # noqa: F811
+    isolated_storage: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("inspections.evidence.services.enqueue_on_commit", lambda *args: None)
     member = team_member()
-    inspection = make_inspection(team=[member])
+    inspection = builders.inspection(team=[member])
     content = camera_jpeg(size=(320, 240))
     photo_uuid = uuid.uuid4()
 
@@ -134,7 +128,7 @@ def test_a_real_celery_worker_processes_an_uploaded_photo(settings: Any) -> None
     from inspections import tasks  # noqa: F401  (registers the task)
 
     member = team_member()
-    inspection = make_inspection(team=[member])
+    inspection = builders.inspection(team=[member])
     for key in ("data_folder_in", "data_folder_out", "processed_folder"):
         folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(key)
         if folder:  # the folder broker needs its folders; a fresh checkout has none yet

@@ -30,7 +30,7 @@ from inspections.sampling.services import (
     sampling_plan_draw,
     sampling_plan_enter_beacon,
 )
-from tests.sampling_helpers import organiser, plan, region, roster
+from tests.builders import organiser, plan, region, roster
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 

@@ -16,7 +16,7 @@ from inspections.publication.services import (
 )
 from inspections.sampling.models import Draw, EmbargoAccessLog
 from inspections.sampling.services import sampling_plan_commit, sampling_plan_draw
-from tests.sampling_helpers import organiser, plan, region, roster
+from tests.builders import organiser, plan, region, roster
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,7 @@ from django.test import Client
 from inspections.fieldwork.models import Inspection
 from inspections.publication.errors import PublicationEmpty
 from inspections.publication.services import publication_create, publication_due
-from tests.casework import at, submitted_inspection
-from tests.factories import user
+from tests.builders import at, submitted_inspection, user
 
 pytestmark = pytest.mark.django_db
 

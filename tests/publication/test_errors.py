@@ -10,8 +10,7 @@ from inspections.common.errors import DomainError
 from inspections.fieldwork.models import Inspection
 from inspections.publication import errors
 from inspections.publication.services import publication_create
-from tests.casework import submitted_inspection
-from tests.factories import user
+from tests.builders import submitted_inspection, user
 
 SHIPPED = {
     "publication_empty": 400,

@@ -14,13 +14,8 @@ from inspections.common.errors import DomainError
 from inspections.fieldwork.models import Inspection
 from inspections.publication import services as publication_services
 from inspections.publication.models import Publication, TypicalCase
-from tests.casework import (  # noqa: F401  (fixtures)
-    category,
-    eager_celery,
-    open_case,
-    submitted_inspection,
-)
-from tests.factories import InspectorFactory, responsible_party, supervisor
+from tests import builders
+from tests.builders import InspectorFactory, open_case, responsible_party, submitted_inspection, supervisor
 
 pytestmark = pytest.mark.django_db
 
@@ -186,7 +181,7 @@ def test_served_images_carry_no_exif_or_gps(  # type: ignore[no-untyped-def]
 def test_organisers_are_warned_once_before_results_are_due() -> None:
     from django.core import mail
 
-    from tests.casework import at
+    from tests.builders import at
 
     organiser = supervisor("3305", email="organiser@example.cn")
     visit = submitted_inspection(submitted_at=at(2025, 3, 3, 10))  # window closed Monday 3 March
@@ -214,8 +209,9 @@ def test_a_published_typical_case_serves_its_uploaded_photo_without_exif_or_gps(
 
     from inspections.cases.services import opening as case_services
     from inspections.fieldwork.models import Finding
+    from tests.builders import camera_jpeg, inspection, process_all, upload
+    from tests.builders import inspector as team_member
     from tests.conftest import client_for
-    from tests.fieldwork_support import camera_jpeg, make_inspection, process_all, team_member, upload
 
     settings.STORAGES = {
         **settings.STORAGES,
@@ -225,7 +221,7 @@ def test_a_published_typical_case_serves_its_uploaded_photo_without_exif_or_gps(
         },
     }
     member = team_member()
-    visit = make_inspection(team=[member])
+    visit = inspection(team=[member])
     original = camera_jpeg(seed=5, gps=(119.6353, 30.5370))
     photo_uuid = str(uuid.uuid4())
     assert upload(client_for(member.user), visit, original, client_uuid=photo_uuid).status_code == 201
@@ -235,7 +231,7 @@ def test_a_published_typical_case_serves_its_uploaded_photo_without_exif_or_gps(
     assert publication_services.photo_original_bytes("not-a-uuid") is None
     Finding.objects.create(
         inspection=visit,
-        category=category(),
+        category=builders.category(code="published-photo"),
         severity="moderate",
         description="村口垃圾",
         photo_uuids=[photo_uuid],

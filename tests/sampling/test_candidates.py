@@ -9,8 +9,7 @@ import pytest
 
 from inspections.cases.models import CaseStatus
 from inspections.sampling.candidates import candidate_weight, village_case_counts
-from tests.casework import force_status, open_case
-from tests.sampling_helpers import plan
+from tests.builders import force_status, open_case, plan
 
 pytestmark = pytest.mark.django_db
 

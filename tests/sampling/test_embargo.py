@@ -25,9 +25,19 @@ from inspections.fieldwork.selectors import inspection_list
 from inspections.sampling.models import Draw, EmbargoAccessLog
 from inspections.sampling.selectors import sampling_plan_list
 from inspections.sampling.services import draw_publish, sampling_plan_commit, sampling_plan_draw
+from tests.builders import (
+    ProblemCategoryFactory,
+    division,
+    inspector,
+    organiser,
+    plan,
+    region,
+    responsible_party,
+    roster,
+    supervisor,
+    user,
+)
 from tests.conftest import assert_problem, client_for
-from tests.factories import ProblemCategoryFactory, division, inspector, responsible_party, supervisor, user
-from tests.sampling_helpers import organiser, plan, region, roster
 
 pytestmark = pytest.mark.django_db
 

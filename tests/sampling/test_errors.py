@@ -11,7 +11,7 @@ from inspections.common.errors import DomainError
 from inspections.sampling import errors
 from inspections.sampling.draw import UnstaffableVillage
 from inspections.sampling.services import sampling_plan_commit
-from tests.sampling_helpers import plan, region, roster
+from tests.builders import plan, region, roster
 
 # The codes phones and scripts branch on: never renamed, never given another status.
 SHIPPED = {

@@ -33,8 +33,7 @@ from inspections.sampling.services import (
     sampling_plan_enter_beacon,
     sampling_plan_preview,
 )
-from tests.factories import division, inspector, user, village
-from tests.sampling_helpers import COUNTIES, organiser, plan, region, roster
+from tests.builders import COUNTIES, division, inspector, organiser, plan, region, roster, user, village
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from tests.builders import inspector, responsible_party, supervisor, user, village
 from tests.conftest import assert_problem, client_for
-from tests.factories import inspector, responsible_party, supervisor, user, village
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import village
+from tests.builders import village
 from villages.selectors import division_list, village_list
 
 pytestmark = pytest.mark.django_db

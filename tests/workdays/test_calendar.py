@@ -11,8 +11,7 @@ from django.utils import translation
 from inspections.cases.models import CaseEvent
 from inspections.workdays.calendar import add_working_days, working_days_between
 from inspections.workdays.models import HolidayDate, HolidayYear
-from tests.casework import open_case, plain_static
-from tests.factories import user
+from tests.builders import open_case, user
 
 pytestmark = pytest.mark.django_db
 
@@ -88,8 +87,7 @@ def test_administrators_entries_override_the_library_for_a_known_year() -> None:
 
 
 def test_a_fallback_deadline_is_recounted_when_the_year_is_entered(settings) -> None:  # type: ignore[no-untyped-def]
-    plain_static(settings)
-    from tests.casework import at
+    from tests.builders import at
 
     case = open_case(submitted_at=at(2026, 12, 31, 10), now=at(2026, 12, 31, 10), category_days=3)
     assert case.deadline == D(2027, 1, 5)

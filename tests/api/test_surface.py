@@ -4,7 +4,7 @@ Phones and browsers call the URLs, bookmarks hold admin URLs, groups hold
 permission codenames, beat rows and queued messages hold task names, and old
 digest emails hold unsubscribe links signed with a salt. Each is recorded in
 ``tests/fixtures/surface.json``; a change must be deliberate: regenerate the
-file with ``QINGSHAN_RECORD_SURFACE=1 pytest tests/test_surface.py`` and say
+file with ``QINGSHAN_RECORD_SURFACE=1 pytest tests/api/test_surface.py`` and say
 why in the commit.
 """
 
@@ -28,7 +28,7 @@ from django_celery_beat.models import PeriodicTask
 
 from config.celery import app
 
-FIXTURE = Path(__file__).parent / "fixtures" / "surface.json"
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "surface.json"
 OUR_APPS = ("inspections", "villages")
 # The salt of the one-click unsubscribe links in every digest already sent.
 UNSUBSCRIBE_SALT = "inspections.digests.unsubscribe"
