@@ -11,7 +11,7 @@ DRF's own exception codes are kept as they are (``not_authenticated``,
 ``permission_denied``, ``not_found``, ``method_not_allowed``, ``throttled``,
 ``parse_error``, ``unsupported_media_type``…). Services raise
 :class:`~inspections.common.errors.DomainError` subclasses, each declaring its
-code and status once; they are answered here like a :class:`Problem`.
+code and status once; they are answered here with the same members.
 
 Written here rather than taken from a package: the maintained DRF error
 packages emit their own formats, not RFC 9457 with per-field errors.
@@ -31,27 +31,6 @@ from rest_framework.views import set_rollback
 from inspections.common.errors import DomainError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
-
-
-class Problem(exceptions.APIException):
-    """A refusal with a stable code, raised by services and views.
-
-    ``Problem(status=409, code="uuid_conflict", detail="…")``.
-    """
-
-    def __init__(
-        self,
-        *,
-        status: int,
-        code: str,
-        detail: str | None = None,
-        title: str | None = None,
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        self.status_code = status
-        self.title = title
-        self.extra = extra or {}
-        super().__init__(detail=detail or code, code=code)
 
 
 def problem_type(code: str) -> str:
@@ -121,23 +100,26 @@ _TITLES: dict[int, Any] = {
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's exception handler, answering in problem details."""
+    request = context.get("request")
+    instance = request.get_full_path() if request is not None else ""
     if isinstance(exc, DomainError):
-        exc = Problem(
-            status=exc.status,
+        set_rollback()
+        body = problem_body(
+            status_code=exc.status,
             code=exc.code,
+            title=str(exc.title or _TITLES.get(exc.status, _("Error."))),
             detail=exc.detail,
-            title=str(exc.title) if exc.title else None,
+            instance=instance,
             extra=exc.extra,
         )
-    elif isinstance(exc, Http404):
+        return Response(body, status=exc.status, content_type=PROBLEM_CONTENT_TYPE)
+    if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     if not isinstance(exc, exceptions.APIException):
         return None  # a real bug: let Django's 500 handler answer, and log it
 
-    request = context.get("request")
-    instance = request.get_full_path() if request is not None else ""
     status_code = exc.status_code
     errors: list[dict[str, str]] | None = None
     extra: dict[str, Any] = {}
@@ -147,11 +129,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = "validation_error"
         errors = _flatten_field_errors(exc.detail)
         detail = errors[0]["detail"] if len(errors) == 1 else str(_("The request has invalid fields."))
-    elif isinstance(exc, Problem):
-        code = str(exc.get_codes())
-        detail = str(exc.detail)
-        title = exc.title or title
-        extra = exc.extra
     else:
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else exc.default_code
@@ -267,7 +244,6 @@ class ProblemSerializer(serializers.Serializer):
 
 __all__ = [
     "PROBLEM_CONTENT_TYPE",
-    "Problem",
     "ProblemSerializer",
     "exception_handler",
     "not_found",

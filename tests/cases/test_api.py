@@ -175,8 +175,12 @@ def test_admin_escalate_raises_one_level_and_refuses_a_closed_case(admin_client_
     assert case.escalation_level == 1
     assert case.events.count() == 2
     with translation.override("zh-hans"):
-        reason = str(CaseNotEscalable())
-    assert refused == [f"Case #{closed.pk}: {reason}"]  # the reader's words, never the code
+        expected = translation.gettext("Case #%(id)s: %(reason)s") % {
+            "id": closed.pk,
+            "reason": CaseNotEscalable(),
+        }
+    assert refused == [expected]  # the reader's words, never the code
+    assert expected.startswith("案件 #")
     assert closed.events.count() == 1
 
 
@@ -189,7 +193,8 @@ def test_an_admin_refusal_is_shown_in_the_readers_language_without_its_code(
 
     with translation.override("zh-hans"):
         reason = str(CaseTransitionNotAllowed(from_status="closed", to_status="rectifying"))
-    assert message == f"Case #{closed.pk}: {reason}"
+        expected = translation.gettext("Case #%(id)s: %(reason)s") % {"id": closed.pk, "reason": reason}
+    assert message == expected
     assert reason.startswith("状态为“") and "case_transition_not_allowed" not in message
 
 
