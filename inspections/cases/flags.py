@@ -1,14 +1,14 @@
-"""Evidence flags on a rectification's after-photos, stored as a code and its facts.
+"""Evidence flags on a rectification's after-photos, in the shared shape (``common.flags``).
 
 A flag is stored as data only, never as a sentence::
 
-    {"code": "far_from_finding", "photo": "<uuid>", "distance_m": 312}
-    {"code": "near_duplicate_of_before", "photo": "<uuid>", "before_photo": "<uuid>"}
+    {"code": "far_from_finding", "params": {"photo": "<uuid>", "distance_m": 312}}
+    {"code": "near_duplicate_of_before", "params": {"photo": "<uuid>", "before_photo": "<uuid>"}}
 
 and explained when it is read, in the reader's language, by
 :func:`after_photo_flag_explanation` (the API's ``detail``, the admin's list).
-Rows written before this shape also carry a ``detail`` sentence translated
-when they were written; it is ignored and explained afresh.
+Rows written before this shape kept the facts beside the code and a ``detail``
+sentence translated when they were written; they read the same, explained afresh.
 
 Distances are measured by :func:`villages.geo.distance_m`, the only datum
 and distance code: both points are converted to WGS-84 first.
@@ -21,6 +21,7 @@ from typing import Any
 
 from django.utils.translation import gettext
 
+from inspections.common.flags import flag, flag_params
 from inspections.evidence.selectors import PhotoFacts
 from inspections.fieldwork.models import Finding
 from villages.geo import distance_m
@@ -54,23 +55,21 @@ def after_photo_flags(
                 (photo.longitude, photo.latitude, photo.datum),
             )
             if metres > AFTER_PHOTO_MAX_DISTANCE_M:
-                flags.append({"code": FAR_FROM_FINDING, "photo": photo.uuid, "distance_m": round(metres)})
+                flags.append(flag(FAR_FROM_FINDING, photo=photo.uuid, distance_m=round(metres)))
         if photo.phash:
             for earlier in before:
                 if earlier.phash and _hamming(photo.phash, earlier.phash) <= NEAR_DUPLICATE_MAX_BITS:
-                    flags.append(
-                        {"code": NEAR_DUPLICATE_OF_BEFORE, "photo": photo.uuid, "before_photo": earlier.uuid}
-                    )
+                    flags.append(flag(NEAR_DUPLICATE_OF_BEFORE, photo=photo.uuid, before_photo=earlier.uuid))
                     break
     return flags
 
 
-def after_photo_flag_explanation(flag: dict[str, Any]) -> str:
+def after_photo_flag_explanation(stored: dict[str, Any]) -> str:
     """A sentence for people, in the active language, from a flag's code and facts."""
-    code = flag.get("code", "")
+    code, params = stored.get("code", ""), flag_params(stored)
     if code == FAR_FROM_FINDING:
         return gettext("Taken %(m)d m from where the problem was found.") % {
-            "m": int(flag.get("distance_m", 0))
+            "m": int(params.get("distance_m", 0))
         }
     if code == NEAR_DUPLICATE_OF_BEFORE:
         return gettext("Nearly the same picture as a photo of the problem.")
@@ -78,8 +77,16 @@ def after_photo_flag_explanation(flag: dict[str, Any]) -> str:
 
 
 def after_photo_flags_explained(flags: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The stored flags as the API shows them: their code and facts, and ``detail`` explained now."""
-    return [{**flag, "detail": after_photo_flag_explanation(flag)} for flag in flags]
+    """The stored flags as the API shows them (as it always has): the code, its facts beside it,
+    and ``detail`` explained now."""
+    return [
+        {
+            "code": stored.get("code", ""),
+            **flag_params(stored),
+            "detail": after_photo_flag_explanation(stored),
+        }
+        for stored in flags
+    ]
 
 
 def _hamming(a: str, b: str) -> int:

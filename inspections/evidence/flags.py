@@ -20,13 +20,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext
 
+from inspections.common.flags import flag
 from inspections.evidence import imaging
 from inspections.evidence.models import Photo
-
-
-def flag(code: str, **params: Any) -> dict[str, Any]:
-    """One flag in the shared shape: a stable code and the facts behind it (JSON values only)."""
-    return {"code": code, "params": params}
 
 
 def _photo_ref(other: Photo) -> dict[str, Any]:

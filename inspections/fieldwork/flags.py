@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext
 
+from inspections.common.flags import flag
 from inspections.fieldwork.models import CheckIn
 
 
@@ -28,12 +29,10 @@ def check_in_flags(check_in: CheckIn) -> list[dict[str, Any]]:
     flags: list[dict[str, Any]] = []
     radius = settings.QINGSHAN_GEOFENCE_RADIUS_M
     if check_in.distance_m is not None and check_in.distance_m > radius:
-        flags.append(
-            {"code": "far_from_village", "params": {"distance_m": check_in.distance_m, "radius_m": radius}}
-        )
+        flags.append(flag("far_from_village", distance_m=check_in.distance_m, radius_m=radius))
     skew = check_in.clock_skew_seconds
     if abs(skew) > settings.QINGSHAN_EVIDENCE_CLOCK_SKEW.total_seconds():
-        flags.append({"code": "clock_skew", "params": {"seconds": skew}})
+        flags.append(flag("clock_skew", seconds=skew))
     return flags
 
 

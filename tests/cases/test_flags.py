@@ -48,9 +48,9 @@ def test_it_stores_a_far_photo_as_its_code_and_distance_only() -> None:
 
     (flag,) = after_photo_flags(finding=finding, before=[], after=[far])
 
-    assert set(flag) == {"code", "photo", "distance_m"}
-    assert (flag["code"], flag["photo"]) == ("far_from_finding", far.uuid)
-    assert 900 < flag["distance_m"] < 1000
+    assert set(flag) == {"code", "params"} and set(flag["params"]) == {"photo", "distance_m"}
+    assert (flag["code"], flag["params"]["photo"]) == ("far_from_finding", far.uuid)
+    assert 900 < flag["params"]["distance_m"] < 1000
 
 
 def test_it_stores_a_near_duplicate_as_its_code_and_both_photos() -> None:
@@ -59,11 +59,13 @@ def test_it_stores_a_near_duplicate_as_its_code_and_both_photos() -> None:
 
     flags = after_photo_flags(finding=finding_at(*YUCUN, datum="wgs84"), before=[before], after=[again])
 
-    assert flags == [{"code": "near_duplicate_of_before", "photo": again.uuid, "before_photo": before.uuid}]
+    assert flags == [
+        {"code": "near_duplicate_of_before", "params": {"photo": again.uuid, "before_photo": before.uuid}}
+    ]
 
 
 def test_it_explains_a_flag_in_the_readers_language() -> None:
-    flag = {"code": "far_from_finding", "photo": str(uuid.uuid4()), "distance_m": 312}
+    flag = {"code": "far_from_finding", "params": {"photo": str(uuid.uuid4()), "distance_m": 312}}
 
     with translation.override("en"):
         english = after_photo_flag_explanation(flag)
@@ -109,6 +111,31 @@ def test_a_flag_stored_while_english_was_active_is_explained_in_chinese_to_a_chi
     assert [f["detail"] for f in english["rectifications"][0]["flags"]] == [
         "Taken 312 m from where the problem was found.",
         "Nearly the same picture as a photo of the problem.",
+    ]
+
+
+@pytest.mark.django_db
+def test_the_api_shows_a_flag_in_the_shared_shape_as_it_always_has() -> None:
+    case = open_case()
+    party = responsible_party("330523108")
+    photo = str(uuid.uuid4())
+    Rectification.objects.create(
+        case=case,
+        submitted_by=party,
+        description="已清理",
+        photo_uuids=[photo],
+        flags=[{"code": "far_from_finding", "params": {"photo": photo, "distance_m": 312}}],
+    )
+
+    body = client_for(party).get(f"/api/v1/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+
+    assert body["rectifications"][0]["flags"] == [
+        {
+            "code": "far_from_finding",
+            "photo": photo,
+            "distance_m": 312,
+            "detail": "拍摄位置距问题发现处 312 米。",
+        }
     ]
 
 

@@ -150,9 +150,11 @@ def test_after_photo_flags_appear_when_the_photos_are_processed() -> None:
     copy = Rectification.objects.get(case=copy_case)
     good = Rectification.objects.get(case=good_case)
     assert [f["code"] for f in far.flags] == ["far_from_finding"]
-    assert far.flags[0]["photo"] == uuids["far"] and 2500 < far.flags[0]["distance_m"] < 3300
+    assert (
+        far.flags[0]["params"]["photo"] == uuids["far"] and 2500 < far.flags[0]["params"]["distance_m"] < 3300
+    )
     assert [f["code"] for f in copy.flags] == ["near_duplicate_of_before"]
-    assert copy.flags[0]["before_photo"] == befores[1]
+    assert copy.flags[0]["params"]["before_photo"] == befores[1]
     assert good.flags == []
     # Processing is idempotent and so is the refresh.
     for photo in Photo.objects.filter(case__isnull=False):
