@@ -8,8 +8,8 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import Inspector, Role, User
-from inspections.accounts.scoping import JurisdictionScopedAdmin
 from inspections.fieldwork.models import Inspection
+from villages.scoping import JurisdictionScopedAdmin
 
 # Roles whose whole view of the data is their jurisdiction's subtree.
 JURISDICTION_ROLES = {Role.SUPERVISOR, Role.RESPONSIBLE_PARTY}

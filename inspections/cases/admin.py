@@ -20,7 +20,6 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import User
-from inspections.accounts.scoping import JurisdictionScopedAdmin
 from inspections.cases.deadlines import cases_recount_deadlines
 from inspections.cases.flags import after_photo_flag_explanation
 from inspections.cases.models import (
@@ -44,6 +43,7 @@ from inspections.fieldwork.selectors import inspection_list
 from inspections.publication import services as publication_services
 from inspections.publication.models import TypicalCase
 from inspections.workdays.models import HolidayDate, HolidayYear
+from villages.scoping import JurisdictionScopedAdmin
 
 
 class CaseEventInline(ReadOnlyInline):

@@ -10,27 +10,22 @@ from __future__ import annotations
 import datetime as dt
 
 from inspections.accounts.models import Role, User
+from inspections.accounts.policies import user_covers
 from inspections.cases.models import Case, CaseRole, FollowUp
-
-
-def user_covers_village(user: User, village_code: str) -> bool:
-    """Whether the village lies in the user's jurisdiction (a superuser covers all)."""
-    prefix = user.scope_prefix()
-    return prefix is not None and village_code.startswith(prefix)
 
 
 def can_rectify(user: User, case: Case) -> bool:
     """The responsible party of the village's jurisdiction (or a superuser)."""
     if user.is_superuser:
         return True
-    return user.has_role(Role.RESPONSIBLE_PARTY) and user_covers_village(user, case.village.code)
+    return user.has_role(Role.RESPONSIBLE_PARTY) and user_covers(user, case.village.code)
 
 
 def can_supervise(user: User, case: Case) -> bool:
     """A supervisor of the village's jurisdiction (or a superuser): verifies, sends back, reopens."""
     if user.is_superuser:
         return True
-    return user.has_role(Role.SUPERVISOR) and user_covers_village(user, case.village.code)
+    return user.has_role(Role.SUPERVISOR) and user_covers(user, case.village.code)
 
 
 def can_record_visit(user: User, follow_up: FollowUp, *, now: dt.datetime) -> bool:

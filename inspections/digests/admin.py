@@ -23,12 +23,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import User
-from inspections.accounts.scoping import JurisdictionScopedAdmin, request_prefix
 from inspections.common.admin import ReadOnlyAdminMixin
 from inspections.common.china_time import local_date
 from inspections.digests.emails import digest_message
 from inspections.digests.models import DigestKind, DigestSend, DigestSubscription
 from inspections.digests.selectors import Period, digest_build, digest_prefix
+from villages.scoping import JurisdictionScopedAdmin, request_prefix
 
 
 @admin.register(DigestSubscription)

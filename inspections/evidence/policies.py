@@ -13,8 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import Role, User
+from inspections.accounts.policies import user_covers
 from inspections.cases.models import Case, FollowUp
-from inspections.cases.policies import can_rectify, user_covers_village
+from inspections.cases.policies import can_rectify
 from inspections.common.errors import NotFound
 from inspections.evidence.models import Photo
 from inspections.fieldwork.models import Inspection
@@ -83,7 +84,7 @@ def photographable_inspection(user: User, inspection_id: int) -> Inspection:
 
 
 def _supervises(user: User, village_code: str) -> bool:
-    return user.has_role(Role.SUPERVISOR) and user_covers_village(user, village_code)
+    return user.has_role(Role.SUPERVISOR) and user_covers(user, village_code)
 
 
 def _may_see_case_original(user: User, case: Case, *, now: datetime) -> bool:

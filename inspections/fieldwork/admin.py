@@ -24,7 +24,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import Role, User
-from inspections.cases.policies import user_covers_village
+from inspections.accounts.policies import user_covers
 from inspections.common.admin import ReadOnlyAdminMixin, ReadOnlyInline, message_refusal
 from inspections.common.errors import DomainError
 from inspections.evidence import services as evidence
@@ -208,7 +208,7 @@ class CheckInAdmin(ReviewAdmin):
             self.message_user(request, _("Select exactly one check-in."), messages.WARNING)
             return
         check_in = queryset.select_related("inspection__village").get()
-        if not user_covers_village(request.user, check_in.inspection.village.code):
+        if not user_covers(request.user, check_in.inspection.village.code):
             self.message_user(request, _("This village is outside your jurisdiction."), messages.ERROR)
             return
         try:

@@ -24,7 +24,6 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import Inspector, User
-from inspections.accounts.scoping import request_prefix
 from inspections.common.admin import ReadOnlyAdminMixin, message_refusal
 from inspections.common.errors import DomainError
 from inspections.fieldwork.models import Inspection
@@ -41,6 +40,7 @@ from inspections.sampling.services import (
     sampling_plan_preview,
 )
 from villages.models import Division, Village
+from villages.scoping import request_prefix
 
 
 class SamplingPlanForm(forms.ModelForm):  # type: ignore[type-arg]
