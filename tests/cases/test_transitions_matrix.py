@@ -73,6 +73,8 @@ CASE_ROLES: dict[str, frozenset[str]] = {
 }
 SEES_THE_CASE = {"party_in_scope", "supervisor_in_scope", "drawn_inspector", "superuser"}
 USES_THE_ADMIN = {"supervisor_in_scope", "supervisor_out_of_scope", "superuser"}
+# Who may know of a pending visit, and so record its result (from its window on).
+DRAWN_FOR_THE_VISIT = {"drawn_inspector", "superuser"}
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,8 @@ def expected(role: str, from_status: str, surface: Surface, case_id: int) -> Mov
     if role not in SEES_THE_CASE:
         return Refused(404, "not_found")
     assert surface.action is not None and surface.to_status is not None
-    if surface.visit and from_status != VISIT_NEEDS[surface.visit]:
+    if surface.visit and (from_status != VISIT_NEEDS[surface.visit] or role not in DRAWN_FOR_THE_VISIT):
+        # Anyone but the drawn inspector gets the answer of "no visit": it never tells whether one is coming.
         return Refused(409, "no_pending_visit")
     if not may(role, surface.action):
         return Refused(403, "permission_denied")

@@ -436,3 +436,39 @@ def test_a_look_back_without_relapse_is_recorded_as_an_event() -> None:
 
 def test_it_uses_the_village_code_of_yucun() -> None:
     assert open_case().village.code == YUCUN
+
+
+def look_back_answers(case: Case) -> dict[str, tuple[int, dict[str, object]]]:
+    """What each account that sees the case is told when it posts a look-back result."""
+    answers = {}
+    for name, account in (
+        ("responsible party", responsible_party("330523108")),
+        ("supervisor", supervisor("330523")),
+    ):
+        response = client_for(account).post(
+            f"/api/v1/cases/{case.pk}/look-back/",
+            {"client_uuid": str(uuid.uuid4()), "result": "passed"},
+            format="json",
+        )
+        body = response.json()
+        body.pop("instance", None)
+        answers[name] = (response.status_code, body)
+    return answers
+
+
+def test_a_look_back_post_answers_the_village_the_same_whether_a_visit_is_coming_or_not() -> None:
+    verifiers(1)
+    quiet, drawn = closed_cases(2, timezone.now() - dt.timedelta(hours=2))
+    without_visit = look_back_answers(quiet)
+    today = timezone.localdate()
+    cases_schedule_look_backs(period_start=today - dt.timedelta(days=1), period_end=today, share=1.0)
+    FollowUp.objects.filter(case=quiet).delete()  # only `drawn` has a pending look-back visit
+    Inspection.objects.filter(mode=Inspection.Mode.LOOK_BACK).exclude(follow_up__case=drawn).delete()
+    assert FollowUp.objects.filter(case=drawn, result=FollowUp.Result.PENDING).exists()
+
+    with_visit = look_back_answers(drawn)
+
+    assert with_visit == without_visit
+    assert {status for status, _body in with_visit.values()} == {409}
+    assert {body["code"] for _status, body in with_visit.values()} == {"no_pending_visit"}
+    assert FollowUp.objects.get(case=drawn).result == FollowUp.Result.PENDING

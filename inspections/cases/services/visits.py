@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import User
 from inspections.cases.deadlines import deadline_fields
@@ -24,7 +23,6 @@ from inspections.cases.models import Case, CaseAction, CaseEvent, CaseStatus, Fo
 from inspections.cases.policies import can_record_visit
 from inspections.cases.services.follow_ups import follow_up_close, pending_follow_up
 from inspections.cases.services.status import case_set_status, rectifier_check, reopen_changes
-from inspections.common.errors import PermissionDenied
 from inspections.common.idempotency import create_once
 from inspections.fieldwork.models import Inspection
 
@@ -46,9 +44,11 @@ def follow_up_record_result(
     Idempotent by ``client_uuid`` like every create from the field: the same
     result again returns the visit (``created`` false) and changes nothing;
     a different one is ``uuid_conflict``. Refuses ``no_pending_visit`` when
-    the case has no such visit in the status it needs, ``permission_denied``
-    to anyone but the drawn inspector (from the visit's window on), and
-    ``verifier_is_rectifier`` to the rectifier.
+    the case has no such visit in the status it needs, and exactly so to
+    anyone who may not know of the visit: everyone but the drawn inspector
+    from the visit's window on (四不两直: the answer never tells a village that
+    an unannounced visit is coming). Refuses ``verifier_is_rectifier`` to the
+    rectifier.
     """
     now = now or timezone.now()
     photo_uuids = [str(u) for u in photo_uuids]
@@ -67,10 +67,9 @@ def follow_up_record_result(
         )
 
     def refuse_unless_allowed() -> None:
-        if follow_up is None or locked.status != expected:
+        # One answer whether the visit exists or not, for whoever may not know of it.
+        if follow_up is None or locked.status != expected or not can_record_visit(actor, follow_up, now=now):
             raise NoPendingVisit()
-        if not can_record_visit(actor, follow_up, now=now):
-            raise PermissionDenied(_("Only the drawn inspector may record this visit."))
         rectifier_check(case=locked, actor=actor)
 
     def record() -> FollowUp:
