@@ -30,6 +30,16 @@ def test_malformed_json_is_a_400_parse_error(api) -> None:  # type: ignore[no-un
     assert_problem(response, 400, "parse_error")
 
 
+def test_json_nested_a_hundred_thousand_deep_is_a_400_parse_error(api) -> None:  # type: ignore[no-untyped-def]
+    body = "[" * 100_000 + "]" * 100_000  # 200 kB, deeper than the decoder can follow
+
+    anonymous = api.post("/api/v1/auth/token/", body, content_type="application/json")
+    signed_in = client_for(inspector().user).post("/api/v1/findings/", body, content_type="application/json")
+
+    assert_problem(anonymous, 400, "parse_error")
+    assert_problem(signed_in, 400, "parse_error")
+
+
 def test_an_unsupported_media_type_is_a_415_problem(api) -> None:  # type: ignore[no-untyped-def]
     response = api.post("/api/v1/auth/token/", data="username=a", content_type="text/plain")
 
