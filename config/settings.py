@@ -47,6 +47,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: nothing below may read a forwarding header a client forged (config/proxies.py).
+    "config.proxies.UntrustedForwardingHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -208,7 +210,13 @@ CELERY_TASK_ROUTES = {
 }
 
 # --- REST API ---------------------------------------------------------------
+# The addresses of the reverse proxies in front of the app (none by default): only their
+# X-Forwarded-For and X-Forwarded-Proto are believed; anyone else's are dropped.
+QINGSHAN_TRUSTED_PROXIES = env.list("QINGSHAN_TRUSTED_PROXIES", default=[])
 REST_FRAMEWORK = {
+    # Behind a trusted proxy the client is the address it appended to X-Forwarded-For (the
+    # last one); otherwise the header is gone (config/proxies.py) and the peer address counts.
+    "NUM_PROXIES": 1 if QINGSHAN_TRUSTED_PROXIES else 0,
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
     ],
@@ -255,6 +263,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Security (production defaults; DEBUG relaxes none of them silently) ----
+# X-Forwarded-Proto is believed only from QINGSHAN_TRUSTED_PROXIES (config/proxies.py).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)

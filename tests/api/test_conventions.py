@@ -109,3 +109,66 @@ def test_me_describes_a_supervisor() -> None:
     assert body["roles"] == ["supervisor"]
     assert body["jurisdiction"]["code"] == "330523"
     assert body["inspector"] is None
+
+
+def test_a_forged_forwarded_for_does_not_escape_the_login_throttle(api) -> None:  # type: ignore[no-untyped-def]
+    rates: dict[str, str] = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]  # type: ignore[index, assignment]
+    limit = int(rates["login"].split("/")[0])
+    for n in range(limit):
+        forged = f"203.0.113.{n}"
+        response = api.post(
+            "/api/v1/auth/token/", {"username": "x", "password": "y"}, HTTP_X_FORWARDED_FOR=forged
+        )
+        assert response.status_code == 401
+
+    response = api.post(
+        "/api/v1/auth/token/", {"username": "x", "password": "y"}, HTTP_X_FORWARDED_FOR="198.51.100.7"
+    )
+
+    assert_problem(response, 429, "throttled")
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_login_budget(api, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.QINGSHAN_TRUSTED_PROXIES = ["127.0.0.1"]  # the test client's address plays the proxy
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    limit = int(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"].split("/")[0])
+    for _ in range(limit):
+        # the client's own prefix varies; the proxy appends the address it saw
+        response = api.post(
+            "/api/v1/auth/token/",
+            {"username": "x", "password": "y"},
+            HTTP_X_FORWARDED_FOR=f"10.9.9.{_}, 198.51.100.7",
+        )
+        assert response.status_code == 401
+
+    same_client = api.post(
+        "/api/v1/auth/token/",
+        {"username": "x", "password": "y"},
+        HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.7",
+    )
+    other_client = api.post(
+        "/api/v1/auth/token/", {"username": "x", "password": "y"}, HTTP_X_FORWARDED_FOR="198.51.100.8"
+    )
+
+    assert_problem(same_client, 429, "throttled")
+    assert other_client.status_code == 401
+
+
+def test_a_forged_forwarded_proto_does_not_make_a_request_secure(settings) -> None:  # type: ignore[no-untyped-def]
+    from django.http import HttpRequest, HttpResponse
+    from django.test import RequestFactory
+
+    from config.proxies import UntrustedForwardingHeadersMiddleware
+
+    seen: list[bool] = []
+
+    def view(request: HttpRequest) -> HttpResponse:
+        seen.append(request.is_secure())
+        return HttpResponse()
+
+    middleware = UntrustedForwardingHeadersMiddleware(view)
+    middleware(RequestFactory().get("/", HTTP_X_FORWARDED_PROTO="https", REMOTE_ADDR="203.0.113.9"))
+    settings.QINGSHAN_TRUSTED_PROXIES = ["10.0.0.2"]
+    middleware(RequestFactory().get("/", HTTP_X_FORWARDED_PROTO="https", REMOTE_ADDR="10.0.0.2"))
+
+    assert seen == [False, True]
