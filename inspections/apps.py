@@ -1,3 +1,5 @@
+"""The inspections app: registers every task by name and runs one hook after migrate."""
+
 from typing import Any
 
 from django.apps import AppConfig
