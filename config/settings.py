@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: nothing below may read a forwarding header a client forged (config/proxies.py).
     "config.proxies.UntrustedForwardingHeadersMiddleware",
+    "inspections.api.limits.UrlLengthLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -210,6 +211,8 @@ CELERY_TASK_ROUTES = {
 }
 
 # --- REST API ---------------------------------------------------------------
+# Longer URLs (path and query string) are answered 414 uri_too_long (inspections/api/limits.py).
+QINGSHAN_MAX_URL_LENGTH = env.int("QINGSHAN_MAX_URL_LENGTH", default=4096)
 # The addresses of the reverse proxies in front of the app (none by default): only their
 # X-Forwarded-For and X-Forwarded-Proto are believed; anyone else's are dropped.
 QINGSHAN_TRUSTED_PROXIES = env.list("QINGSHAN_TRUSTED_PROXIES", default=[])

@@ -22,7 +22,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, JsonResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -31,6 +32,26 @@ from rest_framework.views import set_rollback
 from inspections.common.errors import DomainError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class RequestTooLarge(exceptions.APIException):
+    """A body larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (photos go through their own limits)."""
+
+    status_code = 413
+    default_code = "request_too_large"
+    default_detail = _("The request body is larger than the server accepts.")
+
+
+def uri_too_long(request: HttpRequest) -> HttpResponse:
+    """A 414 for a URL longer than ``QINGSHAN_MAX_URL_LENGTH``: a problem document on the API."""
+    if _is_api(request):
+        return problem_response(
+            request,
+            status_code=414,
+            code="uri_too_long",
+            detail=str(_("The URL is longer than the server accepts.")),
+        )
+    return HttpResponse(status=414)
 
 
 def problem_type(code: str) -> str:
@@ -113,7 +134,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             extra=exc.extra,
         )
         return Response(body, status=exc.status, content_type=PROBLEM_CONTENT_TYPE)
-    if isinstance(exc, Http404):
+    if isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
@@ -204,6 +227,13 @@ def server_error(request: HttpRequest) -> Any:
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> Any:
+    if _is_api(request) and isinstance(exception, RequestDataTooBig):
+        return problem_response(
+            request,
+            status_code=413,
+            code=RequestTooLarge.default_code,
+            detail=str(RequestTooLarge.default_detail),
+        )
     if _is_api(request):
         return problem_response(
             request, status_code=400, code="bad_request", detail=str(_("The request is malformed."))

@@ -172,3 +172,18 @@ def test_a_forged_forwarded_proto_does_not_make_a_request_secure(settings) -> No
     middleware(RequestFactory().get("/", HTTP_X_FORWARDED_PROTO="https", REMOTE_ADDR="10.0.0.2"))
 
     assert seen == [False, True]
+
+
+def test_a_body_larger_than_the_server_accepts_is_a_413_problem(api) -> None:  # type: ignore[no-untyped-def]
+    body = '{"username": "' + "x" * 5_000_000 + '", "password": "y"}'  # 5 MB
+
+    response = api.post("/api/v1/auth/token/", body, content_type="application/json")
+
+    assert_problem(response, 413, "request_too_large")
+
+
+def test_a_url_longer_than_the_server_accepts_is_a_414_problem(api) -> None:  # type: ignore[no-untyped-def]
+    response = api.get("/api/v1/villages/?search=" + "x" * 5_000)
+
+    assert_problem(response, 414, "uri_too_long")
+    assert api.get("/api/v1/villages/?search=" + "x" * 1_000).status_code == 401  # an ordinary answer

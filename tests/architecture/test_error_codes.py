@@ -40,6 +40,7 @@ FRAMEWORK_CODES: dict[str, int] = {
     "method_not_allowed": 405,
     "not_acceptable": 406,
     "unsupported_media_type": 415,
+    "request_too_large": 413,
     "throttled": 429,
     "server_error": 500,
 }
