@@ -1,7 +1,15 @@
-"""Token endpoints: simplejwt's views with login throttling."""
+"""Token endpoints: simplejwt's views with login throttling; ``me/``.
+
+Tokens are revoked by a password change (``CHECK_REVOKE_TOKEN``): simplejwt
+refuses such an access token, and :class:`TokenRefreshSerializer` such a
+refresh token, both with ``401 password_changed``.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -9,9 +17,31 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from inspections.accounts.models import Inspector, User
 from villages.api.serializers import DivisionSummarySerializer
+
+
+def refresh_token_check_not_revoked(token: str) -> None:
+    """Refuse a refresh token issued before the account's password last changed (401 ``password_changed``).
+
+    simplejwt refuses such an access token itself; its refresh endpoint does not
+    look at the password, and would mint access tokens that are refused at once.
+    A token that is not valid at all is left to simplejwt to refuse.
+    """
+    try:
+        payload = RefreshToken(token).payload  # type: ignore[arg-type]
+    except TokenError:
+        return
+    user = User.objects.filter(pk=payload.get(jwt_settings.USER_ID_CLAIM) or 0).first()
+    if user is not None and payload.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(
+        user.password
+    ):
+        raise AuthenticationFailed(str(_("The user's password has been changed.")), code="password_changed")
 
 
 @extend_schema(tags=["auth"])
@@ -30,6 +60,12 @@ class TokenRefreshView(jwt_views.TokenRefreshView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
     problem_statuses = ["400", "401"]
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        token = request.data.get("refresh") if isinstance(request.data, dict) else None
+        if isinstance(token, str):
+            refresh_token_check_not_revoked(token)
+        return super().post(request, *args, **kwargs)
 
 
 class InspectorProfileOutput(serializers.ModelSerializer[Inspector]):

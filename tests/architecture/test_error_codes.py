@@ -34,6 +34,7 @@ FRAMEWORK_CODES: dict[str, int] = {
     "not_authenticated": 401,
     "authentication_failed": 401,
     "token_not_valid": 401,
+    "password_changed": 401,
     "no_active_account": 401,
     "permission_denied": 403,
     "not_found": 404,
