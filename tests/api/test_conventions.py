@@ -132,12 +132,12 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_login_budget(api, settin
     settings.QINGSHAN_TRUSTED_PROXIES = ["127.0.0.1"]  # the test client's address plays the proxy
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
     limit = int(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"].split("/")[0])
-    for _ in range(limit):
+    for n in range(limit):
         # the client's own prefix varies; the proxy appends the address it saw
         response = api.post(
             "/api/v1/auth/token/",
             {"username": "x", "password": "y"},
-            HTTP_X_FORWARDED_FOR=f"10.9.9.{_}, 198.51.100.7",
+            HTTP_X_FORWARDED_FOR=f"10.9.9.{n}, 198.51.100.7",
         )
         assert response.status_code == 401
 
