@@ -265,7 +265,12 @@ SPECTACULAR_SETTINGS = {
         "SeverityEnum": "inspections.checklist.models.Severity",
         "ProblemDomainEnum": "inspections.checklist.models.Domain",
     },
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
+    # One schema for every caller, in English (inspections/api/schema.py).
+    "DEFAULT_GENERATOR_CLASS": "inspections.api.schema.SchemaGenerator",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "inspections.api.schema.postprocess_schema",
+    ],
 }
 
 # --- Security (production defaults; DEBUG relaxes none of them silently) ----
