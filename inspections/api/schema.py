@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular import generators, openapi
 from django.utils import translation
+from drf_spectacular import generators, openapi
 from rest_framework.permissions import AllowAny
 
 from inspections.api.problems import PROBLEM_CONTENT_TYPE, ProblemSerializer

@@ -34,20 +34,22 @@ from inspections.evidence.models import Photo, Upload
 
 TUS_HEADERS = {"Tus-Resumable": tus.TUS_VERSION}
 
+# One named enum (components/schemas/TusResumable, SPECTACULAR_SETTINGS["APPEND_COMPONENTS"]),
+# so that clients have one type for it rather than one per operation.
+_TUS_RESUMABLE_SCHEMA = {"$ref": "#/components/schemas/TusResumable"}
+
 _RESUMABLE = OpenApiParameter(
     "Tus-Resumable",
-    OpenApiTypes.STR,
+    _TUS_RESUMABLE_SCHEMA,
     OpenApiParameter.HEADER,
     required=True,
-    enum=[tus.TUS_VERSION],
     description="The tus version: without it (or with another) the answer is 412 tus_version_unsupported.",
 )
 # Response headers (OpenApiParameter with response=...): on every answer, and per status.
 _RESUMABLE_ANSWERED = OpenApiParameter(
     "Tus-Resumable",
-    OpenApiTypes.STR,
+    _TUS_RESUMABLE_SCHEMA,
     OpenApiParameter.HEADER,
-    enum=[tus.TUS_VERSION],
     response=True,
     description="On every answer of the tus endpoints, errors included.",
 )

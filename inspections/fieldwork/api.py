@@ -199,9 +199,7 @@ class CheckInInput(serializers.Serializer):
     accuracy_m = serializers.FloatField(
         min_value=0, max_value=1e6, required=False, allow_null=True, default=None
     )
-    device_time = ClientDateTimeField(
-        help_text="The phone's clock when the fix was taken, with its offset."
-    )
+    device_time = ClientDateTimeField(help_text="The phone's clock when the fix was taken, with its offset.")
 
 
 class FindingInput(serializers.Serializer):
