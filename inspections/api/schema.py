@@ -10,6 +10,8 @@ and need no hand edits:
   model fields' verbose names) are left out: names come from field names only.
 - Multipart form fields are never ``nullable``: a form cannot carry a null, and
   clients told otherwise send the string ``"None"``. Leave a field out instead.
+- Request bodies state their defaults in words, not as ``default``: with one,
+  openapi-typescript makes the field required and openapi-python-client sends it.
 - A view may document ``HEAD`` and ``OPTIONS`` (the tus endpoints do) by
   listing them in ``schema_extra_methods``; other views' implicit ones are not
   part of the contract.
@@ -88,8 +90,24 @@ def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     return resolved
 
 
+def _default_in_words(prop: dict[str, Any]) -> None:
+    """A request field's default, said in its description rather than as ``default``.
+
+    openapi-typescript (default settings) makes a property with a ``default`` required, so a
+    TypeScript client would have to send every defaulted field; the server's default is the
+    same either way.
+    """
+    if "default" not in prop:
+        return
+    default = prop.pop("default")
+    shown = "empty" if default in ("", []) else "null" if default is None else f"`{default}`"
+    said = f"Left out: {shown}."
+    prop["description"] = f"{prop['description']}\n\n{said}" if prop.get("description") else said
+
+
 def postprocess_schema(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    """Drop property titles, and ``nullable`` from multipart form fields (see the module's text)."""
+    """Drop property titles, ``nullable`` from multipart form fields, ``default`` from request
+    bodies (see the module's text)."""
     for component in result.get("components", {}).get("schemas", {}).values():
         for prop in component.get("properties", {}).values():
             prop.pop("title", None)
@@ -97,10 +115,11 @@ def postprocess_schema(result: dict[str, Any], generator: Any, request: Any, pub
         for operation in operations.values():
             for parameter in operation.get("parameters", []):
                 parameter.get("schema", {}).pop("title", None)
-            form = operation.get("requestBody", {}).get("content", {}).get("multipart/form-data")
-            if form:
-                for prop in _resolve(result, form["schema"]).get("properties", {}).values():
-                    prop.pop("nullable", None)
+            for media_type, body in operation.get("requestBody", {}).get("content", {}).items():
+                for prop in _resolve(result, body["schema"]).get("properties", {}).values():
+                    _default_in_words(prop)
+                    if media_type == "multipart/form-data":
+                        prop.pop("nullable", None)
     return result
 
 
