@@ -86,7 +86,7 @@ def _integer_header(request: Request, name: str) -> int:
 class TusView(APIView):
     """Shared by both tus resources: protocol version check and headers on every response."""
 
-    schema_extra_methods = ("OPTIONS",)
+    schema_extra_methods: tuple[str, ...] = ("OPTIONS",)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
