@@ -16,6 +16,7 @@ Half the generated ids are replaced by those of real objects the caller may see
 from __future__ import annotations
 
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +37,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from inspections.evidence import tus
-from inspections.fieldwork.models import Inspection
 from tests import builders
 
 pytestmark = pytest.mark.slow
@@ -101,17 +101,18 @@ def world(request: pytest.FixtureRequest) -> World:
         "cases": case.pk,
         "photos": str(picture.client_uuid),
         "uploads": str(created.pk),
-        "public": Inspection.objects.order_by("pk").values_list("pk", flat=True).first(),
     }
     token = str(RefreshToken.for_user(caller).access_token) if caller is not None else None
     return World(token=token, ids=ids)
 
 
 def aim(case: Any, ids: dict[str, Any]) -> None:
-    """Point every other generated id at a real object (the first path segment says which)."""
+    """Point about half the generated ids at a real object (the first path segment says which),
+    chosen by a checksum of the generated value: the same choice in every run."""
     resource = case.path.removeprefix("/api/v1/").split("/", 1)[0]
     for name, value in list((case.path_parameters or {}).items()):
-        if name in ("pk", "id", "client_uuid") and resource in ids and hash(str(value)) % 2 == 0:
+        chosen = zlib.crc32(str(value).encode()) % 2 == 0
+        if name in ("pk", "id", "client_uuid") and resource in ids and chosen:
             case.path_parameters[name] = ids[resource]
     if isinstance(case.body, dict):
         for name in ("inspection", "case"):
