@@ -265,7 +265,18 @@ SPECTACULAR_SETTINGS = {
         "SeverityEnum": "inspections.checklist.models.Severity",
         "ProblemDomainEnum": "inspections.checklist.models.Domain",
     },
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
+    # The tus version header's one value, named for generated clients (inspections/evidence/api_tus.py).
+    "APPEND_COMPONENTS": {
+        "schemas": {
+            "TusResumable": {"type": "string", "enum": ["1.0.0"], "x-enum-varnames": ["V1_0_0"]},
+        }
+    },
+    # One schema for every caller, in English (inspections/api/schema.py).
+    "DEFAULT_GENERATOR_CLASS": "inspections.api.schema.SchemaGenerator",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "inspections.api.schema.postprocess_schema",
+    ],
 }
 
 # --- Security (production defaults; DEBUG relaxes none of them silently) ----

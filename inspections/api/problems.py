@@ -270,6 +270,30 @@ class ProblemSerializer(serializers.Serializer):
     instance = serializers.CharField()
     # DRF pops declared fields off the class, so this does not shadow `Serializer.errors`.
     errors = FieldErrorSerializer(many=True, required=False)  # type: ignore[assignment]
+    # Extension members: present only with the codes named (DomainError.extra).
+    retry_after = serializers.IntegerField(
+        required=False, help_text="throttled: seconds to wait before trying again (as Retry-After)."
+    )
+    pending_photos = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        help_text="photos_pending: the client UUIDs of the photos named by findings that have not arrived.",
+    )
+    max_bytes = serializers.IntegerField(
+        required=False, help_text="photo_too_large: the largest photo the server accepts, in bytes."
+    )
+    max_pixels = serializers.IntegerField(
+        required=False, help_text="photo_too_many_pixels: the most pixels a photo may have."
+    )
+    offset = serializers.IntegerField(
+        required=False, help_text="offset_mismatch: the upload's offset on the server (tus)."
+    )
+    from_status = serializers.CharField(
+        required=False, help_text="case_transition_not_allowed: the case's status."
+    )
+    to_status = serializers.CharField(
+        required=False, help_text="case_transition_not_allowed: the status asked for."
+    )
 
 
 __all__ = [

@@ -14,7 +14,7 @@ from typing import Any
 import django_filters
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -190,6 +190,7 @@ class CaseFilter(django_filters.FilterSet):
         model = Case
         fields = ["status", "category", "severity", "overdue", "division", "village", "escalation_level"]
 
+    @extend_schema_field({"type": "boolean", "description": "Past the deadline and not rectified"})
     def filter_overdue(self, queryset: CaseQuerySet, name: str, value: bool | None) -> CaseQuerySet:
         if value is None:
             return queryset

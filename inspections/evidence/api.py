@@ -21,10 +21,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inspections.accounts.models import User
+from inspections.api.fields import ClientDateTimeField
 from inspections.cases.selectors import case_list
 from inspections.common.errors import NotFound
 from inspections.evidence import services as evidence
 from inspections.evidence.api_output import PhotoOutput
+from inspections.evidence.imaging import ACCEPTED_TYPES
 from inspections.evidence.models import Photo
 from inspections.evidence.policies import may_see_file, photographable_inspection, rectifiable_case
 from inspections.evidence.selectors import visible_photos
@@ -53,14 +55,14 @@ class PhotoUploadInput(serializers.Serializer):
         default=Photo.Purpose.EVIDENCE,
         help_text="evidence by default; after (and only after) for a case's photos.",
     )
-    taken_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    taken_at = ClientDateTimeField(required=False, allow_null=True, default=None)
     longitude = serializers.FloatField(
         min_value=-180, max_value=180, required=False, allow_null=True, default=None
     )
     latitude = serializers.FloatField(
         min_value=-90, max_value=90, required=False, allow_null=True, default=None
     )
-    device_time = serializers.DateTimeField(
+    device_time = ClientDateTimeField(
         required=False,
         allow_null=True,
         default=None,
@@ -147,7 +149,8 @@ class PhotoDetailView(APIView):
 
 class PhotoFileView(APIView):
     @extend_schema(
-        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
+        # Renditions are JPEG; an original is in the type it was received in.
+        responses={(200, media): OpenApiResponse(OpenApiTypes.BINARY) for media in ACCEPTED_TYPES},
         tags=["evidence"],
         operation_id="photos_file_retrieve",
     )

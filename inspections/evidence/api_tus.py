@@ -34,8 +34,45 @@ from inspections.evidence.models import Photo, Upload
 
 TUS_HEADERS = {"Tus-Resumable": tus.TUS_VERSION}
 
+# One named enum (components/schemas/TusResumable, SPECTACULAR_SETTINGS["APPEND_COMPONENTS"]),
+# so that clients have one type for it rather than one per operation.
+_TUS_RESUMABLE_SCHEMA = {"$ref": "#/components/schemas/TusResumable"}
+
 _RESUMABLE = OpenApiParameter(
-    "Tus-Resumable", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, enum=["1.0.0"]
+    "Tus-Resumable",
+    _TUS_RESUMABLE_SCHEMA,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="The tus version: without it (or with another) the answer is 412 tus_version_unsupported.",
+)
+# Response headers (OpenApiParameter with response=...): on every answer, and per status.
+_RESUMABLE_ANSWERED = OpenApiParameter(
+    "Tus-Resumable",
+    _TUS_RESUMABLE_SCHEMA,
+    OpenApiParameter.HEADER,
+    response=True,
+    description="On every answer of the tus endpoints, errors included.",
+)
+_VERSION_ANSWERED = OpenApiParameter(
+    "Tus-Version",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[204, 412],
+    description="The tus versions the server speaks (1.0.0): with OPTIONS, and with a 412.",
+)
+_OFFSET_ANSWERED = OpenApiParameter(
+    "Upload-Offset",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    response=[200, 201, 204],
+    description="The bytes the server has so far: resume from here.",
+)
+_PHOTO_ANSWERED = OpenApiParameter(
+    "Qingshan-Photo",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200, 204],
+    description="Once the last bytes have arrived: the photo's URL (photos/{uuid}/).",
 )
 
 
@@ -49,6 +86,8 @@ def _integer_header(request: Request, name: str) -> int:
 class TusView(APIView):
     """Shared by both tus resources: protocol version check and headers on every response."""
 
+    schema_extra_methods: tuple[str, ...] = ("OPTIONS",)
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if request.method != "OPTIONS" and request.headers.get("Tus-Resumable") != tus.TUS_VERSION:
@@ -61,7 +100,32 @@ class TusView(APIView):
             response["Tus-Version"] = tus.TUS_VERSION
         return response
 
+    @extend_schema(
+        summary="tus discovery",
+        request=None,
+        parameters=[
+            _RESUMABLE_ANSWERED,
+            _VERSION_ANSWERED,
+            OpenApiParameter(
+                "Tus-Extension",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                response=[204],
+                description="The tus extensions served: creation,termination.",
+            ),
+            OpenApiParameter(
+                "Tus-Max-Size",
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                response=[204],
+                description="The largest upload accepted, in bytes (QINGSHAN_PHOTO_MAX_BYTES).",
+            ),
+        ],
+        responses={204: OpenApiResponse(description="The server's tus version, extensions and limit.")},
+        tags=["evidence"],
+    )
     def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+        """tus discovery: the protocol version, extensions and largest upload (no Tus-Resumable needed)."""
         return Response(
             status=204,
             headers={
@@ -78,6 +142,16 @@ class UploadCreateView(TusView):
     @extend_schema(
         parameters=[
             _RESUMABLE,
+            _RESUMABLE_ANSWERED,
+            _VERSION_ANSWERED,
+            _OFFSET_ANSWERED,
+            OpenApiParameter(
+                "Location",
+                OpenApiTypes.URI,
+                OpenApiParameter.HEADER,
+                response=[201],
+                description="The upload's URL: HEAD, PATCH and DELETE go there.",
+            ),
             OpenApiParameter("Upload-Length", OpenApiTypes.INT, OpenApiParameter.HEADER, required=True),
             OpenApiParameter(
                 "Upload-Metadata",
@@ -129,8 +203,36 @@ def _owned_upload(request: Request, pk: Any) -> Upload:
 
 class UploadDetailView(TusView):
     problem_statuses = ["409", "412", "413", "415", "422", "423"]
+    schema_extra_methods = ("HEAD", "OPTIONS")
 
-    @extend_schema(parameters=[_RESUMABLE], responses={200: None}, tags=["evidence"])
+    @extend_schema(
+        parameters=[
+            _RESUMABLE,
+            _RESUMABLE_ANSWERED,
+            _VERSION_ANSWERED,
+            _OFFSET_ANSWERED,
+            _PHOTO_ANSWERED,
+            OpenApiParameter(
+                "Upload-Length",
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                response=[200],
+                description="The upload's length, as created.",
+            ),
+            OpenApiParameter(
+                "Upload-Metadata",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                response=[200],
+                description="The metadata as created, when there was any.",
+            ),
+            OpenApiParameter(
+                "Cache-Control", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200], enum=["no-store"]
+            ),
+        ],
+        responses={200: OpenApiResponse(description="The offset is in Upload-Offset; there is no body.")},
+        tags=["evidence"],
+    )
     def head(self, request: Request, pk: str) -> Response:
         """The upload's offset (tus core)."""
         upload = _owned_upload(request, pk)
@@ -148,10 +250,20 @@ class UploadDetailView(TusView):
     @extend_schema(
         parameters=[
             _RESUMABLE,
-            OpenApiParameter("Upload-Offset", OpenApiTypes.INT, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter(
+                "Upload-Offset",
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="Where these bytes go: the offset HEAD (or the last PATCH) answered.",
+            ),
+            _RESUMABLE_ANSWERED,
+            _VERSION_ANSWERED,
+            _OFFSET_ANSWERED,
+            _PHOTO_ANSWERED,
         ],
         request={"application/offset+octet-stream": OpenApiTypes.BINARY},
-        responses={204: None},
+        responses={204: OpenApiResponse(description="Appended; the new offset is in Upload-Offset.")},
         tags=["evidence"],
     )
     def patch(self, request: Request, pk: str) -> Response:
@@ -194,7 +306,11 @@ class UploadDetailView(TusView):
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
 
-    @extend_schema(parameters=[_RESUMABLE], responses={204: None}, tags=["evidence"])
+    @extend_schema(
+        parameters=[_RESUMABLE, _RESUMABLE_ANSWERED, _VERSION_ANSWERED],
+        responses={204: OpenApiResponse(description="Terminated.")},
+        tags=["evidence"],
+    )
     def delete(self, request: Request, pk: str) -> Response:
         """Terminate the upload and discard its bytes (tus termination). A finished photo stays."""
         tus.upload_terminate(upload=_owned_upload(request, pk))

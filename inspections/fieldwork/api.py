@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inspections.accounts.models import Inspector, User
+from inspections.api.fields import ClientDateTimeField
 from inspections.checklist.models import ProblemCategory, Severity
 from inspections.common.errors import NotFound
 from inspections.evidence.api_output import PhotoOutput
@@ -198,9 +199,7 @@ class CheckInInput(serializers.Serializer):
     accuracy_m = serializers.FloatField(
         min_value=0, max_value=1e6, required=False, allow_null=True, default=None
     )
-    device_time = serializers.DateTimeField(
-        help_text="The phone's clock when the fix was taken, with its offset."
-    )
+    device_time = ClientDateTimeField(help_text="The phone's clock when the fix was taken, with its offset.")
 
 
 class FindingInput(serializers.Serializer):
