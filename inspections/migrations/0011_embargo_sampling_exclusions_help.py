@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inspections', '0010_photo_uuids_gin_indexes'),
+        ("inspections", "0010_photo_uuids_gin_indexes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='samplingplan',
-            name='exclude_inspected_days',
-            field=models.PositiveSmallIntegerField(default=0, help_text='0 keeps them. Only submitted inspections count: a visit still to come never leaves a village out.', verbose_name='exclude villages inspected within (days)'),
+            model_name="samplingplan",
+            name="exclude_inspected_days",
+            field=models.PositiveSmallIntegerField(
+                default=0,
+                help_text="0 keeps them. Only submitted inspections count: a visit still to come never leaves a village out.",
+                verbose_name="exclude villages inspected within (days)",
+            ),
         ),
     ]

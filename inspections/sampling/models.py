@@ -79,7 +79,7 @@ class SamplingPlan(models.Model):
         _("exclude villages inspected within (days)"),
         default=0,
         help_text=_(
-            "0 keeps them. Only submitted inspections count: a visit still to come never leaves a village out."
+            "0 keeps them. Only submitted inspections count: a visit still to come leaves no village out."
         ),
     )
     excluded_kinds = models.JSONField(

@@ -19,7 +19,6 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
