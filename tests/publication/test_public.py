@@ -269,11 +269,12 @@ def test_a_supervisor_saving_results_keeps_the_inspections_outside_their_county(
     anji = submitted_inspection(village_code="330523108204")
     deqing = submitted_inspection(village_code="330521101201")
     organiser = supervisor("330500")
+    county = supervisor("330523")
     publication = publication_services.publication_create(
-        title_zh_hans="两县抽查结果", inspections=[anji, deqing], organisers=[organiser]
+        title_zh_hans="两县抽查结果", inspections=[anji, deqing], organisers=[organiser, county]
     )
     client = Client()
-    client.force_login(supervisor("330523"))
+    client.force_login(county)
     url = f"/admin/inspections/publication/{publication.pk}/change/"
 
     page = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
@@ -287,7 +288,7 @@ def test_a_supervisor_saving_results_keeps_the_inspections_outside_their_county(
             "title_zh_hans": "两县抽查结果（修订）",
             "title_en": "",
             "inspections": [anji.pk],
-            "organisers": [organiser.pk],
+            "organisers": [county.pk],  # the prefecture's organiser is not the county's to offer
         },
     )
 
@@ -295,6 +296,7 @@ def test_a_supervisor_saving_results_keeps_the_inspections_outside_their_county(
     publication.refresh_from_db()
     assert publication.title_zh_hans == "两县抽查结果（修订）"
     assert set(publication.inspections.all()) == {anji, deqing}
+    assert set(publication.organisers.all()) == {organiser, county}
 
 
 def test_a_supervisor_can_still_take_their_own_county_out_of_the_results() -> None:
@@ -304,15 +306,21 @@ def test_a_supervisor_can_still_take_their_own_county_out_of_the_results() -> No
     anji = submitted_inspection(village_code="330523108204")
     anji_too = submitted_inspection(village_code="330523108204")
     deqing = submitted_inspection(village_code="330521101201")
+    county = supervisor("330523")
     publication = publication_services.publication_create(
-        title_zh_hans="两县抽查结果", inspections=[anji, anji_too, deqing]
+        title_zh_hans="两县抽查结果", inspections=[anji, anji_too, deqing], organisers=[county]
     )
     client = Client()
-    client.force_login(supervisor("330523"))
+    client.force_login(county)
 
     saved = client.post(
         f"/admin/inspections/publication/{publication.pk}/change/",
-        {"title_zh_hans": "两县抽查结果", "title_en": "", "inspections": [anji.pk], "organisers": []},
+        {
+            "title_zh_hans": "两县抽查结果",
+            "title_en": "",
+            "inspections": [anji.pk],
+            "organisers": [county.pk],
+        },
     )
 
     assert saved.status_code == 302, saved.content.decode()[:2000]
