@@ -101,6 +101,8 @@ class PublicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def _organises(self, request: HttpRequest, publication: Publication | None) -> bool:
         if publication is None or request.user.is_superuser:
             return True
+        if not isinstance(request.user, User):
+            return False
         return publication.organisers.filter(pk=request.user.pk).exists()
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -168,7 +170,7 @@ class PublicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 "%(count)d more inspections, outside what you may see, stay in these results.",
                 hidden,
             ) % {"count": hidden}
-        form.organisers_kept = self._organisers_out_of_picker(request, obj)
+        form.organisers_kept = self._organisers_out_of_picker(request, obj)  # type: ignore[attr-defined]
         return form
 
     def save_model(self, request: HttpRequest, obj: Publication, form: Any, change: bool) -> None:

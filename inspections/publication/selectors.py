@@ -8,6 +8,7 @@ severity, cases by status and dates, and summaries are written for the public.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,10 +17,66 @@ from django.urls import reverse
 
 from inspections.cases.models import Case, CaseStatus
 from inspections.checklist.models import Severity
+from inspections.evidence.models import Photo
 from inspections.fieldwork.models import Finding, Inspection
 from inspections.publication.models import Publication, PublicImage, TypicalCase
 
 SUBMITTED = Inspection.Status.SUBMITTED
+
+
+def case_photos(case: Case) -> QuerySet[Photo]:
+    """The photos of ``case``: the ones its finding names from its inspection, its after-photos,
+    and those of its verification and look-back visits. Nothing else may illustrate it."""
+    named = [str(u) for u in case.finding.photo_uuids]
+    return Photo.objects.filter(
+        Q(inspection_id=case.inspection_id, client_uuid__in=named)
+        | Q(case_id=case.pk)
+        | Q(inspection__follow_up__case_id=case.pk)
+    )
+
+
+def public_case_photo_uuids(typicals: Iterable[TypicalCase]) -> dict[int, set[str]]:
+    """Per typical case, the UUIDs it names that the public may see: one query.
+
+    Photos of its case (:func:`case_photos`) whose visit is submitted, or
+    uploaded for the case itself. A typical case saved before this rule, naming
+    some other photo, shows nothing of it.
+    """
+    typicals = list(typicals)
+    wanted = {str(u) for t in typicals for u in t.photo_uuids}
+    if not wanted:
+        return {}
+    rows: dict[str, list[tuple[int | None, int | None, str | None, int | None]]] = {}
+    for client_uuid, case_id, inspection_id, status, follow_up_case in Photo.objects.filter(
+        client_uuid__in=_uuids(wanted)
+    ).values_list(
+        "client_uuid", "case_id", "inspection_id", "inspection__status", "inspection__follow_up__case_id"
+    ):
+        rows.setdefault(str(client_uuid), []).append((case_id, inspection_id, status, follow_up_case))
+    allowed: dict[int, set[str]] = {}
+    for typical in typicals:
+        case = typical.case
+        named = {str(u) for u in case.finding.photo_uuids}
+        mine: set[str] = set()
+        for value in map(str, typical.photo_uuids):
+            for of_case, of_inspection, visit_status, of_follow_up in rows.get(value, []):
+                if of_case == case.pk or (
+                    visit_status == SUBMITTED
+                    and ((of_inspection == case.inspection_id and value in named) or of_follow_up == case.pk)
+                ):
+                    mine.add(value)
+        allowed[typical.pk] = mine
+    return allowed
+
+
+def _uuids(values: Iterable[str]) -> list[uuid.UUID]:
+    parsed = []
+    for value in values:
+        try:
+            parsed.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    return parsed
 
 
 def public_images_for(photo_uuids: Iterable[str]) -> dict[str, PublicImage]:
@@ -44,7 +101,7 @@ def published_typical_cases() -> QuerySet[TypicalCase]:
     """Published typical cases of submitted inspections, newest first."""
     return (
         TypicalCase.objects.filter(published_at__isnull=False, case__inspection__status=SUBMITTED)
-        .select_related("case__category", "case__village__township__parent")
+        .select_related("case__category", "case__village__township__parent", "case__finding")
         .order_by("-published_at", "-id")
     )
 
@@ -157,8 +214,11 @@ def result_detail(publication: Publication, lang: str) -> dict[str, Any]:
     }
 
 
-def typical_case_data(typical: TypicalCase, lang: str, images: dict[str, PublicImage]) -> dict[str, Any]:
+def typical_case_data(
+    typical: TypicalCase, lang: str, images: dict[str, PublicImage], allowed: set[str] | None = None
+) -> dict[str, Any]:
     case = typical.case
+    photos = [u for u in typical.photo_uuids if allowed is None or str(u) in allowed]
     return {
         "id": typical.pk,
         "title": _pick(lang, typical.title_zh_hans, typical.title_en),
@@ -182,10 +242,11 @@ def typical_case_data(typical: TypicalCase, lang: str, images: dict[str, PublicI
         "opened_on": case.opened_at.date(),
         "deadline": case.deadline,
         "closed_on": case.closed_at.date() if case.closed_at else None,
-        "photos": _images(typical.photo_uuids, images),
+        "photos": _images(photos, images),
     }
 
 
 def typical_cases_data(typicals: list[TypicalCase], lang: str) -> list[dict[str, Any]]:
-    images = public_images_for(u for t in typicals for u in t.photo_uuids)
-    return [typical_case_data(t, lang, images) for t in typicals]
+    allowed = public_case_photo_uuids(typicals)
+    images = public_images_for(u for t in typicals for u in allowed.get(t.pk, ()))
+    return [typical_case_data(t, lang, images, allowed.get(t.pk, set())) for t in typicals]

@@ -11,6 +11,7 @@ from django.test import Client
 from PIL import Image
 
 from inspections.common.errors import DomainError
+from inspections.evidence.models import Photo
 from inspections.fieldwork.models import Inspection
 from inspections.publication import services as publication_services
 from inspections.publication.models import Publication, TypicalCase
@@ -32,6 +33,20 @@ def named_people():  # type: ignore[no-untyped-def]
 
 
 def typical(case, published: bool, actor) -> TypicalCase:  # type: ignore[no-untyped-def]
+    # An after-photo of the case: a typical case shows only its case's photos.
+    Photo.objects.get_or_create(
+        client_uuid=PHOTO_UUID,
+        defaults={
+            "case": case,
+            "purpose": Photo.Purpose.AFTER,
+            "uploaded_by": actor,
+            "channel": Photo.Channel.MULTIPART,
+            "original": "originals/after.jpg",
+            "content_type": "image/jpeg",
+            "size": 1,
+            "sha256": "0" * 64,
+        },
+    )
     TypicalCase.objects.create(
         case=case,
         title_zh_hans="村口垃圾长期堆放",
