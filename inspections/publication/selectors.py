@@ -79,6 +79,13 @@ def _uuids(values: Iterable[str]) -> list[uuid.UUID]:
     return parsed
 
 
+def _uuid_or_none(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
 def public_images_for(photo_uuids: Iterable[str]) -> dict[str, PublicImage]:
     """The public copies of these photos, by source photo UUID: one query."""
     wanted = {str(u) for u in photo_uuids}
@@ -162,7 +169,8 @@ def result_detail(publication: Publication, lang: str) -> dict[str, Any]:
     """A publication with each submitted inspection, its findings and their cases' status.
 
     Queries: the inspections with village, township and county (1), their
-    findings with category and case (1), the public images (1).
+    findings with category and case (1), which named photos are the inspections' own (1),
+    the public images (1).
     """
     inspections = list(
         publication.inspections.filter(status=SUBMITTED)
@@ -175,7 +183,19 @@ def result_detail(publication: Publication, lang: str) -> dict[str, Any]:
         )
         .order_by("village__code", "submitted_at")
     )
-    images = public_images_for(u for i in inspections for f in i.findings.all() for u in f.photo_uuids)
+    # A finding shows only photos of its own inspection: it may name a UUID that is not (the
+    # phone names photos before they arrive), and that photo may belong to a visit still embargoed.
+    named = {str(u) for i in inspections for f in i.findings.all() for u in f.photo_uuids}
+    own = (
+        set(
+            Photo.objects.filter(
+                inspection__in=[i.pk for i in inspections], client_uuid__in=_uuids(named)
+            ).values_list("inspection_id", "client_uuid")
+        )
+        if named
+        else set()
+    )
+    images = public_images_for(str(u) for _i, u in own)
     rows = []
     for inspection in inspections:
         findings = []
@@ -194,7 +214,9 @@ def result_detail(publication: Publication, lang: str) -> dict[str, Any]:
                     "case_status": case.status if case is not None else None,
                     "case_status_label": str(CaseStatus(case.status).label) if case is not None else "",
                     "deadline": case.deadline if case is not None else None,
-                    "photos": _images(finding.photo_uuids, images),
+                    "photos": _images(
+                        [u for u in finding.photo_uuids if (inspection.pk, _uuid_or_none(u)) in own], images
+                    ),
                 }
             )
         rows.append(

@@ -270,14 +270,33 @@ def publication_publish(
     locked.published_at = now
     locked.published_by = actor
     locked.save(update_fields=["published_at", "published_by"])
-    photos = [
-        str(u)
-        for uuids in locked.inspections.values_list("findings__photo_uuids", flat=True)
-        if uuids
-        for u in uuids
-    ]
-    enqueue_on_commit("inspections.cases.make_public_images", photos)
+    enqueue_on_commit("inspections.cases.make_public_images", results_photo_uuids(publication=locked))
     return locked
+
+
+def results_photo_uuids(*, publication: Publication) -> list[str]:
+    """The photos the results show: those the findings name that are photos of their own inspection.
+
+    A finding may name a UUID before its photo arrives, so a name alone proves
+    nothing: the photo it names may be another inspection's, perhaps one still
+    embargoed. Two queries.
+    """
+    named: dict[int, set[str]] = {}
+    for inspection_id, uuids in publication.inspections.values_list("pk", "findings__photo_uuids"):
+        named.setdefault(inspection_id, set()).update(str(u) for u in uuids or [])
+    wanted = {u for uuids in named.values() for u in uuids}
+    if not wanted:
+        return []
+    keys = []
+    for value in wanted:
+        try:
+            keys.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    rows = Photo.objects.filter(inspection_id__in=list(named), client_uuid__in=keys).values_list(
+        "inspection_id", "client_uuid"
+    )
+    return sorted(str(u) for inspection_id, u in rows if str(u) in named.get(inspection_id, set()))
 
 
 def publications_warn_due(*, now: dt.datetime | None = None) -> int:

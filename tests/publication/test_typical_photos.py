@@ -1,4 +1,4 @@
-"""A typical case shows only photos of its case that its publisher may see."""
+"""Typical cases show only photos of their case their publisher may see; results, their inspections' own."""
 
 from __future__ import annotations
 
@@ -16,8 +16,21 @@ from inspections.common.errors import DomainError
 from inspections.evidence.models import Photo
 from inspections.fieldwork.models import Finding, Inspection
 from inspections.publication.models import PublicImage, TypicalCase
-from inspections.publication.services import typical_case_publish
-from tests.builders import DEQING_VILLAGE, YUCUN, inspection, open_case, supervisor, user
+from inspections.publication.services import (
+    publication_create,
+    publication_publish,
+    results_photo_uuids,
+    typical_case_publish,
+)
+from tests.builders import (
+    DEQING_VILLAGE,
+    YUCUN,
+    inspection,
+    open_case,
+    submitted_inspection,
+    supervisor,
+    user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -152,3 +165,31 @@ def test_the_public_never_shows_a_photo_a_typical_case_named_that_is_not_its_cas
 
     assert [p["url"] for p in detail["photos"]] == [f"/public/images/{own_image.uuid}.jpg"]
     assert [p["url"] for p in listing["results"][0]["photos"]] == [f"/public/images/{own_image.uuid}.jpg"]
+
+
+# --- Results: a finding shows only photos of its own inspection -------------------------------
+
+
+def test_results_show_and_make_public_only_photos_of_the_findings_own_inspection() -> None:
+    visit = submitted_inspection(village_code=DEQING_VILLAGE, findings=1)
+    own = photo_row(inspection=visit)
+    pending = inspection(village=YUCUN, status=Inspection.Status.IN_PROGRESS)
+    foreign = photo_row(inspection=pending)
+    missing = str(uuid.uuid4())
+    Finding.objects.filter(inspection=visit).update(
+        photo_uuids=[str(own.client_uuid), str(foreign.client_uuid), missing]
+    )
+    publication = publication_create(title_zh_hans="德清抽查结果", inspections=[visit])
+    for source in (own, foreign):
+        PublicImage.objects.create(
+            source_photo_uuid=source.client_uuid, image="public/x.jpg", width=1, height=1
+        )
+    own_image = PublicImage.objects.get(source_photo_uuid=own.client_uuid)
+
+    assert results_photo_uuids(publication=publication) == [str(own.client_uuid)]
+    publication_publish(publication=publication, actor=supervisor("330521"))
+    detail = Client().get(f"/api/v1/public/results/{publication.pk}/").json()
+
+    (row,) = detail["inspections"]
+    (shown,) = row["findings"]
+    assert [p["url"] for p in shown["photos"]] == [f"/public/images/{own_image.uuid}.jpg"]
