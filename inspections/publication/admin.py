@@ -192,7 +192,9 @@ class PublicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         hidden = getattr(form, "inspections_out_of_sight", [])
         if hidden:
             form.instance.inspections.add(*hidden)
-        kept = getattr(form, "organisers_out_of_picker", [])
+        kept = list(getattr(form, "organisers_out_of_picker", []))
+        if not change:
+            kept.append(request.user)  # whoever creates it sees it: it is its organisers' alone
         if kept:
             form.instance.organisers.add(*kept)
 

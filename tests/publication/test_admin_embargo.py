@@ -243,3 +243,23 @@ def test_a_draft_plan_saved_by_a_county_organiser_keeps_its_wider_organisers() -
     draft.refresh_from_db()
     assert draft.name == "县里改过的计划"
     assert set(draft.organisers.all()) == {prefecture, county}
+
+
+def test_whoever_creates_a_publication_organises_it(world: World) -> None:
+    visited = world.partly_visited().inspections.filter(status=Inspection.Status.SUBMITTED)
+    client = world.client(world.organiser)
+
+    created = client.post(
+        "/admin/inspections/publication/add/",
+        {
+            "title_zh_hans": "补充结果",
+            "title_en": "",
+            "inspections": [i.pk for i in visited],
+            "organisers": [],
+        },
+    )
+
+    assert created.status_code == 302, html(created)[:2000]
+    publication = Publication.objects.get(title_zh_hans="补充结果")
+    assert list(publication.organisers.all()) == [world.organiser]
+    assert world.client(world.organiser).get(change_url(publication.pk)).status_code == 200
