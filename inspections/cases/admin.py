@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -84,13 +85,43 @@ class RectificationInline(ReadOnlyInline):
         )
 
 
+class TypicalCaseForm(forms.ModelForm):  # type: ignore[type-arg]
+    # Set by TypicalCaseInline.get_formset: who saves it.
+    editor: User | None = None
+
+    class Meta:
+        model = TypicalCase
+        fields = ["title_zh_hans", "title_en", "summary_zh_hans", "summary_en", "photo_uuids"]
+
+    def clean_photo_uuids(self) -> Any:
+        """Only photos of this case the editor may see (publishing checks it again)."""
+        value = self.cleaned_data.get("photo_uuids")
+        case = getattr(self.instance, "case", None)
+        if not value or self.editor is None or case is None:
+            return value
+        if not isinstance(value, list):
+            raise forms.ValidationError(_("A list of photo UUIDs."))
+        try:
+            return publication_services.typical_case_photos_check(
+                case=case, actor=self.editor, photo_uuids=value
+            )
+        except DomainError as refusal:
+            raise forms.ValidationError(str(refusal.detail)) from refusal
+
+
 class TypicalCaseInline(admin.StackedInline):  # type: ignore[type-arg]
     model = TypicalCase
+    form = TypicalCaseForm
     extra = 0
     can_delete = False
     fields = ["title_zh_hans", "title_en", "summary_zh_hans", "summary_en", "photo_uuids", "published_at"]
     readonly_fields = ["published_at"]
     verbose_name_plural = _("typical case (public summary: no personal names)")
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form.editor = request.user if isinstance(request.user, User) else None  # type: ignore[attr-defined]
+        return formset
 
 
 class OverdueFilter(admin.SimpleListFilter):

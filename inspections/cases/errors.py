@@ -58,3 +58,19 @@ class CaseEscalationAtTop(DomainError):
     code = "case_escalation_at_top"
     status = 409
     default_detail = _("This case is already at the top escalation level.")
+
+
+class PhotoNotOfCase(DomainError):
+    """A rectification names a photo uploaded for something else (``photos`` lists them)."""
+
+    code = "photo_not_of_case"
+    status = 422
+    default_detail = _("A rectification may name only photos uploaded for its case.")
+
+    @classmethod
+    def of(cls, photos: list[str]) -> PhotoNotOfCase:
+        return cls(
+            _("A rectification may name only photos uploaded for its case: %(photos)s.")
+            % {"photos": ", ".join(photos)},
+            extra={"photos": photos},
+        )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.db.models import Q, QuerySet
@@ -26,11 +27,50 @@ from inspections.fieldwork.models import Inspection
 from inspections.fieldwork.selectors import inspection_list
 from inspections.publication import services as publication_services
 from inspections.publication.models import Publication
+from inspections.sampling.selectors import organiser_choices
 from inspections.sampling.services import embargo_reads_record
+
+
+class PublicationForm(forms.ModelForm):  # type: ignore[type-arg]
+    # Set by PublicationAdmin.get_form: the organisers its picker does not offer the editor.
+    organisers_kept: list[User] = []
+
+    class Meta:
+        model = Publication
+        fields = ["title_zh_hans", "title_en", "summary_zh_hans", "summary_en", "inspections", "organisers"]
+
+    def clean(self) -> dict[str, Any]:
+        """Every organiser must see each chosen inspection that is still to be visited.
+
+        So that an unpublished publication never shows one of its organisers a
+        visit they may not know of (through its due date or a refusal to
+        publish). Judged on the inspections the editor may choose: the others
+        are not theirs to name.
+        """
+        cleaned: dict[str, Any] = super().clean() or {}
+        if self.instance.published_at is not None:
+            return cleaned
+        pending = [i.pk for i in cleaned.get("inspections") or [] if i.status != Inspection.Status.SUBMITTED]
+        if not pending:
+            return cleaned
+        organisers = list(cleaned.get("organisers") or []) + list(self.organisers_kept)
+        blind = [
+            str(o)
+            for o in organisers
+            if inspection_list(user=o).filter(pk__in=pending).count() != len(pending)
+        ]
+        if blind:
+            self.add_error(
+                "organisers",
+                _("%(who)s may not see every chosen inspection that is still to be visited.")
+                % {"who": ", ".join(blind)},
+            )
+        return cleaned
 
 
 @admin.register(Publication)
 class PublicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = PublicationForm
     list_display = ["title_zh_hans", "windows_closed_on", "due_badge", "published_at"]
     list_filter = [("published_at", admin.EmptyFieldListFilter)]
     filter_horizontal = ["inspections", "organisers"]
@@ -50,10 +90,27 @@ class PublicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        assert isinstance(request.user, User)
-        # Organisers see their publications; a supervisor those whose inspections they may see.
+        if not isinstance(request.user, User) or not request.user.is_active:
+            return queryset.none()
+        # An unpublished publication is its organisers' alone: it names a plan and visits that
+        # may still be ahead. Once published, a supervisor also sees those of inspections they may see.
         visible = inspection_list(user=request.user).values("pk")
-        return queryset.filter(Q(organisers=request.user) | Q(inspections__in=visible)).distinct()
+        published = Q(published_at__isnull=False, inspections__in=visible)
+        return queryset.filter(Q(organisers=request.user) | published).distinct()
+
+    def _organises(self, request: HttpRequest, publication: Publication | None) -> bool:
+        if publication is None or request.user.is_superuser:
+            return True
+        if not isinstance(request.user, User):
+            return False
+        return publication.organisers.filter(pk=request.user.pk).exists()
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Only its organisers change a publication; others may only read a published one."""
+        return super().has_change_permission(request, obj) and self._organises(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._organises(request, obj)
 
     def change_view(
         self,
@@ -78,6 +135,9 @@ class PublicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "inspections" and isinstance(request.user, User):
             kwargs["queryset"] = inspection_list(user=request.user).select_related("village")
+        if db_field.name == "organisers" and isinstance(request.user, User):
+            # Scoped like a plan's organisers (never every account in the system).
+            kwargs["queryset"] = organiser_choices(user=request.user)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def _out_of_sight(self, request: HttpRequest, publication: Publication | None) -> list[Inspection]:
@@ -92,20 +152,31 @@ class PublicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         visible = inspection_list(user=request.user).values("pk")
         return list(publication.inspections.exclude(pk__in=visible))
 
+    def _organisers_out_of_picker(self, request: HttpRequest, publication: Publication | None) -> list[User]:
+        """The publication's organisers the picker does not offer ``request.user``: saving keeps them."""
+        if publication is None or publication.pk is None or not isinstance(request.user, User):
+            return []
+        offered = organiser_choices(user=request.user).values("pk")
+        return list(publication.organisers.exclude(pk__in=offered))
+
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)
-        hidden = len(self._out_of_sight(request, obj))
+        # Submitted ones only: an inspection still to be visited is nobody's to count here but
+        # its own readers' (and the organisers all see those: PublicationForm.clean).
+        hidden = sum(1 for i in self._out_of_sight(request, obj) if i.status == Inspection.Status.SUBMITTED)
         if hidden and "inspections" in form.base_fields:
             form.base_fields["inspections"].help_text = ngettext(
                 "%(count)d more inspection, outside what you may see, stays in these results.",
                 "%(count)d more inspections, outside what you may see, stay in these results.",
                 hidden,
             ) % {"count": hidden}
+        form.organisers_kept = self._organisers_out_of_picker(request, obj)  # type: ignore[attr-defined]
         return form
 
     def save_model(self, request: HttpRequest, obj: Publication, form: Any, change: bool) -> None:
-        # Read before the form's inspections replace the stored ones (in save_related).
+        # Read before the form's inspections and organisers replace the stored ones (in save_related).
         form.inspections_out_of_sight = self._out_of_sight(request, obj) if change else []
+        form.organisers_out_of_picker = self._organisers_out_of_picker(request, obj) if change else []
         inspections = list(form.cleaned_data.get("inspections") or []) + form.inspections_out_of_sight
         if inspections and obj.published_at is None:
             due = publication_services.publication_due(inspections=inspections)
@@ -121,6 +192,11 @@ class PublicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         hidden = getattr(form, "inspections_out_of_sight", [])
         if hidden:
             form.instance.inspections.add(*hidden)
+        kept = list(getattr(form, "organisers_out_of_picker", []))
+        if not change:
+            kept.append(request.user)  # whoever creates it sees it: it is its organisers' alone
+        if kept:
+            form.instance.organisers.add(*kept)
 
     @admin.display(description=_("draw"))
     def draw_record(self, publication: Publication) -> Any:
@@ -153,6 +229,8 @@ class PublicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.action(description=_("Publish results (reveals the draw's seed)"), permissions=["change"])
     def action_publish(self, request: HttpRequest, queryset: QuerySet[Publication]) -> None:
         assert isinstance(request.user, User)
+        if not request.user.is_superuser:
+            queryset = queryset.filter(organisers=request.user)  # its organisers publish it
         for publication in queryset:
             try:
                 publication_services.publication_publish(publication=publication, actor=request.user)

@@ -14,6 +14,9 @@ code                               status  when
 ``inspection_not_submitted``       409     publishing a typical case whose inspection is not submitted
 =================================  ======  ==========================================================
 
+A typical case naming a photo that is not one of its case's photos, or one its
+publisher may not see, is ``typical_case_photo_not_allowed`` (422).
+
 Publishing the results of a draw also refuses with sampling's codes
 (:mod:`inspections.sampling.errors`): ``not_drawn`` before the draw,
 ``embargo_active`` while one of its visits is still open.
@@ -69,3 +72,23 @@ class InspectionNotSubmitted(PublicationError):
     code = "inspection_not_submitted"
     status = 409
     default_detail = _("The inspection is not submitted.")
+
+
+class TypicalCasePhotoNotAllowed(PublicationError):
+    """A typical case names photos that are not its case's photos, or not the publisher's to see.
+
+    One refusal for both, and for a UUID no photo has: whether a photo exists
+    somewhere else is not the publisher's to learn.
+    """
+
+    code = "typical_case_photo_not_allowed"
+    status = 422
+    default_detail = _("A typical case may show only photos of its case that you may see.")
+
+    @classmethod
+    def of(cls, photos: list[str]) -> TypicalCasePhotoNotAllowed:
+        return cls(
+            _("A typical case may show only photos of its case that you may see: %(photos)s.")
+            % {"photos": ", ".join(photos)},
+            extra={"photos": photos},
+        )

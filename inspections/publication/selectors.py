@@ -8,6 +8,7 @@ severity, cases by status and dates, and summaries are written for the public.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,10 +17,73 @@ from django.urls import reverse
 
 from inspections.cases.models import Case, CaseStatus
 from inspections.checklist.models import Severity
+from inspections.evidence.models import Photo
 from inspections.fieldwork.models import Finding, Inspection
 from inspections.publication.models import Publication, PublicImage, TypicalCase
 
 SUBMITTED = Inspection.Status.SUBMITTED
+
+
+def case_photos(case: Case) -> QuerySet[Photo]:
+    """The photos of ``case``: the ones its finding names from its inspection, its after-photos,
+    and those of its verification and look-back visits. Nothing else may illustrate it."""
+    named = [str(u) for u in case.finding.photo_uuids]
+    return Photo.objects.filter(
+        Q(inspection_id=case.inspection_id, client_uuid__in=named)
+        | Q(case_id=case.pk)
+        | Q(inspection__follow_up__case_id=case.pk)
+    )
+
+
+def public_case_photo_uuids(typicals: Iterable[TypicalCase]) -> dict[int, set[str]]:
+    """Per typical case, the UUIDs it names that the public may see: one query.
+
+    Photos of its case (:func:`case_photos`) whose visit is submitted, or
+    uploaded for the case itself. A typical case saved before this rule, naming
+    some other photo, shows nothing of it.
+    """
+    typicals = list(typicals)
+    wanted = {str(u) for t in typicals for u in t.photo_uuids}
+    if not wanted:
+        return {}
+    rows: dict[str, list[tuple[int | None, int | None, str | None, int | None]]] = {}
+    for client_uuid, case_id, inspection_id, status, follow_up_case in Photo.objects.filter(
+        client_uuid__in=_uuids(wanted)
+    ).values_list(
+        "client_uuid", "case_id", "inspection_id", "inspection__status", "inspection__follow_up__case_id"
+    ):
+        rows.setdefault(str(client_uuid), []).append((case_id, inspection_id, status, follow_up_case))
+    allowed: dict[int, set[str]] = {}
+    for typical in typicals:
+        case = typical.case
+        named = {str(u) for u in case.finding.photo_uuids}
+        mine: set[str] = set()
+        for value in map(str, typical.photo_uuids):
+            for of_case, of_inspection, visit_status, of_follow_up in rows.get(value, []):
+                if of_case == case.pk or (
+                    visit_status == SUBMITTED
+                    and ((of_inspection == case.inspection_id and value in named) or of_follow_up == case.pk)
+                ):
+                    mine.add(value)
+        allowed[typical.pk] = mine
+    return allowed
+
+
+def _uuids(values: Iterable[str]) -> list[uuid.UUID]:
+    parsed = []
+    for value in values:
+        try:
+            parsed.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    return parsed
+
+
+def _uuid_or_none(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def public_images_for(photo_uuids: Iterable[str]) -> dict[str, PublicImage]:
@@ -44,7 +108,7 @@ def published_typical_cases() -> QuerySet[TypicalCase]:
     """Published typical cases of submitted inspections, newest first."""
     return (
         TypicalCase.objects.filter(published_at__isnull=False, case__inspection__status=SUBMITTED)
-        .select_related("case__category", "case__village__township__parent")
+        .select_related("case__category", "case__village__township__parent", "case__finding")
         .order_by("-published_at", "-id")
     )
 
@@ -105,7 +169,8 @@ def result_detail(publication: Publication, lang: str) -> dict[str, Any]:
     """A publication with each submitted inspection, its findings and their cases' status.
 
     Queries: the inspections with village, township and county (1), their
-    findings with category and case (1), the public images (1).
+    findings with category and case (1), which named photos are the inspections' own (1),
+    the public images (1).
     """
     inspections = list(
         publication.inspections.filter(status=SUBMITTED)
@@ -118,7 +183,19 @@ def result_detail(publication: Publication, lang: str) -> dict[str, Any]:
         )
         .order_by("village__code", "submitted_at")
     )
-    images = public_images_for(u for i in inspections for f in i.findings.all() for u in f.photo_uuids)
+    # A finding shows only photos of its own inspection: it may name a UUID that is not (the
+    # phone names photos before they arrive), and that photo may belong to a visit still embargoed.
+    named = {str(u) for i in inspections for f in i.findings.all() for u in f.photo_uuids}
+    own = (
+        set(
+            Photo.objects.filter(
+                inspection__in=[i.pk for i in inspections], client_uuid__in=_uuids(named)
+            ).values_list("inspection_id", "client_uuid")
+        )
+        if named
+        else set()
+    )
+    images = public_images_for(str(u) for _i, u in own)
     rows = []
     for inspection in inspections:
         findings = []
@@ -137,7 +214,9 @@ def result_detail(publication: Publication, lang: str) -> dict[str, Any]:
                     "case_status": case.status if case is not None else None,
                     "case_status_label": str(CaseStatus(case.status).label) if case is not None else "",
                     "deadline": case.deadline if case is not None else None,
-                    "photos": _images(finding.photo_uuids, images),
+                    "photos": _images(
+                        [u for u in finding.photo_uuids if (inspection.pk, _uuid_or_none(u)) in own], images
+                    ),
                 }
             )
         rows.append(
@@ -157,8 +236,11 @@ def result_detail(publication: Publication, lang: str) -> dict[str, Any]:
     }
 
 
-def typical_case_data(typical: TypicalCase, lang: str, images: dict[str, PublicImage]) -> dict[str, Any]:
+def typical_case_data(
+    typical: TypicalCase, lang: str, images: dict[str, PublicImage], allowed: set[str] | None = None
+) -> dict[str, Any]:
     case = typical.case
+    photos = [u for u in typical.photo_uuids if allowed is None or str(u) in allowed]
     return {
         "id": typical.pk,
         "title": _pick(lang, typical.title_zh_hans, typical.title_en),
@@ -182,10 +264,11 @@ def typical_case_data(typical: TypicalCase, lang: str, images: dict[str, PublicI
         "opened_on": case.opened_at.date(),
         "deadline": case.deadline,
         "closed_on": case.closed_at.date() if case.closed_at else None,
-        "photos": _images(typical.photo_uuids, images),
+        "photos": _images(photos, images),
     }
 
 
 def typical_cases_data(typicals: list[TypicalCase], lang: str) -> list[dict[str, Any]]:
-    images = public_images_for(u for t in typicals for u in t.photo_uuids)
-    return [typical_case_data(t, lang, images) for t in typicals]
+    allowed = public_case_photo_uuids(typicals)
+    images = public_images_for(u for t in typicals for u in allowed.get(t.pk, ()))
+    return [typical_case_data(t, lang, images, allowed.get(t.pk, set())) for t in typicals]

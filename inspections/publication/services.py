@@ -24,9 +24,11 @@ from django.utils import timezone
 from inspections.accounts.models import User
 from inspections.cases.events import HEAD_FIELDS, case_event_append, case_lock
 from inspections.cases.models import Case, CaseEvent
+from inspections.cases.selectors import case_list
 from inspections.common.china_time import local_date
 from inspections.common.dispatch import enqueue_on_commit
 from inspections.evidence.models import Photo
+from inspections.evidence.selectors import visible_photos
 from inspections.fieldwork.models import Inspection
 from inspections.publication.emails import publication_deadline_email_send
 from inspections.publication.errors import (
@@ -35,10 +37,12 @@ from inspections.publication.errors import (
     PublicationEmpty,
     PublicationExists,
     PublicationHasUnsubmitted,
+    TypicalCasePhotoNotAllowed,
     TypicalCaseSummaryMissing,
 )
 from inspections.publication.images import reencode_without_metadata
 from inspections.publication.models import Publication, PublicImage, TypicalCase
+from inspections.publication.selectors import case_photos
 from inspections.sampling.errors import NotDrawn
 from inspections.sampling.models import Draw
 from inspections.sampling.services import draw_publish
@@ -108,6 +112,34 @@ def public_images_make(*, photo_uuids: Iterable[str]) -> list[PublicImage]:
 # --- Typical cases (典型案例) -------------------------------------------------------
 
 
+def typical_case_photos_check(*, case: Case, actor: User, photo_uuids: Sequence[object]) -> list[str]:
+    """The photo UUIDs a typical case of ``case`` may show when ``actor`` publishes it (normalised).
+
+    Only photos of the case (:func:`~inspections.publication.selectors.case_photos`)
+    that ``actor`` may see; anything else, a UUID no photo has included, is
+    refused alike (``typical_case_photo_not_allowed``). Two queries.
+    """
+    values: list[str] = []
+    for value in photo_uuids:
+        try:
+            values.append(str(uuid.UUID(str(value))))
+        except ValueError:
+            raise TypicalCasePhotoNotAllowed.of([str(value)]) from None
+    if not values:
+        return values
+    seen = visible_photos(user=actor, visible_cases=case_list(user=actor)).values("pk")
+    allowed = {
+        str(u)
+        for u in case_photos(case)
+        .filter(client_uuid__in=values, pk__in=seen)
+        .values_list("client_uuid", flat=True)
+    }
+    refused = [v for v in dict.fromkeys(values) if v not in allowed]
+    if refused:
+        raise TypicalCasePhotoNotAllowed.of(refused)
+    return list(dict.fromkeys(values))
+
+
 @transaction.atomic
 def typical_case_publish(*, case: Case, actor: User, now: dt.datetime | None = None) -> TypicalCase:
     """Publish a case as a typical case, with the public summary written for it."""
@@ -120,6 +152,7 @@ def typical_case_publish(*, case: Case, actor: User, now: dt.datetime | None = N
         raise AlreadyPublished.typical_case()
     if locked.inspection.status != Inspection.Status.SUBMITTED:
         raise InspectionNotSubmitted
+    typical_case_photos_check(case=locked, actor=actor, photo_uuids=typical.photo_uuids)
     typical.published_at = now
     typical.published_by = actor
     typical.save(update_fields=["published_at", "published_by"])
@@ -237,14 +270,33 @@ def publication_publish(
     locked.published_at = now
     locked.published_by = actor
     locked.save(update_fields=["published_at", "published_by"])
-    photos = [
-        str(u)
-        for uuids in locked.inspections.values_list("findings__photo_uuids", flat=True)
-        if uuids
-        for u in uuids
-    ]
-    enqueue_on_commit("inspections.cases.make_public_images", photos)
+    enqueue_on_commit("inspections.cases.make_public_images", results_photo_uuids(publication=locked))
     return locked
+
+
+def results_photo_uuids(*, publication: Publication) -> list[str]:
+    """The photos the results show: those the findings name that are photos of their own inspection.
+
+    A finding may name a UUID before its photo arrives, so a name alone proves
+    nothing: the photo it names may be another inspection's, perhaps one still
+    embargoed. Two queries.
+    """
+    named: dict[int, set[str]] = {}
+    for inspection_id, uuids in publication.inspections.values_list("pk", "findings__photo_uuids"):
+        named.setdefault(inspection_id, set()).update(str(u) for u in uuids or [])
+    wanted = {u for uuids in named.values() for u in uuids}
+    if not wanted:
+        return []
+    keys = []
+    for value in wanted:
+        try:
+            keys.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    rows = Photo.objects.filter(inspection_id__in=list(named), client_uuid__in=keys).values_list(
+        "inspection_id", "client_uuid"
+    )
+    return sorted(str(u) for inspection_id, u in rows if str(u) in named.get(inspection_id, set()))
 
 
 def publications_warn_due(*, now: dt.datetime | None = None) -> int:

@@ -29,7 +29,7 @@ from inspections.common.errors import DomainError
 from inspections.fieldwork.models import Inspection
 from inspections.publication.services import publication_create_for_draw
 from inspections.sampling.models import Assignment, EmbargoAccessLog, SamplingPlan
-from inspections.sampling.selectors import sampling_plan_list
+from inspections.sampling.selectors import organiser_choices, sampling_plan_list
 from inspections.sampling.services import (
     assignment_reassign,
     draw_publish,
@@ -172,13 +172,8 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        if db_field.name == "organisers":
-            prefix = request_prefix(request)
-            kwargs["queryset"] = (
-                User.objects.filter(is_staff=True, jurisdiction__code__startswith=prefix)
-                if prefix is not None
-                else User.objects.none()
-            )
+        if db_field.name == "organisers" and isinstance(request.user, User):
+            kwargs["queryset"] = organiser_choices(user=request.user)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -195,11 +190,19 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def save_model(self, request: HttpRequest, obj: SamplingPlan, form: Any, change: bool) -> None:
         if not change:
             obj.created_by = request.user  # type: ignore[assignment]
+        # The organisers the picker does not offer this editor (a wider level's): saving keeps them.
+        form.organisers_kept = (
+            list(obj.organisers.exclude(pk__in=organiser_choices(user=request.user).values("pk")))  # type: ignore[arg-type]
+            if change
+            else []
+        )
         super().save_model(request, obj, form, change)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
-        form.instance.organisers.add(request.user)  # whoever plans it sees it
+        form.instance.organisers.add(
+            request.user, *getattr(form, "organisers_kept", [])
+        )  # whoever plans it sees it
 
     # --- Reads of embargoed plans are logged -------------------------------------------
 

@@ -1,14 +1,21 @@
 """A plan's candidates and their risk weights, as a commit freezes them.
 
 A candidate is an active village of the plan's scope, not of an excluded
-class, with no open inspection and not inspected within the plan's
-exclusion period. Its weight is::
+class and not inspected (a submitted inspection) within the plan's exclusion
+period. Its weight is::
 
     base + per_open_case × open cases + per_overdue_case × overdue cases
          + staleness × min(days since the last inspection, cap) / cap
 
 with open and overdue counted in the cases' own terms (``overdue_condition``)
 on the day in China of the commit.
+
+Only submitted inspections count, never one still ahead of its visit or under
+way (the embargo, 四不两直): the candidate list and its counts are shown to the
+plan's organisers and, once the draw is published, to everyone, while another
+organiser's visits may still be pending. A village with a visit still to come
+is therefore a candidate like any other, and whether some plan already sends a
+team there changes nothing anyone can read here.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from inspections.cases.models import Case, CaseStatus, overdue_condition
@@ -28,8 +35,9 @@ from inspections.sampling.draw import WEIGHT_QUANTUM
 from inspections.sampling.models import SamplingPlan
 from villages.models import Village
 
-# An inspection still ahead of its visit or under way: its village is not a candidate,
-# its reassignment is possible and its draw cannot be published.
+# An inspection still ahead of its visit or under way: its reassignment is possible and
+# its draw cannot be published. (It never leaves its village out of another plan's
+# candidates: see the module's docstring.)
 OPEN_STATUSES = (Inspection.Status.SCHEDULED, Inspection.Status.IN_PROGRESS)
 
 
@@ -83,39 +91,36 @@ def sampling_plan_candidates(*, plan: SamplingPlan, now: datetime | None = None)
     excluded_kinds = set(plan.excluded_kinds or [])
     recent_cutoff = now - timedelta(days=plan.exclude_inspected_days) if plan.exclude_inspected_days else None
 
-    history: dict[int, tuple[datetime | None, int]] = {
-        village_id: (last, open_count)
-        for village_id, last, open_count in Inspection.objects.filter(village__code__startswith=prefix)
-        .values("village_id")
-        .annotate(
-            last=Max("submitted_at", filter=Q(status=Inspection.Status.SUBMITTED)),
-            open=Count("id", filter=Q(status__in=OPEN_STATUSES)),
+    # Submitted inspections only: the last visit of each village that had one.
+    last_visit: dict[int, datetime] = {
+        village_id: last
+        for village_id, last in Inspection.objects.filter(
+            village__code__startswith=prefix, status=Inspection.Status.SUBMITTED
         )
-        .values_list("village_id", "last", "open")
+        .values("village_id")
+        .annotate(last=Max("submitted_at"))
+        .values_list("village_id", "last")
+        if last is not None
     }
     cases = village_case_counts(prefix=prefix, today=local_date(now))
     # Most villages were never inspected: they share one weight.
     untouched = candidate_weight(plan, open_cases=0, overdue_cases=0, days_since=None)
     rows: list[tuple[str, Decimal]] = []
-    excluded = {"class": 0, "open_inspection": 0, "recently_inspected": 0}
+    excluded = {"class": 0, "recently_inspected": 0}
     with_open = with_overdue = 0
     villages = Village.objects.within(prefix).filter(is_active=True).values_list("id", "code", "kind")
     for village_id, code, kind in villages.iterator(chunk_size=20_000):
         if kind in excluded_kinds:
             excluded["class"] += 1
             continue
-        past = history.get(village_id)
-        if past is None:
-            rows.append((code, untouched))  # cases come only from inspections
+        last = last_visit.get(village_id)
+        if last is None:
+            rows.append((code, untouched))  # cases come only from submitted inspections
             continue
-        last, open_count = past
-        if open_count:
-            excluded["open_inspection"] += 1
-            continue
-        if recent_cutoff is not None and last is not None and last >= recent_cutoff:
+        if recent_cutoff is not None and last >= recent_cutoff:
             excluded["recently_inspected"] += 1
             continue
-        days_since = None if last is None else max((now - last).days, 0)
+        days_since = max((now - last).days, 0)
         open_cases, overdue_cases = cases.get(village_id, (0, 0))
         with_open += open_cases > 0
         with_overdue += overdue_cases > 0

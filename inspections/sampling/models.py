@@ -78,7 +78,9 @@ class SamplingPlan(models.Model):
     exclude_inspected_days = models.PositiveSmallIntegerField(
         _("exclude villages inspected within (days)"),
         default=0,
-        help_text=_("0 keeps them. Villages with an inspection still open are always left out."),
+        help_text=_(
+            "0 keeps them. Only submitted inspections count: a visit still to come leaves no village out."
+        ),
     )
     excluded_kinds = models.JSONField(
         _("excluded classes of unit"),

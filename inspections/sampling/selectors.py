@@ -23,3 +23,15 @@ def sampling_plan_list(*, user: User) -> QuerySet[SamplingPlan]:
             SamplingPlan.organisers.through.objects.filter(samplingplan_id=OuterRef("pk"), user_id=user.pk)
         )
     )
+
+
+def organiser_choices(*, user: User) -> QuerySet[User]:
+    """Who ``user`` may name as an organiser (of a plan, or of a results publication).
+
+    Staff accounts whose jurisdiction lies in ``user``'s, and nobody for an
+    account without one: the same list wherever organisers are picked.
+    """
+    prefix = user.scope_prefix() if user.is_authenticated and user.is_active else None
+    if prefix is None:
+        return User.objects.none()
+    return User.objects.filter(is_staff=True, jurisdiction__code__startswith=prefix)

@@ -19,7 +19,6 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -145,43 +144,48 @@ def _pool_prefix(plan: SamplingPlan) -> str:
 
 
 def _roster(plan: SamplingPlan, candidate_codes: set[str]) -> tuple[list[RosterEntry], dict[str, list[str]]]:
-    """Active inspectors with capacity left in the plan's window, and each candidate's previous team."""
-    overlapping = Q(
-        inspections__window_start__lt=plan.window_end,
-        inspections__window_end__gt=plan.window_start,
-    ) & ~Q(inspections__status=Inspection.Status.CANCELLED)
+    """Active inspectors with their capacity, and each candidate's previous team.
+
+    Both from what no longer is embargoed: the capacity is the inspector's own
+    (visits per window), not reduced by other visits in the window, and the
+    previous team is the team of the village's latest *submitted* inspection.
+    The roster is shown to the plan's organisers and, with the draw, to the
+    public, while another organiser's visits may still be pending: a capacity
+    lowered by them, or a team taken from them, would tell of visits its
+    readers may not know about.
+    """
     inspectors = (
-        Inspector.objects.filter(is_active=True, user__is_active=True)
+        Inspector.objects.filter(is_active=True, user__is_active=True, capacity__gt=0)
         .filter(home_division__code__startswith=_pool_prefix(plan))
-        .annotate(busy=Count("inspections", filter=overlapping))
-        .values_list("credential_number", "home_division__code", "capacity", "busy")
+        .values_list("credential_number", "home_division__code", "capacity")
     )
     entries = [
-        RosterEntry(credential=credential, home=home, capacity=capacity - busy)
-        for credential, home, capacity, busy in inspectors
-        if capacity - busy > 0
+        RosterEntry(credential=credential, home=home, capacity=capacity)
+        for credential, home, capacity in inspectors
     ]
-    # The team of each village's latest inspection (by window start, then id).
+    return entries, _previous_teams(plan.scope_code, candidate_codes)
+
+
+def _previous_teams(scope_code: str, codes: set[str]) -> dict[str, list[str]]:
+    """The team of each village's latest submitted inspection (by window start, then id)."""
     latest: dict[str, tuple[datetime, int]] = {}
     members: dict[int, list[str]] = {}
-    team_rows = (
-        Inspection.team.through.objects.filter(inspection__village__code__startswith=plan.scope_code)
-        .exclude(inspection__status=Inspection.Status.CANCELLED)
-        .values_list(
-            "inspection_id",
-            "inspection__village__code",
-            "inspection__window_start",
-            "inspector__credential_number",
-        )
+    team_rows = Inspection.team.through.objects.filter(
+        inspection__village__code__startswith=scope_code,
+        inspection__status=Inspection.Status.SUBMITTED,
+    ).values_list(
+        "inspection_id",
+        "inspection__village__code",
+        "inspection__window_start",
+        "inspector__credential_number",
     )
     for inspection_id, code, start, credential in team_rows:
-        if code not in candidate_codes:
+        if code not in codes:
             continue
         members.setdefault(inspection_id, []).append(credential)
         if code not in latest or (start, inspection_id) > latest[code]:
             latest[code] = (start, inspection_id)
-    previous = {code: sorted(members[inspection_id]) for code, (_s, inspection_id) in latest.items()}
-    return entries, previous
+    return {code: sorted(members[inspection_id]) for code, (_s, inspection_id) in latest.items()}
 
 
 def _parameters(
@@ -421,9 +425,14 @@ def assignment_reassign(
         raise InspectionClosed
     members = sorted({i.pk: i for i in team}.values(), key=lambda i: i.credential_number)
     village_code = inspection.village.code
+    # The village's previous team, as the draw judged it: its latest submitted visit. A visit
+    # still to come (perhaps another organiser's) is nobody's to know of here.
     last_visit = (
-        Inspection.objects.filter(village_id=inspection.village_id, window_start__lt=inspection.window_start)
-        .exclude(status=Inspection.Status.CANCELLED)
+        Inspection.objects.filter(
+            village_id=inspection.village_id,
+            window_start__lt=inspection.window_start,
+            status=Inspection.Status.SUBMITTED,
+        )
         .order_by("-window_start", "-id")
         .first()
     )

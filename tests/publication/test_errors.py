@@ -19,6 +19,7 @@ SHIPPED = {
     "already_published": 409,
     "typical_case_summary_missing": 409,
     "inspection_not_submitted": 409,
+    "typical_case_photo_not_allowed": 422,
 }
 
 

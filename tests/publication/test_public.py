@@ -11,6 +11,7 @@ from django.test import Client
 from PIL import Image
 
 from inspections.common.errors import DomainError
+from inspections.evidence.models import Photo
 from inspections.fieldwork.models import Inspection
 from inspections.publication import services as publication_services
 from inspections.publication.models import Publication, TypicalCase
@@ -32,6 +33,20 @@ def named_people():  # type: ignore[no-untyped-def]
 
 
 def typical(case, published: bool, actor) -> TypicalCase:  # type: ignore[no-untyped-def]
+    # An after-photo of the case: a typical case shows only its case's photos.
+    Photo.objects.get_or_create(
+        client_uuid=PHOTO_UUID,
+        defaults={
+            "case": case,
+            "purpose": Photo.Purpose.AFTER,
+            "uploaded_by": actor,
+            "channel": Photo.Channel.MULTIPART,
+            "original": "originals/after.jpg",
+            "content_type": "image/jpeg",
+            "size": 1,
+            "sha256": "0" * 64,
+        },
+    )
     TypicalCase.objects.create(
         case=case,
         title_zh_hans="村口垃圾长期堆放",
@@ -269,11 +284,12 @@ def test_a_supervisor_saving_results_keeps_the_inspections_outside_their_county(
     anji = submitted_inspection(village_code="330523108204")
     deqing = submitted_inspection(village_code="330521101201")
     organiser = supervisor("330500")
+    county = supervisor("330523")
     publication = publication_services.publication_create(
-        title_zh_hans="两县抽查结果", inspections=[anji, deqing], organisers=[organiser]
+        title_zh_hans="两县抽查结果", inspections=[anji, deqing], organisers=[organiser, county]
     )
     client = Client()
-    client.force_login(supervisor("330523"))
+    client.force_login(county)
     url = f"/admin/inspections/publication/{publication.pk}/change/"
 
     page = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
@@ -287,7 +303,7 @@ def test_a_supervisor_saving_results_keeps_the_inspections_outside_their_county(
             "title_zh_hans": "两县抽查结果（修订）",
             "title_en": "",
             "inspections": [anji.pk],
-            "organisers": [organiser.pk],
+            "organisers": [county.pk],  # the prefecture's organiser is not the county's to offer
         },
     )
 
@@ -295,6 +311,7 @@ def test_a_supervisor_saving_results_keeps_the_inspections_outside_their_county(
     publication.refresh_from_db()
     assert publication.title_zh_hans == "两县抽查结果（修订）"
     assert set(publication.inspections.all()) == {anji, deqing}
+    assert set(publication.organisers.all()) == {organiser, county}
 
 
 def test_a_supervisor_can_still_take_their_own_county_out_of_the_results() -> None:
@@ -304,15 +321,21 @@ def test_a_supervisor_can_still_take_their_own_county_out_of_the_results() -> No
     anji = submitted_inspection(village_code="330523108204")
     anji_too = submitted_inspection(village_code="330523108204")
     deqing = submitted_inspection(village_code="330521101201")
+    county = supervisor("330523")
     publication = publication_services.publication_create(
-        title_zh_hans="两县抽查结果", inspections=[anji, anji_too, deqing]
+        title_zh_hans="两县抽查结果", inspections=[anji, anji_too, deqing], organisers=[county]
     )
     client = Client()
-    client.force_login(supervisor("330523"))
+    client.force_login(county)
 
     saved = client.post(
         f"/admin/inspections/publication/{publication.pk}/change/",
-        {"title_zh_hans": "两县抽查结果", "title_en": "", "inspections": [anji.pk], "organisers": []},
+        {
+            "title_zh_hans": "两县抽查结果",
+            "title_en": "",
+            "inspections": [anji.pk],
+            "organisers": [county.pk],
+        },
     )
 
     assert saved.status_code == 302, saved.content.decode()[:2000]

@@ -105,7 +105,7 @@ def test_the_preview_explains_a_sample_that_cannot_be_drawn(huzhou: list[str]) -
     assert preview.problem is not None and "50" in preview.problem
 
 
-def test_it_leaves_out_recently_inspected_villages_and_ones_with_an_open_inspection(
+def test_it_leaves_out_recently_inspected_villages_but_never_for_a_visit_still_to_come(
     huzhou: list[str],
 ) -> None:
     submitted_inspection("330521101200", days_ago=10)
@@ -121,9 +121,11 @@ def test_it_leaves_out_recently_inspected_villages_and_ones_with_an_open_inspect
     candidates = sampling_plan_candidates(plan=plan(exclude_inspected_days=30))
 
     codes = {code for code, _w in candidates.rows}
-    assert "330521101200" not in codes and "330521101202" not in codes
+    assert "330521101200" not in codes
     assert "330521101201" in codes
-    assert candidates.excluded == {"class": 3, "open_inspection": 1, "recently_inspected": 1}
+    # The embargo: a pending visit is nobody's to know of here, so it leaves nothing out.
+    assert "330521101202" in codes
+    assert candidates.excluded == {"class": 3, "recently_inspected": 1}
 
 
 def cases_at(code: str, *statuses: tuple[str, int]) -> None:
@@ -247,30 +249,45 @@ def test_a_rate_becomes_a_size_rounded_up_at_commit(huzhou: list[str]) -> None:
     assert draw.parameters["sample_size"] == 4  # ceil(0.3 × 12)
 
 
-def test_the_roster_leaves_out_inactive_and_fully_booked_inspectors(huzhou: list[str]) -> None:
+def test_the_roster_leaves_out_inactive_inspectors_and_counts_only_submitted_visits(
+    huzhou: list[str],
+) -> None:
     inactive = inspector(home_division=division("330502"), is_active=False)
     booked = inspector(home_division=division("330502"), capacity=1)
-    the_plan = plan()
-    other = Inspection.objects.create(
+    unavailable = inspector(home_division=division("330502"), capacity=0)
+    the_plan = plan(sample_size=4)  # the pending visit's village stays a candidate: a fourth county
+    pending = Inspection.objects.create(
         mode=Inspection.Mode.ROUTINE,
         village=village("330502101200"),
         window_start=the_plan.window_start - timedelta(days=1),
         window_end=the_plan.window_start + timedelta(days=1),
     )
-    other.team.add(booked)
+    pending.team.add(booked)
+    still_to_come = Inspection.objects.create(
+        mode=Inspection.Mode.ROUTINE,
+        village=village("330523101201"),
+        window_start=timezone.now() + timedelta(days=1),
+        window_end=timezone.now() + timedelta(days=2),
+    )
     previous = submitted_inspection("330523101200", days_ago=400)
     regular = Inspector.objects.get(credential_number="ZJ-330521-0")
     previous.team.add(inactive, booked, regular)
+    still_to_come.team.add(Inspector.objects.get(credential_number="ZJ-330522-0"))
 
     draw = sampling_plan_commit(plan=the_plan, user=organiser())
 
     roster_doc = json.loads(draw.roster)
-    credentials = {e["credential"] for e in roster_doc["inspectors"]}
-    assert inactive.credential_number not in credentials
-    assert booked.credential_number not in credentials
+    capacity = {e["credential"]: e["capacity"] for e in roster_doc["inspectors"]}
+    assert inactive.credential_number not in capacity
+    assert unavailable.credential_number not in capacity
+    # A pending visit in the window does not lower the capacity: the roster is public.
+    assert capacity[booked.credential_number] == 1
     # Only roster members matter (the others cannot be drawn): by their position in the roster.
-    position = [e["credential"] for e in roster_doc["inspectors"]].index("ZJ-330521-0")
-    assert roster_doc["previous_teams"] == {"330523101200": [position]}
+    # The village with a visit still to come has no previous team: only submitted visits count.
+    position = {e["credential"]: i for i, e in enumerate(roster_doc["inspectors"])}
+    assert roster_doc["previous_teams"] == {
+        "330523101200": sorted([position["ZJ-330521-0"], position[booked.credential_number]])
+    }
 
 
 def test_a_plan_with_no_candidates_is_refused(huzhou: list[str]) -> None:
