@@ -7,15 +7,32 @@ the reader's language, so a supervisor reading in Chinese and an auditor
 reading in English see the same flag each in their own. Check-ins
 (``inspections.fieldwork.flags``) and rectifications (the cases area) use the
 same shape.
+
+Stored flags hold everything the checks found, for whoever may read all of
+it. What a reader is shown is cut to what that reader may see
+(:func:`photo_flags_for_reader`):
+
+* a duplicate flag names the other photo (its inspection or case, village)
+  only if the reader may see that photo; if not, it says "a photo you cannot
+  see", and only when that photo is a case's or its inspection was submitted.
+  A flag pointing to an unsubmitted inspection the reader may not see does not
+  exist for that reader at all: even "a photo you cannot see" would tell them
+  that a visit is under way (四不两直). Once that inspection is submitted, the
+  flag appears;
+* the facts read from the file's metadata (GPS distance, capture time, device
+  clock, software) go only to readers who may see the original
+  (:func:`inspections.evidence.policies.may_see_original`); others get the
+  flag without them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext
@@ -23,6 +40,18 @@ from django.utils.translation import gettext
 from inspections.common.flags import flag
 from inspections.evidence import imaging
 from inspections.evidence.models import Photo
+from inspections.fieldwork.models import Inspection
+
+# The flags that name another photo.
+DUPLICATE_CODES = frozenset({"exact_duplicate", "near_duplicate"})
+# The facts of a flag read from the file's metadata or the phone's clock and
+# position (GPS, capture time, device): shown only with the original.
+METADATA_FACTS: dict[str, tuple[str, ...]] = {
+    "far_from_village": ("distance_m",),
+    "outside_window": ("taken_at", "offset_known"),
+    "clock_skew": ("seconds",),
+    "edited": ("software",),
+}
 
 
 def _photo_ref(other: Photo) -> dict[str, Any]:
@@ -221,11 +250,24 @@ def flag_explanation(flag: dict[str, Any]) -> str:
                 "The file's GPS data is present but unusable (missing references or impossible values)."
             )
         return gettext("The file carries no GPS position.")
+    if code == "far_from_village" and p.get("distance_m") is None:
+        return gettext("Taken beyond the %(radius)s m allowed around %(village)s.") % {
+            "village": p.get("village"),
+            "radius": p.get("radius_m"),
+        }
     if code == "far_from_village":
         return gettext("Taken %(distance)s m from %(village)s, beyond the %(radius)s m allowed.") % {
             "distance": p.get("distance_m"),
             "village": p.get("village"),
             "radius": p.get("radius_m"),
+        }
+    if code == "outside_window" and not p.get("taken_at"):
+        return gettext(
+            "Taken outside the visit window %(start)s – %(end)s (tolerance %(tolerance)s min)."
+        ) % {
+            "start": _when(p.get("window_start", "")),
+            "end": _when(p.get("window_end", "")),
+            "tolerance": p.get("tolerance_minutes"),
         }
     if code == "outside_window":
         text = gettext(
@@ -239,6 +281,8 @@ def flag_explanation(flag: dict[str, Any]) -> str:
         if not p.get("offset_known"):
             text += " " + gettext("The file gives no UTC offset; its camera time was read as China time.")
         return text
+    if code == "clock_skew" and p.get("seconds") is None:
+        return gettext("The phone's clock was off from the server's by more than allowed.")
     if code == "clock_skew":
         seconds = int(p.get("seconds", 0))
         minutes = abs(seconds) // 60
@@ -247,6 +291,12 @@ def flag_explanation(flag: dict[str, Any]) -> str:
                 "minutes": minutes
             }
         return gettext("The phone's clock was %(minutes)s min behind the server's.") % {"minutes": minutes}
+    if code == "exact_duplicate" and p.get("photo") is None:
+        return gettext("The same file (identical SHA-256) was already received as a photo you cannot see.")
+    if code == "near_duplicate" and p.get("photo") is None:
+        return gettext(
+            "Looks like a photo you cannot see: perceptual hashes differ in %(distance)s of 64 bits."
+        ) % {"distance": p.get("distance")}
     if code == "exact_duplicate" and p.get("case") is not None:
         return gettext(
             "The same file (identical SHA-256) was already received as photo %(photo)s "
@@ -277,14 +327,91 @@ def flag_explanation(flag: dict[str, Any]) -> str:
             "village": p.get("village", "—"),
             "distance": p.get("distance"),
         }
+    if code == "edited" and not p.get("software"):
+        return gettext("The EXIF names editing software.")
     if code == "edited":
         return gettext("The EXIF names editing software: %(software)s.") % {"software": p.get("software")}
     return code
 
 
 def photo_flags_explained(photo: Photo) -> list[dict[str, Any]]:
-    """The photo's stored flags as the API and the admin show them: code, explanation, facts."""
-    return [
-        {"code": f["code"], "explanation": flag_explanation(f), "facts": f.get("params", {})}
+    """All the photo's stored flags, explained: for a reader who may see everything.
+
+    What a particular reader is shown comes from :func:`photo_flags_for_reader`.
+    """
+    return [_explained(f) for f in photo.flags]
+
+
+def _explained(stored: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "code": stored["code"],
+        "explanation": flag_explanation(stored),
+        "facts": stored.get("params", {}),
+    }
+
+
+def _referenced(photos: Iterable[Photo]) -> set[str]:
+    return {
+        str(f["params"]["photo"])
+        for photo in photos
         for f in photo.flags
-    ]
+        if f.get("code") in DUPLICATE_CODES and f.get("params", {}).get("photo")
+    }
+
+
+def photo_flags_for_reader(
+    photos: Iterable[Photo], *, visible: QuerySet[Photo], originals: Collection[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """Each photo's flags (by pk) as one reader may be shown them, explained in the active language.
+
+    ``visible`` is every photo the reader may see
+    (:func:`inspections.evidence.selectors.visible_photos`); ``originals`` the
+    pks of ``photos`` whose original the reader may see
+    (:func:`inspections.evidence.policies.originals_visible`). See the module's
+    docstring for the rule. One query when a flag names another photo, none
+    otherwise.
+    """
+    photos = list(photos)
+    referenced = _referenced(photos)
+    seen: set[str] = set()
+    mentionable: set[str] = set()
+    if referenced:
+        rows = (
+            Photo.objects.filter(client_uuid__in=referenced)
+            .annotate(seen=Exists(visible.filter(pk=OuterRef("pk"))))
+            .values_list("client_uuid", "case_id", "inspection__status", "seen")
+        )
+        for client_uuid, case_id, status, is_seen in rows:
+            key = str(client_uuid)
+            if is_seen:
+                seen.add(key)
+            # A case exists only for a submitted inspection; an unsubmitted (or
+            # cancelled) inspection is never hinted at.
+            if is_seen or case_id is not None or status == Inspection.Status.SUBMITTED:
+                mentionable.add(key)
+    shown: dict[int, list[dict[str, Any]]] = {}
+    for photo in photos:
+        flags = []
+        for stored in photo.flags:
+            cut = _for_reader(stored, seen=seen, mentionable=mentionable, original=photo.pk in originals)
+            if cut is not None:
+                flags.append(_explained(cut))
+        shown[photo.pk] = flags
+    return shown
+
+
+def _for_reader(
+    stored: dict[str, Any], *, seen: set[str], mentionable: set[str], original: bool
+) -> dict[str, Any] | None:
+    code = stored.get("code", "")
+    params = dict(stored.get("params", {}))
+    if code in DUPLICATE_CODES:
+        other = str(params.get("photo") or "")
+        if other not in mentionable:
+            return None
+        if other not in seen:
+            params = {"distance": params["distance"]} if "distance" in params else {}
+    if not original:
+        for name in METADATA_FACTS.get(code, ()):
+            params.pop(name, None)
+    return {"code": code, "params": params}
