@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -42,8 +43,17 @@ from inspections.evidence import imaging
 from inspections.evidence.models import Photo
 from inspections.fieldwork.models import Inspection
 
-# The flags that name another photo.
+# The flags that name another photo, and the ones that do not (each check's code).
 DUPLICATE_CODES = frozenset({"exact_duplicate", "near_duplicate"})
+OWN_CODES = (
+    "damaged",
+    "no_exif",
+    "no_gps",
+    "far_from_village",
+    "outside_window",
+    "clock_skew",
+    "edited",
+)
 # The facts of a flag read from the file's metadata or the phone's clock and
 # position (GPS, capture time, device): shown only with the original.
 METADATA_FACTS: dict[str, tuple[str, ...]] = {
@@ -350,13 +360,32 @@ def _explained(stored: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _referenced(photos: Iterable[Photo]) -> set[str]:
+def flags_naming(flags: Iterable[dict[str, Any]]) -> set[str]:
+    """The client UUIDs of the other photos these stored flags name (duplicates)."""
     return {
         str(f["params"]["photo"])
-        for photo in photos
-        for f in photo.flags
+        for f in flags
         if f.get("code") in DUPLICATE_CODES and f.get("params", {}).get("photo")
     }
+
+
+def _referenced(photos: Iterable[Photo]) -> set[str]:
+    return {key for photo in photos for key in flags_naming(photo.flags)}
+
+
+def has_own_flag() -> Q:
+    """Photos with a flag that names no other photo: shown to whoever sees the photo, whatever else exists.
+
+    JSON containment on PostgreSQL; elsewhere the stored JSON text, which
+    Django writes with ``json.dumps``' separators, is searched for the code.
+    """
+    condition = Q()
+    for code in OWN_CODES:
+        if connection.features.supports_json_field_contains:
+            condition |= Q(flags__contains=[{"code": code}])
+        else:
+            condition |= Q(flags__icontains=f'"code": "{code}"')
+    return condition
 
 
 def photo_flags_for_reader(

@@ -243,8 +243,17 @@ class InspectionReviewAdmin(ReviewAdmin):
     def mark_flags_reviewed(self, request: HttpRequest, queryset: QuerySet[Inspection]) -> None:
         """Record the review of the flagged photos of the selected inspections (in the reviewer's view)."""
         assert isinstance(request.user, User)
+        # Only photos with a flag the reviewer is shown: a photo whose only flag
+        # names a visit still under way is not in the count (nor marked).
+        photos = list(Photo.objects.filter(inspection__in=queryset).select_related("inspection__village"))
+        shown = photo_flags_for_reader(
+            photos,
+            visible=visible_photos(user=request.user, visible_cases=case_list(user=request.user)),
+            originals=(),
+        )
         count = evidence.photo_flags_mark_reviewed(
-            photos=Photo.objects.filter(inspection__in=queryset), actor=request.user
+            photos=Photo.objects.filter(pk__in=[pk for pk, flags in shown.items() if flags]),
+            actor=request.user,
         )
         self.message_user(
             request, _("Flags of %(count)d photos marked reviewed.") % {"count": count}, messages.SUCCESS
