@@ -40,7 +40,7 @@ def visit_under_way() -> tuple[Inspection, Any, Any]:
     return visit, member, boss
 
 
-def logged(read: Any) -> tuple[Any, list[tuple[str, int | None]], int]:
+def logged(read: Any) -> tuple[Any, list[tuple[str, int]], int]:
     """The response of ``read()``, the log rows it added (action, inspection) and its inserts into the log."""
     before = set(EmbargoAccessLog.objects.values_list("pk", flat=True))
     with CaptureQueriesContext(connection) as queries:
