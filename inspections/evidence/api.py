@@ -129,8 +129,8 @@ class PhotoUploadView(APIView):
         return Response(PhotoOutput(photo, context=context).data, status=201 if created else 200)
 
 
-def visible_photo(request: Request, client_uuid: Any, *, action: str) -> Photo:
-    """The photo if the caller may see it (404 otherwise); a read of an unsubmitted inspection's is logged."""
+def visible_photo(request: Request, client_uuid: Any) -> Photo:
+    """The photo if the caller may see it; 404 otherwise."""
     user = request.user
     assert isinstance(user, User)
     photo = (
@@ -141,22 +141,26 @@ def visible_photo(request: Request, client_uuid: Any, *, action: str) -> Photo:
     )
     if photo is None:
         raise NotFound(_("No such photo."))
-    if photo.inspection is not None:
-        embargo_reads_record(user=user, action=action, path=request.path, inspections=[photo.inspection])
     return photo
+
+
+def photo_read_record(request: Request, photo: Photo, *, action: str) -> None:
+    """Log the read of a photo of an unsubmitted inspection (one query; nothing for a case's)."""
+    if photo.inspection is not None:
+        embargo_reads_record(
+            user=request.user, action=action, path=request.path, inspections=[photo.inspection]
+        )
 
 
 class PhotoDetailView(APIView):
     @extend_schema(responses=PhotoOutput, tags=["evidence"])
     def get(self, request: Request, client_uuid: str) -> Response:
-        """A photo's metadata, EXIF summary, processing status and evidence flags.
-
-        The file's metadata (GPS, capture time, device) and the original's URL
-        only to those who may see the original; flags say only what the caller
-        may see.
-        """
+        """A photo's metadata, EXIF summary, processing status and evidence flags."""
+        # The file's metadata (GPS, capture time, device) and the original's URL go only to
+        # those who may see the original; flags say only what the caller may see.
         assert isinstance(request.user, User)
-        photo = visible_photo(request, client_uuid, action="api:photos:detail")
+        photo = visible_photo(request, client_uuid)
+        photo_read_record(request, photo, action="api:photos:detail")
         return Response(PhotoOutput(photo, context=photo_reader_context(request.user, [photo])).data)
 
 
@@ -168,13 +172,14 @@ class PhotoFileView(APIView):
     )
     def get(self, request: Request, client_uuid: str, kind: str) -> FileResponse:
         """The original as received, or a rendition (JPEG without EXIF or GPS), to authorised callers."""
-        photo = visible_photo(request, client_uuid, action="api:photos:file")
+        photo = visible_photo(request, client_uuid)
         assert isinstance(request.user, User)
         if not may_see_file(request.user, photo, kind):
             raise NotFound(_("No such file."))
         field = photo.stored_file(kind)
         if not field.name:
             raise NotFound(_("This rendition does not exist (yet)."))
+        photo_read_record(request, photo, action="api:photos:file")
         content_type = photo.content_type if kind == "original" else "image/jpeg"
         response = FileResponse(
             field.open("rb"),
