@@ -12,13 +12,14 @@ Stored flags hold everything the checks found, for whoever may read all of
 it. What a reader is shown is cut to what that reader may see
 (:func:`photo_flags_for_reader`):
 
-* a duplicate flag names the other photo (its inspection or case, village)
-  only if the reader may see that photo; if not, it says "a photo you cannot
-  see", and only when that photo is a case's or its inspection was submitted.
-  A flag pointing to an unsubmitted inspection the reader may not see does not
-  exist for that reader at all: even "a photo you cannot see" would tell them
-  that a visit is under way (四不两直). Once that inspection is submitted, the
-  flag appears;
+* a duplicate flag keeps every matching photo (up to ``MAX_MATCHES``) and is
+  shown by the first one the reader may be told of: named (its inspection or
+  case, village) if the reader may see it; "a photo you cannot see" if not,
+  when that photo is a case's or its inspection was submitted. A photo of an
+  unsubmitted inspection the reader may not see is passed over as if it did
+  not exist, and a flag naming only such photos does not exist for that
+  reader at all: even "a photo you cannot see" would tell them that a visit is
+  under way (四不两直). Once that inspection is submitted, the flag appears;
 * the facts read from the file's metadata (GPS distance, capture time, device
   clock, software) go only to readers who may see the original
   (:func:`inspections.evidence.policies.may_see_original`); others get the
@@ -43,6 +44,8 @@ from inspections.evidence import imaging
 from inspections.evidence.models import Photo
 from inspections.fieldwork.models import Inspection
 
+# How many matching photos a duplicate flag keeps, nearest (or earliest) first.
+MAX_MATCHES = 20
 # The flags that name another photo, and the ones that do not (each check's code).
 DUPLICATE_CODES = frozenset({"exact_duplicate", "near_duplicate"})
 OWN_CODES = (
@@ -73,6 +76,19 @@ def _photo_ref(other: Photo) -> dict[str, Any]:
         ref["village"] = village.name
         ref["village_code"] = village.code
     return ref
+
+
+def _duplicate_flag(code: str, refs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A duplicate flag: the first match's facts, and the further matches beside them.
+
+    The further ones are kept so that a reader who may not be told of the first
+    (a photo of a visit still under way) is told of the next one instead,
+    exactly as if the first did not exist (:func:`photo_flags_for_reader`).
+    """
+    first, *further = refs
+    if further:
+        return flag(code, **first, also_matches=further)
+    return flag(code, **first)
 
 
 def near_duplicates(*, phash: int, max_distance: int, exclude_pk: int | None = None) -> list[tuple[int, int]]:
@@ -164,14 +180,13 @@ def evidence_flags(*, photo: Photo, analysis: imaging.Analysis) -> list[dict[str
         if abs(skew) > settings.QINGSHAN_EVIDENCE_CLOCK_SKEW.total_seconds():
             flags.append(flag("clock_skew", seconds=round(skew)))
 
-    exact = (
+    exact = list(
         Photo.objects.select_related("inspection__village", "case__village")
         .filter(sha256=photo.sha256, pk__lt=photo.pk)
-        .order_by("pk")
-        .first()
+        .order_by("pk")[:MAX_MATCHES]
     )
-    if exact is not None:
-        flags.append(flag("exact_duplicate", **_photo_ref(exact)))
+    if exact:
+        flags.append(_duplicate_flag("exact_duplicate", [_photo_ref(other) for other in exact]))
     if analysis.phash is not None:
         matches = near_duplicates(
             phash=analysis.phash,
@@ -182,12 +197,16 @@ def evidence_flags(*, photo: Photo, analysis: imaging.Analysis) -> list[dict[str
             candidates = Photo.objects.select_related("inspection__village", "case__village").in_bulk(
                 [pk for pk, _d in matches]
             )
+            near = []
             for pk, distance in matches:
                 other = candidates[pk]
                 if other.sha256 == photo.sha256:
                     continue  # the same file: an exact duplicate, told above when it came first
-                flags.append(flag("near_duplicate", distance=distance, **_photo_ref(other)))
-                break
+                near.append({"distance": distance, **_photo_ref(other)})
+                if len(near) == MAX_MATCHES:
+                    break
+            if near:
+                flags.append(_duplicate_flag("near_duplicate", near))
     if facts.software and _is_editor(facts.software):
         flags.append(flag("edited", software=facts.software))
     return flags
@@ -360,12 +379,21 @@ def _explained(stored: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _matches(stored: dict[str, Any]) -> list[dict[str, Any]]:
+    """The photos a duplicate flag names, in its order: the first match, then the further ones."""
+    params = stored.get("params", {})
+    first = {key: value for key, value in params.items() if key != "also_matches"}
+    return [first, *params.get("also_matches", [])]
+
+
 def flags_naming(flags: Iterable[dict[str, Any]]) -> set[str]:
     """The client UUIDs of the other photos these stored flags name (duplicates)."""
     return {
-        str(f["params"]["photo"])
+        str(ref["photo"])
         for f in flags
-        if f.get("code") in DUPLICATE_CODES and f.get("params", {}).get("photo")
+        if f.get("code") in DUPLICATE_CODES
+        for ref in _matches(f)
+        if ref.get("photo")
     }
 
 
@@ -435,10 +463,13 @@ def _for_reader(
     code = stored.get("code", "")
     params = dict(stored.get("params", {}))
     if code in DUPLICATE_CODES:
-        other = str(params.get("photo") or "")
-        if other not in mentionable:
+        # The first match the reader may be told of; a photo of a visit under way that the
+        # reader may not see is passed over as if it did not exist.
+        told = [ref for ref in _matches(stored) if str(ref.get("photo") or "") in mentionable]
+        if not told:
             return None
-        if other not in seen:
+        params = dict(told[0])
+        if str(params["photo"]) not in seen:
             params = {"distance": params["distance"]} if "distance" in params else {}
     if not original:
         for name in METADATA_FACTS.get(code, ()):

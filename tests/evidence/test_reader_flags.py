@@ -112,6 +112,35 @@ def test_a_party_reads_its_after_photo_the_same_whether_or_not_a_hidden_visit_se
 
 
 @pytest.mark.parametrize("code", sorted(COPIES))
+def test_a_hidden_visits_earlier_match_gives_way_to_the_photo_the_party_would_be_told_of_without_it(
+    code: str,
+) -> None:
+    case = open_case()
+    party = responsible_party("330523108")
+    member = team_member()
+    seen_visit = builders.inspection(team=[member], status=Inspection.Status.IN_PROGRESS)
+    key, seen_key = str(uuid.uuid4()), str(uuid.uuid4())
+
+    def build(hidden: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        if hidden:
+            hidden_visit()  # its photo comes first: the nearest (or earliest) match
+        builders.photo(inspection=seen_visit, content=PICTURE, client_uuid=seen_key)
+        Inspection.objects.filter(pk=seen_visit.pk).update(
+            status=Inspection.Status.SUBMITTED, submitted_at=timezone.now()
+        )
+        stored = send_after_photo(case, party, COPIES[code], key)
+        response = client_for(party).get(f"/api/v1/photos/{key}/")
+        return without(response.json(), *VOLATILE), stored.flags
+
+    (with_hidden, stored_with), (alone, _stored) = in_two_worlds(build)
+
+    named = [f["params"] for f in stored_with if f["code"] == code]
+    assert named[0]["inspection"] != seen_visit.pk  # stored: the hidden visit's photo first
+    assert [f["facts"]["inspection"] for f in alone["flags"] if f["code"] == code] == [seen_visit.pk]
+    assert with_hidden == alone
+
+
+@pytest.mark.parametrize("code", sorted(COPIES))
 def test_the_visits_organiser_is_told_which_photo_it_matches(code: str) -> None:
     case = open_case()
     party = responsible_party("330523108")
