@@ -115,8 +115,8 @@ class PhotoInline(ReviewInline):
         "exif_software",
         "exif_distance_m",
         "flag_list",
-        "flags_reviewed_at",
-        "flags_reviewed_by",
+        "reviewed_at",
+        "reviewed_by",
         "original_link",
     )
     _reader: User | None = None
@@ -126,7 +126,7 @@ class PhotoInline(ReviewInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Photo]:
         assert isinstance(request.user, User)
         self._reader = request.user
-        return super().get_queryset(request)
+        return super().get_queryset(request).select_related("flags_reviewed_by")
 
     def _read(self, photo: Photo) -> tuple[set[int], dict[int, list[dict[str, Any]]]]:
         if self._originals is None or self._flags is None or photo.pk not in self._flags:
@@ -189,6 +189,17 @@ class PhotoInline(ReviewInline):
                 "", "<li><strong>{}</strong>: {}</li>", ((f["code"], f["explanation"]) for f in flags)
             ),
         )
+
+    # The review of flags the reader is not shown is not shown either: it would tell of them.
+    @admin.display(description=_("flags reviewed at"))
+    def reviewed_at(self, photo: Photo) -> Any:
+        _originals, shown = self._read(photo)
+        return photo.flags_reviewed_at if shown.get(photo.pk) and photo.flags_reviewed_at else "—"
+
+    @admin.display(description=_("flags reviewed by"))
+    def reviewed_by(self, photo: Photo) -> Any:
+        _originals, shown = self._read(photo)
+        return photo.flags_reviewed_by if shown.get(photo.pk) and photo.flags_reviewed_by else "—"
 
     @admin.display(description=_("original"))
     def original_link(self, photo: Photo) -> str:

@@ -22,6 +22,7 @@ from django.utils import timezone
 from inspections.cases.models import Case
 from inspections.common.china_time import local_date
 from inspections.digests.selectors import Pair, Period, evidence_flags_awaiting_review
+from inspections.evidence import services as evidence
 from inspections.evidence.models import Photo
 from inspections.fieldwork.models import Inspection
 from tests import builders
@@ -235,6 +236,8 @@ def test_the_review_admin_shows_and_marks_the_same_whether_or_not_a_hidden_visit
     visible = builders.inspection(team=[member], status=Inspection.Status.IN_PROGRESS)
     client.force_login(boss)
 
+    root = builders.user(username="root", is_superuser=True, is_staff=True)
+
     def build(hidden: bool) -> tuple[list[tuple[str, str]], list[str], list[str]]:
         if hidden:
             hidden_visit()
@@ -243,6 +246,8 @@ def test_the_review_admin_shows_and_marks_the_same_whether_or_not_a_hidden_visit
         Inspection.objects.filter(pk=visible.pk).update(
             status=Inspection.Status.SUBMITTED, submitted_at=timezone.now()
         )
+        # Someone who sees everything reviews what they are shown: the flag, if it exists.
+        evidence.photo_flags_mark_reviewed(photos=Photo.objects.filter(inspection=visible), actor=root)
         page = client.get(f"/admin/inspections/inspection/{visible.pk}/change/").content.decode()
         marked = client.post(
             "/admin/inspections/inspection/",
@@ -250,12 +255,17 @@ def test_the_review_admin_shows_and_marks_the_same_whether_or_not_a_hidden_visit
             follow=True,
         )
         flags = re.findall(r"<li><strong>(.*?)</strong>: (.*?)</li>", page)
+        flags += re.findall(r'<td class="field-(reviewed_\w+)">(.*?)</td>', page, re.S)
         message = [str(m) for m in marked.context["messages"]]
         return flags, message, Photo.objects.get(inspection=visible).flag_codes
 
     (flags_with, marked_with, stored_with), (flags_alone, marked_alone, _stored) = in_two_worlds(build)
 
     assert "exact_duplicate" in stored_with
+    assert [cell for cell, _value in flags_with if cell.startswith("reviewed_")] == [
+        "reviewed_at",
+        "reviewed_by",
+    ]
     assert flags_with == flags_alone
     assert marked_with == marked_alone and len(marked_with) == 1
     assert " 0 " in marked_with[0]  # nothing it is shown was flagged, so nothing marked
