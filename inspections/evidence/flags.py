@@ -457,6 +457,16 @@ def photo_flags_for_reader(
     return shown
 
 
+def photos_with_flags_shown(photos: Iterable[Photo], *, visible: QuerySet[Photo]) -> list[int]:
+    """The pks of ``photos`` with at least one flag shown to the reader whose photos are ``visible``.
+
+    What a reviewer may mark reviewed, and count: a photo whose only flag names
+    a visit still under way is not flagged for that reader.
+    """
+    shown = photo_flags_for_reader(photos, visible=visible, originals=())
+    return [pk for pk, flags in shown.items() if flags]
+
+
 def _for_reader(
     stored: dict[str, Any], *, seen: set[str], mentionable: set[str], original: bool
 ) -> dict[str, Any] | None:

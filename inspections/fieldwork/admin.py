@@ -34,7 +34,7 @@ from inspections.cases.selectors import case_list
 from inspections.common.admin import ReadOnlyAdminMixin, ReadOnlyInline, message_refusal
 from inspections.common.errors import DomainError
 from inspections.evidence import services as evidence
-from inspections.evidence.flags import photo_flags_for_reader
+from inspections.evidence.flags import photo_flags_for_reader, photos_with_flags_shown
 from inspections.evidence.models import Photo
 from inspections.evidence.policies import may_see_file, originals_visible
 from inspections.evidence.selectors import visible_photos
@@ -256,15 +256,12 @@ class InspectionReviewAdmin(ReviewAdmin):
         assert isinstance(request.user, User)
         # Only photos with a flag the reviewer is shown: a photo whose only flag
         # names a visit still under way is not in the count (nor marked).
-        photos = list(Photo.objects.filter(inspection__in=queryset).select_related("inspection__village"))
-        shown = photo_flags_for_reader(
-            photos,
+        flagged = photos_with_flags_shown(
+            Photo.objects.filter(inspection__in=queryset),
             visible=visible_photos(user=request.user, visible_cases=case_list(user=request.user)),
-            originals=(),
         )
         count = evidence.photo_flags_mark_reviewed(
-            photos=Photo.objects.filter(pk__in=[pk for pk, flags in shown.items() if flags]),
-            actor=request.user,
+            photos=Photo.objects.filter(pk__in=flagged), actor=request.user
         )
         self.message_user(
             request, _("Flags of %(count)d photos marked reviewed.") % {"count": count}, messages.SUCCESS

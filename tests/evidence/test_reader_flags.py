@@ -385,3 +385,32 @@ def test_the_team_sees_the_metadata_and_its_facts_in_the_flags() -> None:
     assert facts["far_from_village"]["distance_m"] > 2000
     assert facts["edited"]["software"] == "Adobe Photoshop 25.0"
     assert "taken_at" in facts["outside_window"] and "seconds" in facts["clock_skew"]
+
+
+def test_the_case_admin_marks_the_same_after_photos_whether_or_not_a_hidden_visit_sent_one_first(
+    client: Any,
+) -> None:
+    case = open_case()
+    party = responsible_party("330523108")
+    boss = supervisor(ANJI)
+    client.force_login(boss)
+    key = str(uuid.uuid4())
+
+    def build(hidden: bool) -> tuple[list[str], Any, list[str]]:
+        if hidden:
+            hidden_visit()
+        stored = send_after_photo(case, party, COPIES["near_duplicate"], key)
+        marked = client.post(
+            "/admin/inspections/case/",
+            {"action": "action_mark_flags_reviewed", "_selected_action": [case.pk]},
+            follow=True,
+        )
+        assert marked.status_code == 200
+        stored.refresh_from_db()
+        return [str(m) for m in marked.context["messages"]], stored.flags_reviewed_at, stored.flag_codes
+
+    (marked_with, reviewed_with, stored_with), (marked_alone, reviewed_alone, _stored) = in_two_worlds(build)
+
+    assert stored_with == ["near_duplicate"]
+    assert marked_with == marked_alone and len(marked_with) == 1
+    assert reviewed_with is None and reviewed_alone is None
