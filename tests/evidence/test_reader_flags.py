@@ -289,6 +289,27 @@ def test_the_digest_counts_the_same_whether_or_not_a_hidden_visit_sent_the_photo
     assert with_hidden == alone == Pair(0, 0)
 
 
+def test_the_digest_counts_a_photo_with_its_own_flag_alike_whether_or_not_a_hidden_visit_sent_it_first() -> (
+    None
+):
+    case = open_case()
+    party = responsible_party("330523108")
+    week = Period.containing("weekly", local_date(timezone.now()))
+    key = str(uuid.uuid4())
+    without_gps = camera_jpeg(seed=41)  # the same picture, no position: flagged no_gps whatever else
+
+    def build(hidden: bool) -> tuple[Pair, list[str]]:
+        if hidden:
+            hidden_visit()
+        stored = send_after_photo(case, party, without_gps, key)
+        return evidence_flags_awaiting_review(prefix=ANJI, period=week), stored.flag_codes
+
+    (with_hidden, stored_with), (alone, stored_alone) = in_two_worlds(build)
+
+    assert stored_with == ["no_gps", "near_duplicate"] and stored_alone == ["no_gps"]
+    assert with_hidden == alone == Pair(1, 0)
+
+
 def test_the_digest_counts_a_photo_flagged_only_as_a_duplicate_once_the_other_visit_is_submitted() -> None:
     case = open_case()
     party = responsible_party("330523108")
