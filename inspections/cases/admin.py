@@ -32,13 +32,16 @@ from inspections.cases.models import (
     FollowUpDraw,
     Rectification,
 )
+from inspections.cases.selectors import case_list
 from inspections.cases.services.escalation import case_escalate
 from inspections.cases.services.status import case_reopen, case_send_back, case_start_rectifying, case_verify
 from inspections.common.admin import ReadOnlyAdminMixin, ReadOnlyInline, message_refusal
 from inspections.common.china_time import local_date
 from inspections.common.errors import DomainError
 from inspections.evidence import services as evidence_services
+from inspections.evidence.flags import photos_with_flags_shown
 from inspections.evidence.models import Photo
+from inspections.evidence.selectors import visible_photos
 from inspections.fieldwork.models import Inspection
 from inspections.fieldwork.selectors import inspection_list
 from inspections.publication import services as publication_services
@@ -291,8 +294,14 @@ class CaseAdmin(JurisdictionScopedAdmin):
     def action_mark_flags_reviewed(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
         """Record the review of the flagged rectification after-photos of the selected cases."""
         assert isinstance(request.user, User)
+        # Only photos with a flag the reviewer is shown: an after-photo whose only flag
+        # names a visit still under way is neither marked nor counted.
+        flagged = photos_with_flags_shown(
+            Photo.objects.filter(case__in=queryset),
+            visible=visible_photos(user=request.user, visible_cases=case_list(user=request.user)),
+        )
         count = evidence_services.photo_flags_mark_reviewed(
-            photos=Photo.objects.filter(case__in=queryset), actor=request.user
+            photos=Photo.objects.filter(pk__in=flagged), actor=request.user
         )
         self.message_user(
             request, _("Flags of %(count)d photos marked reviewed.") % {"count": count}, messages.SUCCESS

@@ -1,10 +1,11 @@
 """The figures of a digest: one jurisdiction, one period, a fixed number of queries.
 
 :func:`digest_build` reads everything a digest shows for a code prefix and a
-period, each figure beside the same figure for the previous period, in eight or nine
-queries whatever the amount of data (one or two for the holiday calendar, one per
-block below). The figures are defined on time, not on the current state only,
-so that a replay or a preview of a past period shows what that period held:
+period, each figure beside the same figure for the previous period, in nine to
+eleven queries whatever the amount of data (one or two for the holiday calendar, one
+per block below, two or three for the evidence flags). The figures are defined on
+time, not on the current state only, so that a replay or a preview of a past period
+shows what that period held:
 
 * **coverage**: inspections whose visit window *closed* in the period
   (planned; cancelled ones left out) and, of those, the ones submitted before
@@ -45,6 +46,7 @@ from inspections.cases.models import RECTIFICATION_DUE, Case, CaseStatus, overdu
 from inspections.checklist.models import Domain, Severity
 from inspections.common.china_time import day_start, local_date
 from inspections.digests.models import DigestKind
+from inspections.evidence.flags import flags_naming, has_own_flag
 from inspections.evidence.models import Photo
 from inspections.fieldwork.models import Inspection
 from inspections.workdays.calendar import WorkingCalendar, add_working_days
@@ -228,7 +230,7 @@ class Digest:
 
 
 def evidence_flags_awaiting_review(*, prefix: str, period: Period) -> Pair:
-    """Photos with evidence flags not yet reviewed at the end of each period, in one aggregate query.
+    """Photos with evidence flags not yet reviewed at the end of each period, in two or three queries.
 
     A photo counts at a moment when it was processed (its flags raised)
     before it, has flags, and had not been marked reviewed by then. Photos of
@@ -236,6 +238,14 @@ def evidence_flags_awaiting_review(*, prefix: str, period: Period) -> Pair:
     moment (the embargo: a flagged photo must not announce a visit in
     progress); after-photos of cases always may, since cases exist only for
     submitted inspections. Scoped to ``prefix`` by the village's code.
+
+    A flag that names another photo (a duplicate) counts only at a moment when
+    that photo could be mentioned to the jurisdiction: a case's, or one of an
+    inspection submitted before it (``inspections.evidence.flags``). So a photo
+    whose only flag points to a visit still under way counts nothing, just as
+    if that visit did not exist. One aggregate counts the photos with a flag of
+    their own; the few whose flags all name other photos are then read, with
+    the photos they name (the third query only when there are such photos).
     """
     end = period.end_at()
     start = period.start_at()
@@ -252,15 +262,47 @@ def evidence_flags_awaiting_review(*, prefix: str, period: Period) -> Pair:
     if prefix:
         inspections &= Q(inspection__village__code__startswith=prefix)
         cases &= Q(case__village__code__startswith=prefix)
-    figures = (
-        Photo.objects.filter(inspections | cases, status=Photo.Status.READY, processed_at__lt=end)
-        .exclude(flags=[])
-        .aggregate(
-            current=Count("id", filter=awaiting_at(end)),
-            previous=Count("id", filter=awaiting_at(start)),
-        )
+    flagged = Photo.objects.filter(
+        inspections | cases, status=Photo.Status.READY, processed_at__lt=end
+    ).exclude(flags=[])
+    figures = flagged.filter(has_own_flag()).aggregate(
+        current=Count("id", filter=awaiting_at(end)),
+        previous=Count("id", filter=awaiting_at(start)),
     )
-    return Pair(figures["current"], figures["previous"])
+    current, previous = figures["current"], figures["previous"]
+
+    naming_only = list(
+        flagged.exclude(has_own_flag())
+        .filter(awaiting_at(end) | awaiting_at(start))
+        .values_list("flags", "processed_at", "flags_reviewed_at", "case_id", "inspection__submitted_at")
+    )
+    if not naming_only:
+        return Pair(current, previous)
+    named: dict[str, tuple[bool, dt.datetime | None]] = {}
+    wanted = {key for row in naming_only for key in flags_naming(row[0])}
+    for client_uuid, case_id, status, submitted_at in Photo.objects.filter(
+        client_uuid__in=wanted
+    ).values_list("client_uuid", "case_id", "inspection__status", "inspection__submitted_at"):
+        named[str(client_uuid)] = (
+            case_id is not None,
+            submitted_at if status == Inspection.Status.SUBMITTED else None,
+        )
+
+    def counts_at(row: tuple[Any, ...], moment: dt.datetime) -> bool:
+        flags, processed_at, reviewed_at, case_id, submitted_at = row
+        if not (processed_at < moment and (reviewed_at is None or reviewed_at >= moment)):
+            return False
+        if case_id is None and not (submitted_at is not None and submitted_at < moment):
+            return False
+        for key in flags_naming(flags):
+            of_case, other_submitted = named.get(key, (False, None))
+            if of_case or (other_submitted is not None and other_submitted < moment):
+                return True
+        return False
+
+    current += sum(1 for row in naming_only if counts_at(row, end))
+    previous += sum(1 for row in naming_only if counts_at(row, start))
+    return Pair(current, previous)
 
 
 def _scoped(queryset: QuerySet[Any], prefix: str, path: str = "village__code") -> QuerySet[Any]:
@@ -478,7 +520,7 @@ def _build(*, prefix: str, period: Period, now: dt.datetime, overdue_limit: int,
         .order_by("-open", "village__code")[:TOP_VILLAGES]
     )
 
-    # 9: evidence flags awaiting review at both period ends.
+    # 9, 10 (and 11): evidence flags awaiting review at both period ends.
     flagged = evidence_flags_awaiting_review(prefix=prefix, period=period)
 
     digest = Digest(

@@ -25,11 +25,12 @@ from inspections.api.fields import ClientDateTimeField
 from inspections.cases.selectors import case_list
 from inspections.common.errors import NotFound
 from inspections.evidence import services as evidence
-from inspections.evidence.api_output import PhotoOutput
+from inspections.evidence.api_output import PhotoOutput, photo_reader_context
 from inspections.evidence.imaging import ACCEPTED_TYPES
 from inspections.evidence.models import Photo
 from inspections.evidence.policies import may_see_file, photographable_inspection, rectifiable_case
 from inspections.evidence.selectors import visible_photos
+from inspections.sampling.services import embargo_reads_record
 
 
 class PhotoUploadInput(serializers.Serializer):
@@ -126,25 +127,43 @@ class PhotoUploadView(APIView):
         photo, created = evidence.photo_receive(
             user=request.user, file=upload, size=upload.size, fields=fields, channel=Photo.Channel.MULTIPART
         )
-        return Response(PhotoOutput(photo).data, status=201 if created else 200)
+        context = photo_reader_context(request.user, [photo])
+        return Response(PhotoOutput(photo, context=context).data, status=201 if created else 200)
 
 
 def visible_photo(request: Request, client_uuid: Any) -> Photo:
+    """The photo if the caller may see it; 404 otherwise."""
     user = request.user
     assert isinstance(user, User)
     photo = (
-        visible_photos(user=user, visible_cases=case_list(user=user)).filter(client_uuid=client_uuid).first()
+        visible_photos(user=user, visible_cases=case_list(user=user))
+        .select_related("inspection__village", "case__village")
+        .filter(client_uuid=client_uuid)
+        .first()
     )
     if photo is None:
         raise NotFound(_("No such photo."))
     return photo
 
 
+def photo_read_record(request: Request, photo: Photo, *, action: str) -> None:
+    """Log the read of a photo of an unsubmitted inspection (one query; nothing for a case's)."""
+    if photo.inspection is not None:
+        embargo_reads_record(
+            user=request.user, action=action, path=request.path, inspections=[photo.inspection]
+        )
+
+
 class PhotoDetailView(APIView):
     @extend_schema(responses=PhotoOutput, tags=["evidence"])
     def get(self, request: Request, client_uuid: str) -> Response:
         """A photo's metadata, EXIF summary, processing status and evidence flags."""
-        return Response(PhotoOutput(visible_photo(request, client_uuid)).data)
+        # The file's metadata (GPS, capture time, device) and the original's URL go only to
+        # those who may see the original; flags say only what the caller may see.
+        assert isinstance(request.user, User)
+        photo = visible_photo(request, client_uuid)
+        photo_read_record(request, photo, action="api:photos:detail")
+        return Response(PhotoOutput(photo, context=photo_reader_context(request.user, [photo])).data)
 
 
 class PhotoFileView(APIView):
@@ -163,6 +182,7 @@ class PhotoFileView(APIView):
         field = photo.stored_file(kind)
         if not field.name:
             raise NotFound(_("This rendition does not exist (yet)."))
+        photo_read_record(request, photo, action="api:photos:file")
         content_type = photo.content_type if kind == "original" else "image/jpeg"
         response = FileResponse(
             field.open("rb"),

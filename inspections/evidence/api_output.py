@@ -3,18 +3,63 @@
 Shared by the evidence endpoints and the field's inspection detail
 (``inspections.fieldwork.api``), which shows an inspection's photos the same
 way; a module of its own, so that neither API module imports the other.
+
+What a photo shows depends on its reader: build the serializer's context
+with :func:`photo_reader_context` (one reader, the photos shown). Without it
+a photo shows neither flags nor metadata: nothing is said by default.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from inspections.evidence.flags import photo_flags_explained
+from inspections.accounts.models import User
+from inspections.cases.selectors import case_list
+from inspections.evidence.flags import photo_flags_for_reader
 from inspections.evidence.models import Photo
+from inspections.evidence.policies import originals_visible
+from inspections.evidence.selectors import visible_photos
+
+# What the original's metadata and the phone's report say (GPS, capture time,
+# device): shown only to readers who may see the original. The empty value
+# each shows otherwise, as when the file does not say.
+METADATA_FIELDS: dict[str, Any] = {
+    "client_taken_at": None,
+    "client_longitude": None,
+    "client_latitude": None,
+    "device_time": None,
+    "taken_at": None,
+    "taken_at_local": "",
+    "taken_at_offset": "",
+    "gps_longitude": None,
+    "gps_latitude": None,
+    "gps_accuracy_m": None,
+    "make": "",
+    "model": "",
+    "software": "",
+    "distance_m": None,
+}
+
+
+def photo_reader_context(user: User, photos: Iterable[Photo]) -> dict[str, Any]:
+    """The serializer context for showing ``photos`` to ``user``: their flags and whose metadata.
+
+    A few queries whatever the number of photos: who may see the originals
+    (per inspection or case), and the photos their duplicate flags name.
+    """
+    photos = list(photos)
+    originals = originals_visible(user, photos)
+    flags = photo_flags_for_reader(
+        photos,
+        visible=visible_photos(user=user, visible_cases=case_list(user=user)),
+        originals=originals,
+    )
+    return {"photo_flags": flags, "photo_originals": originals}
 
 
 class FlagOutput(serializers.Serializer):
@@ -66,7 +111,15 @@ class PhotoOutput(serializers.ModelSerializer[Photo]):
 
     @extend_schema_field(FlagOutput(many=True))
     def get_flags(self, photo: Photo) -> list[dict[str, Any]]:
-        return photo_flags_explained(photo)
+        flags: dict[int, list[dict[str, Any]]] = self.context.get("photo_flags", {})
+        return flags.get(photo.pk, [])
+
+    def to_representation(self, instance: Photo) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        if instance.pk not in self.context.get("photo_originals", ()):
+            data.update(METADATA_FIELDS)
+            data["files"]["original"] = None
+        return data
 
     @extend_schema_field(serializers.DictField(child=serializers.CharField(allow_null=True)))
     def get_files(self, photo: Photo) -> dict[str, str | None]:

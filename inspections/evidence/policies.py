@@ -7,6 +7,7 @@ exactly as if the inspection or case did not exist.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.utils import timezone
@@ -39,6 +40,26 @@ def may_see_original(user: User, photo: Photo, *, now: datetime | None = None) -
     if inspection.team.filter(user=user).exists() or inspection.organisers.filter(pk=user.pk).exists():
         return True
     return _supervises(user, inspection.village.code)
+
+
+def originals_visible(user: User, photos: Iterable[Photo], *, now: datetime | None = None) -> set[int]:
+    """The pks of ``photos`` whose original (and metadata) ``user`` may see, as :func:`may_see_original` says.
+
+    Asked once per inspection or case the photos belong to, so that a page of
+    one inspection's photos costs the same few queries as one photo. What the
+    original carries (GPS, capture time, device) is shown, in the API, the
+    admin and the flags alike, only to these readers.
+    """
+    now = now or timezone.now()
+    answers: dict[tuple[int | None, int | None], bool] = {}
+    allowed: set[int] = set()
+    for photo in photos:
+        owner = (photo.inspection_id, photo.case_id)
+        if owner not in answers:
+            answers[owner] = may_see_original(user, photo, now=now)
+        if answers[owner]:
+            allowed.add(photo.pk)
+    return allowed
 
 
 def may_see_file(user: User, photo: Photo, kind: str) -> bool:

@@ -5,6 +5,11 @@ supervisor sees an inspection only when the API would show it to them. Photos
 are shown through the admin's own authorising view (thumbnails for whoever
 may see the inspection, originals only for those ``may_see_original`` allows),
 never through a media URL. Read-only: evidence is reviewed, not edited.
+What a photo's file says of itself (GPS distance, capture time, device) is
+shown only to those who may see its original, and its flags say only what
+the reader may see (``inspections.evidence.flags.photo_flags_for_reader``).
+Every page that shows an unsubmitted inspection, its check-ins, findings or
+photos adds a row to the embargo access log.
 
 The photo inline, its file view and the flag-review action stay here, on the
 inspection's review page: an admin module never imports another concern's
@@ -18,22 +23,25 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import Role, User
 from inspections.accounts.policies import user_covers
+from inspections.cases.selectors import case_list
 from inspections.common.admin import ReadOnlyAdminMixin, ReadOnlyInline, message_refusal
 from inspections.common.errors import DomainError
 from inspections.evidence import services as evidence
-from inspections.evidence.flags import photo_flags_explained
+from inspections.evidence.flags import photo_flags_for_reader, photos_with_flags_shown
 from inspections.evidence.models import Photo
-from inspections.evidence.policies import may_see_file
+from inspections.evidence.policies import may_see_file, originals_visible
+from inspections.evidence.selectors import visible_photos
 from inspections.fieldwork import services as fieldwork
 from inspections.fieldwork.models import CheckIn, Finding, Inspection
 from inspections.fieldwork.selectors import inspection_list
+from inspections.sampling.services import embargo_reads_record
 
 
 def _reviewer(request: HttpRequest) -> bool:
@@ -89,21 +97,78 @@ class FindingInline(ReviewInline):
 
 
 class PhotoInline(ReviewInline):
+    """An inspection's photos as the reader may see them.
+
+    Django makes a fresh inline for each request, so the reader's view of the
+    page's photos (whose originals, which flags) is worked out once, at the
+    first photo shown, and kept on the instance.
+    """
+
     model = Photo
     fields = readonly_fields = (
         "thumbnail_tag",
         "client_uuid",
         "received_at",
-        "taken_at",
-        "make",
-        "model",
-        "software",
-        "distance_m",
+        "exif_taken_at",
+        "exif_make",
+        "exif_model",
+        "exif_software",
+        "exif_distance_m",
         "flag_list",
-        "flags_reviewed_at",
-        "flags_reviewed_by",
+        "reviewed_at",
+        "reviewed_by",
         "original_link",
     )
+    _reader: User | None = None
+    _originals: set[int] | None = None
+    _flags: dict[int, list[dict[str, Any]]] | None = None
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Photo]:
+        assert isinstance(request.user, User)
+        self._reader = request.user
+        return super().get_queryset(request).select_related("flags_reviewed_by")
+
+    def _read(self, photo: Photo) -> tuple[set[int], dict[int, list[dict[str, Any]]]]:
+        if self._originals is None or self._flags is None or photo.pk not in self._flags:
+            reader = self._reader
+            if reader is None:  # shown without a request: say nothing
+                return set(), {}
+            photos = list(
+                Photo.objects.filter(inspection=photo.inspection).select_related("inspection__village")
+            )
+            self._originals = originals_visible(reader, photos)
+            self._flags = photo_flags_for_reader(
+                photos,
+                visible=visible_photos(user=reader, visible_cases=case_list(user=reader)),
+                originals=self._originals,
+            )
+        return self._originals, self._flags
+
+    def _metadata(self, photo: Photo, value: Any) -> Any:
+        originals, _flags = self._read(photo)
+        if photo.pk not in originals:
+            return "—"
+        return value if value not in (None, "") else "—"
+
+    @admin.display(description=_("taken at (EXIF)"))
+    def exif_taken_at(self, photo: Photo) -> Any:
+        return self._metadata(photo, photo.taken_at)
+
+    @admin.display(description=_("make"))
+    def exif_make(self, photo: Photo) -> Any:
+        return self._metadata(photo, photo.make)
+
+    @admin.display(description=_("model"))
+    def exif_model(self, photo: Photo) -> Any:
+        return self._metadata(photo, photo.model)
+
+    @admin.display(description=_("software"))
+    def exif_software(self, photo: Photo) -> Any:
+        return self._metadata(photo, photo.software)
+
+    @admin.display(description=_("distance to village (m)"))
+    def exif_distance_m(self, photo: Photo) -> Any:
+        return self._metadata(photo, None if photo.distance_m is None else round(photo.distance_m))
 
     @admin.display(description=_("thumbnail"))
     def thumbnail_tag(self, photo: Photo) -> str:
@@ -114,7 +179,8 @@ class PhotoInline(ReviewInline):
 
     @admin.display(description=_("evidence flags"))
     def flag_list(self, photo: Photo) -> str:
-        flags = photo_flags_explained(photo)
+        _originals, shown = self._read(photo)
+        flags = shown.get(photo.pk, [])
         if not flags:
             return "—"
         return format_html(
@@ -124,8 +190,22 @@ class PhotoInline(ReviewInline):
             ),
         )
 
+    # The review of flags the reader is not shown is not shown either: it would tell of them.
+    @admin.display(description=_("flags reviewed at"))
+    def reviewed_at(self, photo: Photo) -> Any:
+        _originals, shown = self._read(photo)
+        return photo.flags_reviewed_at if shown.get(photo.pk) and photo.flags_reviewed_at else "—"
+
+    @admin.display(description=_("flags reviewed by"))
+    def reviewed_by(self, photo: Photo) -> Any:
+        _originals, shown = self._read(photo)
+        return photo.flags_reviewed_by if shown.get(photo.pk) and photo.flags_reviewed_by else "—"
+
     @admin.display(description=_("original"))
     def original_link(self, photo: Photo) -> str:
+        originals, _flags = self._read(photo)
+        if photo.pk not in originals:
+            return "—"
         url = reverse("admin:inspections_photo_file", args=[photo.client_uuid, "original"])
         return format_html('<a href="{}">{}</a>', url, _("download"))
 
@@ -145,12 +225,43 @@ class InspectionReviewAdmin(ReviewAdmin):
         assert isinstance(request.user, User)
         return inspection_list(user=request.user).select_related("village")
 
+    # --- Reads of unsubmitted inspections are logged ------------------------------------
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            embargo_reads_record(
+                user=request.user,
+                action="admin:inspection:list",
+                path=request.path,
+                inspections=changelist.result_list,
+            )
+        return response
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        """The inspection of a review page (its check-ins, findings and photos shown below it), logged."""
+        inspection = super().get_object(request, object_id, from_field)
+        if inspection is not None:
+            embargo_reads_record(
+                user=request.user, action="admin:inspection:view", path=request.path, inspections=[inspection]
+            )
+        return inspection
+
     @admin.action(description=_("Mark the photos' evidence flags reviewed"))
     def mark_flags_reviewed(self, request: HttpRequest, queryset: QuerySet[Inspection]) -> None:
         """Record the review of the flagged photos of the selected inspections (in the reviewer's view)."""
         assert isinstance(request.user, User)
+        # Only photos with a flag the reviewer is shown: a photo whose only flag
+        # names a visit still under way is not in the count (nor marked).
+        flagged = photos_with_flags_shown(
+            Photo.objects.filter(inspection__in=queryset),
+            visible=visible_photos(user=request.user, visible_cases=case_list(user=request.user)),
+        )
         count = evidence.photo_flags_mark_reviewed(
-            photos=Photo.objects.filter(inspection__in=queryset), actor=request.user
+            photos=Photo.objects.filter(pk__in=flagged), actor=request.user
         )
         self.message_user(
             request, _("Flags of %(count)d photos marked reviewed.") % {"count": count}, messages.SUCCESS
@@ -171,11 +282,17 @@ class InspectionReviewAdmin(ReviewAdmin):
         assert isinstance(request.user, User)
         if not _reviewer(request):
             raise Http404
-        photo = Photo.objects.filter(
-            client_uuid=client_uuid, inspection__in=inspection_list(user=request.user)
-        ).first()
+        photo = (
+            Photo.objects.filter(client_uuid=client_uuid, inspection__in=inspection_list(user=request.user))
+            .select_related("inspection__village")
+            .first()
+        )
         if photo is None or not may_see_file(request.user, photo, kind):
             raise Http404
+        assert photo.inspection is not None
+        embargo_reads_record(
+            user=request.user, action="admin:photo:file", path=request.path, inspections=[photo.inspection]
+        )
         field = photo.stored_file(kind)
         if not field.name:
             raise Http404
@@ -199,7 +316,37 @@ class CheckInAdmin(ReviewAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CheckIn]:
         assert isinstance(request.user, User)
-        return CheckIn.objects.filter(inspection__in=inspection_list(user=request.user))
+        return CheckIn.objects.filter(inspection__in=inspection_list(user=request.user)).select_related(
+            "inspection__village"
+        )
+
+    # --- Reads of unsubmitted inspections' check-ins are logged --------------------------
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            inspections = {check_in.inspection_id: check_in.inspection for check_in in changelist.result_list}
+            embargo_reads_record(
+                user=request.user,
+                action="admin:checkin:list",
+                path=request.path,
+                inspections=inspections.values(),
+            )
+        return response
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        check_in = super().get_object(request, object_id, from_field)
+        if check_in is not None:
+            embargo_reads_record(
+                user=request.user,
+                action="admin:checkin:view",
+                path=request.path,
+                inspections=[check_in.inspection],
+            )
+        return check_in
 
     @admin.action(description=_("Confirm the village location from the selected check-in"))
     def confirm_village_location(self, request: HttpRequest, queryset: QuerySet[CheckIn]) -> None:

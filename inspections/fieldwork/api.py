@@ -24,7 +24,7 @@ from inspections.accounts.models import Inspector, User
 from inspections.api.fields import ClientDateTimeField
 from inspections.checklist.models import ProblemCategory, Severity
 from inspections.common.errors import NotFound
-from inspections.evidence.api_output import PhotoOutput
+from inspections.evidence.api_output import PhotoOutput, photo_reader_context
 from inspections.evidence.models import Photo
 from inspections.fieldwork import services as fieldwork
 from inspections.fieldwork.flags import check_in_flags_explained
@@ -253,6 +253,19 @@ class InspectionDetailView(generics.RetrieveAPIView[Inspection]):
     def get_queryset(self) -> QuerySet[Inspection]:
         assert isinstance(self.request.user, User)
         return detail_queryset(inspection_list(user=self.request.user))
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Its photos as this caller may see them (flags, metadata); a read before submission is logged."""
+        assert isinstance(request.user, User)
+        inspection = self.get_object()
+        embargo_reads_record(
+            user=request.user, action="api:inspections:detail", path=request.path, inspections=[inspection]
+        )
+        context = {
+            **self.get_serializer_context(),
+            **photo_reader_context(request.user, inspection.photos.all()),
+        }
+        return Response(InspectionDetailOutput(inspection, context=context).data)
 
 
 class CheckInView(APIView):
