@@ -16,12 +16,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from inspections.accounts.models import Role, User
 from inspections.accounts.policies import user_covers
@@ -31,6 +33,7 @@ from inspections.evidence import services as evidence
 from inspections.evidence.flags import photo_flags_explained
 from inspections.evidence.models import Photo
 from inspections.evidence.policies import may_see_file
+from inspections.evidence.recovery import photos_stuck
 from inspections.fieldwork import services as fieldwork
 from inspections.fieldwork.models import CheckIn, Finding, Inspection
 from inspections.fieldwork.selectors import inspection_list
@@ -144,6 +147,26 @@ class InspectionReviewAdmin(ReviewAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Inspection]:
         assert isinstance(request.user, User)
         return inspection_list(user=request.user).select_related("village")
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        """Warn of photos of the reader's inspections that wait too long for processing."""
+        assert isinstance(request.user, User)
+        stuck = photos_stuck(photos=Photo.objects.filter(inspection__in=inspection_list(user=request.user)))
+        count = stuck.count()
+        if count and request.method == "GET":
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d photo has waited more than %(minutes)d minutes for processing; "
+                    "it is sent to processing again every few minutes.",
+                    "%(count)d photos have waited more than %(minutes)d minutes for processing; "
+                    "they are sent to processing again every few minutes.",
+                    count,
+                )
+                % {"count": count, "minutes": int(settings.QINGSHAN_PHOTO_STUCK_AFTER.total_seconds() // 60)},
+                messages.WARNING,
+            )
+        return super().changelist_view(request, extra_context)
 
     @admin.action(description=_("Mark the photos' evidence flags reviewed"))
     def mark_flags_reviewed(self, request: HttpRequest, queryset: QuerySet[Inspection]) -> None:
