@@ -54,7 +54,9 @@ def task_send_bounded(task_name: str, *args: Any, **kwargs: Any) -> bool:
     try:
         # Redis reads its socket timeouts from the transport options; other transports ignore them.
         options = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
-        with current_app.connection_for_write(connect_timeout=timeout, transport_options=options) as connection:
+        with current_app.connection_for_write(
+            connect_timeout=timeout, transport_options=options
+        ) as connection:
             connection.ensure_connection(max_retries=1, timeout=timeout)
             task.apply_async(args=args, kwargs=kwargs, connection=connection, retry=False)
     except Exception as exc:  # the broker's errors are of many kinds (kombu, redis, amqp, socket)

@@ -122,7 +122,9 @@ def _staging_orphan(path: Path) -> bool:
     return upload is None or upload.photo_id is not None
 
 
-def _folder_files(result: Reconciliation, folder: Path | None, place: str, cutoff: datetime, tus: bool) -> None:
+def _folder_files(
+    result: Reconciliation, folder: Path | None, place: str, cutoff: datetime, tus: bool
+) -> None:
     if folder is None or not folder.is_dir():
         return
     for path in sorted(folder.iterdir()):

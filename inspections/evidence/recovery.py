@@ -33,7 +33,9 @@ def photos_stuck(*, now: datetime | None = None, photos: QuerySet[Photo] | None 
     """Photos received longer ago than ``QINGSHAN_PHOTO_STUCK_AFTER`` and still not processed."""
     moment = now or timezone.now()
     base = Photo.objects.all() if photos is None else photos
-    return base.filter(status=Photo.Status.RECEIVED, received_at__lt=moment - settings.QINGSHAN_PHOTO_STUCK_AFTER)
+    return base.filter(
+        status=Photo.Status.RECEIVED, received_at__lt=moment - settings.QINGSHAN_PHOTO_STUCK_AFTER
+    )
 
 
 @dataclass(frozen=True)

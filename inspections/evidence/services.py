@@ -17,7 +17,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any
+from typing import IO
 from uuid import UUID
 
 from django.conf import settings
