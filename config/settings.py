@@ -129,7 +129,7 @@ STATIC_ROOT = VAR_DIR / "static"
 # Media has no public URL: originals of evidence are served only through
 # views that check who is asking. No URLconf serves MEDIA_URL, and the storage
 # has no base_url, so a stored file has no public address.
-MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_ROOT = Path(env.str("QINGSHAN_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # Uploads larger than 2.5 MB are spooled here while the request runs; a killed web worker
 # leaves its file behind, and the media reconciler removes it after the grace period.
 FILE_UPLOAD_TEMP_DIR = Path(env.str("QINGSHAN_UPLOAD_TEMP_DIR", default=str(VAR_DIR / "upload-tmp")))

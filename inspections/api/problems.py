@@ -135,18 +135,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = DatabaseUnavailable()
     if isinstance(exc, DomainError):
         set_rollback()
-        extra = dict(exc.extra)
+        domain_extra = dict(exc.extra)
         domain_headers: dict[str, str] = {}
         if exc.retry_after is not None:
             domain_headers["Retry-After"] = str(exc.retry_after)
-            extra.setdefault("retry_after", exc.retry_after)
+            domain_extra.setdefault("retry_after", exc.retry_after)
         body = problem_body(
             status_code=exc.status,
             code=exc.code,
             title=str(exc.title or _TITLES.get(exc.status, _("Error."))),
             detail=exc.detail,
             instance=instance,
-            extra=extra,
+            extra=domain_extra,
         )
         return Response(body, status=exc.status, headers=domain_headers, content_type=PROBLEM_CONTENT_TYPE)
     if isinstance(exc, RequestDataTooBig):

@@ -25,6 +25,7 @@ import errno
 import hashlib
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import IO
 from uuid import UUID
 
+from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
 
@@ -193,17 +195,20 @@ def rendition_store(name: str, data: bytes, *, storage: Storage | None = None) -
 def storage_probe(*, storage: Storage | None = None) -> str:
     """``"ok"``, ``"full"`` or ``"unavailable"``: whether the media storage takes a write now.
 
-    On the local disk a byte is written, flushed and removed under ``photos/incoming/``;
-    on object storage a listing is asked for (no write, no cost).
+    On the local disk a byte is written, flushed and removed under ``photos/incoming/``,
+    and the disk is full when it has less room than one photo of the largest size
+    (``QINGSHAN_PHOTO_MAX_BYTES``); on object storage a listing is asked for.
     """
     storage = storage or default_storage
+    local = _local(storage)
     try:
-        local = _local(storage)
         if local is None:
             storage.listdir(ORIGINALS)
             return "ok"
         temporary, _sha256, _size = _write_local(local, [b"\0"])
         temporary.unlink()
+        if shutil.disk_usage(local.location).free < settings.QINGSHAN_PHOTO_MAX_BYTES:
+            return "full"
     except FileNotFoundError:
         return "ok" if local is None else "unavailable"
     except OSError as exc:

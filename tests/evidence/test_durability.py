@@ -13,7 +13,7 @@ import hashlib
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from inspections.evidence import recovery, storage
@@ -33,6 +33,7 @@ from tests import builders
 from tests.builders import camera_jpeg, upload
 from tests.builders import inspector as team_member
 from tests.conftest import assert_problem, client_for
+from tests.faults import commit_then_lose_the_answer
 
 LATER = timedelta(minutes=1)
 
@@ -66,49 +67,23 @@ def age(path: Path, hours: float) -> None:
     os.utime(path, (moment, moment))
 
 
-@pytest.fixture
-def lose_commit_answer() -> Iterator[Callable[[], list[str]]]:
-    """Arm: the next COMMIT is carried out by the database, then its answer is lost.
-
-    Django's connection wrapper commits on the DB-API connection (``_commit``);
-    raising right after it is what a connection cut between the server's
-    COMMIT and its reply looks like to the web process.
-    """
-    wrapper = connections[DEFAULT_DB_ALIAS]
-    happened: list[str] = []
-    real_commit = wrapper._commit
-
-    def commit_then_lose_the_answer() -> None:
-        real_commit()
-        del wrapper._commit  # once
-        happened.append("committed")
-        raise OperationalError("server closed the connection unexpectedly")
-
-    def arm() -> list[str]:
-        wrapper._commit = commit_then_lose_the_answer  # type: ignore[method-assign]
-        return happened
-
-    yield arm
-    wrapper.__dict__.pop("_commit", None)
-
-
 # --- 1. a commit whose answer is lost ----------------------------------------------------------
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("eager_celery")
 def test_a_lost_commit_answer_is_a_503_and_the_retry_finds_the_photo_with_its_original(
-    field: Any, lose_commit_answer: Callable[[], list[str]], isolated_storage: Path
+    field: Any, isolated_storage: Path
 ) -> None:
     _member, inspection, client = field
     content = camera_jpeg()
     photo_uuid = uuid.uuid4()
-    happened = lose_commit_answer()
 
-    lost = upload(client, inspection, content, client_uuid=photo_uuid)
+    with commit_then_lose_the_answer() as happened:
+        lost = upload(client, inspection, content, client_uuid=photo_uuid)
     retried = upload(client, inspection, content, client_uuid=photo_uuid)
 
-    assert happened == ["committed"]
+    assert happened()
     body = assert_problem(lost, 503, "database_unavailable")
     assert lost["Retry-After"] == "30" and body["retry_after"] == 30
     assert retried.status_code == 200, retried.content
