@@ -12,14 +12,19 @@ once the reconciler has run.
 * the broker dropping every packet (a socket that takes connections and never
   answers): the upload answers at once, the sweeper sends processing later;
 * the media disk full, then read-only (a tmpfs mounted over the media folder);
-* a worker killed with SIGKILL while it processes a photo.
+* a worker killed with SIGKILL while it processes a photo;
+* a web worker (gunicorn) killed with SIGKILL while a multipart upload and a
+  tus PATCH arrive.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
+import http.client
 import os
+import signal
 import socket
 import sqlite3
 import struct
@@ -29,6 +34,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -37,6 +43,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from inspections.evidence import recovery
 from inspections.evidence.models import Photo
@@ -360,3 +367,201 @@ def test_a_photo_whose_worker_is_killed_mid_processing_is_processed_by_the_next(
     second.stop()
     media_worker.database.read_back()
     assert_contract({photo_uuid: content}, isolated_storage)
+
+
+# --- a web worker killed mid-upload ----------------------------------------------------------------
+
+
+def noise_jpeg(seed: int, size: tuple[int, int] = (1800, 1400)) -> bytes:
+    """A JPEG of noise: large (several MB, so Django spools it to a temporary file) and deterministic."""
+    import io
+    import random
+
+    from PIL import Image
+
+    pixels = random.Random(seed).randbytes(size[0] * size[1] * 3)
+    out = io.BytesIO()
+    Image.frombytes("RGB", size, pixels).save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+@dataclass
+class WebServer:
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    def worker_pids(self) -> list[int]:
+        found = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True)
+        return [int(pid) for pid in found.stdout.split()]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+@pytest.fixture
+def web_server(tmp_path: Path, isolated_storage: Path) -> Iterator[Any]:
+    """gunicorn with one sync worker on this test's database, media and upload folders."""
+    database = SubprocessDatabase(tmp_path)
+    started: list[WebServer] = []
+    spool = tmp_path / "upload-tmp"
+    spool.mkdir()
+
+    def start() -> WebServer:
+        with socket.create_server(("127.0.0.1", 0)) as probe:
+            port = probe.getsockname()[1]
+        log = tmp_path / "gunicorn.log"
+        environment = {
+            **os.environ,
+            "DATABASE_URL": database.url(),
+            "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+            "QINGSHAN_VAR_DIR": str(settings.VAR_DIR),
+            "QINGSHAN_MEDIA_ROOT": str(isolated_storage),
+            "QINGSHAN_TUS_UPLOAD_DIR": str(settings.QINGSHAN_TUS_UPLOAD_DIR),
+            "QINGSHAN_UPLOAD_TEMP_DIR": str(spool),
+            "DATABASE_CONN_MAX_AGE": "0",
+        }
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}"),
+                    *("--workers", "1", "--timeout", "120"),
+                ],
+                cwd=settings.BASE_DIR,
+                env=environment,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        server = WebServer(process, port, log)
+        started.append(server)
+
+        def answers() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(log.read_text(errors="replace"))
+            with contextlib.suppress(OSError):
+                connection_ = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                connection_.request("GET", "/healthz")
+                return connection_.getresponse().status == 200
+            return False
+
+        wait_until(answers, "gunicorn to answer")
+        return server
+
+    start.database = database  # type: ignore[attr-defined]
+    start.spool = spool  # type: ignore[attr-defined]
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
+
+
+def multipart(fields: dict[str, str], content: bytes) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="IMG.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n".encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def half_sent(port: int, method: str, path: str, headers: dict[str, str], body: bytes) -> socket.socket:
+    """A request whose headers and first half of the body are sent; the rest never is."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
+    sock.sendall(head.encode() + body[: len(body) // 2])
+    return sock
+
+
+def request(port: int, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> Any:
+    connection_ = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    connection_.request(method, path, body=body, headers=headers)
+    response = connection_.getresponse()
+    response.read()
+    return response
+
+
+def kill_the_worker(server: WebServer) -> None:
+    (pid,) = server.worker_pids()
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: bool(server.worker_pids()) and server.worker_pids() != [pid], "a new gunicorn worker")
+
+
+def test_a_web_worker_killed_during_multipart_and_tus_uploads_loses_nothing_and_leaves_nothing(
+    field: Any, isolated_storage: Path, web_server: Any, eager_celery: Any
+) -> None:
+    member, inspection, _client = field
+    token = str(RefreshToken.for_user(member.user).access_token)
+    auth = {"Authorization": f"Bearer {token}"}
+    by_multipart, by_tus = uuid.uuid4(), uuid.uuid4()
+    sent = {by_multipart: noise_jpeg(1), by_tus: noise_jpeg(2)}
+    server = web_server()
+
+    # multipart: killed while the body arrives (Django has begun spooling it), then sent again
+    body, content_type = multipart(
+        {"client_uuid": str(by_multipart), "inspection": str(inspection.pk)}, sent[by_multipart]
+    )
+    cut = half_sent(server.port, "POST", "/api/v1/photos/", {**auth, "Content-Type": content_type}, body)
+    wait_until(lambda: any(web_server.spool.iterdir()), "Django to spool the upload")
+    kill_the_worker(server)
+    cut.close()
+    assert len(list(web_server.spool.iterdir())) == 1  # the leftover the reconciler must remove
+    again = request(server.port, "POST", "/api/v1/photos/", {**auth, "Content-Type": content_type}, body)
+    assert again.status == 201
+
+    # tus: killed while a PATCH writes, then resumed from the offset the server recorded
+    tus_headers = {**auth, "Tus-Resumable": "1.0.0"}
+    metadata = ",".join(
+        f"{key} {base64.b64encode(value.encode()).decode()}"
+        for key, value in {"client_uuid": str(by_tus), "inspection": str(inspection.pk)}.items()
+    )
+    created = request(
+        server.port,
+        "POST",
+        "/api/v1/uploads/",
+        {**tus_headers, "Upload-Length": str(len(sent[by_tus])), "Upload-Metadata": metadata},
+    )
+    assert created.status == 201
+    location = created.getheader("Location").split("127.0.0.1", 1)[-1].split(f":{server.port}", 1)[-1]
+    patch_headers = {**tus_headers, "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}
+    cut = half_sent(server.port, "PATCH", location, patch_headers, sent[by_tus])
+    staging = Path(settings.QINGSHAN_TUS_UPLOAD_DIR)
+    wait_until(
+        lambda: (
+            staging.is_dir()
+            and any(path.suffix == ".part" and path.stat().st_size > 0 for path in staging.iterdir())
+        ),
+        "the PATCH to write",
+    )
+    kill_the_worker(server)
+    cut.close()
+    offset = int(request(server.port, "HEAD", location, tus_headers).getheader("Upload-Offset"))
+    resumed = request(
+        server.port, "PATCH", location, {**patch_headers, "Upload-Offset": str(offset)}, sent[by_tus][offset:]
+    )
+    assert resumed.status == 204 and resumed.getheader("Qingshan-Photo")
+
+    server.stop()
+    web_server.database.read_back()
+    assert recovery.photos_sweep(now=after_stuck_period()).sent == 2  # processed here, eagerly
+    settings_temp = settings.FILE_UPLOAD_TEMP_DIR
+    try:
+        settings.FILE_UPLOAD_TEMP_DIR = str(web_server.spool)
+        assert_contract(sent, isolated_storage)
+    finally:
+        settings.FILE_UPLOAD_TEMP_DIR = settings_temp
+    assert list(web_server.spool.iterdir()) == []
+    assert [path.name for path in staging.iterdir()] == []
