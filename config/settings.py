@@ -374,3 +374,9 @@ QINGSHAN_DIGEST_MAX_ATTEMPTS = env.int("QINGSHAN_DIGEST_MAX_ATTEMPTS", default=5
 QINGSHAN_DIGEST_RETRY_SECONDS = env.int("QINGSHAN_DIGEST_RETRY_SECONDS", default=60)
 # Rows of the overdue CSV attachment at most (the body shows the first few).
 QINGSHAN_DIGEST_CSV_MAX_ROWS = env.int("QINGSHAN_DIGEST_CSV_MAX_ROWS", default=5000)
+# The mail ledger of the other emails (escalation notices, publication warnings): a claim
+# older than this belongs to a dead worker; attempts before a transient failure stays
+# failed, and the first retry delay (doubling).
+QINGSHAN_MAIL_CLAIM_TIMEOUT_SECONDS = env.int("QINGSHAN_MAIL_CLAIM_TIMEOUT_SECONDS", default=900)
+QINGSHAN_MAIL_MAX_ATTEMPTS = env.int("QINGSHAN_MAIL_MAX_ATTEMPTS", default=5)
+QINGSHAN_MAIL_RETRY_SECONDS = env.int("QINGSHAN_MAIL_RETRY_SECONDS", default=60)
