@@ -346,3 +346,33 @@ def test_the_reconcile_command_reports(field: Any, isolated_storage: Path, capsy
     assert f"removed originals: photos/originals/{orphan.name}" in out
     assert "removed 1 (originals: 1)" in out
     assert not orphan.exists()
+
+
+@pytest.mark.django_db
+def test_a_tus_upload_whose_storage_is_unavailable_keeps_its_bytes_for_the_retry(
+    field: Any, settings: Any, tmp_path: Path
+) -> None:
+    from tests.evidence.test_tus import create, head, patch
+
+    _member, inspection, client = field
+    content = camera_jpeg()
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_bytes(b"")  # the media root's parent is a file: every write fails (ENOTDIR)
+    good_storage = settings.STORAGES["default"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            **good_storage,
+            "OPTIONS": {**good_storage["OPTIONS"], "location": str(blocked / "media")},
+        },
+    }
+    location = create(client, inspection, len(content))["Location"]
+
+    refused = patch(client, location, 0, content)
+
+    assert_problem(refused, 503, "storage_unavailable")
+    assert head(client, location)["Upload-Offset"] == str(len(content))
+    settings.STORAGES = {**settings.STORAGES, "default": good_storage}
+    finished = patch(client, location, len(content), b"")
+    assert finished.status_code == 204 and finished["Qingshan-Photo"]
+    assert stored_bytes(Photo.objects.get()) == content
