@@ -128,7 +128,7 @@ def _owned_upload(request: Request, pk: Any) -> Upload:
 
 
 class UploadDetailView(TusView):
-    problem_statuses = ["409", "412", "413", "415", "422", "423"]
+    problem_statuses = ["409", "412", "413", "415", "422", "423", "503", "507"]
 
     @extend_schema(parameters=[_RESUMABLE], responses={200: None}, tags=["evidence"])
     def head(self, request: Request, pk: str) -> Response:
