@@ -37,11 +37,34 @@ def _broker_ok() -> bool:
         return False
 
 
+def _photos_stuck() -> int | None:
+    """Photos acknowledged a while ago and still not processed (``None`` without a database)."""
+    from inspections.evidence.recovery import photos_stuck
+
+    try:
+        return photos_stuck().count()
+    except Exception:
+        logger.exception("readiness: could not count stuck photos")
+        return None
+
+
 def readyz(request: HttpRequest) -> JsonResponse:
-    """The database and the broker both answer: ready to take traffic."""
-    checks = {"database": _database_ok(), "broker": _broker_ok()}
+    """The database, the broker and the media storage all answer: ready to take traffic.
+
+    ``checks`` says which dependency is down; ``detail`` says how the storage is
+    (``ok``, ``full``, ``unavailable``) and how many photos wait for processing
+    longer than ``QINGSHAN_PHOTO_STUCK_AFTER`` (they do not make the process unready:
+    the sweeper sends them again once the workers are back).
+    """
+    from inspections.evidence.storage import storage_probe
+
+    storage = storage_probe()
+    checks = {"database": _database_ok(), "broker": _broker_ok(), "storage": storage == "ok"}
     ready = all(checks.values())
+    detail: dict[str, object] = {"storage": storage}
+    if checks["database"]:
+        detail["photos_stuck"] = _photos_stuck()
     return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks},
+        {"status": "ok" if ready else "unavailable", "checks": checks, "detail": detail},
         status=200 if ready else 503,
     )

@@ -129,7 +129,11 @@ STATIC_ROOT = VAR_DIR / "static"
 # Media has no public URL: originals of evidence are served only through
 # views that check who is asking. No URLconf serves MEDIA_URL, and the storage
 # has no base_url, so a stored file has no public address.
-MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_ROOT = Path(env.str("QINGSHAN_MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Uploads larger than 2.5 MB are spooled here while the request runs; a killed web worker
+# leaves its file behind, and the media reconciler removes it after the grace period.
+FILE_UPLOAD_TEMP_DIR = Path(env.str("QINGSHAN_UPLOAD_TEMP_DIR", default=str(VAR_DIR / "upload-tmp")))
+FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "/private-media/"
 
 _s3_bucket = env.str("AWS_STORAGE_BUCKET_NAME", default="")
@@ -182,7 +186,15 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in ("queue", "control"):
         (_queue_dir / _folder).mkdir(parents=True, exist_ok=True)
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A message a worker took and never acknowledged (the worker was killed) is delivered
+    # again after this long; it must exceed the longest task (digest chunks: 600 s) and the
+    # longest retry countdown. Photos do not wait for it: their sweeper re-sends sooner.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("QINGSHAN_BROKER_VISIBILITY_TIMEOUT_SECONDS", default=900)
+    }
+# A photo's processing task is published after the commit within this many seconds, or
+# left to the sweeper: an upload never waits on the broker.
+QINGSHAN_PUBLISH_TIMEOUT_SECONDS = env.float("QINGSHAN_PUBLISH_TIMEOUT_SECONDS", default=3.0)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -208,6 +220,8 @@ CELERY_TASK_ROUTES = {
     "inspections.cases.escalate_overdue": {"queue": "default"},
     "inspections.cases.schedule_look_backs": {"queue": "default"},
     "inspections.uploads_expire": {"queue": "default"},
+    "inspections.photos_sweep": {"queue": "default"},
+    "inspections.media_reconcile": {"queue": "default"},
 }
 
 # --- REST API ---------------------------------------------------------------
@@ -352,6 +366,12 @@ QINGSHAN_PHOTO_PREVIEW_EDGE = env.int("QINGSHAN_PHOTO_PREVIEW_EDGE", default=500
 # processes share; unfinished uploads expire after this long.
 QINGSHAN_TUS_UPLOAD_DIR = Path(env.str("QINGSHAN_TUS_UPLOAD_DIR", default=str(VAR_DIR / "uploads")))
 QINGSHAN_TUS_EXPIRY = timedelta(hours=env.int("QINGSHAN_TUS_EXPIRY_HOURS", default=72))
+# A photo still received (not processed) this long after it arrived is stuck: the sweeper
+# (every few minutes) sends its processing task again, and it is counted on /readyz.
+QINGSHAN_PHOTO_STUCK_AFTER = timedelta(minutes=env.int("QINGSHAN_PHOTO_STUCK_AFTER_MINUTES", default=5))
+# Files no row refers to (originals, renditions, temporary and staging files) are removed
+# by the reconciler once they are older than this.
+QINGSHAN_MEDIA_ORPHAN_GRACE = timedelta(hours=env.int("QINGSHAN_MEDIA_ORPHAN_GRACE_HOURS", default=24))
 # --- Digests (定期调度) -------------------------------------------------------------
 # Links in emails (admin pages, the one-click unsubscribe) start with this address.
 QINGSHAN_SITE_URL = env.str("QINGSHAN_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -365,3 +385,9 @@ QINGSHAN_DIGEST_MAX_ATTEMPTS = env.int("QINGSHAN_DIGEST_MAX_ATTEMPTS", default=5
 QINGSHAN_DIGEST_RETRY_SECONDS = env.int("QINGSHAN_DIGEST_RETRY_SECONDS", default=60)
 # Rows of the overdue CSV attachment at most (the body shows the first few).
 QINGSHAN_DIGEST_CSV_MAX_ROWS = env.int("QINGSHAN_DIGEST_CSV_MAX_ROWS", default=5000)
+# The mail ledger of the other emails (escalation notices, publication warnings): a claim
+# older than this belongs to a dead worker; attempts before a transient failure stays
+# failed, and the first retry delay (doubling).
+QINGSHAN_MAIL_CLAIM_TIMEOUT_SECONDS = env.int("QINGSHAN_MAIL_CLAIM_TIMEOUT_SECONDS", default=900)
+QINGSHAN_MAIL_MAX_ATTEMPTS = env.int("QINGSHAN_MAIL_MAX_ATTEMPTS", default=5)
+QINGSHAN_MAIL_RETRY_SECONDS = env.int("QINGSHAN_MAIL_RETRY_SECONDS", default=60)

@@ -18,6 +18,7 @@ from inspections.cases.models import (
     Rectification,
 )
 from inspections.checklist.models import Domain, ProblemCategory, Severity
+from inspections.common.models import MailSend
 from inspections.digests.models import DigestKind, DigestSend, DigestSubscription
 from inspections.evidence.models import Photo, Upload
 from inspections.fieldwork.models import CheckIn, Finding, Inspection, LocationStatus
@@ -59,6 +60,7 @@ __all__ = [
     "Inspector",
     "Language",
     "LocationStatus",
+    "MailSend",
     "Photo",
     "ProblemCategory",
     "PublicImage",

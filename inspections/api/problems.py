@@ -19,8 +19,10 @@ packages emit their own formats, not RFC 9457 with per-field errors.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django import db
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -29,7 +31,9 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from inspections.common.errors import DomainError
+from inspections.common.errors import DatabaseUnavailable, DomainError
+
+logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -116,6 +120,8 @@ _TITLES: dict[int, Any] = {
     422: _("Unprocessable content."),
     429: _("Too many requests."),
     500: _("Server error."),
+    503: _("Service unavailable."),
+    507: _("Insufficient storage."),
 }
 
 
@@ -123,17 +129,26 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """DRF's exception handler, answering in problem details."""
     request = context.get("request")
     instance = request.get_full_path() if request is not None else ""
+    if isinstance(exc, db.OperationalError | db.InterfaceError):
+        # Unreachable, cut, or a commit whose answer never came: the same request may be sent again.
+        logger.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+        exc = DatabaseUnavailable()
     if isinstance(exc, DomainError):
         set_rollback()
+        domain_extra = dict(exc.extra)
+        domain_headers: dict[str, str] = {}
+        if exc.retry_after is not None:
+            domain_headers["Retry-After"] = str(exc.retry_after)
+            domain_extra.setdefault("retry_after", exc.retry_after)
         body = problem_body(
             status_code=exc.status,
             code=exc.code,
             title=str(exc.title or _TITLES.get(exc.status, _("Error."))),
             detail=exc.detail,
             instance=instance,
-            extra=exc.extra,
+            extra=domain_extra,
         )
-        return Response(body, status=exc.status, content_type=PROBLEM_CONTENT_TYPE)
+        return Response(body, status=exc.status, headers=domain_headers, content_type=PROBLEM_CONTENT_TYPE)
     if isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge()
     elif isinstance(exc, Http404):

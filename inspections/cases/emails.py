@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 
 from inspections.cases.models import CaseNotification
 from inspections.common.emails import build_email
 
 
-def escalation_email_send(*, notification: CaseNotification) -> None:
-    """Tell a supervisor of the next level up that a case was escalated (督办)."""
+def escalation_email(*, notification: CaseNotification) -> EmailMultiAlternatives | None:
+    """The email telling a supervisor of the next level up that a case was escalated (督办).
+
+    ``None`` when the supervisor has no address: the notice stays in the admin.
+    Sent through the mail ledger (:func:`inspections.common.mail.mail_deliver`).
+    """
     if not notification.recipient.email:
-        return  # the notice stays in the admin
+        return None
     case = notification.case
-    build_email(
+    return build_email(
         template="inspections/email/case_escalated",
         to=notification.recipient.email,
         language=notification.recipient.language,
@@ -22,4 +27,4 @@ def escalation_email_send(*, notification: CaseNotification) -> None:
             "level": notification.level,
             "admin_path": reverse("admin:inspections_case_change", args=[case.pk]),
         },
-    ).send()
+    )

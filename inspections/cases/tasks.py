@@ -7,13 +7,16 @@ in beat rows and queued messages: never rename one.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from inspections.cases.services.escalation import case_notifications_email, cases_escalate_overdue
 from inspections.cases.services.follow_ups import cases_schedule_look_backs
 from inspections.common.china_time import local_date
+from inspections.common.mail import MailTransientError
 
 
 @shared_task(name="inspections.cases.escalate_overdue", time_limit=600, expires=3000)
@@ -22,10 +25,17 @@ def escalate_overdue() -> int:
     return cases_escalate_overdue()
 
 
-@shared_task(name="inspections.cases.send_notifications", time_limit=300)
-def send_case_notifications(notification_ids: list[int]) -> int:
-    """After an escalation commits: email each of its notifications once (each claimed first)."""
-    return case_notifications_email(ids=notification_ids)
+@shared_task(bind=True, name="inspections.cases.send_notifications", time_limit=300, acks_late=True)
+def send_case_notifications(self: Any, notification_ids: list[int]) -> int:
+    """After an escalation commits: email each of its notifications once; retry transient SMTP errors."""
+    try:
+        return case_notifications_email(ids=notification_ids)
+    except MailTransientError as exc:
+        raise self.retry(
+            exc=exc,
+            countdown=settings.QINGSHAN_MAIL_RETRY_SECONDS * 2**self.request.retries,
+            max_retries=settings.QINGSHAN_MAIL_MAX_ATTEMPTS,
+        ) from exc
 
 
 @shared_task(name="inspections.cases.schedule_look_backs", time_limit=600, expires=3000)

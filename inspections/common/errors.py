@@ -29,6 +29,9 @@ class DomainError(Exception):
     status: ClassVar[int] = 409
     default_detail: ClassVar[str | Promise] = _("The request was refused.")
     title: ClassVar[str | Promise | None] = None
+    # Seconds after which the same request may succeed (a dependency that is down):
+    # answered as ``Retry-After`` and ``retry_after``.
+    retry_after: ClassVar[int | None] = None
 
     def __init__(self, detail: str | Promise | None = None, *, extra: dict[str, Any] | None = None) -> None:
         self.detail = str(detail if detail is not None else self.default_detail)
@@ -67,3 +70,16 @@ class UuidConflict(DomainError):
     code = "uuid_conflict"
     status = 409
     default_detail = _("This UUID was already used for different content.")
+
+
+class DatabaseUnavailable(DomainError):
+    """The database cannot be reached, or did not confirm a commit: nothing is known to be lost.
+
+    The answer to an ambiguous commit too: the phone sends the same request again
+    (its client UUID makes the replay safe) and learns what was kept.
+    """
+
+    code = "database_unavailable"
+    status = 503
+    retry_after = 30
+    default_detail = _("The database is unavailable; send the same request again later.")

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from inspections.accounts.models import User
 from inspections.common.admin import ReadOnlyAdminMixin
 from inspections.common.china_time import local_date
+from inspections.common.models import MailSend
 from inspections.digests.emails import digest_message
 from inspections.digests.models import DigestKind, DigestSend, DigestSubscription
 from inspections.digests.selectors import Period, digest_build, digest_prefix
@@ -167,3 +168,28 @@ class DigestSendAdmin(ReadOnlyAdminMixin, JurisdictionScopedAdmin):
             yesterday = local_date(timezone.now()) - dt.timedelta(days=1)
             form.initial = {"kind": DigestKind.DAILY, "period": yesterday}
         return TemplateResponse(request, "admin/inspections/digestsend/preview.html", context)
+
+
+@admin.register(MailSend)
+class MailSendAdmin(ReadOnlyAdminMixin, JurisdictionScopedAdmin):
+    """The delivery log of the other emails (escalation notices, publication warnings). Read-only."""
+
+    scope_code_field = "recipient__jurisdiction__code"
+    list_display = ("created_at", "kind", "recipient", "status", "reason", "attempts", "completed_at")
+    list_filter = ("kind", "status")
+    search_fields = ("recipient__username", "recipient__email", "key")
+    list_select_related = ("recipient",)
+    readonly_fields = (
+        "kind",
+        "key",
+        "recipient",
+        "args",
+        "status",
+        "reason",
+        "attempts",
+        "claimed_at",
+        "completed_at",
+        "message_id",
+        "created_at",
+    )
+    fields = readonly_fields

@@ -39,11 +39,11 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import DatabaseError
 from django.db.models import F, Q
 from django.utils import timezone
 
 from inspections.common.dispatch import enqueue_on_commit
+from inspections.common.mail import is_transient
 from inspections.digests.emails import digest_message
 from inspections.digests.models import DigestSend, DigestSubscription
 from inspections.digests.recipients import digest_recipients
@@ -122,15 +122,6 @@ def _finish(
     if not finished:
         logger.warning("digest send %s: claim lost before completion (%s)", claim.pk, status)
     return bool(finished)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Errors worth retrying: SMTP 4xx replies, lost connections, timeouts, database hiccups."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return all(400 <= code < 500 for code, _msg in exc.recipients.values())
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return 400 <= exc.smtp_code < 500
-    return isinstance(exc, smtplib.SMTPServerDisconnected | ConnectionError | TimeoutError | DatabaseError)
 
 
 def digest_deliver(

@@ -106,7 +106,7 @@ def photo_fields(user: User, values: dict[str, Any], *, original_name: str) -> e
 
 class PhotoUploadView(APIView):
     parser_classes = [parsers.MultiPartParser]
-    problem_statuses = ["404", "409", "413", "415", "422"]
+    problem_statuses = ["404", "409", "413", "415", "422", "503", "507"]
 
     @extend_schema(
         request={"multipart/form-data": PhotoUploadInput},

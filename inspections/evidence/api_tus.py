@@ -202,7 +202,7 @@ def _owned_upload(request: Request, pk: Any) -> Upload:
 
 
 class UploadDetailView(TusView):
-    problem_statuses = ["409", "412", "413", "415", "422", "423"]
+    problem_statuses = ["409", "412", "413", "415", "422", "423", "503", "507"]
     schema_extra_methods = ("HEAD", "OPTIONS")
 
     @extend_schema(

@@ -62,6 +62,24 @@ class PhotoIncomplete(DomainError):
     default_detail = _("Fewer bytes arrived than announced; send the photo again.")
 
 
+class StorageUnavailable(DomainError):
+    """The media storage refused to write (read-only, unreachable, an I/O error): try again later."""
+
+    code = "storage_unavailable"
+    status = 503
+    retry_after = 60
+    default_detail = _("The photo storage is unavailable; send the photo again later.")
+
+
+class StorageFull(DomainError):
+    """The media storage has no room left (507 Insufficient Storage)."""
+
+    code = "storage_full"
+    status = 507
+    retry_after = 300
+    default_detail = _("The photo storage is full; send the photo again later.")
+
+
 class CaseClosedToPhotos(DomainError):
     """A closed case takes no more after-photos (the code is the one the cases API answers with)."""
 

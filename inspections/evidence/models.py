@@ -88,6 +88,9 @@ class Photo(models.Model):
     status = models.CharField(_("processing"), max_length=10, choices=Status.choices, default=Status.RECEIVED)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
     processing_error = models.CharField(_("processing error"), max_length=300, blank=True)
+    # Set by the sweeper each time it sends the processing task again (see
+    # inspections.evidence.recovery): it waits a while before sending it once more.
+    processing_resent_at = models.DateTimeField(_("processing re-sent at"), null=True, blank=True)
 
     # From the file's EXIF (filled in by processing).
     has_exif = models.BooleanField(_("has EXIF"), default=False)
@@ -144,6 +147,12 @@ class Photo(models.Model):
         verbose_name = _("photo")
         verbose_name_plural = _("photos")
         ordering = ["received_at", "id"]
+        indexes = [
+            # The sweeper's and the stuck count's question: received, and since when.
+            models.Index(
+                fields=["received_at"], condition=Q(status="received"), name="photo_received_waiting"
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=(

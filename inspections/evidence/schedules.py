@@ -11,4 +11,20 @@ ENTRIES = [
         hour="*",
         expires=3000,
     ),
+    # Every two minutes: photos acknowledged but not processed are sent to processing again.
+    PeriodicEntry(
+        name="evidence: send stuck photos to processing again",
+        task="inspections.photos_sweep",
+        minute="*/2",
+        hour="*",
+        expires=100,
+    ),
+    # Daily, at night: files no row refers to, older than the grace period, are removed.
+    PeriodicEntry(
+        name="evidence: remove media files no photo refers to",
+        task="inspections.media_reconcile",
+        minute="17",
+        hour="3",
+        expires=6 * 3600,
+    ),
 ]

@@ -17,12 +17,10 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any
+from typing import IO
 from uuid import UUID
 
 from django.conf import settings
-from django.core.files.base import ContentFile, File
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -30,12 +28,11 @@ from django.utils import timezone
 from inspections.accounts.models import User
 from inspections.cases.models import Case, CaseStatus
 from inspections.cases.services.rectification import rectification_flags_refresh
-from inspections.common.dispatch import enqueue_on_commit
+from inspections.common.dispatch import enqueue_on_commit_or_sweep
 from inspections.common.idempotency import create_once, uuid_conflict
-from inspections.evidence import imaging
+from inspections.evidence import imaging, storage
 from inspections.evidence.errors import (
     CaseClosedToPhotos,
-    PhotoIncomplete,
     PhotoTooLarge,
     PhotoTooManyPixels,
     PhotoUnreadable,
@@ -53,42 +50,6 @@ CHUNK = 1024 * 1024
 
 
 # --- Receiving -----------------------------------------------------------------
-
-
-class HashingFile(File):  # type: ignore[type-arg]
-    """A file that computes the SHA-256 of the bytes as storage reads them.
-
-    Storage backends read either with ``chunks()`` (the file system) or
-    ``read()`` (S3); both go through :meth:`read`. A rewind starts over.
-    """
-
-    def __init__(self, file: IO[bytes], name: str) -> None:
-        super().__init__(file, name)
-        self.digest = hashlib.sha256()
-        self.bytes_read = 0
-
-    def read(self, size: int = -1) -> bytes:
-        assert self.file is not None
-        data: bytes = self.file.read(size)
-        self.digest.update(data)
-        self.bytes_read += len(data)
-        return data
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        if offset == 0 and whence == 0:
-            self.digest = hashlib.sha256()
-            self.bytes_read = 0
-        assert self.file is not None
-        position: int = self.file.seek(offset, whence)
-        return position
-
-    def chunks(self, chunk_size: int | None = None) -> Any:
-        self.seek(0)
-        while True:
-            data = self.read(chunk_size or CHUNK)
-            if not data:
-                break
-            yield data
 
 
 def sha256_of(fileobj: IO[bytes]) -> str:
@@ -151,6 +112,8 @@ def photo_receive(
         sha256 = sha256_of(file)
         if not _same_photo(existing, fields=fields, sha256=sha256, user=user):
             raise uuid_conflict(fields.client_uuid)
+        # The same bytes again: if the original went missing, this is the moment to restore it.
+        storage.original_restore(file, name=existing.original.name)
         return existing, False
 
     file.seek(0)
@@ -164,12 +127,9 @@ def photo_receive(
         raise PhotoUnreadable from exc
 
     extension = imaging.ACCEPTED_TYPES[content_type][1]
-    hashing = HashingFile(file, name=f"{fields.client_uuid}{extension}")
-    stored_name = default_storage.save(f"photos/originals/{fields.client_uuid}{extension}", hashing)
-    sha256 = hashing.digest.hexdigest()
-    if hashing.bytes_read != size:
-        default_storage.delete(stored_name)
-        raise PhotoIncomplete
+    # Under its final name before the row exists: a retry of the same photo reuses the file.
+    stored = storage.original_store(file, client_uuid=fields.client_uuid, extension=extension, size=size)
+    sha256 = stored.sha256
 
     def create() -> Photo:
         photo = Photo.objects.create(
@@ -179,7 +139,7 @@ def photo_receive(
             purpose=fields.purpose,
             uploaded_by=user,
             channel=channel,
-            original=stored_name,
+            original=stored.name,
             original_name=fields.original_name[:255],
             content_type=content_type,
             size=size,
@@ -195,23 +155,20 @@ def photo_receive(
         if fields.inspection is not None:
             fields.inspection.mark_started()
         photo_id = photo.pk
-        enqueue_on_commit("inspections.photo_process", photo_id)
+        # Never waits on the broker: a bounded publish once committed; the sweeper sends what was not.
+        enqueue_on_commit_or_sweep("inspections.photo_process", photo_id)
         return photo
 
-    try:
-        photo, created = create_once(
-            Photo,
-            client_uuid=fields.client_uuid,
-            same=lambda p: _same_photo(p, fields=fields, sha256=sha256, user=user),
-            create=create,
-            before_insert=lambda: _lock_owner_for_change(fields),
-        )
-    except BaseException:
-        default_storage.delete(stored_name)
-        raise
-    if not created:
-        default_storage.delete(stored_name)  # another request won the race with the same photo
-    return photo, created
+    # No file is deleted here, whatever happens: after an error the row may exist
+    # all the same (a commit whose answer was lost). The reconciler removes
+    # originals that no row refers to once the grace period has passed.
+    return create_once(
+        Photo,
+        client_uuid=fields.client_uuid,
+        same=lambda p: _same_photo(p, fields=fields, sha256=sha256, user=user),
+        create=create,
+        before_insert=lambda: _lock_owner_for_change(fields),
+    )
 
 
 def _lock_owner_for_change(fields: PhotoFields) -> None:
@@ -242,15 +199,12 @@ def _same_photo(photo: Photo, *, fields: PhotoFields, sha256: str, user: User) -
 
 
 def _rendition_name(photo: Photo, kind: str) -> str:
-    return f"photos/renditions/{photo.client_uuid}-{kind}.jpg"
+    return f"{storage.RENDITIONS}/{photo.client_uuid}-{kind}.jpg"
 
 
 def _save_rendition(photo: Photo, kind: str, data: bytes) -> str:
-    name = _rendition_name(photo, kind)
-    # Renditions are derived and deterministic: a second run replaces them.
-    if default_storage.exists(name):
-        default_storage.delete(name)
-    return default_storage.save(name, ContentFile(data))
+    # Renditions are derived and deterministic: a second run replaces them under the same name.
+    return storage.rendition_store(_rendition_name(photo, kind), data)
 
 
 PROCESSED_FIELDS = [

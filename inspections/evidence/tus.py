@@ -200,9 +200,12 @@ def _finish(upload: Upload, finish: Callable[[Upload, IO[bytes]], Photo]) -> Non
     try:
         with open(path, "rb") as staged:
             photo = finish(upload, staged)
-    except DomainError:
-        # Refused as a photo (type, pixels, conflict): it can never succeed as sent.
-        upload_terminate(upload=upload)
+    except DomainError as exc:
+        # Refused as a photo (type, pixels, conflict): it can never succeed as sent. A dependency
+        # that is down (storage full or unavailable: a retry_after) keeps the bytes for the retry,
+        # an empty PATCH at the full offset.
+        if exc.retry_after is None:
+            upload_terminate(upload=upload)
         raise
     Upload.objects.filter(pk=upload.pk).update(photo=photo)
     upload.photo = photo

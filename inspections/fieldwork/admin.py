@@ -21,12 +21,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from inspections.accounts.models import Role, User
 from inspections.accounts.policies import user_covers
@@ -37,6 +39,7 @@ from inspections.evidence import services as evidence
 from inspections.evidence.flags import photo_flags_for_reader, photos_with_flags_shown
 from inspections.evidence.models import Photo
 from inspections.evidence.policies import may_see_file, originals_visible
+from inspections.evidence.recovery import photos_stuck
 from inspections.evidence.selectors import visible_photos
 from inspections.fieldwork import services as fieldwork
 from inspections.fieldwork.models import CheckIn, Finding, Inspection
@@ -225,11 +228,27 @@ class InspectionReviewAdmin(ReviewAdmin):
         assert isinstance(request.user, User)
         return inspection_list(user=request.user).select_related("village")
 
-    # --- Reads of unsubmitted inspections are logged ------------------------------------
+    # --- Reads of unsubmitted inspections are logged; stuck photos are warned of ----------
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
+        assert isinstance(request.user, User)
+        stuck = photos_stuck(photos=Photo.objects.filter(inspection__in=inspection_list(user=request.user)))
+        count = stuck.count()
+        if count and request.method == "GET":
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d photo has waited more than %(minutes)d minutes for processing; "
+                    "it is sent to processing again every few minutes.",
+                    "%(count)d photos have waited more than %(minutes)d minutes for processing; "
+                    "they are sent to processing again every few minutes.",
+                    count,
+                )
+                % {"count": count, "minutes": int(settings.QINGSHAN_PHOTO_STUCK_AFTER.total_seconds() // 60)},
+                messages.WARNING,
+            )
         response = super().changelist_view(request, extra_context)
         changelist = getattr(response, "context_data", {}).get("cl")
         if changelist is not None:

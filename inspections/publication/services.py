@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -27,10 +28,12 @@ from inspections.cases.models import Case, CaseEvent
 from inspections.cases.selectors import case_list
 from inspections.common.china_time import local_date
 from inspections.common.dispatch import enqueue_on_commit
+from inspections.common.mail import MailTransientError, mail_deliver, mail_record, mails_claimable
+from inspections.common.models import MailSend
 from inspections.evidence.models import Photo
 from inspections.evidence.selectors import visible_photos
 from inspections.fieldwork.models import Inspection
-from inspections.publication.emails import publication_deadline_email_send
+from inspections.publication.emails import publication_deadline_email
 from inspections.publication.errors import (
     AlreadyPublished,
     InspectionNotSubmitted,
@@ -303,7 +306,11 @@ def publications_warn_due(*, now: dt.datetime | None = None) -> int:
     """Warn the organisers of results due within the warning period; once per publication.
 
     Each publication is claimed by a conditional UPDATE of ``warned_at``, so
-    two workers never send the same warning.
+    two workers never owe the same warning; each organiser's email then goes
+    through the mail ledger (claimed, sent, completed), and the warnings still
+    owed from an earlier run (a transient SMTP error) are sent again. Raises
+    :class:`~inspections.common.mail.MailTransientError` when some failed
+    transiently, for the task to retry.
     """
     now = now or timezone.now()
     today = local_date(now)
@@ -317,9 +324,44 @@ def publications_warn_due(*, now: dt.datetime | None = None) -> int:
     for publication in candidates:
         if working_days_between(today, publication.due_on, calendar=calendar) > warn_days:
             continue
-        if not Publication.objects.filter(pk=publication.pk, warned_at__isnull=True).update(warned_at=now):
-            continue
-        for organiser in publication.organisers.filter(is_active=True):
-            publication_deadline_email_send(publication=publication, recipient=organiser)
+        with transaction.atomic():  # the claim and the emails owed, or neither
+            if not Publication.objects.filter(pk=publication.pk, warned_at__isnull=True).update(
+                warned_at=now
+            ):
+                continue
+            for organiser in publication.organisers.filter(is_active=True):
+                mail_record(
+                    kind=PUBLICATION_DUE_MAIL,
+                    key=f"{PUBLICATION_DUE_MAIL}:{publication.pk}:{organiser.pk}",
+                    recipient_id=organiser.pk,
+                    args={"publication": publication.pk},
+                )
         warned += 1
+    publication_warnings_send(now=now)
     return warned
+
+
+PUBLICATION_DUE_MAIL = "publication_due"
+
+
+def _publication_warning(send: MailSend) -> EmailMultiAlternatives | None:
+    publication = Publication.objects.filter(
+        pk=send.args.get("publication"), published_at__isnull=True
+    ).first()
+    if publication is None:
+        return None  # published meanwhile (or gone): nothing to warn of
+    return publication_deadline_email(publication=publication, recipient=send.recipient)
+
+
+def publication_warnings_send(*, now: dt.datetime | None = None) -> int:
+    """Send the publication warnings still owed; raises ``MailTransientError`` after trying them all."""
+    sent = 0
+    transient: list[str] = []
+    for send in mails_claimable(kind=PUBLICATION_DUE_MAIL, now=now).select_related("recipient"):
+        try:
+            sent += mail_deliver(key=send.key, build=_publication_warning, now=now) == MailSend.Status.SENT
+        except MailTransientError as exc:
+            transient.append(str(exc))
+    if transient:
+        raise MailTransientError(f"{len(transient)} transient failure(s): {transient[0]}")
+    return sent

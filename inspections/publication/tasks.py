@@ -6,15 +6,27 @@ and queued messages hold them. Queues are routed in ``CELERY_TASK_ROUTES``.
 
 from __future__ import annotations
 
-from celery import shared_task
+from typing import Any
 
+from celery import shared_task
+from django.conf import settings
+
+from inspections.common.mail import MailTransientError
 from inspections.publication import services as publication_services
 
 
-@shared_task(name="inspections.cases.warn_publication_due", time_limit=600, expires=3000)
-def warn_publication_due() -> int:
-    """Beat, daily: warn organisers before results are due for publication."""
-    return publication_services.publications_warn_due()
+@shared_task(bind=True, name="inspections.cases.warn_publication_due", time_limit=600, expires=3000)
+def warn_publication_due(self: Any) -> int:
+    """Beat, daily: warn organisers before results are due for publication; retry transient SMTP errors."""
+    try:
+        return publication_services.publications_warn_due()
+    except MailTransientError as exc:
+        raise self.retry(
+            exc=exc,
+            countdown=settings.QINGSHAN_MAIL_RETRY_SECONDS * 2**self.request.retries,
+            max_retries=settings.QINGSHAN_MAIL_MAX_ATTEMPTS,
+            expires=None,
+        ) from exc
 
 
 @shared_task(name="inspections.cases.make_public_images", time_limit=900)

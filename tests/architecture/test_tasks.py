@@ -23,7 +23,7 @@ from inspections.common.schedules import PeriodicEntry
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_FOLDERS = ("inspections", "villages", "config")
-DISPATCHERS = {"enqueue_on_commit", "task_send"}
+DISPATCHERS = {"enqueue_on_commit", "enqueue_on_commit_or_sweep", "task_send", "task_send_bounded"}
 DISPATCH_MODULE = ROOT / "inspections" / "common" / "dispatch.py"
 SETTINGS_MODULE = ROOT / "config" / "settings.py"
 

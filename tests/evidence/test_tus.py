@@ -260,7 +260,7 @@ class CuttingProxy:
 @pytest.fixture
 def no_processing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The live server commits for real: keep its processing messages off the broker."""
-    monkeypatch.setattr("inspections.evidence.services.enqueue_on_commit", lambda *args: None)
+    monkeypatch.setattr("inspections.evidence.services.enqueue_on_commit_or_sweep", lambda *args: None)
     yield
 
 

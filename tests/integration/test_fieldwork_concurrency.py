@@ -107,7 +107,7 @@ def test_concurrent_duplicate_photos_create_exactly_one_row_and_one_file(
     isolated_storage: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("inspections.evidence.services.enqueue_on_commit", lambda *args: None)
+    monkeypatch.setattr("inspections.evidence.services.enqueue_on_commit_or_sweep", lambda *args: None)
     member = team_member()
     inspection = builders.inspection(team=[member])
     content = camera_jpeg(size=(320, 240))

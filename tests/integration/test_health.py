@@ -22,4 +22,8 @@ def test_readyz_is_503_when_the_broker_is_unreachable(client, monkeypatch) -> No
     response = client.get("/readyz")
 
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "checks": {"database": True, "broker": False}}
+    assert response.json() == {
+        "status": "unavailable",
+        "checks": {"database": True, "broker": False, "storage": True},
+        "detail": {"storage": "ok", "photos_stuck": 0},
+    }

@@ -3,23 +3,26 @@
 A case is due at its deadline (the day after it) and again a configurable
 number of working days after each escalation, up to the top level. The
 periodic job claims each case with a conditional UPDATE on its current level
-and due day (:func:`case_escalation_claim`), and each notification is claimed
-the same way before it is emailed (:func:`case_notification_claim`): two
-workers, or a rerun, act once.
+and due day (:func:`case_escalation_claim`): two workers, or a rerun, act
+once. Each notification's email goes through the mail ledger
+(:mod:`inspections.common.mail`): claimed, sent with a stable Message-ID,
+completed, and retried on a transient SMTP error; the notification is marked
+emailed once it is sent (:func:`case_notification_claim`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import Role, User
-from inspections.cases.emails import escalation_email_send
+from inspections.cases.emails import escalation_email
 from inspections.cases.errors import CaseEscalationAtTop, CaseNotEscalable
 from inspections.cases.events import HEAD_FIELDS, case_event_append, case_lock
 from inspections.cases.models import RECTIFICATION_DUE, Case, CaseEvent, CaseNotification
@@ -27,6 +30,8 @@ from inspections.cases.policies import can_supervise
 from inspections.common.china_time import local_date
 from inspections.common.dispatch import enqueue_on_commit
 from inspections.common.errors import PermissionDenied
+from inspections.common.mail import MailTransientError, mail_deliver, mail_record
+from inspections.common.models import MailSend
 from inspections.workdays.calendar import add_working_days
 
 
@@ -168,25 +173,45 @@ def case_escalate(*, case: Case, actor: User, note: str = "", now: dt.datetime |
 def case_notification_claim(*, notification_id: int, now: dt.datetime) -> bool:
     """Mark the notification emailed at ``now`` unless it already was; returns whether this caller did.
 
-    The conditional UPDATE is the claim: of two senders exactly one gets
-    ``True`` and sends. A send that fails after its claim is not retried (a
-    notice is also shown in the admin).
+    Done once its email is sent (the mail ledger has claimed and sent it);
+    a notification marked emailed is never sent again.
     """
     return bool(
         CaseNotification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(emailed_at=now)
     )
 
 
+def _escalation_builder(
+    notification: CaseNotification,
+) -> Callable[[MailSend], EmailMultiAlternatives | None]:
+    return lambda _send: escalation_email(notification=notification)
+
+
 def case_notifications_email(*, ids: Iterable[int], now: dt.datetime | None = None) -> int:
     """Email each of these notifications once; returns how many were sent now."""
     now = now or timezone.now()
     sent = 0
+    transient: list[str] = []
     for notification_id in ids:
-        if not case_notification_claim(notification_id=notification_id, now=now):
+        notification = (
+            CaseNotification.objects.select_related("recipient", "case__village", "case__category")
+            .filter(pk=notification_id, emailed_at__isnull=True)
+            .first()
+        )
+        if notification is None:
+            continue  # emailed already, or gone
+        key = f"case_notification:{notification_id}"
+        mail_record(kind="case_escalated", key=key, recipient_id=notification.recipient_id)
+        try:
+            status = mail_deliver(key=key, build=_escalation_builder(notification))
+        except MailTransientError as exc:
+            transient.append(str(exc))
             continue
-        notification = CaseNotification.objects.select_related(
-            "recipient", "case__village", "case__category"
-        ).get(pk=notification_id)
-        escalation_email_send(notification=notification)
-        sent += 1
+        if status == MailSend.Status.SENT and case_notification_claim(
+            notification_id=notification_id, now=now
+        ):
+            sent += 1
+    if transient:
+        # The task retries; what was sent is not claimable again, what failed is.
+        raise MailTransientError(f"{len(transient)} transient failure(s): {transient[0]}")
     return sent

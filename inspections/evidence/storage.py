@@ -1,0 +1,219 @@
+"""Where the bytes of photos go: written atomically under their final name, never removed on doubt.
+
+An original is stored as ``photos/originals/<client uuid>-<sha256>.<ext>``: the
+name follows from what the phone sends, so a retry of the same photo arrives
+at the same name and reuses it instead of making a second file (the storage
+never picks a random suffix). On the local disk the bytes go to a temporary
+file under ``photos/incoming/`` first, are flushed to the disk, then renamed
+over the final name: a reader sees the whole file or none, and a request
+killed halfway leaves only a temporary file. On object storage (S3) one PUT
+is atomic by itself; an object already under the final name is kept.
+
+Nothing here deletes an original after its name may have reached the
+database: only the reconciler (:mod:`inspections.evidence.reconcile`) does,
+once no row refers to the file and it is older than the grace period.
+
+A write the storage refuses is a :class:`~inspections.evidence.errors.StorageFull`
+(no space left, 507) or a :class:`~inspections.evidence.errors.StorageUnavailable`
+(read-only, an I/O error, 503); the temporary file is removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+from uuid import UUID
+
+from django.conf import settings
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import FileSystemStorage, Storage, default_storage
+
+from inspections.evidence.errors import PhotoIncomplete, StorageFull, StorageUnavailable
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 1024 * 1024
+ORIGINALS = "photos/originals"
+RENDITIONS = "photos/renditions"
+INCOMING = "photos/incoming"
+TEMPORARY_SUFFIX = ".part"
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+@dataclass(frozen=True)
+class Stored:
+    name: str
+    sha256: str
+    size: int
+
+
+def original_name(client_uuid: UUID, sha256: str, extension: str) -> str:
+    """The final name of an original: a function of the photo's UUID and its bytes."""
+    return f"{ORIGINALS}/{client_uuid}-{sha256}{extension}"
+
+
+def storage_error(exc: OSError) -> StorageFull | StorageUnavailable:
+    """The refusal for a write the storage failed: 507 when it is full, else 503."""
+    logger.warning("media storage refused a write: %s", exc)
+    if exc.errno in _FULL:
+        return StorageFull()
+    return StorageUnavailable()
+
+
+def _local(storage: Storage) -> FileSystemStorage | None:
+    return storage if isinstance(storage, FileSystemStorage) else None
+
+
+def _chunks(file: IO[bytes]) -> Iterable[bytes]:
+    file.seek(0)
+    while data := file.read(CHUNK):
+        yield data
+
+
+def _write_local(storage: FileSystemStorage, chunks: Iterable[bytes]) -> tuple[Path, str, int]:
+    """Write ``chunks`` to a new temporary file under ``photos/incoming/``; its path, SHA-256 and size."""
+    incoming = Path(storage.path(INCOMING))
+    incoming.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=incoming, suffix=TEMPORARY_SUFFIX)
+    path = Path(temporary)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with os.fdopen(descriptor, "wb") as out:
+            for data in chunks:
+                digest.update(data)
+                out.write(data)
+                size += len(data)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        raise
+    return path, digest.hexdigest(), size
+
+
+def _publish_local(storage: FileSystemStorage, temporary: Path, name: str) -> None:
+    """Rename the temporary file over ``name`` (atomic on one file system) and make the rename durable."""
+    final = Path(storage.path(name))
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(temporary, final)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
+    with contextlib.suppress(OSError):
+        directory = os.open(final.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+
+def original_store(
+    file: IO[bytes], *, client_uuid: UUID, extension: str, size: int, storage: Storage | None = None
+) -> Stored:
+    """Store the bytes of ``file`` as the original of ``client_uuid``; 400 if they are not ``size`` bytes.
+
+    Storing the same photo twice gives the same name and one file.
+    """
+    storage = storage or default_storage
+    try:
+        local = _local(storage)
+        if local is not None:
+            temporary, sha256, received = _write_local(local, _chunks(file))
+            if received != size:
+                temporary.unlink(missing_ok=True)
+                raise PhotoIncomplete
+            name = original_name(client_uuid, sha256, extension)
+            _publish_local(local, temporary, name)
+            return Stored(name=name, sha256=sha256, size=received)
+        digest = hashlib.sha256()
+        received = 0
+        for data in _chunks(file):
+            digest.update(data)
+            received += len(data)
+        if received != size:
+            raise PhotoIncomplete
+        name = original_name(client_uuid, digest.hexdigest(), extension)
+        if not storage.exists(name):
+            file.seek(0)
+            saved = storage.save(name, File(file, name=name.rsplit("/", 1)[-1]))
+            name = saved
+        return Stored(name=name, sha256=digest.hexdigest(), size=received)
+    except OSError as exc:
+        raise storage_error(exc) from exc
+
+
+def original_restore(file: IO[bytes], *, name: str, storage: Storage | None = None) -> bool:
+    """Write ``file`` under ``name`` if no file is there (a replay of a photo whose original went
+    missing); whether it was written."""
+    storage = storage or default_storage
+    try:
+        if storage.exists(name):
+            return False
+        local = _local(storage)
+        if local is not None:
+            temporary, _sha256, _size = _write_local(local, _chunks(file))
+            _publish_local(local, temporary, name)
+        else:
+            file.seek(0)
+            storage.save(name, File(file, name=name.rsplit("/", 1)[-1]))
+        logger.warning("original %s was missing; restored from a replay of the same bytes", name)
+        return True
+    except OSError as exc:
+        raise storage_error(exc) from exc
+
+
+def rendition_store(name: str, data: bytes, *, storage: Storage | None = None) -> str:
+    """Write a rendition under ``name``, replacing what is there (renditions are derived).
+
+    Two runs at once (a redelivered task beside the first) both write the
+    same name: the last rename wins, and no second file appears.
+    """
+    storage = storage or default_storage
+    local = _local(storage)
+    if local is not None:
+        temporary, _sha256, _size = _write_local(local, [data])
+        _publish_local(local, temporary, name)
+        return name
+    if storage.exists(name):
+        storage.delete(name)
+    return storage.save(name, ContentFile(data))
+
+
+def storage_probe(*, storage: Storage | None = None) -> str:
+    """``"ok"``, ``"full"`` or ``"unavailable"``: whether the media storage takes a write now.
+
+    On the local disk a byte is written, flushed and removed under ``photos/incoming/``,
+    and the disk is full when it has less room than one photo of the largest size
+    (``QINGSHAN_PHOTO_MAX_BYTES``); on object storage a listing is asked for.
+    """
+    storage = storage or default_storage
+    local = _local(storage)
+    try:
+        if local is None:
+            storage.listdir(ORIGINALS)
+            return "ok"
+        temporary, _sha256, _size = _write_local(local, [b"\0"])
+        temporary.unlink()
+        if shutil.disk_usage(local.location).free < settings.QINGSHAN_PHOTO_MAX_BYTES:
+            return "full"
+    except FileNotFoundError:
+        return "ok" if local is None else "unavailable"
+    except OSError as exc:
+        return "full" if exc.errno in _FULL else "unavailable"
+    except Exception:
+        logger.exception("readiness: media storage check failed")
+        return "unavailable"
+    return "ok"

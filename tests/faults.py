@@ -1,0 +1,34 @@
+"""Faults made where Django meets the database, shared by the fast tests and the fault tests."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
+
+
+@contextlib.contextmanager
+def commit_then_lose_the_answer() -> Iterator[Callable[[], bool]]:
+    """The next COMMIT is carried out by the database, then its answer is lost.
+
+    Django's connection wrapper commits on the DB-API connection (``_commit``);
+    raising right after it is what a connection cut between the server's
+    COMMIT and its reply looks like to the web process. Yields whether it
+    happened.
+    """
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    real_commit = wrapper._commit  # type: ignore[attr-defined]
+    happened: list[bool] = []
+
+    def commit_and_lose() -> None:
+        real_commit()
+        wrapper.__dict__.pop("_commit", None)  # once
+        happened.append(True)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    wrapper._commit = commit_and_lose  # type: ignore[attr-defined]
+    try:
+        yield lambda: bool(happened)
+    finally:
+        wrapper.__dict__.pop("_commit", None)
