@@ -127,6 +127,8 @@ PARAMETER_MODELS: dict[tuple[str, str], type[models.Model]] = {
     ("admin:inspections_photo_file", "client_uuid"): Photo,
     ("admin:inspections_samplingplan_reassign", "assignment_id"): Assignment,
 }
+# Pages that describe the API and read no rows: the same for everyone, whatever the data.
+DESCRIPTIONS = {"schema", "docs", "redoc"}
 # Parameters that are not rows.
 PARAMETER_VALUES: dict[str, list[str]] = {
     "kind": ["original", "preview", "thumbnail"],
