@@ -7,6 +7,7 @@ transport, mail written to files, media on the local disk, everything under
 S3 bucket; see the README's configuration table.
 """
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -101,6 +102,24 @@ else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- The ledger key (inspections/common/ledger.py) ---------------------------
+# Case events are chained by HMAC under a key kept out of the database. Required with a
+# database server and DEBUG off (production); the embedded runtime (SQLite) and DEBUG derive
+# one from the secret key. Rotation: the README's procedure (new id and key, the old key
+# into QINGSHAN_LEDGER_OLD_KEYS, `manage.py resign_case_history`).
+QINGSHAN_LEDGER_KEY = env.str("QINGSHAN_LEDGER_KEY", default="")
+QINGSHAN_LEDGER_KEY_ID = env.int("QINGSHAN_LEDGER_KEY_ID", default=1)
+# Old keys still verifying the events they signed: "1=key,2=key".
+QINGSHAN_LEDGER_OLD_KEYS = env.dict("QINGSHAN_LEDGER_OLD_KEYS", default={})
+if QINGSHAN_LEDGER_KEY_ID < 1:
+    raise ImproperlyConfigured("QINGSHAN_LEDGER_KEY_ID must be 1 or more (0 marks unkeyed legacy events).")
+if not QINGSHAN_LEDGER_KEY:
+    if not DEBUG and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+        raise ImproperlyConfigured(
+            "QINGSHAN_LEDGER_KEY must be set when DJANGO_DEBUG is off and DATABASE_URL names a server."
+        )
+    QINGSHAN_LEDGER_KEY = hashlib.sha256(f"qingshan.ledger:{SECRET_KEY}".encode()).hexdigest()
 
 AUTH_USER_MODEL = "inspections.User"
 AUTH_PASSWORD_VALIDATORS = [
