@@ -13,7 +13,6 @@ deleted or reordered event.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import uuid
 from typing import Any

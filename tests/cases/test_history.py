@@ -1,4 +1,4 @@
-"""The event chain: append-only rows, HMAC-chained under the ledger key; verify_case_history reports tampering.
+"""The event chain: append-only rows HMAC-chained under the ledger key; verify_case_history reports tampering.
 
 Tampering is simulated as by someone who owns the database: with the
 append-only triggers lifted (``ledger_rewrite``), as a DROP TRIGGER would.
@@ -192,7 +192,8 @@ def test_resign_leaves_a_tampered_chain_as_it_is(case_with_history, settings) ->
     resigned, problems = case_history_resign()
 
     assert resigned == 1  # the other, intact case
-    assert problems == [f"case {case_with_history.pk}: event {event.pk} (seq 2): content altered (hash mismatch)"]
+    name = f"case {case_with_history.pk}: event {event.pk} (seq 2)"
+    assert problems == [f"{name}: content altered (hash mismatch)"]
     assert dict(CaseEvent.objects.filter(case=case_with_history).values_list("pk", "hash")) == hashes
 
 
@@ -221,5 +222,6 @@ def test_the_migration_resigns_intact_legacy_chains_and_leaves_broken_ones(case_
 
     _checked, problems = case_history_verify()
     assert [p for p in problems if not p.startswith(f"case {broken.pk}:")] == []
-    assert f"case {broken.pk}: event {tampered.pk} (seq 1): unkeyed (legacy) hash: not signed with a ledger key" in problems
+    name = f"case {broken.pk}: event {tampered.pk} (seq 1)"
+    assert f"{name}: unkeyed (legacy) hash: not signed with a ledger key" in problems
     assert case_with_history.events.filter(key_id=0).count() == 0

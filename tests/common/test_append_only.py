@@ -39,7 +39,12 @@ def ledgers() -> Ledgers:
     assignment = Assignment.objects.filter(draw__plan=committed).first()
     assert assignment is not None
     Reassignment.objects.create(
-        assignment=assignment, actor=boss, at=timezone.now(), reason="王某因病不能出行", team_before=[], team_after=[]
+        assignment=assignment,
+        actor=boss,
+        at=timezone.now(),
+        reason="王某因病不能出行",
+        team_before=[],
+        team_after=[],
     )
     EmbargoAccessLog.objects.create(at=timezone.now(), user=boss, action="admin:plan:view", plan=committed)
     open_case()

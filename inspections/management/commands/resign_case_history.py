@@ -26,4 +26,3 @@ class Command(BaseCommand):
         self.stdout.write(f"{resigned} case(s) re-signed with key {ledger_current_key_id()}.")
         if problems:
             raise CommandError(f"{len(problems)} problem(s): those chains were left as they are.")
-
