@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -60,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a locked-out login into the lockout answer (inspections/accounts/lockout.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -122,6 +126,11 @@ if not QINGSHAN_LEDGER_KEY:
     QINGSHAN_LEDGER_KEY = hashlib.sha256(f"qingshan.ledger:{SECRET_KEY}".encode()).hexdigest()
 
 AUTH_USER_MODEL = "inspections.User"
+# django-axes first: it refuses a locked-out account or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -250,10 +259,27 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "inspections.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "inspections.api.problems.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"login": env.str("LOGIN_THROTTLE_RATE", default="10/min")},
+    # "login": token requests per client address; "token_refresh": refreshes per account
+    # (phones behind one carrier NAT share an address).
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env.str("LOGIN_THROTTLE_RATE", default="10/min"),
+        "token_refresh": env.str("TOKEN_REFRESH_THROTTLE_RATE", default="10/min"),
+    },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Login lockout (django-axes), for the admin login and the token endpoint alike: after N failed
+# logins an account, and an address, are locked for M minutes after the last failure. The
+# address is the client's as config/proxies.py resolves it (trusted proxies only).
+AXES_FAILURE_LIMIT = env.int("QINGSHAN_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("QINGSHAN_LOGIN_LOCKOUT_MINUTES", default=15))
+# "username", "ip_address" or both (each counted on its own).
+AXES_LOCKOUT_PARAMETERS = env.list("QINGSHAN_LOGIN_LOCKOUT_BY", default=["username", "ip_address"])
+AXES_CLIENT_IP_CALLABLE = "config.proxies.client_address"
+AXES_LOCKOUT_CALLABLE = "inspections.accounts.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures are recorded; successful logins are not
 SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=30)),
@@ -261,6 +287,10 @@ SIMPLE_JWT = {
     # Tokens carry a hash of the password they were issued under: a password change or an
     # administrator's reset revokes every token of the account, access and refresh alike.
     "CHECK_REVOKE_TOKEN": True,
+    # Each refresh returns a new refresh token and blacklists the one used: a reused refresh
+    # token is refused (and revokes every refresh token of the account).
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Qingshan API",
