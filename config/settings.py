@@ -392,6 +392,8 @@ QINGSHAN_TUS_UPLOAD_DIR = Path(env.str("QINGSHAN_TUS_UPLOAD_DIR", default=str(VA
 QINGSHAN_TUS_EXPIRY = timedelta(hours=env.int("QINGSHAN_TUS_EXPIRY_HOURS", default=72))
 # --- Digests (定期调度) -------------------------------------------------------------
 # Links in emails (admin pages, the one-click unsubscribe) start with this address.
+# A digest's one-click unsubscribe link works for this many days after the digest was sent.
+QINGSHAN_UNSUBSCRIBE_LINK_DAYS = env.int("QINGSHAN_UNSUBSCRIBE_LINK_DAYS", default=90)
 QINGSHAN_SITE_URL = env.str("QINGSHAN_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Recipients per digest chunk task (their queue: CELERY_TASK_ROUTES).
 QINGSHAN_DIGEST_CHUNK_SIZE = env.int("QINGSHAN_DIGEST_CHUNK_SIZE", default=50)

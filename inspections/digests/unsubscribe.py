@@ -31,6 +31,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     with translation.override(user.language or settings.LANGUAGE_CODE):
         context = {"kind_label": DigestKind(read[1]).label, "done": False}
         if request.method == "POST":
-            digest_unsubscribe(token=token)
+            if digest_unsubscribe(token=token) is None:  # a stale link: signed before a re-subscribe
+                return render(request, "inspections/digests/unsubscribe.html", {"invalid": True}, status=400)
             context["done"] = True
         return render(request, "inspections/digests/unsubscribe.html", context)
