@@ -56,7 +56,7 @@ def _field(request: Request, name: str) -> str | None:
 
 
 def _locked(request: Request, username: str | None) -> AccountLocked | None:
-    credentials = {settings.AXES_USERNAME_FORM_FIELD: username}
+    credentials = {settings.AXES_USERNAME_FORM_FIELD: username}  # type: ignore[misc]
     if AxesProxyHandler.is_allowed(request, credentials):  # type: ignore[arg-type]
         return None
     return AccountLocked(lockout_retry_after(request, credentials))  # type: ignore[arg-type]
@@ -104,7 +104,8 @@ class AccountRefreshThrottle(SimpleRateThrottle):
         user_id = None
         if token is not None:
             try:
-                user_id = token_backend.decode(token, verify=True).get(jwt_settings.USER_ID_CLAIM)
+                payload = token_backend.decode(token, verify=True)  # type: ignore[arg-type]
+                user_id = payload.get(jwt_settings.USER_ID_CLAIM)
             except TokenBackendError:
                 user_id = None
         ident = f"user:{user_id}" if user_id else f"address:{self.get_ident(request)}"
@@ -119,7 +120,7 @@ def refresh_token_check_not_reused(token: str) -> None:
     token itself (401 ``token_not_valid``).
     """
     try:
-        payload = token_backend.decode(token, verify=True)
+        payload = token_backend.decode(token, verify=True)  # type: ignore[arg-type]
     except TokenBackendError:
         return
     jti = payload.get(jwt_settings.JTI_CLAIM)

@@ -33,13 +33,13 @@ def account(**fields: Any) -> User:
     return created
 
 
-def admin_login(client: Client, username: str, password: str, **extra: str) -> Any:
+def admin_login(client: Client, username: str, password: str, **extra: Any) -> Any:
     return client.post(
         "/admin/login/?next=/admin/", {"username": username, "password": password, "next": "/admin/"}, **extra
     )
 
 
-def token(username: str, password: str, **extra: str) -> Any:
+def token(username: str, password: str, **extra: Any) -> Any:
     return APIClient().post("/api/v1/auth/token/", {"username": username, "password": password}, **extra)
 
 

@@ -63,7 +63,7 @@ def test_a_deactivated_account_loses_its_tokens() -> None:
     assert refreshed.status_code == 401
 
 
-def refresh(token: str, **extra: str) -> Any:
+def refresh(token: str, **extra: Any) -> Any:
     return APIClient().post("/api/v1/auth/token/refresh/", {"refresh": token}, **extra)
 
 

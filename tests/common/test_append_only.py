@@ -51,7 +51,7 @@ def ledgers() -> Ledgers:
     return Ledgers(plan=committed, draft=plan(by=boss))
 
 
-def refused(sql: str, params: list[object] | None = None) -> bool:
+def refused(sql: str, params: list[str] | None = None) -> bool:
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, params or [])
