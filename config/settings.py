@@ -62,7 +62,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last: turns a locked-out login into the lockout answer (inspections/accounts/lockout.py).
+    # Last: turns a locked-out login into the lockout answer (inspections/accounts/api_lockout.py).
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -276,7 +276,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("QINGSHAN_LOGIN_LOCKOUT_MINUTES", 
 # "username", "ip_address" or both (each counted on its own).
 AXES_LOCKOUT_PARAMETERS = env.list("QINGSHAN_LOGIN_LOCKOUT_BY", default=["username", "ip_address"])
 AXES_CLIENT_IP_CALLABLE = "config.proxies.client_address"
-AXES_LOCKOUT_CALLABLE = "inspections.accounts.lockout.lockout_response"
+AXES_LOCKOUT_CALLABLE = "inspections.accounts.api_lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True  # failures are recorded; successful logins are not

@@ -26,7 +26,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
-from inspections.accounts.lockout import AccountLocked, lockout_retry_after
+from inspections.accounts.api_lockout import AccountLocked, lockout_retry_after
 from inspections.accounts.models import Inspector, User
 from inspections.accounts.services import user_tokens_revoke
 from villages.api.serializers import DivisionSummarySerializer

@@ -15,7 +15,7 @@ from django.test import Client
 from django.utils import translation
 from rest_framework.test import APIClient
 
-from inspections.accounts.lockout import lockout_message
+from inspections.accounts.api_lockout import lockout_message
 from inspections.accounts.models import User
 from tests.builders import supervisor, user
 from tests.conftest import assert_problem

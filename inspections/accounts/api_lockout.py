@@ -75,7 +75,7 @@ def lockout_response(
     wait = lockout_retry_after(request, credentials)
     if request.path.startswith("/api/"):
         response: HttpResponse = problem_response(
-            request, status_code=429, code=AccountLocked.default_code, detail=lockout_message(wait)
+            request, status_code=429, code="account_locked", detail=lockout_message(wait)
         )
     else:
         context = {
