@@ -67,7 +67,7 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
     """Exchange a username and password for an access and a refresh token.
 
     An account or an address with too many failed logins is locked
-    (``429 account_locked``, django-axes): the password is not even checked.
+    (``429 account_locked``): the password is not even checked.
     """
 
     throttle_classes = [ScopedRateThrottle]
