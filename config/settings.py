@@ -249,7 +249,7 @@ REST_FRAMEWORK = {
     # last one); otherwise the header is gone (config/proxies.py) and the peer address counts.
     "NUM_PROXIES": 1 if QINGSHAN_TRUSTED_PROXIES else 0,
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "inspections.accounts.api_auth.RevocableJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

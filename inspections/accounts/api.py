@@ -26,6 +26,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
+from inspections.accounts.api_auth import token_check_not_revoked
 from inspections.accounts.api_lockout import AccountLocked, lockout_retry_after
 from inspections.accounts.models import Inspector, User
 from inspections.accounts.services import user_tokens_revoke
@@ -48,6 +49,8 @@ def refresh_token_check_not_revoked(token: str) -> None:
         user.password
     ):
         raise AuthenticationFailed(str(_("The user's password has been changed.")), code="password_changed")
+    if user is not None:
+        token_check_not_revoked(payload, user)
 
 
 def _field(request: Request, name: str) -> str | None:

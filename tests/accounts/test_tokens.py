@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from inspections.accounts.services import user_tokens_revoke
 from tests.builders import supervisor, user
 from tests.conftest import assert_problem
 
@@ -135,6 +137,29 @@ def test_deactivation_in_the_admin_blacklists_the_refresh_tokens_even_after_reac
     account.is_active = True
     account.save(update_fields=["is_active"])
     assert_problem(refresh(tokens["refresh"]), 401, "token_not_valid")
+    assert account.tokens_revoked_at is not None
+
+
+def issued_before(token: Any, revoked_at: Any) -> str:
+    """The token as if issued a minute before the revocation (``iat`` has whole seconds)."""
+    token.set_iat(at_time=revoked_at - dt.timedelta(minutes=1))
+    return str(token)
+
+
+def test_tokens_issued_before_a_revocation_stay_refused_after_reactivation() -> None:
+    account = supervisor("330523")
+    user_tokens_revoke(user=account)  # deactivation calls it; the account stays active here
+    revoked_at = account.tokens_revoked_at
+    assert revoked_at is not None
+    old = RefreshToken.for_user(account)
+    old_access = issued_before(old.access_token, revoked_at)
+    old_refresh = issued_before(old, revoked_at)
+
+    assert_problem(me(old_access), 401, "token_revoked")  # type: ignore[arg-type]
+    assert_problem(refresh(old_refresh), 401, "token_revoked")
+    fresh = login_as(account)  # issued after: accepted
+    assert me(fresh["access"]).status_code == 200  # type: ignore[attr-defined]
+    assert refresh(fresh["refresh"]).status_code == 200
 
 
 def login_as(account: Any) -> dict[str, str]:
