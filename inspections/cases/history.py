@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import hmac
+import json
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import transaction
 
 from inspections.cases.models import Case, CaseEvent
-from inspections.common.ledger import LEGACY_KEY_ID, ledger_current_key_id, ledger_rewrite
+from inspections.common.ledger import LEGACY_KEY_ID, ledger_current_key_id, ledger_hash, ledger_rewrite
 
 
 def case_history_verify(*, case_ids: Sequence[int] | None = None, batch: int = 500) -> tuple[int, list[str]]:
@@ -110,3 +114,60 @@ def case_history_resign(*, case_ids: Sequence[int] | None = None) -> tuple[int, 
             Case.objects.filter(pk=case.pk).update(last_event_hash=previous)
             resigned += 1
     return resigned, problems
+
+
+def _content_digest(events: list[CaseEvent]) -> str:
+    """SHA-256 over the events' content without the chain fields: it survives a re-signing."""
+    digest = hashlib.sha256()
+    for event in events:
+        content = {k: v for k, v in event.content().items() if k != "prev_hash"}
+        digest.update(json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def _anchor_signature(body: dict[str, Any], key_id: int) -> str | None:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    return ledger_hash(canonical, key_id=key_id)
+
+
+def case_history_anchor(*, now: dt.datetime) -> dict[str, Any]:
+    """The chain heads of every case, signed with the ledger key, to keep outside the database.
+
+    For each case: its event count and a digest of its events' content. Kept
+    where the database's users cannot rewrite it (write-once storage), it lets
+    :func:`case_history_check_anchor` notice later a history rewritten even
+    by someone who holds the key. The digest leaves out the chain hashes, so
+    a key rotation's re-signing keeps old anchors checkable.
+    """
+    heads: dict[str, dict[str, Any]] = {}
+    events: dict[int, list[CaseEvent]] = {}
+    for event in CaseEvent.objects.order_by("case_id", "seq").iterator():
+        events.setdefault(event.case_id, []).append(event)
+    for case_id, chain in events.items():
+        heads[str(case_id)] = {"count": len(chain), "content": _content_digest(chain)}
+    key_id = ledger_current_key_id()
+    body: dict[str, Any] = {"written_at": now.isoformat(), "key_id": key_id, "heads": heads}
+    return {**body, "signature": _anchor_signature(body, key_id)}
+
+
+def case_history_check_anchor(anchor: dict[str, Any]) -> list[str]:
+    """Problems of the history against an anchor: a bad signature, or cases whose first events changed."""
+    body = {k: v for k, v in anchor.items() if k != "signature"}
+    key_id = int(anchor.get("key_id", 0))
+    if key_id == LEGACY_KEY_ID:
+        return ["the anchor is not signed with a ledger key"]
+    expected = _anchor_signature(body, key_id)
+    if expected is None:
+        return [f"the anchor is signed with key {key_id}, which is not configured"]
+    if not hmac.compare_digest(expected, str(anchor.get("signature", ""))):
+        return ["the anchor's signature does not match its content (the anchor was altered)"]
+    problems: list[str] = []
+    written = anchor.get("written_at", "?")
+    for case_id, head in sorted(anchor.get("heads", {}).items(), key=lambda item: int(item[0])):
+        chain = list(CaseEvent.objects.filter(case_id=int(case_id), seq__lte=head["count"]).order_by("seq"))
+        if len(chain) != head["count"] or _content_digest(chain) != head["content"]:
+            problems.append(
+                f"case {case_id}: its first {head['count']} event(s) differ from the anchor of {written}"
+            )
+    return problems

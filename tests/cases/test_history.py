@@ -225,3 +225,45 @@ def test_the_migration_resigns_intact_legacy_chains_and_leaves_broken_ones(case_
     name = f"case {broken.pk}: event {tampered.pk} (seq 1)"
     assert f"{name}: unkeyed (legacy) hash: not signed with a ledger key" in problems
     assert case_with_history.events.filter(key_id=0).count() == 0
+
+
+def test_an_anchor_catches_a_rewrite_by_someone_holding_the_key(case_with_history, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from inspections.cases.history import case_history_verify
+
+    call_command("anchor_case_history", str(tmp_path))
+    (anchor,) = tmp_path.glob("case-heads-*.json")
+    call_command("verify_case_history", "--anchor", str(anchor))
+    assert "every event chain is intact" in capsys.readouterr().out
+
+    _rewrite_chain_from(case_with_history, 2, key_id=CaseEvent.objects.first().key_id, note="改过了")  # type: ignore[union-attr]
+    assert case_history_verify()[1] == []  # the key signs the forgery
+
+    with pytest.raises(CommandError):
+        call_command("verify_case_history", "--anchor", str(anchor))
+    assert (
+        f"case {case_with_history.pk}: its first 3 event(s) differ from the anchor" in capsys.readouterr().err
+    )
+
+
+def test_an_anchor_survives_a_key_rotation_and_refuses_being_edited(
+    case_with_history, settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from inspections.cases.history import case_history_check_anchor
+
+    call_command("anchor_case_history", str(tmp_path))
+    (path,) = tmp_path.glob("case-heads-*.json")
+    anchor = json.loads(path.read_text())
+    old_id, old_key = settings.QINGSHAN_LEDGER_KEY_ID, settings.QINGSHAN_LEDGER_KEY
+    settings.QINGSHAN_LEDGER_KEY_ID, settings.QINGSHAN_LEDGER_KEY = old_id + 1, "the new ledger key"
+    settings.QINGSHAN_LEDGER_OLD_KEYS = {str(old_id): old_key}
+    call_command("resign_case_history")
+
+    assert case_history_check_anchor(anchor) == []
+    with pytest.raises(CommandError, match="never overwritten"):
+        call_command("anchor_case_history", str(tmp_path))
+    anchor["heads"][str(case_with_history.pk)]["count"] = 2
+    assert case_history_check_anchor(anchor) == [
+        "the anchor's signature does not match its content (the anchor was altered)"
+    ]
