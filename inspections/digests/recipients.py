@@ -103,12 +103,13 @@ def unsubscribe_url(*, user: User, kind: str) -> str:
     return f"{settings.QINGSHAN_SITE_URL}{path}"
 
 
-@transaction.atomic
-def digest_unsubscribe(*, token: str) -> tuple[User, str] | None:
-    """Opt the token's user out of the token's kind; ``None`` if the token is not ours, or stale.
+def unsubscribe_token_valid(token: str, *, lock: bool = False) -> tuple[User, str] | None:
+    """``(user, kind)`` of a token that may still unsubscribe, or ``None``.
 
-    A token signed before the user last (re-)subscribed to the kind is stale:
-    replaying an old link after a re-subscribe does nothing.
+    ``None`` for a token that is not ours, expired, of a deleted user, or
+    stale: signed before the user last (re-)subscribed to the kind, so that
+    replaying an old link after a re-subscribe does nothing. ``lock`` locks
+    the subscription row (inside a transaction).
     """
     read = _token_read(token)
     if read is None:
@@ -117,8 +118,19 @@ def digest_unsubscribe(*, token: str) -> tuple[User, str] | None:
     user = User.objects.filter(pk=user_id).first()
     if user is None:
         return None
-    subscription = DigestSubscription.objects.select_for_update().filter(user=user, kind=kind).first()
+    subscriptions = DigestSubscription.objects.filter(user=user, kind=kind)
+    subscription = (subscriptions.select_for_update() if lock else subscriptions).first()
     if subscription is not None and subscription.enabled and subscription.updated_at.timestamp() > issued:
         return None
+    return user, kind
+
+
+@transaction.atomic
+def digest_unsubscribe(*, token: str) -> tuple[User, str] | None:
+    """Opt the token's user out of the token's kind; ``None`` if the token may not (see above)."""
+    valid = unsubscribe_token_valid(token, lock=True)
+    if valid is None:
+        return None
+    user, kind = valid
     digest_subscription_set(user=user, kind=kind, enabled=False)
     return user, kind

@@ -293,6 +293,7 @@ def test_replaying_a_link_after_a_resubscribe_does_nothing() -> None:
     replay = Client().post(f"/digests/unsubscribe/{token}/")
 
     assert replay.status_code == 400
+    assert Client().get(f"/digests/unsubscribe/{token}/").status_code == 400
     assert DigestSubscription.objects.get(user=anji, kind=DigestKind.DAILY).enabled is True
     fresh = unsubscribe_token(user=anji, kind=DigestKind.DAILY)
     assert Client().post(f"/digests/unsubscribe/{fresh}/").status_code == 200
