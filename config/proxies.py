@@ -36,3 +36,17 @@ class UntrustedForwardingHeadersMiddleware:
             for header in FORWARDING_HEADERS:
                 request.META.pop(header, None)
         return self.get_response(request)
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The client's address: the last ``X-Forwarded-For`` entry from a trusted proxy, else the peer.
+
+    The one rule the login throttle and the lockout (django-axes) count by, the
+    same as DRF's ``NUM_PROXIES = 1``. An untrusted peer's header was removed by
+    the middleware above; it is ignored here too, in case it runs first.
+    """
+    peer = request.META.get("REMOTE_ADDR")
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if peer in settings.QINGSHAN_TRUSTED_PROXIES and forwarded.strip():
+        return forwarded.split(",")[-1].strip() or peer
+    return peer

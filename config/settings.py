@@ -7,6 +7,7 @@ transport, mail written to files, media on the local disk, everything under
 S3 bucket; see the README's configuration table.
 """
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -38,6 +39,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -59,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a locked-out login into the lockout answer (inspections/accounts/api_lockout.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -102,7 +107,30 @@ else:
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- The ledger key (inspections/common/ledger.py) ---------------------------
+# Case events are chained by HMAC under a key kept out of the database. Required with a
+# database server and DEBUG off (production); the embedded runtime (SQLite) and DEBUG derive
+# one from the secret key. Rotation: the README's procedure (new id and key, the old key
+# into QINGSHAN_LEDGER_OLD_KEYS, `manage.py resign_case_history`).
+QINGSHAN_LEDGER_KEY = env.str("QINGSHAN_LEDGER_KEY", default="")
+QINGSHAN_LEDGER_KEY_ID = env.int("QINGSHAN_LEDGER_KEY_ID", default=1)
+# Old keys still verifying the events they signed: "1=key,2=key".
+QINGSHAN_LEDGER_OLD_KEYS = env.dict("QINGSHAN_LEDGER_OLD_KEYS", default={})
+if QINGSHAN_LEDGER_KEY_ID < 1:
+    raise ImproperlyConfigured("QINGSHAN_LEDGER_KEY_ID must be 1 or more (0 marks unkeyed legacy events).")
+if not QINGSHAN_LEDGER_KEY:
+    if not DEBUG and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+        raise ImproperlyConfigured(
+            "QINGSHAN_LEDGER_KEY must be set when DJANGO_DEBUG is off and DATABASE_URL names a server."
+        )
+    QINGSHAN_LEDGER_KEY = hashlib.sha256(f"qingshan.ledger:{SECRET_KEY}".encode()).hexdigest()
+
 AUTH_USER_MODEL = "inspections.User"
+# django-axes first: it refuses a locked-out account or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -235,7 +263,7 @@ REST_FRAMEWORK = {
     # last one); otherwise the header is gone (config/proxies.py) and the peer address counts.
     "NUM_PROXIES": 1 if QINGSHAN_TRUSTED_PROXIES else 0,
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "inspections.accounts.api_auth.RevocableJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -245,10 +273,27 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "inspections.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "inspections.api.problems.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"login": env.str("LOGIN_THROTTLE_RATE", default="10/min")},
+    # "login": token requests per client address; "token_refresh": refreshes per account
+    # (phones behind one carrier NAT share an address).
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env.str("LOGIN_THROTTLE_RATE", default="10/min"),
+        "token_refresh": env.str("TOKEN_REFRESH_THROTTLE_RATE", default="10/min"),
+    },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Login lockout (django-axes), for the admin login and the token endpoint alike: after N failed
+# logins an account, and an address, are locked for M minutes after the last failure. The
+# address is the client's as config/proxies.py resolves it (trusted proxies only).
+AXES_FAILURE_LIMIT = env.int("QINGSHAN_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("QINGSHAN_LOGIN_LOCKOUT_MINUTES", default=15))
+# "username", "ip_address" or both (each counted on its own).
+AXES_LOCKOUT_PARAMETERS = env.list("QINGSHAN_LOGIN_LOCKOUT_BY", default=["username", "ip_address"])
+AXES_CLIENT_IP_CALLABLE = "config.proxies.client_address"
+AXES_LOCKOUT_CALLABLE = "inspections.accounts.api_lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures are recorded; successful logins are not
 SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=30)),
@@ -256,6 +301,10 @@ SIMPLE_JWT = {
     # Tokens carry a hash of the password they were issued under: a password change or an
     # administrator's reset revokes every token of the account, access and refresh alike.
     "CHECK_REVOKE_TOKEN": True,
+    # Each refresh returns a new refresh token and blacklists the one used: a reused refresh
+    # token is refused (and revokes every refresh token of the account).
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Qingshan API",
@@ -374,6 +423,8 @@ QINGSHAN_PHOTO_STUCK_AFTER = timedelta(minutes=env.int("QINGSHAN_PHOTO_STUCK_AFT
 QINGSHAN_MEDIA_ORPHAN_GRACE = timedelta(hours=env.int("QINGSHAN_MEDIA_ORPHAN_GRACE_HOURS", default=24))
 # --- Digests (定期调度) -------------------------------------------------------------
 # Links in emails (admin pages, the one-click unsubscribe) start with this address.
+# A digest's one-click unsubscribe link works for this many days after the digest was sent.
+QINGSHAN_UNSUBSCRIBE_LINK_DAYS = env.int("QINGSHAN_UNSUBSCRIBE_LINK_DAYS", default=90)
 QINGSHAN_SITE_URL = env.str("QINGSHAN_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Recipients per digest chunk task (their queue: CELERY_TASK_ROUTES).
 QINGSHAN_DIGEST_CHUNK_SIZE = env.int("QINGSHAN_DIGEST_CHUNK_SIZE", default=50)

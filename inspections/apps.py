@@ -3,8 +3,11 @@
 from typing import Any
 
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+from inspections.common.ledger import register_sqlite_function
 
 
 def _after_migrate(**kwargs: Any) -> None:
@@ -29,3 +32,5 @@ class InspectionsConfig(AppConfig):
         from inspections import tasks  # noqa: F401
 
         post_migrate.connect(_after_migrate, sender=self)
+        # SQLite's append-only triggers ask each connection whether it lifted them.
+        connection_created.connect(register_sqlite_function, dispatch_uid="qingshan-ledger-rewrite")

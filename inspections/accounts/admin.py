@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import Inspector, Role, User
+from inspections.accounts.services import user_tokens_revoke
 from inspections.fieldwork.models import Inspection
 from villages.scoping import JurisdictionScopedAdmin
 
@@ -39,6 +43,12 @@ class UserAdmin(JurisdictionScopedAdmin, BaseUserAdmin):  # type: ignore[misc]
         *BaseUserAdmin.fieldsets,  # type: ignore[misc]
         (_("Jurisdiction"), {"fields": ("jurisdiction", "language")}),
     )
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        """Deactivating an account ends its tokens (a password reset does through the password hash)."""
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            user_tokens_revoke(user=obj)
 
 
 @admin.register(Inspector)

@@ -37,6 +37,13 @@ class User(AbstractUser):
     language = models.CharField(
         _("language"), max_length=7, choices=Language.choices, default=Language.ZH_HANS
     )
+    tokens_revoked_at = models.DateTimeField(
+        _("tokens revoked at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Tokens issued before this time are refused (set when the account is deactivated)."),
+    )
 
     class Meta:
         verbose_name = _("user")

@@ -16,6 +16,7 @@ from inspections.cases.models import (
     Case,
     CaseEvent,
 )
+from inspections.common.ledger import ledger_current_key_id
 
 
 def case_lock(case: Case) -> Case:
@@ -50,8 +51,11 @@ def case_event_append(
         note=note,
         evidence=evidence or {},
         prev_hash=case.last_event_hash,
+        key_id=ledger_current_key_id(),
     )
-    event.hash = event.compute_hash()
+    signed = event.compute_hash()
+    assert signed is not None  # the current key is always configured
+    event.hash = signed
     event.save()
     case.event_count = event.seq
     case.last_event_hash = event.hash

@@ -13,7 +13,6 @@ deleted or reordered event.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import uuid
 from typing import Any
@@ -24,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import Inspector, User
 from inspections.checklist.models import ProblemCategory, Severity
+from inspections.common.ledger import LEGACY_KEY_ID, ledger_hash
 from inspections.fieldwork.models import Finding, Inspection
 from villages.models import Village
 
@@ -230,6 +230,11 @@ class CaseEvent(models.Model):
     evidence = models.JSONField(_("evidence"), default=dict, blank=True)
     prev_hash = models.CharField(_("previous hash"), max_length=64, blank=True)
     hash = models.CharField(_("hash"), max_length=64, unique=True)
+    key_id = models.PositiveSmallIntegerField(
+        _("key"),
+        default=LEGACY_KEY_ID,
+        help_text=_("Which ledger key signed the hash; 0 for the unkeyed hash of a legacy event."),
+    )
 
     class Meta:
         verbose_name = _("case event")
@@ -266,9 +271,21 @@ class CaseEvent(models.Model):
             "prev_hash": self.prev_hash,
         }
 
-    def compute_hash(self) -> str:
-        canonical = json.dumps(self.content(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+    def compute_hash(self) -> str | None:
+        """HMAC-SHA256 of the content under the event's key (``None`` if that key is not configured).
+
+        A keyed event's content includes its key id, so relabelling it as a
+        legacy (unkeyed) event changes what is hashed.
+        """
+        return case_event_hash(self.content(), key_id=self.key_id)
+
+
+def case_event_hash(content: dict[str, Any], *, key_id: int) -> str | None:
+    """The hash of an event's content under key ``key_id`` (also used by the re-signing migration)."""
+    if key_id != LEGACY_KEY_ID:
+        content = {**content, "key_id": key_id}
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return ledger_hash(canonical.encode(), key_id=key_id)
 
 
 class DeadlineRule(models.Model):

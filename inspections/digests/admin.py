@@ -143,7 +143,7 @@ class DigestSendAdmin(ReadOnlyAdminMixin, JurisdictionScopedAdmin):
                 now=timezone.now(),
             )
             message = digest_message(
-                recipient=recipient, digest=digest, division_name=recipient.jurisdiction.name
+                recipient=recipient, digest=digest, division_name=recipient.jurisdiction.name, preview=True
             )
             html = next(content for content, mimetype in message.alternatives if mimetype == "text/html")
             context.update(

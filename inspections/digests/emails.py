@@ -102,7 +102,7 @@ def _language(recipient: User) -> str:
     return recipient.language or settings.LANGUAGE_CODE
 
 
-def _context(*, recipient: User, digest: Digest, division_name: str) -> dict[str, Any]:
+def _context(*, recipient: User, digest: Digest, division_name: str, preview: bool = False) -> dict[str, Any]:
     """What the trio shows; call it in the recipient's language (the labels are read then)."""
     coverage, coverage_prev = digest.coverage
     case_link = _case_link()
@@ -127,13 +127,20 @@ def _context(*, recipient: User, digest: Digest, division_name: str) -> dict[str
         "due_soon_shown": [{"row": row, "url": case_link.format(row.id)} for row in digest.due_soon_rows],
         "cases_url": _admin_url("admin:inspections_case_changelist"),
         "log_url": _admin_url("admin:inspections_digestsend_changelist"),
-        "unsubscribe_url": unsubscribe_url(user=recipient, kind=digest.period.kind),
+        "unsubscribe_url": PREVIEW_UNSUBSCRIBE_URL
+        if preview
+        else unsubscribe_url(user=recipient, kind=digest.period.kind),
         "site_url": settings.QINGSHAN_SITE_URL,
     }
 
 
 def _csv_name(digest: Digest) -> str:
     return f"overdue-{digest.prefix or 'all'}-{digest.period.start:%Y%m%d}.csv"
+
+
+# What a preview shows for the one-click link: a working one would let the viewer unsubscribe
+# the recipient.
+PREVIEW_UNSUBSCRIBE_URL = f"{settings.QINGSHAN_SITE_URL}/digests/unsubscribe/preview/"
 
 
 def digest_render(*, recipient: User, digest: Digest, division_name: str) -> dict[str, Any]:
@@ -160,15 +167,17 @@ def digest_message(
     digest: Digest,
     division_name: str,
     connection: BaseEmailBackend | None = None,
+    preview: bool = False,
 ) -> EmailMultiAlternatives:
     """The digest email to ``recipient``: the trio, the overdue CSV if any, and the list headers.
 
     ``List-Unsubscribe`` with ``List-Unsubscribe-Post`` is RFC 8058's one-click
-    unsubscribe; ``Auto-Submitted`` keeps auto-responders from answering.
+    unsubscribe; ``Auto-Submitted`` keeps auto-responders from answering. A
+    ``preview`` (the admin's) carries no working unsubscribe link.
     """
     language = _language(recipient)
     with translation.override(language):
-        context = _context(recipient=recipient, digest=digest, division_name=division_name)
+        context = _context(recipient=recipient, digest=digest, division_name=division_name, preview=preview)
         headers = {
             "Message-ID": digest_message_id(
                 recipient_id=recipient.pk, kind=digest.period.kind, period=digest.period

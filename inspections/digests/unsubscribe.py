@@ -16,21 +16,21 @@ from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from inspections.accounts.models import User
 from inspections.digests.models import DigestKind
-from inspections.digests.recipients import digest_unsubscribe, unsubscribe_token_read
+from inspections.digests.recipients import digest_unsubscribe, unsubscribe_token_valid
 
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    read = unsubscribe_token_read(token)
-    user = User.objects.filter(pk=read[0]).first() if read is not None else None
-    if read is None or user is None:
+    valid = unsubscribe_token_valid(token)
+    if valid is None:
         return render(request, "inspections/digests/unsubscribe.html", {"invalid": True}, status=400)
+    user, kind = valid
     with translation.override(user.language or settings.LANGUAGE_CODE):
-        context = {"kind_label": DigestKind(read[1]).label, "done": False}
+        context = {"kind_label": DigestKind(kind).label, "done": False}
         if request.method == "POST":
-            digest_unsubscribe(token=token)
+            if digest_unsubscribe(token=token) is None:  # went stale since the check above
+                return render(request, "inspections/digests/unsubscribe.html", {"invalid": True}, status=400)
             context["done"] = True
         return render(request, "inspections/digests/unsubscribe.html", context)

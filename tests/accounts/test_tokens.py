@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
-from rest_framework.test import APIClient
+import datetime as dt
+from typing import Any
 
-from tests.builders import supervisor
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from inspections.accounts.services import user_tokens_revoke
+from tests.builders import supervisor, user
 from tests.conftest import assert_problem
 
 pytestmark = pytest.mark.django_db
@@ -57,3 +63,106 @@ def test_a_deactivated_account_loses_its_tokens() -> None:
     assert me(tokens["access"]).status_code == 401  # type: ignore[attr-defined]
     refreshed = APIClient().post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]})
     assert refreshed.status_code == 401
+
+
+def refresh(token: str, **extra: Any) -> Any:
+    return APIClient().post("/api/v1/auth/token/refresh/", {"refresh": token}, **extra)
+
+
+def test_a_refresh_rotates_the_refresh_token_and_a_reused_one_is_refused() -> None:
+    account = supervisor("330523")
+    first = str(RefreshToken.for_user(account))
+
+    rotated = refresh(first)
+    assert rotated.status_code == 200
+    second = rotated.json()["refresh"]
+    assert second != first
+
+    assert_problem(refresh(first), 401, "token_not_valid")
+    # the reuse shows a copy exists: the rotated token dies with it
+    assert_problem(refresh(second), 401, "token_not_valid")
+    assert refresh(str(RefreshToken.for_user(account))).status_code == 200
+
+
+def test_refreshes_are_counted_per_account_not_per_shared_address() -> None:
+    accounts = [supervisor("330523") for _ in range(8)]
+    tokens = {person.pk: str(RefreshToken.for_user(person)) for person in accounts}
+
+    for _round in range(2):  # 16 refreshes from one carrier NAT address
+        for person in accounts:
+            response = refresh(tokens[person.pk], REMOTE_ADDR="198.51.100.77")
+            assert response.status_code == 200, response.content
+            tokens[person.pk] = response.json()["refresh"]
+
+
+def test_one_account_refreshing_too_often_is_throttled() -> None:
+    account = supervisor("330523")
+    current = str(RefreshToken.for_user(account))
+    for _ in range(10):
+        response = refresh(current)
+        assert response.status_code == 200
+        current = response.json()["refresh"]
+
+    assert_problem(refresh(current), 429, "throttled")
+    other = supervisor("330523")
+    assert refresh(str(RefreshToken.for_user(other))).status_code == 200
+
+
+def test_deactivation_in_the_admin_blacklists_the_refresh_tokens_even_after_reactivation() -> None:
+    account = supervisor("330523")
+    tokens = login_as(account)
+    boss = user(is_superuser=True, is_staff=True)
+    client = Client()
+    client.force_login(boss)
+    page = client.get(f"/admin/inspections/user/{account.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None and name != "password"}
+    data.update(
+        {
+            "groups": [group.pk for group in account.groups.all()],
+            "user_permissions": [],
+            "jurisdiction": account.jurisdiction_id,
+            "date_joined_0": account.date_joined.date().isoformat(),
+            "date_joined_1": "00:00:00",
+        }
+    )
+    data.pop("is_active", None)  # unticked
+    data.pop("last_login", None)
+
+    response = client.post(f"/admin/inspections/user/{account.pk}/change/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    account.refresh_from_db()
+    assert account.is_active is False
+
+    account.is_active = True
+    account.save(update_fields=["is_active"])
+    assert_problem(refresh(tokens["refresh"]), 401, "token_not_valid")
+    assert account.tokens_revoked_at is not None
+
+
+def issued_before(token: Any, revoked_at: Any) -> str:
+    """The token as if issued a minute before the revocation (``iat`` has whole seconds)."""
+    token.set_iat(at_time=revoked_at - dt.timedelta(minutes=1))
+    return str(token)
+
+
+def test_tokens_issued_before_a_revocation_stay_refused_after_reactivation() -> None:
+    account = supervisor("330523")
+    user_tokens_revoke(user=account)  # deactivation calls it; the account stays active here
+    revoked_at = account.tokens_revoked_at
+    assert revoked_at is not None
+    old = RefreshToken.for_user(account)
+    old_access = issued_before(old.access_token, revoked_at)
+    old_refresh = issued_before(old, revoked_at)
+
+    assert_problem(me(old_access), 401, "token_revoked")  # type: ignore[arg-type]
+    assert_problem(refresh(old_refresh), 401, "token_revoked")
+    fresh = login_as(account)  # issued after: accepted
+    assert me(fresh["access"]).status_code == 200  # type: ignore[attr-defined]
+    assert refresh(fresh["refresh"]).status_code == 200
+
+
+def login_as(account: Any) -> dict[str, str]:
+    account.set_password(PASSWORD)
+    account.save()
+    return login(account.username, PASSWORD)

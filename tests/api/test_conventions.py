@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 
 from tests.builders import inspector, supervisor, user
 from tests.conftest import assert_problem, client_for
@@ -77,10 +76,11 @@ def test_a_wrong_password_is_a_401_problem(api) -> None:  # type: ignore[no-unty
     assert_problem(response, 401, "no_active_account")
 
 
-def test_login_is_throttled(api) -> None:  # type: ignore[no-untyped-def]
-    rates: dict[str, str] = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]  # type: ignore[index, assignment]
+def test_login_is_throttled(api, settings) -> None:  # type: ignore[no-untyped-def]
+    rates: dict[str, str] = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
     rate = rates["login"]
     limit = int(rate.split("/")[0])
+    settings.AXES_FAILURE_LIMIT = 100  # the throttle, not the lockout (tests/accounts/test_lockout.py)
     for _ in range(limit):
         assert api.post("/api/v1/auth/token/", {"username": "x", "password": "y"}).status_code == 401
 
@@ -111,8 +111,9 @@ def test_me_describes_a_supervisor() -> None:
     assert body["inspector"] is None
 
 
-def test_a_forged_forwarded_for_does_not_escape_the_login_throttle(api) -> None:  # type: ignore[no-untyped-def]
-    rates: dict[str, str] = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]  # type: ignore[index, assignment]
+def test_a_forged_forwarded_for_does_not_escape_the_login_throttle(api, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.AXES_FAILURE_LIMIT = 100  # the throttle, not the lockout (tests/accounts/test_lockout.py)
+    rates: dict[str, str] = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
     limit = int(rates["login"].split("/")[0])
     for n in range(limit):
         forged = f"203.0.113.{n}"
@@ -131,6 +132,7 @@ def test_a_forged_forwarded_for_does_not_escape_the_login_throttle(api) -> None:
 def test_behind_a_trusted_proxy_each_client_has_its_own_login_budget(api, settings) -> None:  # type: ignore[no-untyped-def]
     settings.QINGSHAN_TRUSTED_PROXIES = ["127.0.0.1"]  # the test client's address plays the proxy
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    settings.AXES_FAILURE_LIMIT = 100  # the throttle, not the lockout (tests/accounts/test_lockout.py)
     limit = int(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"].split("/")[0])
     for n in range(limit):
         # the client's own prefix varies; the proxy appends the address it saw

@@ -35,6 +35,7 @@ FRAMEWORK_CODES: dict[str, int] = {
     "authentication_failed": 401,
     "token_not_valid": 401,
     "password_changed": 401,
+    "token_revoked": 401,
     "no_active_account": 401,
     "permission_denied": 403,
     "not_found": 404,

@@ -5,6 +5,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from inspections.accounts.models import User
 from inspections.checklist.models import ProblemCategory
@@ -31,7 +32,10 @@ def test_load_demo_loads_anji_the_checklist_and_the_accounts_and_is_idempotent()
     assert set(anji.values_list("location_source", "datum").distinct()) == {("derived", "gcj02")}
     assert all(119.3 < v.longitude < 120.1 and 30.3 < v.latitude < 31.0 for v in anji)  # type: ignore[operator]
     assert ProblemCategory.objects.filter(domain="sewage").count() >= 4
-    supervisor = authenticate(username="supervisor-anji", password="qingshan-demo")
+    # django-axes needs the request a login comes with
+    supervisor = authenticate(
+        RequestFactory().post("/"), username="supervisor-anji", password="qingshan-demo"
+    )
     assert isinstance(supervisor, User)
     assert supervisor.scope_prefix() == "330523"
     assert supervisor.roles == {"supervisor"}

@@ -6,7 +6,9 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import smtplib
+import time
 from typing import Any
 
 import pytest
@@ -22,9 +24,11 @@ from inspections.common.schedules import ensure
 from inspections.digests import services
 from inspections.digests.models import DigestKind, DigestSend, DigestSubscription
 from inspections.digests.recipients import (
+    UNSUBSCRIBE_SALT,
     digest_recipients,
     digest_subscription_set,
     unsubscribe_token,
+    unsubscribe_token_read,
     unsubscribe_url,
 )
 from inspections.digests.schedules import ENTRIES
@@ -264,6 +268,38 @@ def test_a_forged_unsubscribe_link_is_refused() -> None:
     assert not DigestSubscription.objects.exists()
 
 
+def test_an_unsubscribe_link_expires(settings: Any) -> None:
+    anji = recipient(ANJI)
+
+    class SignedLongAgo(signing.TimestampSigner):
+        def timestamp(self) -> str:
+            days = settings.QINGSHAN_UNSUBSCRIBE_LINK_DAYS + 1
+            return signing.b62_encode(int(time.time()) - days * 86400)
+
+    old = SignedLongAgo(salt=UNSUBSCRIBE_SALT).sign_object({"u": anji.pk, "k": "daily"}, compress=True)
+
+    response = Client().post(f"/digests/unsubscribe/{old}/")
+
+    assert response.status_code == 400
+    assert not DigestSubscription.objects.exists()
+
+
+def test_replaying_a_link_after_a_resubscribe_does_nothing() -> None:
+    anji = recipient(ANJI)
+    token = unsubscribe_token(user=anji, kind=DigestKind.DAILY)
+    assert Client().post(f"/digests/unsubscribe/{token}/").status_code == 200
+    digest_subscription_set(user=anji, kind=DigestKind.DAILY, enabled=True)
+
+    replay = Client().post(f"/digests/unsubscribe/{token}/")
+
+    assert replay.status_code == 400
+    assert Client().get(f"/digests/unsubscribe/{token}/").status_code == 400
+    assert DigestSubscription.objects.get(user=anji, kind=DigestKind.DAILY).enabled is True
+    fresh = unsubscribe_token(user=anji, kind=DigestKind.DAILY)
+    assert Client().post(f"/digests/unsubscribe/{fresh}/").status_code == 200
+    assert DigestSubscription.objects.get(user=anji, kind=DigestKind.DAILY).enabled is False
+
+
 # --- Schedules and operations --------------------------------------------------------------------
 
 
@@ -342,6 +378,10 @@ def test_the_admin_previews_a_digest_in_scope_only(client: Client, admin_pages: 
     content = page.content.decode()
     assert "Qingshan weekly digest" in content and "List-Unsubscribe" in content
     assert "overdue-330523-20250106.csv" in content
+    # No working one-click link of another account: the viewer could unsubscribe them with it.
+    assert "/digests/unsubscribe/preview/" in content
+    tokens = re.findall(r"/digests/unsubscribe/([^/\s\"'<>&]+)/", content)
+    assert tokens and all(unsubscribe_token_read(token) is None for token in tokens)
 
     client.force_login(deqing)
     refused = client.get(url, {"recipient": str(anji.pk), "kind": "weekly", "period": "2025-01-08"})

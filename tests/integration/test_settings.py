@@ -23,11 +23,16 @@ PRODUCTION = {
     "DJANGO_SECURE_SSL_REDIRECT": "true",
     "DJANGO_SECURE_COOKIES": "true",
     "DJANGO_HSTS_SECONDS": "31536000",
+    "QINGSHAN_LEDGER_KEY": "a-long-ledger-key-" + "k7W3" * 12,
 }
 
 
 def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_", "QINGSHAN_LEDGER_"))
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=settings.BASE_DIR,
@@ -53,6 +58,25 @@ def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off() -> None:
 
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_it_refuses_to_start_without_a_ledger_key_in_production() -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != "QINGSHAN_LEDGER_KEY"}
+
+    result = run_manage("check", env=env)
+
+    assert result.returncode != 0
+    assert "QINGSHAN_LEDGER_KEY must be set" in result.stderr
+
+
+def test_the_embedded_runtime_derives_a_ledger_key_from_the_secret_key() -> None:
+    env = {"DJANGO_SECRET_KEY": PRODUCTION["DJANGO_SECRET_KEY"]}
+    code = "from django.conf import settings as s; print(len(s.QINGSHAN_LEDGER_KEY))"
+
+    result = run_manage("shell", "-c", code, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "64"
 
 
 def test_the_production_variables_reach_the_settings() -> None:
