@@ -209,7 +209,7 @@ def test_the_migration_resigns_intact_legacy_chains_and_leaves_broken_ones(case_
 
     from inspections.cases.history import case_history_verify
 
-    migration = import_module("inspections.migrations.0011_accounts_ledger_keyed_history_append_only")
+    migration = import_module("inspections.migrations.0013_keyed_history_append_only")
     broken = open_case()
     for case in (case_with_history, broken):
         _make_legacy(case)

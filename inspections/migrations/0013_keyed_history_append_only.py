@@ -185,7 +185,7 @@ def drop_triggers(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("inspections", "0010_photo_uuids_gin_indexes"),
+        ("inspections", "0012_photo_recovery_and_mail_ledger"),
     ]
 
     operations = [

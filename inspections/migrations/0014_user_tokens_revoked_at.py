@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inspections', '0011_accounts_ledger_keyed_history_append_only'),
+        ('inspections', '0013_keyed_history_append_only'),
     ]
 
     operations = [
