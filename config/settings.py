@@ -124,6 +124,11 @@ if not QINGSHAN_LEDGER_KEY:
             "QINGSHAN_LEDGER_KEY must be set when DJANGO_DEBUG is off and DATABASE_URL names a server."
         )
     QINGSHAN_LEDGER_KEY = hashlib.sha256(f"qingshan.ledger:{SECRET_KEY}".encode()).hexdigest()
+# Where the daily task writes the signed chain heads (case-heads-YYYY-MM-DD.json): put it on
+# storage the database's users cannot rewrite (a write-once bucket, another machine's mount).
+QINGSHAN_LEDGER_ANCHOR_DIR = Path(
+    env.str("QINGSHAN_LEDGER_ANCHOR_DIR", default=str(VAR_DIR / "ledger-anchors"))
+)
 
 AUTH_USER_MODEL = "inspections.User"
 # django-axes first: it refuses a locked-out account or address before any password is checked.
@@ -250,6 +255,8 @@ CELERY_TASK_ROUTES = {
     "inspections.uploads_expire": {"queue": "default"},
     "inspections.photos_sweep": {"queue": "default"},
     "inspections.media_reconcile": {"queue": "default"},
+    "inspections.accounts.purge_expired": {"queue": "default"},
+    "inspections.cases.anchor_history": {"queue": "default"},
 }
 
 # --- REST API ---------------------------------------------------------------

@@ -13,6 +13,7 @@ from inspections.common.ledger import register_sqlite_function
 def _after_migrate(**kwargs: Any) -> None:
     """Groups need the permission rows, and beat entries their tables: both exist only after migrate."""
     from inspections.accounts.roles import sync_role_groups
+    from inspections.accounts.schedules import ENTRIES as ACCOUNTS
     from inspections.cases.schedules import ENTRIES as CASES
     from inspections.common.schedules import ensure
     from inspections.digests.schedules import ENTRIES as DIGESTS
@@ -20,7 +21,7 @@ def _after_migrate(**kwargs: Any) -> None:
     from inspections.publication.schedules import ENTRIES as PUBLICATION
 
     sync_role_groups()
-    ensure([*CASES, *EVIDENCE, *PUBLICATION, *DIGESTS])
+    ensure([*ACCOUNTS, *CASES, *EVIDENCE, *PUBLICATION, *DIGESTS])
 
 
 class InspectionsConfig(AppConfig):

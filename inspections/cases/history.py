@@ -7,11 +7,13 @@ import hashlib
 import hmac
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from django.db import transaction
 
 from inspections.cases.models import Case, CaseEvent
+from inspections.common.china_time import local_date
 from inspections.common.ledger import LEGACY_KEY_ID, ledger_current_key_id, ledger_hash, ledger_rewrite
 
 
@@ -149,6 +151,25 @@ def case_history_anchor(*, now: dt.datetime) -> dict[str, Any]:
     key_id = ledger_current_key_id()
     body: dict[str, Any] = {"written_at": now.isoformat(), "key_id": key_id, "heads": heads}
     return {**body, "signature": _anchor_signature(body, key_id)}
+
+
+def case_history_anchor_write(*, folder: Path, now: dt.datetime) -> tuple[Path, int] | None:
+    """Write today's anchor (China time) into ``folder``: its path and case count.
+
+    ``None`` when today's file exists already: an anchor is never overwritten,
+    so a second run of the day (a retried task, the command by hand) changes
+    nothing. The file is created exclusively, then filled.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"case-heads-{local_date(now).isoformat()}.json"
+    anchor = case_history_anchor(now=now)
+    try:
+        file = path.open("x", encoding="utf-8")
+    except FileExistsError:
+        return None
+    with file:
+        json.dump(anchor, file, ensure_ascii=False, sort_keys=True, indent=1)
+    return path, len(anchor["heads"])
 
 
 def case_history_check_anchor(anchor: dict[str, Any]) -> list[str]:

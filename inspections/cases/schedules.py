@@ -17,4 +17,12 @@ ENTRIES = [
         hour="1",
         expires=3000,
     ),
+    PeriodicEntry(
+        name="cases: anchor the case history outside the database",
+        task="inspections.cases.anchor_history",
+        minute="50",
+        hour="0",
+        expires=6 * 3600,
+        description="Write the signed chain heads of every case to QINGSHAN_LEDGER_ANCHOR_DIR.",
+    ),
 ]

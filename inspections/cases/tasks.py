@@ -13,6 +13,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from inspections.cases.history import case_history_anchor_write
 from inspections.cases.services.escalation import case_notifications_email, cases_escalate_overdue
 from inspections.cases.services.follow_ups import cases_schedule_look_backs
 from inspections.common.china_time import local_date
@@ -45,3 +46,10 @@ def schedule_look_backs(day: str | None = None) -> int:
     period = yesterday if day is None else dt.date.fromisoformat(day)
     draw = cases_schedule_look_backs(period_start=period, period_end=period)
     return len(draw.drawn) if draw is not None else 0
+
+
+@shared_task(name="inspections.cases.anchor_history", time_limit=1800, expires=6 * 3600)
+def anchor_history() -> int:
+    """Beat, daily: write the signed chain heads to ``QINGSHAN_LEDGER_ANCHOR_DIR`` (once a day)."""
+    written = case_history_anchor_write(folder=settings.QINGSHAN_LEDGER_ANCHOR_DIR, now=timezone.now())
+    return 0 if written is None else written[1]

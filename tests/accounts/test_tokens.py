@@ -166,3 +166,29 @@ def login_as(account: Any) -> dict[str, str]:
     account.set_password(PASSWORD)
     account.save()
     return login(account.username, PASSWORD)
+
+
+def test_the_daily_purge_deletes_only_lapsed_tokens_and_login_failures(client: Client) -> None:
+    from axes.models import AccessAttempt
+    from django.utils import timezone
+    from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+    from inspections.accounts.tasks import purge_expired
+
+    account = supervisor("3305", username="purged")
+    RefreshToken.for_user(account)  # a live refresh token
+    lapsed = RefreshToken.for_user(account)
+    OutstandingToken.objects.filter(jti=lapsed["jti"]).update(
+        expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    client.post("/admin/login/", {"username": "purged", "password": "wrong"})
+    client.post("/admin/login/", {"username": "someone-else", "password": "wrong"})
+    AccessAttempt.objects.filter(username="someone-else").update(
+        attempt_time=timezone.now() - dt.timedelta(days=1)
+    )
+
+    assert purge_expired.apply().get() == {"tokens": 1, "login_failures": 1}
+    assert list(OutstandingToken.objects.values_list("jti", flat=True)) != [lapsed["jti"]]
+    assert OutstandingToken.objects.count() == 1
+    assert list(AccessAttempt.objects.values_list("username", flat=True)) == ["purged"]
+    assert purge_expired.apply().get() == {"tokens": 0, "login_failures": 0}

@@ -267,3 +267,21 @@ def test_an_anchor_survives_a_key_rotation_and_refuses_being_edited(
     assert case_history_check_anchor(anchor) == [
         "the anchor's signature does not match its content (the anchor was altered)"
     ]
+
+
+def test_the_daily_anchor_task_writes_one_file_a_day(case_with_history, tmp_path, settings) -> None:  # type: ignore[no-untyped-def]
+    from json import loads as json_loads
+
+    from inspections.cases.history import case_history_check_anchor
+    from inspections.cases.models import CaseEvent
+    from inspections.cases.tasks import anchor_history
+
+    settings.QINGSHAN_LEDGER_ANCHOR_DIR = tmp_path / "anchors"
+
+    cases = CaseEvent.objects.values("case_id").distinct().count()
+    assert anchor_history.apply().get() == cases > 0
+    (path,) = settings.QINGSHAN_LEDGER_ANCHOR_DIR.glob("case-heads-*.json")
+    written = path.read_bytes()
+    assert case_history_check_anchor(json_loads(written)) == []
+    assert anchor_history.apply().get() == 0  # a second run the same day leaves the file as it was
+    assert path.read_bytes() == written

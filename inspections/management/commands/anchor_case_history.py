@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from inspections.cases.history import case_history_anchor
-from inspections.common.china_time import local_date
+from inspections.cases.history import case_history_anchor_write
 
 
 class Command(BaseCommand):
@@ -24,13 +22,8 @@ class Command(BaseCommand):
         parser.add_argument("folder", type=Path)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        now = timezone.now()
-        folder: Path = options["folder"]
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"case-heads-{local_date(now).isoformat()}.json"
-        if path.exists():
-            raise CommandError(f"{path} exists: an anchor is never overwritten.")
-        anchor = case_history_anchor(now=now)
-        with path.open("x", encoding="utf-8") as file:
-            json.dump(anchor, file, ensure_ascii=False, sort_keys=True, indent=1)
-        self.stdout.write(f"{len(anchor['heads'])} case(s) anchored in {path}.")
+        written = case_history_anchor_write(folder=options["folder"], now=timezone.now())
+        if written is None:
+            raise CommandError("Today's anchor exists in that folder: an anchor is never overwritten.")
+        path, count = written
+        self.stdout.write(f"{count} case(s) anchored in {path}.")
