@@ -64,6 +64,8 @@ from django.urls.resolvers import RoutePattern
 from drf_spectacular.generators import SchemaGenerator
 
 from inspections.accounts.models import Inspector, User
+from inspections.cases.models import CaseStatus, FollowUp
+from inspections.cases.services.follow_ups import follow_up_schedule
 from inspections.cases.services.opening import cases_open_for_inspection
 from inspections.evidence.models import Photo, Upload
 from inspections.fieldwork.models import CheckIn, Finding, Inspection
@@ -74,6 +76,7 @@ from inspections.sampling.services import sampling_plan_commit, sampling_plan_dr
 from tests.builders import (
     ANJI,
     COUNTIES,
+    DEQING,
     HUZHOU,
     YUCUN_WGS84,
     ProblemCategoryFactory,
@@ -90,6 +93,9 @@ from tests.builders import (
     submitted_inspection,
     supervisor,
     user,
+)
+from tests.builders import (
+    case as closed_case,
 )
 from tests.conftest import client_for
 
@@ -183,6 +189,14 @@ def _baseline() -> tuple[list[User], User]:
     visit.refresh_from_db()
     cases_open_for_inspection(inspection=visit, now=at(2025, 1, 6, 10))
     plan(by=counties[2], name="安吉县自己的草稿", scope=division(ANJI), sample_size=2)
+    # A case of Deqing closed last month: what a look-back visit comes back to.
+    closed_case(
+        f"{DEQING}101202",
+        opened_at=at(2024, 12, 2, 10),
+        deadline=dt.date(2024, 12, 16),
+        status=CaseStatus.CLOSED,
+        closed_at=at(2024, 12, 12, 10),
+    )
 
     hidden_organiser = supervisor(HUZHOU, username="hidden-organiser")
     readers = [province, prefecture, *counties, *townships, nobody]
@@ -224,6 +238,25 @@ def _pks() -> dict[type[models.Model], set[Any]]:
         model: set(model._default_manager.values_list("pk", flat=True))
         for model in apps.get_models()
         if model._meta.app_label in {"inspections", "villages", "auth"}
+    }
+
+
+def _hide_look_back(world: World) -> None:
+    """A look-back visit drawn for the closed case (回头看): embargoed like any visit, no organiser."""
+    before = _pks()
+    case = apps.get_model("inspections", "Case").objects.get(status=CaseStatus.CLOSED)
+    follow_up = follow_up_schedule(case=case, kind=FollowUp.Kind.LOOK_BACK, now=NOW)
+    assert follow_up is not None
+    visit = follow_up.inspection
+    world.hidden_village_names = [visit.village.name]
+    world.hidden_village_codes = [visit.village.code]
+    if visit.window_start <= NOW:
+        world.excluded |= {inspector.user_id for inspector in visit.team.all()}
+    after = _pks()
+    world.hidden = {
+        model: sorted(after[model] - before[model])[:HIDDEN_PER_MODEL]
+        for model in after
+        if after[model] - before[model]
     }
 
 
@@ -553,7 +586,9 @@ class _Rollback(Exception):
     pass
 
 
-def differences(*, under_way: bool, capture: Any, only: str | None = None) -> tuple[int, list[str]]:
+def differences(
+    *, under_way: bool, capture: Any, only: str | None = None, look_back: bool = False
+) -> tuple[int, list[str]]:
     """How many renderings were compared, and those that differ with and without the pending visit."""
     readers, hidden_organiser = _baseline()
     world = World(readers=readers, hidden_organiser=hidden_organiser, township_party=f"party-{ANJI}101")
@@ -562,7 +597,10 @@ def differences(*, under_way: bool, capture: Any, only: str | None = None) -> tu
     requests: list[Request] = []
     try:
         with transaction.atomic():
-            _hide_visit(world, under_way=under_way)
+            if look_back:
+                _hide_look_back(world)
+            else:
+                _hide_visit(world, under_way=under_way)
             _after(world)
             readers = [reader for reader in world.readers if reader.pk not in world.excluded]
             requests = _site_requests(world) + _admin_requests(world)
@@ -621,6 +659,15 @@ def test_a_pending_visit_is_undetectable(under_way: bool, django_capture_on_comm
         compared, differing = differences(under_way=under_way, capture=django_capture_on_commit_callbacks)
     assert compared > 1_000, "the surfaces were enumerated"
     assert not differing, "the pending visit shows:\n" + "\n".join(differing[:40])
+
+
+def test_a_pending_look_back_visit_is_undetectable(django_capture_on_commit_callbacks: Any) -> None:
+    with time_machine.travel(NOW, tick=False):
+        compared, differing = differences(
+            under_way=False, capture=django_capture_on_commit_callbacks, look_back=True
+        )
+    assert compared > 1_000, "the surfaces were enumerated"
+    assert not differing, "the pending look-back visit shows:\n" + "\n".join(differing[:40])
 
 
 def leaky_count(request: HttpRequest) -> HttpResponse:
