@@ -16,6 +16,10 @@ to speak of. Behind a thread-per-request server (the former gunicorn 2 × 4
 threads) the same test measures seconds per request, not milliseconds.
 
 Then the held bytes are sent and every upload must be answered 201.
+
+The same server must leave forwarding headers to ``config/proxies.py``: an
+ASGI server that believed ``X-Forwarded-*`` from its own peer would let any
+client forge its scheme and address.
 """
 
 from __future__ import annotations
@@ -78,7 +82,7 @@ def procfile_server(tmp_path: Path, isolated_storage: Path) -> Iterator[Any]:
     database = SubprocessDatabase(tmp_path)
     started: list[Server] = []
 
-    def start() -> Server:
+    def start(**extra: str) -> Server:
         with socket.create_server(("127.0.0.1", 0)) as probe:
             port = probe.getsockname()[1]
         log = tmp_path / "web.log"
@@ -91,6 +95,7 @@ def procfile_server(tmp_path: Path, isolated_storage: Path) -> Iterator[Any]:
             "QINGSHAN_VAR_DIR": str(settings.VAR_DIR),
             "QINGSHAN_MEDIA_ROOT": str(isolated_storage),
             "QINGSHAN_TUS_UPLOAD_DIR": str(settings.QINGSHAN_TUS_UPLOAD_DIR),
+            **extra,
         }
         with log.open("wb") as out:
             process = subprocess.Popen(
@@ -109,7 +114,7 @@ def procfile_server(tmp_path: Path, isolated_storage: Path) -> Iterator[Any]:
             with contextlib.suppress(OSError):
                 probe_ = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
                 probe_.request("GET", "/healthz")
-                return probe_.getresponse().status == 200
+                return probe_.getresponse().status in (200, 301)  # 301: told to redirect to HTTPS
             return False
 
         wait_until(answers, "the web server to answer")
@@ -272,3 +277,21 @@ def test_fifty_slow_uploads_do_not_slow_the_api(procfile_server: Any) -> None:
     server.stop()
     procfile_server.database.read_back()
     assert Photo.objects.filter(inspection=inspection).count() == PHONES
+
+
+def head_status(port: int, headers: dict[str, str]) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", "/healthz", headers=headers)
+    response = connection.getresponse()
+    response.read()
+    return response.status
+
+
+@pytest.mark.parametrize(("trusted", "expected"), [("", 301), ("127.0.0.1", 200)])
+def test_forwarding_headers_are_believed_only_from_trusted_proxies(
+    procfile_server: Any, trusted: str, expected: int
+) -> None:
+    server = procfile_server(DJANGO_SECURE_SSL_REDIRECT="true", QINGSHAN_TRUSTED_PROXIES=trusted)
+    # Plain HTTP is redirected to HTTPS; a forged X-Forwarded-Proto must not pass for TLS.
+    assert head_status(server.port, {}) == 301
+    assert head_status(server.port, {"X-Forwarded-Proto": "https", "X-Forwarded-For": "10.9.9.9"}) == expected
