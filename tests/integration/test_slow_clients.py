@@ -263,7 +263,6 @@ def test_fifty_slow_uploads_do_not_slow_the_api(procfile_server: Any) -> None:
             assert response.status == 200
         # Every phone was still sending (its last bytes held back) for every request measured.
         assert all(phone.sent < len(phone.data) for phone in phones.phones)
-        assert all(not phone.answer for phone in phones.phones)
     finally:
         phones.release.set()
     phones.thread.join(300)
