@@ -102,6 +102,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # in the embedded runtime (WAL, busy timeout) instead of failing with
     # "table is locked".
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+elif env.bool("DATABASE_POOL", default=False):
+    # The web server (Procfile): under ASGI each request runs in a thread of its own, so a
+    # persistent connection would be opened per request and never reused; a pool per process
+    # lends connections instead, at most DATABASE_POOL_MAX_SIZE at a time (the rest wait).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
+        "timeout": 10,
+    }
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
@@ -264,6 +274,8 @@ CELERY_TASK_ROUTES = {
 QINGSHAN_MAX_URL_LENGTH = env.int("QINGSHAN_MAX_URL_LENGTH", default=4096)
 # The addresses of the reverse proxies in front of the app (none by default): only their
 # X-Forwarded-For and X-Forwarded-Proto are believed; anyone else's are dropped.
+# Only tests/benchmarks/bench_upload.py sets this: it routes config/benchmark.py's bare view.
+QINGSHAN_BENCHMARK_BARE_UPLOAD = env.bool("QINGSHAN_BENCHMARK_BARE_UPLOAD", default=False)
 QINGSHAN_TRUSTED_PROXIES = env.list("QINGSHAN_TRUSTED_PROXIES", default=[])
 REST_FRAMEWORK = {
     # Behind a trusted proxy the client is the address it appended to X-Forwarded-For (the

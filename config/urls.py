@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
@@ -16,6 +17,11 @@ urlpatterns = [
     path("public/", include("inspections.publication.urls")),
     path("digests/unsubscribe/<str:token>/", digest_unsubscribe, name="digest-unsubscribe"),
 ]
+
+if settings.QINGSHAN_BENCHMARK_BARE_UPLOAD:
+    from config.benchmark import bare_upload
+
+    urlpatterns.append(path("benchmark/bare-upload/", bare_upload, name="benchmark-bare-upload"))
 
 handler400 = "inspections.api.problems.bad_request"
 handler403 = "inspections.api.problems.permission_denied"

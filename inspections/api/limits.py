@@ -1,10 +1,11 @@
 """Request limits the API answers in its own words rather than the web server's.
 
-gunicorn refuses a request line longer than ``--limit-request-line`` with an
-HTML page; the Procfile raises that limit to gunicorn's maximum (8190) and this
+The web server (uvicorn with h11, see the Procfile) refuses a request head
+larger than 16 KiB (``--h11-max-incomplete-event-size``) with a plain 400; this
 middleware answers anything longer than ``QINGSHAN_MAX_URL_LENGTH`` (4096) with
 a ``414 uri_too_long`` problem document, so a client that sends a long query
-string gets a stable code.
+string gets a stable code. Oversized bodies are refused on their
+``Content-Length`` before they are read, by ``config.asgi.BodyLimit``.
 """
 
 from __future__ import annotations
