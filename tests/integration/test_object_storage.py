@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import connection
 from django.utils import timezone
 
 from inspections.evidence import storage as media
@@ -205,3 +207,36 @@ def test_a_tus_upload_whose_staging_bucket_is_unreachable_is_a_503_and_resumes_w
     assert head(client, location)["Upload-Offset"] == "0"
     assert patch(client, location, 0, content).status_code == 204
     assert Photo.objects.get().sha256 == hashlib.sha256(content).hexdigest()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_request_at_a_time_appends_to_an_upload_whichever_node_it_reaches(
+    field: Any, s3_bucket: str
+) -> None:
+    """The lock is the database's (PostgreSQL advisory lock) or the machine's (flock, SQLite)."""
+    inspection, member, client = field
+    content = camera_jpeg() + os.urandom(20_000)
+    location = create(client, inspection, len(content))["Location"]
+    upload_row = Upload.objects.get()
+    held, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    def other_node() -> None:
+        try:
+            with tus_staging.staging().exclusive(upload_row):
+                held.set()
+                release.wait(30)
+        finally:
+            connection.close()
+            done.set()
+
+    thread = threading.Thread(target=other_node)
+    thread.start()
+    assert held.wait(30)
+    locked = patch(client, location, 0, content)
+    release.set()
+    assert done.wait(30)
+    thread.join(30)
+    after = patch(client, location, 0, content)
+
+    assert_problem(locked, 423, "upload_locked")
+    assert after.status_code == 204 and Photo.objects.get().sha256 == hashlib.sha256(content).hexdigest()
