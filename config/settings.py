@@ -216,7 +216,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Without CELERY_BROKER_URL the broker is a folder on disk: no server needed.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _queue_dir = VAR_DIR / "broker"
+    # One folder for every process of the machine (web, workers, beat); QINGSHAN_BROKER_DIR
+    # lets processes with var/ folders of their own share it.
+    _queue_dir = Path(env.str("QINGSHAN_BROKER_DIR", default=str(VAR_DIR / "broker")))
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir / "queue"),
         "data_folder_out": str(_queue_dir / "queue"),
@@ -264,9 +266,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # so that a slow mail server never delays escalation. Every task is listed.
 # The digest fan-out and its chunks may be given a queue of their own.
 _DIGEST_QUEUE = env.str("QINGSHAN_DIGEST_QUEUE", default="email")
+_MEDIA_QUEUE = env.str("QINGSHAN_MEDIA_QUEUE", default="media")
 CELERY_TASK_ROUTES = {
-    "inspections.photo_process": {"queue": "media"},
-    "inspections.cases.make_public_images": {"queue": "media"},
+    "inspections.photo_process": {"queue": _MEDIA_QUEUE},
+    "inspections.cases.make_public_images": {"queue": _MEDIA_QUEUE},
     "inspections.digests.send_scheduled": {"queue": _DIGEST_QUEUE},
     "inspections.digests.send_chunk": {"queue": _DIGEST_QUEUE},
     "inspections.cases.send_notifications": {"queue": "email"},

@@ -14,7 +14,8 @@ from inspections.evidence.storage import storage_error
 def client_error(code: str, status: int) -> ClientError:
     """The error botocore raises for an S3 error answer (built as botocore builds it)."""
     return ClientError(
-        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "PutObject"
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "PutObject",
     )
 
 
