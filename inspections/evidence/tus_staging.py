@@ -59,7 +59,7 @@ SPOOL_BYTES = 8 * 1024 * 1024
 
 
 class Appender(Protocol):
-    def write(self, data: bytes) -> None: ...
+    def write(self, data: bytes, /) -> int: ...
 
 
 class Staging(Protocol):

@@ -31,12 +31,9 @@ from tests.builders import camera_jpeg, upload
 from tests.builders import inspector as team_member
 from tests.conftest import assert_problem, client_for
 from tests.evidence.test_tus import create, head, patch
-from tests.integration.object_store import (  # noqa: F401 (fixtures)
-    new_bucket,
+from tests.integration.object_store import (
     object_names,
-    s3_bucket,
     s3_client,
-    s3_endpoint,
     s3_storage_options,
 )
 
@@ -60,7 +57,7 @@ def field() -> tuple[Inspection, Any, Any]:
 def test_an_original_goes_to_the_bucket_private_under_its_sha256_and_is_served_only_to_who_may_see_it(
     field: Any, s3_endpoint: str, s3_bucket: str, eager_celery: Any
 ) -> None:
-    inspection, member, client = field
+    inspection, _member, client = field
     content = camera_jpeg(size=(1200, 900))
     digest = hashlib.sha256(content).hexdigest()
 
@@ -133,7 +130,7 @@ def test_a_tus_upload_stages_its_pieces_in_the_bucket_by_offset_and_resumes_from
 def test_a_part_written_by_a_request_that_died_before_recording_it_is_received_again(
     field: Any, s3_endpoint: str, s3_bucket: str
 ) -> None:
-    inspection, member, client = field
+    inspection, _member, client = field
     content = camera_jpeg() + os.urandom(60_000)
     location = create(client, inspection, len(content))["Location"]
     patch(client, location, 0, content[:20_000])
@@ -175,7 +172,7 @@ def test_the_reconciler_works_on_the_bucket(field: Any, s3_endpoint: str, s3_buc
 def test_an_unreachable_or_missing_bucket_is_a_503_with_nothing_half_written(
     field: Any, s3_endpoint: str, settings: Any, isolated_storage: Any
 ) -> None:
-    inspection, member, client = field
+    inspection, _member, client = field
     settings.STORAGES = {**settings.STORAGES, "default": s3_storage_options(s3_endpoint, "no-such-bucket")}
 
     missing_bucket = upload(client, inspection, camera_jpeg())
@@ -194,7 +191,7 @@ def test_an_unreachable_or_missing_bucket_is_a_503_with_nothing_half_written(
 def test_a_tus_upload_whose_staging_bucket_is_unreachable_is_a_503_and_resumes_when_it_is_back(
     field: Any, s3_endpoint: str, s3_bucket: str, settings: Any
 ) -> None:
-    inspection, member, client = field
+    inspection, _member, client = field
     content = camera_jpeg() + os.urandom(40_000)
     location = create(client, inspection, len(content))["Location"]
     good = settings.STORAGES["default"]
@@ -214,7 +211,7 @@ def test_one_request_at_a_time_appends_to_an_upload_whichever_node_it_reaches(
     field: Any, s3_bucket: str
 ) -> None:
     """The lock is the database's (PostgreSQL advisory lock) or the machine's (flock, SQLite)."""
-    inspection, member, client = field
+    inspection, _member, client = field
     content = camera_jpeg() + os.urandom(20_000)
     location = create(client, inspection, len(content))["Location"]
     upload_row = Upload.objects.get()

@@ -42,20 +42,19 @@ from inspections.evidence.models import Photo
 from tests import builders
 from tests.builders import ANJI, YUCUN, county_activity, recipient
 from tests.builders import inspector as team_member
-from tests.integration.object_store import (  # noqa: F401 (fixture)
+from tests.integration.object_store import (
     new_bucket,
     object_names,
     s3_client,
-    s3_endpoint,
     s3_environment,
 )
-from tests.integration.test_digest_delivery import (  # noqa: F401 (fixture)
+from tests.integration.test_digest_delivery import (
     PERIOD,
     SmtpHandler,
     SubprocessDatabase,
     Worker,
     all_sent,
-    smtp,
+    smtp,  # noqa: F401 - the fixture, asked for by name below
     wait_until,
 )
 from tests.integration.test_upload_faults import half_sent, noise_jpeg
@@ -288,11 +287,12 @@ def call(port: int, method: str, path: str, headers: dict[str, str], body: bytes
 
 def test_an_upload_cut_on_one_node_resumes_on_the_other_and_workers_elsewhere_process_and_mail(
     cluster_for: Callable[[], Cluster],
-    smtp: tuple[SmtpHandler, int],
+    request: pytest.FixtureRequest,
     s3_endpoint: str,
     queues: dict[str, str],
 ) -> None:
-    handler, smtp_port = smtp
+    mail_server: tuple[SmtpHandler, int] = request.getfixturevalue("smtp")
+    handler, smtp_port = mail_server
     member = team_member()
     inspection = builders.inspection(team=[member])
     county_activity(YUCUN)
