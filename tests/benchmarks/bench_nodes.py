@@ -128,6 +128,7 @@ def main() -> None:
         aws_secret_access_key="bench-secret",
     ).create_bucket(Bucket=bucket)
     call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)  # a scratch database: each run starts empty
     member = builders.inspector()
     inspection = builders.inspection(team=[member])
     token = str(RefreshToken.for_user(member.user).access_token)
