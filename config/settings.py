@@ -179,17 +179,32 @@ FILE_UPLOAD_TEMP_DIR = Path(env.str("QINGSHAN_UPLOAD_TEMP_DIR", default=str(VAR_
 FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "/private-media/"
 
+# QINGSHAN_STORAGE=s3 (or a bucket name alone) puts media on S3-compatible object storage;
+# the default is the local disk. Objects are private: no public ACL, and a stored file is
+# read only through the views that check who is asking (they stream it).
 _s3_bucket = env.str("AWS_STORAGE_BUCKET_NAME", default="")
-if _s3_bucket:
+QINGSHAN_STORAGE = env.str("QINGSHAN_STORAGE", default="s3" if _s3_bucket else "local")
+if QINGSHAN_STORAGE not in ("local", "s3"):
+    raise ImproperlyConfigured("QINGSHAN_STORAGE must be local or s3")
+if QINGSHAN_STORAGE == "s3":
+    if not _s3_bucket:
+        raise ImproperlyConfigured("QINGSHAN_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME")
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": _s3_bucket,
             "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
             "region_name": env.str("AWS_S3_REGION_NAME", default=None),
+            # Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, read by boto3 itself
+            # (or an instance role); never in the settings module.
             "default_acl": "private",
             "querystring_auth": True,
+            "querystring_expire": env.int("QINGSHAN_S3_SIGNED_URL_SECONDS", default=300),
             "file_overwrite": False,
+            "signature_version": "s3v4",
+            # "path" for servers without virtual-host buckets (MinIO, moto, some private clouds).
+            "addressing_style": env.str("QINGSHAN_S3_ADDRESSING_STYLE", default=None),
+            "location": env.str("QINGSHAN_S3_PREFIX", default=""),
         },
     }
 else:
@@ -216,7 +231,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Without CELERY_BROKER_URL the broker is a folder on disk: no server needed.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _queue_dir = VAR_DIR / "broker"
+    # One folder for every process of the machine (web, workers, beat); QINGSHAN_BROKER_DIR
+    # lets processes with var/ folders of their own share it.
+    _queue_dir = Path(env.str("QINGSHAN_BROKER_DIR", default=str(VAR_DIR / "broker")))
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir / "queue"),
         "data_folder_out": str(_queue_dir / "queue"),
@@ -235,6 +252,17 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env.int("QINGSHAN_BROKER_VISIBILITY_TIMEOUT_SECONDS", default=900)
     }
+if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
+    # RabbitMQ has no visibility timeout: an unacknowledged message goes back to the queue when
+    # its consumer's connection closes (a killed worker), and the broker closes a channel that
+    # holds one longer than its consumer_timeout (30 min by default): above the longest task
+    # (600 s) and the longest retry countdown a worker holds (digests: 960 s). Publisher
+    # confirms: a publish returns only once the broker has the message, so a photo whose task
+    # the broker did not take is left to the sweeper rather than lost.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
+    # With late acknowledgement, a task still running when the connection drops is redelivered
+    # to another worker; cancel it here instead of running it twice at once.
+    CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # A photo's processing task is published after the commit within this many seconds, or
 # left to the sweeper: an upload never waits on the broker.
 QINGSHAN_PUBLISH_TIMEOUT_SECONDS = env.float("QINGSHAN_PUBLISH_TIMEOUT_SECONDS", default=3.0)
@@ -253,9 +281,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # so that a slow mail server never delays escalation. Every task is listed.
 # The digest fan-out and its chunks may be given a queue of their own.
 _DIGEST_QUEUE = env.str("QINGSHAN_DIGEST_QUEUE", default="email")
+_MEDIA_QUEUE = env.str("QINGSHAN_MEDIA_QUEUE", default="media")
 CELERY_TASK_ROUTES = {
-    "inspections.photo_process": {"queue": "media"},
-    "inspections.cases.make_public_images": {"queue": "media"},
+    "inspections.photo_process": {"queue": _MEDIA_QUEUE},
+    "inspections.cases.make_public_images": {"queue": _MEDIA_QUEUE},
     "inspections.digests.send_scheduled": {"queue": _DIGEST_QUEUE},
     "inspections.digests.send_chunk": {"queue": _DIGEST_QUEUE},
     "inspections.cases.send_notifications": {"queue": "email"},
@@ -436,6 +465,14 @@ QINGSHAN_PHOTO_PREVIEW_EDGE = env.int("QINGSHAN_PHOTO_PREVIEW_EDGE", default=500
 # Resumable (tus) uploads: bytes received so far are kept here, on a disk all web
 # processes share; unfinished uploads expire after this long.
 QINGSHAN_TUS_UPLOAD_DIR = Path(env.str("QINGSHAN_TUS_UPLOAD_DIR", default=str(VAR_DIR / "uploads")))
+# Where those bytes are staged (inspections/evidence/tus_staging.py): "folder" (the folder
+# above, one machine or a shared disk) or "storage" (objects in the media storage, named by
+# offset: any web node resumes any upload). The default follows QINGSHAN_STORAGE.
+QINGSHAN_TUS_STAGING = env.str(
+    "QINGSHAN_TUS_STAGING", default="storage" if QINGSHAN_STORAGE == "s3" else "folder"
+)
+if QINGSHAN_TUS_STAGING not in ("folder", "storage"):
+    raise ImproperlyConfigured("QINGSHAN_TUS_STAGING must be folder or storage")
 QINGSHAN_TUS_EXPIRY = timedelta(hours=env.int("QINGSHAN_TUS_EXPIRY_HOURS", default=72))
 # A photo still received (not processed) this long after it arrived is stuck: the sweeper
 # (every few minutes) sends its processing task again, and it is counted on /readyz.

@@ -207,9 +207,10 @@ class Photo(models.Model):
 class Upload(models.Model):
     """A tus resumable upload in progress.
 
-    The bytes received so far live in a file named after the upload's id in
-    ``settings.QINGSHAN_TUS_UPLOAD_DIR``; the offset is the database's, so it
-    survives a restart of every server process. The upload's metadata carries
+    The bytes received so far are staged by :mod:`inspections.evidence.tus_staging`
+    (a file named after the upload's id in ``QINGSHAN_TUS_UPLOAD_DIR``, or objects
+    in the media storage); the offset is the database's, so it survives a restart
+    of every server process, and the death of a web node. The upload's metadata carries
     what a multipart upload sends as form fields; once the last byte is in,
     the same service as the multipart upload turns it into a :class:`Photo`.
     """

@@ -12,12 +12,17 @@ is found here:
   written (a finished write renames them away);
 * the tus staging folder (``QINGSHAN_TUS_UPLOAD_DIR``): ``<id>.part`` and
   ``<id>.lock`` of uploads that no longer exist, or that already made their photo;
+  and the same for the staged parts in the storage (``photos/staging/<id>/<offset>``);
 * Django's temporary upload files (``FILE_UPLOAD_TEMP_DIR``).
 
 Only files last modified before ``now - QINGSHAN_MEDIA_ORPHAN_GRACE`` are
 touched, so a request still writing (its row not committed yet) keeps its
 file. A file is removed only after the database says that no row refers to
 it, asked for each file just before it goes.
+
+The storage is Django's default storage: the local media folder, or a bucket
+(S3): the same walk, listing objects by prefix, with their LastModified as
+their age. Errors of either (``OSError``, botocore's) are counted, not raised.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from inspections.evidence import storage as media
+from inspections.evidence import tus_staging
 from inspections.evidence.models import Photo, Upload
 
 logger = logging.getLogger(__name__)
@@ -72,6 +78,16 @@ def _walk(storage: Storage, folder: str) -> Iterator[str]:
         yield from _walk(storage, f"{folder}/{directory}")
 
 
+def _upload_orphan(upload_id: str) -> bool:
+    """Whether the upload ``upload_id`` is gone or has made its photo (its staged bytes are done)."""
+    try:
+        key = uuid.UUID(upload_id)
+    except ValueError:
+        return False
+    upload = Upload.objects.filter(pk=key).only("pk", "photo_id").first()
+    return upload is None or upload.photo_id is not None
+
+
 def _referenced(name: str) -> bool:
     return Photo.objects.filter(Q(original=name) | Q(thumbnail=name) | Q(preview=name)).exists()
 
@@ -89,7 +105,7 @@ def _storage_files(result: Reconciliation, storage: Storage, cutoff: datetime) -
                     continue
                 if not result.dry_run:
                     storage.delete(name)
-            except OSError as exc:
+            except media.STORAGE_ERRORS as exc:
                 result.errors.append(f"{name}: {exc}")
                 continue
             result.note(place, name)
@@ -100,10 +116,22 @@ def _storage_files(result: Reconciliation, storage: Storage, cutoff: datetime) -
                 continue
             if not result.dry_run:
                 storage.delete(name)
-        except OSError as exc:
+        except media.STORAGE_ERRORS as exc:
             result.errors.append(f"{name}: {exc}")
             continue
         result.note("incoming", name)
+    for name in _walk(storage, tus_staging.STAGING):
+        result.examined += 1
+        try:
+            upload_id = name[len(tus_staging.STAGING) + 1 :].split("/", 1)[0]
+            if not _old(storage.get_modified_time(name), cutoff) or not _upload_orphan(upload_id):
+                continue
+            if not result.dry_run:
+                storage.delete(name)
+        except media.STORAGE_ERRORS as exc:
+            result.errors.append(f"{name}: {exc}")
+            continue
+        result.note("tus staging", name)
 
 
 def _mtime(path: Path) -> datetime:
@@ -114,12 +142,7 @@ def _staging_orphan(path: Path) -> bool:
     """A tus staging or lock file whose upload is gone, or has made its photo already."""
     if path.suffix not in (".part", ".lock"):
         return False
-    try:
-        upload_id = uuid.UUID(path.stem)
-    except ValueError:
-        return False
-    upload = Upload.objects.filter(pk=upload_id).only("pk", "photo_id").first()
-    return upload is None or upload.photo_id is not None
+    return _upload_orphan(path.stem)
 
 
 def _folder_files(

@@ -15,7 +15,14 @@ once no row refers to the file and it is older than the grace period.
 
 A write the storage refuses is a :class:`~inspections.evidence.errors.StorageFull`
 (no space left, 507) or a :class:`~inspections.evidence.errors.StorageUnavailable`
-(read-only, an I/O error, 503); the temporary file is removed.
+(read-only, an I/O error, 503); the temporary file is removed. On object storage
+the same holds for botocore's errors: a quota or "storage full" answer is 507,
+anything else (unreachable, timed out, refused credentials, a 5xx) is 503.
+
+On object storage the SHA-256 is computed from the bytes as they are read from
+the request, before the PUT, and the name carries it; an object already under
+that name is kept (same name, same bytes). django-storages uploads with
+boto3's managed transfer, which checks each part's integrity on the way.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from pathlib import Path
 from typing import IO
 from uuid import UUID
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
@@ -47,6 +55,16 @@ RENDITIONS = "photos/renditions"
 INCOMING = "photos/incoming"
 TEMPORARY_SUFFIX = ".part"
 _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+# What S3-compatible servers answer when a bucket or the cluster has no room: AWS has no such
+# limit, MinIO says XMinioStorageFull, Ceph RGW and others QuotaExceeded (or 507 itself).
+_FULL_S3_CODES = {
+    "QuotaExceeded",
+    "XMinioStorageFull",
+    "XMinioAdminBucketQuotaExceeded",
+    "InsufficientStorage",
+}
+# Every error the storage may raise on a read or a write: the local disk's and botocore's.
+STORAGE_ERRORS: tuple[type[Exception], ...] = (OSError, BotoCoreError, ClientError)
 
 
 @dataclass(frozen=True)
@@ -61,10 +79,21 @@ def original_name(client_uuid: UUID, sha256: str, extension: str) -> str:
     return f"{ORIGINALS}/{client_uuid}-{sha256}{extension}"
 
 
-def storage_error(exc: OSError) -> StorageFull | StorageUnavailable:
+def storage_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the storage has no room (a full disk, a quota, a full object store)."""
+    if isinstance(exc, OSError):
+        return exc.errno in _FULL
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return error.get("Code") in _FULL_S3_CODES or status == 507
+    return False
+
+
+def storage_error(exc: BaseException) -> StorageFull | StorageUnavailable:
     """The refusal for a write the storage failed: 507 when it is full, else 503."""
     logger.warning("media storage refused a write: %s", exc)
-    if exc.errno in _FULL:
+    if storage_full(exc):
         return StorageFull()
     return StorageUnavailable()
 
@@ -146,12 +175,16 @@ def original_store(
         if received != size:
             raise PhotoIncomplete
         name = original_name(client_uuid, digest.hexdigest(), extension)
+        saved = name
         if not storage.exists(name):
             file.seek(0)
             saved = storage.save(name, File(file, name=name.rsplit("/", 1)[-1]))
-            name = saved
+        if saved != name:
+            # The same photo was stored under its name by another request in between, so the
+            # storage picked a free name for this copy: the one under the final name stays.
+            storage.delete(saved)
         return Stored(name=name, sha256=digest.hexdigest(), size=received)
-    except OSError as exc:
+    except STORAGE_ERRORS as exc:
         raise storage_error(exc) from exc
 
 
@@ -171,7 +204,7 @@ def original_restore(file: IO[bytes], *, name: str, storage: Storage | None = No
             storage.save(name, File(file, name=name.rsplit("/", 1)[-1]))
         logger.warning("original %s was missing; restored from a replay of the same bytes", name)
         return True
-    except OSError as exc:
+    except STORAGE_ERRORS as exc:
         raise storage_error(exc) from exc
 
 
@@ -187,8 +220,8 @@ def rendition_store(name: str, data: bytes, *, storage: Storage | None = None) -
         temporary, _sha256, _size = _write_local(local, [data])
         _publish_local(local, temporary, name)
         return name
-    if storage.exists(name):
-        storage.delete(name)
+    # delete() of a missing object is no error on S3, and the save then finds the name free.
+    storage.delete(name)
     return storage.save(name, ContentFile(data))
 
 

@@ -8,22 +8,20 @@ photo's UUID, and the same :func:`~inspections.evidence.services.photo_receive`
 as the multipart upload. The protocol surface this takes is small.
 
 State survives a restart of every process: the offset is in the database
-(:class:`~inspections.evidence.models.Upload`) and the bytes received so far are in a
-file under ``QINGSHAN_TUS_UPLOAD_DIR``. Before appending, the file is cut back
-to the database's offset, so bytes written by a request that died before it
-could record them are simply received again. One request at a time appends to
-an upload (an exclusive ``flock``; a second gets 423 and retries).
+(:class:`~inspections.evidence.models.Upload`) and the bytes received so far are
+staged by :mod:`inspections.evidence.tus_staging` (a file under
+``QINGSHAN_TUS_UPLOAD_DIR``, or objects in the media storage so that any web
+node resumes any upload). Bytes written by a request that died before it could
+record them are simply received again. One request at a time appends to an
+upload (a second gets 423 and retries).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
-import fcntl
 import logging
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import IO
@@ -36,13 +34,12 @@ from django.utils.translation import gettext_lazy as _
 from inspections.accounts.models import User
 from inspections.common.errors import DomainError
 from inspections.common.idempotency import create_once, uuid_conflict
-from inspections.evidence import imaging
+from inspections.evidence import imaging, tus_staging
 from inspections.evidence import services as evidence
 from inspections.evidence.errors import (
     InvalidUploadMetadata,
     OffsetMismatch,
     UploadExceedsLength,
-    UploadLocked,
 )
 from inspections.evidence.models import Photo, Upload
 
@@ -69,9 +66,8 @@ def parse_metadata(header: str) -> dict[str, str]:
 
 
 def staging_path(upload: Upload) -> Path:
-    directory = Path(settings.QINGSHAN_TUS_UPLOAD_DIR)
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory / f"{upload.pk}.part"
+    """The staging file of ``upload`` with the folder backend."""
+    return tus_staging.folder_path(upload)
 
 
 def upload_create(
@@ -105,20 +101,6 @@ def upload_create(
     return create_once(Upload, client_uuid=client_uuid, same=same, create=create)
 
 
-@contextlib.contextmanager
-def _exclusive(upload: Upload) -> Iterator[None]:
-    lock_path = staging_path(upload).with_suffix(".lock")
-    with open(lock_path, "a+b") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise UploadLocked from exc
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def upload_append(
     *,
     upload: Upload,
@@ -133,7 +115,7 @@ def upload_append(
     ``OSError``) when the connection ends: whatever arrived before a cut is kept
     and its offset recorded, as tus expects.
     """
-    with _exclusive(upload):
+    with tus_staging.staging().exclusive(upload):
         upload.refresh_from_db()
         if offset != upload.offset:
             raise OffsetMismatch(given=offset, actual=upload.offset)
@@ -155,50 +137,41 @@ def upload_append(
 
 
 def _write(upload: Upload, *, read: Callable[[int], bytes], budget: int) -> int:
-    path = staging_path(upload)
     written = 0
-    with open(path, "r+b" if path.exists() else "w+b") as staged:
-        staged.truncate(upload.offset)  # drop bytes a dead request wrote but never recorded
-        staged.seek(upload.offset)
-        try:
-            while written < budget:
-                try:
-                    data = read(min(CHUNK, budget - written))
-                except OSError:
-                    logger.info("upload %s: connection ended after %d bytes", upload.pk, written)
-                    break
-                if not data:
-                    break
-                if upload.offset == 0 and written < imaging.SNIFF_BYTES:
-                    staged.write(data)
-                    written += len(data)
-                    _sniff_early(upload, staged, written)
-                    continue
+    head = bytearray()  # the first bytes of the upload, sniffed as soon as there are enough
+    with tus_staging.staging().appending(upload) as staged:
+        while written < budget:
+            try:
+                data = read(min(CHUNK, budget - written))
+            except OSError:
+                logger.info("upload %s: connection ended after %d bytes", upload.pk, written)
+                break
+            if not data:
+                break
+            if upload.offset == 0 and len(head) < imaging.SNIFF_BYTES:
+                head += data[: imaging.SNIFF_BYTES - len(head)]
                 staged.write(data)
                 written += len(data)
-        finally:
-            staged.flush()
-            os.fsync(staged.fileno())
+                _sniff_early(upload, bytes(head), written)
+                continue
+            staged.write(data)
+            written += len(data)
     return written
 
 
-def _sniff_early(upload: Upload, staged: IO[bytes], written: int) -> None:
+def _sniff_early(upload: Upload, head: bytes, written: int) -> None:
     """Refuse a non-image as soon as its first bytes are in, not after the whole file."""
     if written < 12 and written < upload.length:
         return
-    staged.flush()
-    staged.seek(0)
-    head = staged.read(imaging.SNIFF_BYTES)
-    staged.seek(written)
     if imaging.sniff_content_type(head) is None:
         upload_terminate(upload=upload)
         evidence.photo_check_type(head)  # raises the 415
 
 
 def _finish(upload: Upload, finish: Callable[[Upload, IO[bytes]], Photo]) -> None:
-    path = staging_path(upload)
+    staging = tus_staging.staging()
     try:
-        with open(path, "rb") as staged:
+        with staging.assembled(upload) as staged:
             photo = finish(upload, staged)
     except DomainError as exc:
         # Refused as a photo (type, pixels, conflict): it can never succeed as sent. A dependency
@@ -209,15 +182,12 @@ def _finish(upload: Upload, finish: Callable[[Upload, IO[bytes]], Photo]) -> Non
         raise
     Upload.objects.filter(pk=upload.pk).update(photo=photo)
     upload.photo = photo
-    path.unlink(missing_ok=True)
-    staging_path(upload).with_suffix(".lock").unlink(missing_ok=True)
+    staging.discard(upload)
 
 
 def upload_terminate(*, upload: Upload) -> None:
     """Forget an upload and the bytes received for it (tus termination). A finished photo stays."""
-    path = staging_path(upload)
-    path.unlink(missing_ok=True)
-    path.with_suffix(".lock").unlink(missing_ok=True)
+    tus_staging.staging().discard(upload)
     Upload.objects.filter(pk=upload.pk).delete()
 
 

@@ -14,3 +14,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ]
     if unmarked:
         raise pytest.UsageError(f"tests in tests/integration/ must be marked slow: {unmarked}")
+
+
+# The S3-protocol server and a bucket per test (tests/integration/object_store.py), for every test here.
+from tests.integration.object_store import s3_bucket, s3_endpoint  # noqa: E402, F401
