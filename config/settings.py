@@ -383,6 +383,9 @@ QINGSHAN_PUBLICATION_WARN_WORKING_DAYS = env.int("QINGSHAN_PUBLICATION_WARN_WORK
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     **SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"],  # type: ignore[dict-item]
     "CaseStatusEnum": "inspections.cases.models.CaseStatus",
+    # Visit kinds, in visit results and in the cases a visit's assignment carries: the name
+    # they had when only the results showed them.
+    "FollowUpResultOutputKindEnum": "inspections.cases.models.FollowUp.Kind",
 }
 # How far from a village's point a check-in still counts as on site (metres);
 # sent to the phone with each assignment.

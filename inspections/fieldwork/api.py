@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 
 from inspections.accounts.models import Inspector, User
 from inspections.api.fields import ClientDateTimeField
-from inspections.cases.models import FollowUp
+from inspections.cases.models import CaseStatus, FollowUp
 from inspections.cases.selectors import case_list
 from inspections.checklist.models import ProblemCategory, Severity
 from inspections.common.errors import NotFound
@@ -415,7 +415,7 @@ class VisitCaseOutput(serializers.Serializer):
     kind = serializers.ChoiceField(
         choices=FollowUp.Kind.choices, help_text="What the visit does for this case."
     )
-    status = serializers.CharField(help_text="The case's status.")
+    status = serializers.ChoiceField(choices=CaseStatus.choices, help_text="The case's status.")
     category = serializers.CharField(help_text="The finding's problem category code (see checklist).")
     severity = serializers.ChoiceField(choices=Severity.choices)
     description = serializers.CharField(help_text="The finding's description.")
