@@ -114,6 +114,7 @@ def test_the_team_drops_a_lost_photo_and_submission_goes_on() -> None:
     replayed_finding = client.post("/api/v1/findings/", body)  # the phone's queue still holds the creation
     submitted = client.post(submit, {"summary": "一处"})
     dropped_after_submission = drop(client, body["client_uuid"], lost)
+    new_drop_after_submission = drop(client, body["client_uuid"], kept)
 
     assert assert_problem(blocked, 409, "photos_pending")["pending_photos"] == [lost]
     assert dropped.status_code == 200
@@ -122,6 +123,7 @@ def test_the_team_drops_a_lost_photo_and_submission_goes_on() -> None:
     assert replayed_finding.status_code == 200
     assert submitted.status_code == 200 and submitted.json()["status"] == "submitted"
     assert dropped_after_submission.status_code == 200  # a replay answers after submission too
+    assert_problem(new_drop_after_submission, 409, "inspection_submitted")
     finding = Finding.objects.get(client_uuid=body["client_uuid"])
     assert (finding.photo_uuids, finding.dropped_photo_uuids) == ([kept], [lost])
     assert Case.objects.get(finding=finding).status == "open"
