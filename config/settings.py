@@ -433,6 +433,9 @@ QINGSHAN_PUBLICATION_WARN_WORKING_DAYS = env.int("QINGSHAN_PUBLICATION_WARN_WORK
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     **SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"],  # type: ignore[dict-item]
     "CaseStatusEnum": "inspections.cases.models.CaseStatus",
+    # Visit kinds, in visit results and in the cases a visit's assignment carries: the name
+    # they had when only the results showed them.
+    "FollowUpResultOutputKindEnum": "inspections.cases.models.FollowUp.Kind",
 }
 # How far from a village's point a check-in still counts as on site (metres);
 # sent to the phone with each assignment.
@@ -445,10 +448,11 @@ QINGSHAN_CONFIRM_LOCATION_MAX_ACCURACY_M = env.float("QINGSHAN_CONFIRM_LOCATION_
 # Upload limits: larger files are refused with 413, more pixels with 422.
 QINGSHAN_PHOTO_MAX_BYTES = env.int("QINGSHAN_PHOTO_MAX_BYTES", default=30 * 1024 * 1024)
 QINGSHAN_PHOTO_MAX_PIXELS = env.int("QINGSHAN_PHOTO_MAX_PIXELS", default=120_000_000)
-# Evidence flags: GPS farther than QINGSHAN_GEOFENCE_RADIUS_M from the village
-# (the radius the phone is given with each assignment), capture time outside the
-# visit window by more than this, phone clock off by more than this, perceptual
-# hashes within this Hamming distance (of 64 bits).
+# Evidence flags: a photo's EXIF GPS farther than this from the village (metres; wider than
+# the check-in geofence, QINGSHAN_GEOFENCE_RADIUS_M: a village's fields and ponds lie around
+# it), capture time outside the visit window by more than this, phone clock off by more than
+# this, perceptual hashes within this Hamming distance (of 64 bits).
+QINGSHAN_EVIDENCE_RADIUS_M = env.int("QINGSHAN_EVIDENCE_RADIUS_M", default=1500)
 QINGSHAN_EVIDENCE_WINDOW_TOLERANCE = timedelta(
     minutes=env.int("QINGSHAN_EVIDENCE_WINDOW_TOLERANCE_MINUTES", default=120)
 )

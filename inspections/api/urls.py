@@ -11,6 +11,7 @@ from inspections.fieldwork.api import (
     AssignmentListView,
     CheckInView,
     FindingCreateView,
+    FindingPhotoDropView,
     InspectionDetailView,
     SubmitView,
 )
@@ -31,6 +32,11 @@ urlpatterns = [
     path("inspections/<int:pk>/check-in/", CheckInView.as_view(), name="inspection-check-in"),
     path("inspections/<int:pk>/submit/", SubmitView.as_view(), name="inspection-submit"),
     path("findings/", FindingCreateView.as_view(), name="finding-create"),
+    path(
+        "findings/<uuid:client_uuid>/photos/<uuid:photo_uuid>/",
+        FindingPhotoDropView.as_view(),
+        name="finding-photo-drop",
+    ),
     path("photos/", PhotoUploadView.as_view(), name="photo-upload"),
     path("photos/<uuid:client_uuid>/", PhotoDetailView.as_view(), name="photo-detail"),
     re_path(

@@ -247,6 +247,7 @@ def activity_generate(
                     MARKER,
                     "",
                     "[]",
+                    "[]",
                     author.pk,
                     adapt_dt(submitted),
                 )
@@ -262,6 +263,7 @@ def activity_generate(
                 "description",
                 "datum",
                 "photo_uuids",
+                "dropped_photo_uuids",
                 "created_by_id",
                 "created_at",
             ],

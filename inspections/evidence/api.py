@@ -67,7 +67,8 @@ class PhotoUploadInput(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
-        help_text="The phone's clock when sending; not part of the idempotency comparison.",
+        help_text="The phone's clock when sending this request (not when the photo was taken: that is "
+        "taken_at), compared with the server's for the clock skew; not part of the idempotency comparison.",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

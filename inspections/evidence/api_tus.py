@@ -13,6 +13,7 @@ of the API, with the ``Tus-Resumable`` header on every response.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import IO, Any
 
 from django.conf import settings
@@ -152,7 +153,13 @@ class UploadCreateView(TusView):
                 response=[201],
                 description="The upload's URL: HEAD, PATCH and DELETE go there.",
             ),
-            OpenApiParameter("Upload-Length", OpenApiTypes.INT, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter(
+                "Upload-Length",
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="The photo's size in bytes: at least 1 (0 is 400 upload_empty).",
+            ),
             OpenApiParameter(
                 "Upload-Metadata",
                 OpenApiTypes.STR,
@@ -163,11 +170,17 @@ class UploadCreateView(TusView):
             ),
         ],
         request=None,
-        responses={201: OpenApiResponse(description="Created; Location is the upload's URL.")},
+        responses={
+            201: OpenApiResponse(
+                description="Created, or created before with the same client_uuid, length and metadata "
+                "(device_time and filename aside): Location is the upload's URL, Upload-Offset its true "
+                "offset (the length when the photo has arrived)."
+            )
+        },
         tags=["evidence"],
     )
     def post(self, request: Request) -> Response:
-        """Create a resumable upload (tus creation)."""
+        """Create a resumable upload (tus creation); creating it again returns the same upload."""
         assert isinstance(request.user, User)
         length = _integer_header(request, "Upload-Length")
         raw = request.headers.get("Upload-Metadata", "")
@@ -263,7 +276,12 @@ class UploadDetailView(TusView):
             _PHOTO_ANSWERED,
         ],
         request={"application/offset+octet-stream": OpenApiTypes.BINARY},
-        responses={204: OpenApiResponse(description="Appended; the new offset is in Upload-Offset.")},
+        responses={
+            204: OpenApiResponse(
+                description="Appended; the new offset is in Upload-Offset. On an upload whose photo has "
+                "arrived, any PATCH below the length is read and dropped, and Upload-Offset is the length."
+            )
+        },
         tags=["evidence"],
     )
     def patch(self, request: Request, pk: str) -> Response:
@@ -281,6 +299,8 @@ class UploadDetailView(TusView):
         def finish(done: Upload, staged: IO[bytes]) -> Photo:
             values = self._metadata_values(done)
             fields = photo_fields(user, values, original_name=done.metadata.get("filename", ""))
+            # The clock reading came with the creation, perhaps hours before these last bytes.
+            fields = dataclasses.replace(fields, device_time_received_at=done.created_at)
             photo, _created = evidence.photo_receive(
                 user=user, file=staged, size=done.length, fields=fields, channel=Photo.Channel.TUS
             )

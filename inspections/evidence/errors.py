@@ -106,6 +106,14 @@ class OffsetMismatch(DomainError):
         )
 
 
+class UploadEmpty(DomainError):
+    """A tus creation announcing no bytes: a photo always has some (a phone bug; nothing is created)."""
+
+    code = "upload_empty"
+    status = 400
+    default_detail = _("Upload-Length is 0: a photo cannot be empty. Nothing was created.")
+
+
 class UploadExceedsLength(DomainError):
     code = "upload_exceeds_length"
     status = 413

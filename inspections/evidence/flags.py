@@ -54,6 +54,7 @@ OWN_CODES = (
     "no_gps",
     "far_from_village",
     "outside_window",
+    "capture_time_invalid",
     "clock_skew",
     "edited",
 )
@@ -62,6 +63,7 @@ OWN_CODES = (
 METADATA_FACTS: dict[str, tuple[str, ...]] = {
     "far_from_village": ("distance_m",),
     "outside_window": ("taken_at", "offset_known"),
+    "capture_time_invalid": ("value",),
     "clock_skew": ("seconds",),
     "edited": ("software",),
 }
@@ -91,6 +93,20 @@ def _duplicate_flag(code: str, refs: list[dict[str, Any]]) -> dict[str, Any]:
     return flag(code, **first)
 
 
+# A perceptual hash thresholds 64 DCT coefficients at their median, so a photo with any
+# detail has about half its bits set (32 for every camera file in the tests). A flat image
+# (a solid colour, a lens cap, a plain gradient) ties nearly every coefficient at the
+# median: 0x0 or 0x8000…, a handful of bits. Such hashes say nothing about the picture
+# and would make every flat image a near duplicate of every other.
+LOW_INFORMATION_BITS = 16
+
+
+def low_information(phash: int) -> bool:
+    """Whether a 64-bit perceptual hash is too flat to compare (fewer than 16 bits set, or clear)."""
+    ones = phash.bit_count()
+    return ones < LOW_INFORMATION_BITS or 64 - ones < LOW_INFORMATION_BITS
+
+
 def near_duplicates(*, phash: int, max_distance: int, exclude_pk: int | None = None) -> list[tuple[int, int]]:
     """Photos within ``max_distance`` bits of ``phash``: (id, distance) pairs, nearest first.
 
@@ -113,8 +129,9 @@ def near_duplicates(*, phash: int, max_distance: int, exclude_pk: int | None = N
     matches = []
     for pk, other in queryset.values_list("pk", "phash").iterator(chunk_size=5000):
         assert other is not None
-        distance = (phash ^ imaging.phash_from_db(other)).bit_count()
-        if distance <= max_distance:
+        value = imaging.phash_from_db(other)
+        distance = (phash ^ value).bit_count()
+        if distance <= max_distance and not low_information(value):
             matches.append((distance, pk))
     matches.sort()
     return [(pk, distance) for distance, pk in matches]
@@ -150,7 +167,7 @@ def evidence_flags(*, photo: Photo, analysis: imaging.Analysis) -> list[dict[str
     if facts.gps is None:
         flags.append(flag("no_gps", invalid=facts.gps_invalid))
     elif photo.distance_m is not None and village is not None:
-        radius = settings.QINGSHAN_GEOFENCE_RADIUS_M
+        radius = settings.QINGSHAN_EVIDENCE_RADIUS_M
         if photo.distance_m > radius:
             flags.append(
                 flag(
@@ -160,6 +177,8 @@ def evidence_flags(*, photo: Photo, analysis: imaging.Analysis) -> list[dict[str
                     village=village.name,
                 )
             )
+    if facts.taken_at_invalid:
+        flags.append(flag("capture_time_invalid", value=facts.taken_at_invalid))
     if inspection is not None:
         tolerance = settings.QINGSHAN_EVIDENCE_WINDOW_TOLERANCE
         if facts.taken_at is not None and not (
@@ -175,10 +194,9 @@ def evidence_flags(*, photo: Photo, analysis: imaging.Analysis) -> list[dict[str
                     tolerance_minutes=int(tolerance.total_seconds() // 60),
                 )
             )
-    if photo.device_time is not None:
-        skew = (photo.device_time - photo.received_at).total_seconds()
-        if abs(skew) > settings.QINGSHAN_EVIDENCE_CLOCK_SKEW.total_seconds():
-            flags.append(flag("clock_skew", seconds=round(skew)))
+    skew = photo.clock_skew_seconds
+    if skew is not None and abs(skew) > settings.QINGSHAN_EVIDENCE_CLOCK_SKEW.total_seconds():
+        flags.append(flag("clock_skew", seconds=round(skew)))
 
     exact = list(
         Photo.objects.select_related("inspection__village", "case__village")
@@ -187,7 +205,7 @@ def evidence_flags(*, photo: Photo, analysis: imaging.Analysis) -> list[dict[str
     )
     if exact:
         flags.append(_duplicate_flag("exact_duplicate", [_photo_ref(other) for other in exact]))
-    if analysis.phash is not None:
+    if analysis.phash is not None and not low_information(analysis.phash):
         matches = near_duplicates(
             phash=analysis.phash,
             max_distance=settings.QINGSHAN_EVIDENCE_NEAR_DUPLICATE_DISTANCE,
@@ -310,6 +328,13 @@ def flag_explanation(flag: dict[str, Any]) -> str:
         if not p.get("offset_known"):
             text += " " + gettext("The file gives no UTC offset; its camera time was read as China time.")
         return text
+    if code == "capture_time_invalid" and p.get("value") is None:
+        return gettext("The file's EXIF capture time cannot be read as a date and time.")
+    if code == "capture_time_invalid":
+        return gettext(
+            "The file's EXIF capture time “%(value)s” cannot be read as a date and time: "
+            "the capture time is unknown."
+        ) % {"value": p.get("value")}
     if code == "clock_skew" and p.get("seconds") is None:
         return gettext("The phone's clock was off from the server's by more than allowed.")
     if code == "clock_skew":

@@ -38,6 +38,10 @@ ACCEPTED_TYPES = {
     "image/heic": ("HEIF", ".heic"),
     "image/heif": ("HEIF", ".heif"),
 }
+# Pillow calls a JPEG with more than one image in its MPF segment (CIPA DC-007) "MPO": iPhone
+# multi-picture files (HDR gain map, depth), Ultra HDR photos (gain map), stereo cameras. The
+# first image is the photo, a complete JPEG at the start of the file; the original is kept whole.
+_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG"}
 _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs"}
 _HEIF_BRANDS = {b"mif1", b"msf1", b"mif2"}
 SNIFF_BYTES = 32
@@ -83,7 +87,7 @@ def read_header(fileobj: IO[bytes], *, content_type: str) -> tuple[int, int]:
     try:
         with Image.open(fileobj) as image:
             width, height = image.size
-            fmt = image.format
+            fmt = _FORMATS.get(image.format or "", image.format)
     except Image.DecompressionBombError as exc:
         raise TooManyPixels from exc
     except (UnidentifiedImageError, *IMAGE_ERRORS) as exc:
@@ -328,7 +332,7 @@ def analyse(fileobj: IO[bytes]) -> Analysis:
         result = Analysis(width=width, height=height, exif=facts)
         try:
             decoded = None
-            if image.format == "JPEG":
+            if _FORMATS.get(image.format or "") == "JPEG":  # an MPO's first frame is where it starts
                 box = draft_box(width, height, preview_edge)
                 decoded = decode_jpeg_reduced(data, box, image.mode)
                 if decoded is None:

@@ -84,6 +84,14 @@ class Photo(models.Model):
         blank=True,
         help_text=_("The phone's clock at the moment it sent the photo: compared with the server's."),
     )
+    # When the server received device_time: the photo's own arrival for a multipart upload,
+    # the creation of a resumable upload (its last bytes may come hours later).
+    device_time_received_at = models.DateTimeField(
+        _("device clock received at"),
+        null=True,
+        blank=True,
+        help_text=_("The server's time when the phone's clock reading arrived; empty: the photo's arrival."),
+    )
 
     status = models.CharField(_("processing"), max_length=10, choices=Status.choices, default=Status.RECEIVED)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
@@ -188,6 +196,13 @@ class Photo(models.Model):
     @property
     def flag_codes(self) -> list[str]:
         return [flag["code"] for flag in self.flags]
+
+    @property
+    def clock_skew_seconds(self) -> float | None:
+        """How far the phone's clock was ahead of the server's when it sent the photo (None: not told)."""
+        if self.device_time is None:
+            return None
+        return (self.device_time - (self.device_time_received_at or self.received_at)).total_seconds()
 
     @property
     def village(self) -> Village | None:

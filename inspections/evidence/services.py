@@ -77,6 +77,8 @@ class PhotoFields:
     client_longitude: float | None = None
     client_latitude: float | None = None
     device_time: datetime | None = None
+    # When device_time reached the server, if not with the photo's last bytes (a tus creation).
+    device_time_received_at: datetime | None = None
     case: Case | None = None
 
     def __post_init__(self) -> None:
@@ -151,6 +153,7 @@ def photo_receive(
             client_longitude=fields.client_longitude,
             client_latitude=fields.client_latitude,
             device_time=fields.device_time,
+            device_time_received_at=fields.device_time_received_at,
         )
         if fields.inspection is not None:
             fields.inspection.mark_started()
@@ -183,6 +186,7 @@ def _lock_owner_for_change(fields: PhotoFields) -> None:
 
 
 def _same_photo(photo: Photo, *, fields: PhotoFields, sha256: str, user: User) -> bool:
+    # Not compared: device_time (the clock when sending, new on each retry) and the file name.
     return (
         photo.sha256 == sha256
         and photo.inspection_id == (fields.inspection.pk if fields.inspection is not None else None)

@@ -39,6 +39,7 @@ from inspections.evidence import services as evidence
 from inspections.evidence.errors import (
     InvalidUploadMetadata,
     OffsetMismatch,
+    UploadEmpty,
     UploadExceedsLength,
 )
 from inspections.evidence.models import Photo, Upload
@@ -65,6 +66,15 @@ def parse_metadata(header: str) -> dict[str, str]:
     return metadata
 
 
+# Metadata that may differ between two creations of the same upload: the phone's clock
+# when sending (new on each retry) and the file name (a phone may rename its files).
+NOT_CONTENT = frozenset({"device_time", "filename"})
+
+
+def _content(metadata: dict[str, str]) -> dict[str, str]:
+    return {key: value for key, value in metadata.items() if key not in NOT_CONTENT}
+
+
 def staging_path(upload: Upload) -> Path:
     """The staging file of ``upload`` with the folder backend."""
     return tus_staging.folder_path(upload)
@@ -75,13 +85,23 @@ def upload_create(
 ) -> tuple[Upload, bool]:
     """Create an upload, or return the one already made for this photo UUID (a replay).
 
-    A photo that already arrived by another channel gets a finished upload, so a
-    tus client that lost its state learns that there is nothing left to send.
+    A replay is the same owner, length and metadata but for :data:`NOT_CONTENT`
+    (the phone's clock when sending, the file name): it gets the existing upload
+    with its true offset, and the metadata first given stay. A photo that
+    already arrived (by tus, or by another channel) gets a finished upload, so a
+    tus client that lost its state learns that there is nothing left to send;
+    one that sends all the same is answered as done (:func:`upload_append`).
     """
+    if length == 0:
+        raise UploadEmpty
     evidence.photo_check_size(length)
 
     def same(existing: Upload) -> bool:
-        return existing.owner_id == user.pk and existing.length == length and existing.metadata == metadata
+        return (
+            existing.owner_id == user.pk
+            and existing.length == length
+            and _content(existing.metadata) == _content(metadata)
+        )
 
     def create() -> Upload:
         photo = Photo.objects.filter(client_uuid=client_uuid).first()
@@ -117,6 +137,12 @@ def upload_append(
     """
     with tus_staging.staging().exclusive(upload):
         upload.refresh_from_db()
+        if upload.photo_id is not None and offset < upload.offset:
+            # Done already: a client that lost its URL created the upload again and starts from 0
+            # (tus clients assume a new upload is empty). Its bytes are read and dropped, and the
+            # answer's full offset tells it there is nothing left to send.
+            _discard(read=read, budget=upload.length - offset if content_length is None else content_length)
+            return upload
         if offset != upload.offset:
             raise OffsetMismatch(given=offset, actual=upload.offset)
         remaining = upload.length - upload.offset
@@ -134,6 +160,19 @@ def upload_append(
         if upload.is_complete and upload.photo_id is None:
             _finish(upload, finish)
     return upload
+
+
+def _discard(*, read: Callable[[int], bytes], budget: int) -> None:
+    """Read and drop a body the upload does not need, so that the client reads the answer."""
+    received = 0
+    while received < budget:
+        try:
+            data = read(min(CHUNK, budget - received))
+        except OSError:
+            return
+        if not data:
+            return
+        received += len(data)
 
 
 def _write(upload: Upload, *, read: Callable[[int], bytes], budget: int) -> int:

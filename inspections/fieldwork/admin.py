@@ -71,6 +71,7 @@ class CheckInInline(ReviewInline):
     model = CheckIn
     fields = readonly_fields = (
         "received_at",
+        "fixed_at",
         "device_time",
         "clock_skew",
         "longitude",
@@ -96,6 +97,7 @@ class FindingInline(ReviewInline):
         "latitude",
         "datum",
         "photo_uuids",
+        "dropped_photo_uuids",
     )
 
 

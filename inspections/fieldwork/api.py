@@ -10,9 +10,11 @@ inspections within the visit window plus the grace period: anything else is
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
@@ -22,10 +24,13 @@ from rest_framework.views import APIView
 
 from inspections.accounts.models import Inspector, User
 from inspections.api.fields import ClientDateTimeField
+from inspections.cases.models import CaseStatus, FollowUp
+from inspections.cases.selectors import case_list
 from inspections.checklist.models import ProblemCategory, Severity
 from inspections.common.errors import NotFound
 from inspections.evidence.api_output import PhotoOutput, photo_reader_context
 from inspections.evidence.models import Photo
+from inspections.evidence.selectors import visible_photos
 from inspections.fieldwork import services as fieldwork
 from inspections.fieldwork.flags import check_in_flags_explained
 from inspections.fieldwork.models import CheckIn, Finding, Inspection
@@ -105,7 +110,9 @@ class CheckInFlagOutput(serializers.Serializer):
 
 class CheckInOutput(serializers.ModelSerializer[CheckIn]):
     inspection = serializers.IntegerField(source="inspection_id")
-    clock_skew_seconds = serializers.FloatField(help_text="Phone clock minus server clock.")
+    clock_skew_seconds = serializers.FloatField(
+        help_text="Phone clock when sending (device_time) minus the server's clock on arrival."
+    )
     flags = serializers.SerializerMethodField()
 
     class Meta:
@@ -116,6 +123,7 @@ class CheckInOutput(serializers.ModelSerializer[CheckIn]):
             "longitude",
             "latitude",
             "accuracy_m",
+            "fixed_at",
             "device_time",
             "received_at",
             "clock_skew_seconds",
@@ -134,7 +142,13 @@ class FindingOutput(serializers.ModelSerializer[Finding]):
     category: serializers.SlugRelatedField[ProblemCategory] = serializers.SlugRelatedField(
         slug_field="code", read_only=True
     )
-    photo_uuids = serializers.ListField(child=serializers.UUIDField())
+    photo_uuids = serializers.ListField(
+        child=serializers.UUIDField(), help_text="The photos that show the finding (some may arrive later)."
+    )
+    dropped_photo_uuids = serializers.ListField(
+        child=serializers.UUIDField(),
+        help_text="Photos the finding named that the team dropped because they will not arrive.",
+    )
 
     class Meta:
         model = Finding
@@ -148,6 +162,7 @@ class FindingOutput(serializers.ModelSerializer[Finding]):
             "latitude",
             "datum",
             "photo_uuids",
+            "dropped_photo_uuids",
             "created_at",
         ]
 
@@ -199,7 +214,15 @@ class CheckInInput(serializers.Serializer):
     accuracy_m = serializers.FloatField(
         min_value=0, max_value=1e6, required=False, allow_null=True, default=None
     )
-    device_time = ClientDateTimeField(help_text="The phone's clock when the fix was taken, with its offset.")
+    fixed_at = ClientDateTimeField(
+        required=False,
+        help_text="When the phone fixed the position, with its offset (it may be long before sending). "
+        "Part of the check-in's content.",
+    )
+    device_time = ClientDateTimeField(
+        help_text="The phone's clock when sending this request, with its offset: compared with the "
+        "server's for the clock skew. Not part of the idempotency comparison (it changes on each retry)."
+    )
 
 
 class FindingInput(serializers.Serializer):
@@ -309,6 +332,28 @@ class FindingCreateView(APIView):
         return Response(FindingOutput(finding).data, status=201 if created else 200)
 
 
+class FindingPhotoDropView(APIView):
+    problem_statuses = ["409"]
+
+    @extend_schema(responses={200: FindingOutput}, tags=["fieldwork"])
+    def delete(self, request: Request, client_uuid: UUID, photo_uuid: UUID) -> Response:
+        """Drop a photo the finding names that will never arrive, so that submission can go on.
+
+        Only a missing photo (one that has arrived is 409 photo_arrived), only by the
+        team while the inspection is open; dropping it again answers 200 with the finding.
+        """
+        assert isinstance(request.user, User)
+        finding = (
+            Finding.objects.select_related("inspection", "category")
+            .filter(client_uuid=client_uuid, inspection__in=inspection_actionable(user=request.user))
+            .first()
+        )
+        if finding is None:
+            raise NotFound(_("No such finding."))
+        dropped = fieldwork.finding_photo_drop(finding=finding, photo_uuid=photo_uuid)
+        return Response(FindingOutput(dropped).data, status=200)
+
+
 class SubmitView(APIView):
     problem_statuses = ["409"]
 
@@ -355,6 +400,102 @@ class AssignmentVillageOutput(VillageOutput):
         return village.reference_point() is not None
 
 
+class VisitCasePhotoOutput(serializers.Serializer):
+    client_uuid = serializers.UUIDField()
+    purpose = serializers.ChoiceField(
+        choices=Photo.Purpose.choices, help_text="evidence (the finding's) or after (the rectification's)."
+    )
+    thumbnail = serializers.CharField(help_text="The thumbnail's URL (photos/{uuid}/thumbnail/).")
+
+
+class VisitCaseOutput(serializers.Serializer):
+    id = serializers.IntegerField(
+        help_text="The case (cases/{id}/): its verification or look-back goes there."
+    )
+    kind = serializers.ChoiceField(
+        choices=FollowUp.Kind.choices, help_text="What the visit does for this case."
+    )
+    status = serializers.ChoiceField(choices=CaseStatus.choices, help_text="The case's status.")
+    category = serializers.CharField(help_text="The finding's problem category code (see checklist).")
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    description = serializers.CharField(help_text="The finding's description.")
+    longitude = serializers.FloatField(allow_null=True, help_text="The finding's position, if it had one.")
+    latitude = serializers.FloatField(allow_null=True)
+    datum = serializers.CharField(help_text="The datum of the finding's position; empty without one.")
+    photos = VisitCasePhotoOutput(
+        many=True,
+        help_text="Thumbnails of the finding's photos and of the rectification's after-photos that the "
+        "inspector may see (processed ones only).",
+    )
+
+
+def visit_cases(*, user: User, inspections: list[Inspection]) -> dict[int, list[dict[str, Any]]]:
+    """The cases each verification or look-back visit is for, as the phone is given them (two queries).
+
+    Only cases the caller may see (``case_list``) and photos the caller may see
+    (``visible_photos``), each with a thumbnail; an inspection that is no such
+    visit has none.
+    """
+    ids = [i.pk for i in inspections if i.mode in (Inspection.Mode.VERIFICATION, Inspection.Mode.LOOK_BACK)]
+    if not ids:
+        return {}
+    visible = case_list(user=user)
+    follow_ups = list(
+        FollowUp.objects.filter(inspection_id__in=ids, case__in=visible)
+        .select_related("case__category", "case__finding")
+        .order_by("case_id")
+    )
+    if not follow_ups:
+        return {}
+    named = {u for f in follow_ups for u in f.case.finding.photo_uuids}
+    photos = (
+        visible_photos(user=user, visible_cases=visible)
+        .filter(
+            Q(inspection_id__in=[f.case.inspection_id for f in follow_ups], client_uuid__in=named)
+            | Q(case_id__in=[f.case_id for f in follow_ups])
+        )
+        .exclude(thumbnail="")
+        .order_by("received_at", "id")
+    )
+    by_finding: dict[tuple[int, str], Photo] = {}
+    by_case: dict[int, list[Photo]] = {}
+    for photo in photos:
+        if photo.case_id is not None:
+            by_case.setdefault(photo.case_id, []).append(photo)
+        elif photo.inspection_id is not None:
+            by_finding[(photo.inspection_id, str(photo.client_uuid))] = photo
+    result: dict[int, list[dict[str, Any]]] = {}
+    for follow_up in follow_ups:
+        case = follow_up.case
+        finding = case.finding
+        shown = [
+            by_finding[key] for u in finding.photo_uuids if (key := (case.inspection_id, u)) in by_finding
+        ]
+        shown += by_case.get(case.pk, [])
+        result.setdefault(follow_up.inspection_id, []).append(
+            {
+                "id": case.pk,
+                "kind": follow_up.kind,
+                "status": case.status,
+                "category": case.category.code,
+                "severity": case.severity,
+                "description": finding.description,
+                "longitude": finding.longitude,
+                "latitude": finding.latitude,
+                "datum": finding.datum,
+                "photos": [
+                    {
+                        "client_uuid": p.client_uuid,
+                        "purpose": p.purpose,
+                        "thumbnail": reverse("photo-file", args=[p.client_uuid, "thumbnail"]),
+                    }
+                    for p in shown
+                ],
+            }
+        )
+    return result
+
+
 class AssignmentOutput(serializers.ModelSerializer[Inspection]):
     village = AssignmentVillageOutput()
     team = TeamMemberOutput(many=True)
@@ -365,6 +506,10 @@ class AssignmentOutput(serializers.ModelSerializer[Inspection]):
         help_text="The problem categories to record findings against."
     )
     actionable_until = ActionableUntilField()
+    cases = serializers.SerializerMethodField(
+        help_text="For a verification or look-back visit, the cases it is for (with what the inspector "
+        "may see of their findings and photos); empty for any other visit."
+    )
 
     class Meta:
         model = Inspection
@@ -379,7 +524,13 @@ class AssignmentOutput(serializers.ModelSerializer[Inspection]):
             "geofence_radius_m",
             "team",
             "checklist",
+            "cases",
         ]
+
+    @extend_schema_field(VisitCaseOutput(many=True))
+    def get_cases(self, inspection: Inspection) -> list[dict[str, Any]]:
+        cases: dict[int, list[dict[str, Any]]] = self.context.get("visit_cases", {})
+        return VisitCaseOutput(cases.get(inspection.pk, []), many=True).data  # type: ignore[return-value]
 
     def get_geofence_radius_m(self, inspection: Inspection) -> int:
         return int(settings.QINGSHAN_GEOFENCE_RADIUS_M)
@@ -424,10 +575,15 @@ class AssignmentListView(AssignmentViewMixin, generics.ListAPIView[Inspection]):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         assert page is not None  # the API always paginates
+        assert isinstance(request.user, User)
         embargo_reads_record(
             user=request.user, action="api:assignments:list", path=request.path, inspections=page
         )
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        context = {
+            **self.get_serializer_context(),
+            "visit_cases": visit_cases(user=request.user, inspections=page),
+        }
+        return self.get_paginated_response(AssignmentOutput(page, many=True, context=context).data)
 
 
 @extend_schema(tags=["assignments"])
@@ -438,7 +594,12 @@ class AssignmentDetailView(AssignmentViewMixin, generics.RetrieveAPIView[Inspect
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         inspection = self.get_object()
+        assert isinstance(request.user, User)
         embargo_reads_record(
             user=request.user, action="api:assignments:detail", path=request.path, inspections=[inspection]
         )
-        return Response(self.get_serializer(inspection).data)
+        context = {
+            **self.get_serializer_context(),
+            "visit_cases": visit_cases(user=request.user, inspections=[inspection]),
+        }
+        return Response(AssignmentOutput(inspection, context=context).data)

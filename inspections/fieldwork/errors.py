@@ -49,3 +49,11 @@ class CheckInNotAccurate(DomainError):
             _("Only a check-in accurate to %(limit)s m or better can confirm a village's location.")
             % {"limit": limit}
         )
+
+
+class PhotoArrived(DomainError):
+    """Only a photo that has not arrived may be dropped from a finding: an arrived one is evidence."""
+
+    code = "photo_arrived"
+    status = 409
+    default_detail = _("This photo has arrived; only a missing photo can be dropped from a finding.")

@@ -173,6 +173,14 @@ class Finding(models.Model):
         blank=True,
         help_text=_("Client UUIDs of the photos that show this finding; they may arrive later."),
     )
+    # Named at creation, then dropped by the team because they will never arrive (a photo
+    # lost on the phone): no longer waited for, and a replay of the creation still matches.
+    dropped_photo_uuids = models.JSONField(
+        _("dropped photo UUIDs"),
+        default=list,
+        blank=True,
+        help_text=_("Photos the finding named and the team dropped because they will not arrive."),
+    )
     created_by = models.ForeignKey(
         User, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
     )
@@ -222,7 +230,19 @@ class CheckIn(models.Model):
     longitude = models.FloatField(_("longitude (WGS-84)"))
     latitude = models.FloatField(_("latitude (WGS-84)"))
     accuracy_m = models.FloatField(_("accuracy (m)"), null=True, blank=True)
-    device_time = models.DateTimeField(_("device time"))
+    # Two phone times: when the position was fixed (part of the check-in, perhaps long
+    # before it could be sent) and the phone's clock when sending, compared with the
+    # server's to measure the skew (it changes on every retry, so it is not content).
+    fixed_at = models.DateTimeField(
+        _("position fixed at (phone)"),
+        null=True,
+        blank=True,
+        help_text=_("When the phone fixed the position; it may be long before the check-in was sent."),
+    )
+    device_time = models.DateTimeField(
+        _("device clock when sent"),
+        help_text=_("The phone's clock when it sent the check-in: compared with the server's."),
+    )
     received_at = models.DateTimeField(_("server time"), default=timezone.now)
     location_status = models.CharField(_("village location"), max_length=10, choices=LocationStatus.choices)
     distance_m = models.FloatField(

@@ -21,8 +21,9 @@ from django.utils.translation import gettext_lazy as _
 from inspections.accounts.models import User
 from inspections.cases.services.opening import cases_open_for_inspection
 from inspections.checklist.models import ProblemCategory
+from inspections.common.errors import NotFound
 from inspections.common.idempotency import create_once
-from inspections.fieldwork.errors import CheckInNotAccurate, InspectionSubmitted, PhotosPending
+from inspections.fieldwork.errors import CheckInNotAccurate, InspectionSubmitted, PhotoArrived, PhotosPending
 from inspections.fieldwork.models import CheckIn, Finding, Inspection, LocationStatus
 from inspections.fieldwork.selectors import inspection_pending_photos
 from villages.models import Datum, Village
@@ -50,12 +51,17 @@ def check_in_record(
     latitude: float,
     accuracy_m: float | None,
     device_time: datetime,
+    fixed_at: datetime | None = None,
     now: datetime | None = None,
 ) -> tuple[CheckIn, bool]:
     """Record a check-in (WGS-84 fix, accuracy, phone clock) with the server's time and distance.
 
-    The distance is the village's own measure (:meth:`Village.distance_m`),
-    empty when the village has no confirmed or surveyed location.
+    ``fixed_at`` is when the phone fixed the position (part of the check-in);
+    ``device_time`` is the phone's clock when it sent it, which changes on every
+    retry of an offline queue: it is kept from the first arrival, compared with
+    the server's time for the skew, and not part of "the same content". The
+    distance is the village's own measure (:meth:`Village.distance_m`), empty
+    when the village has no confirmed or surveyed location.
     """
 
     def same(existing: CheckIn) -> bool:
@@ -65,7 +71,7 @@ def check_in_record(
             and existing.longitude == longitude
             and existing.latitude == latitude
             and existing.accuracy_m == accuracy_m
-            and existing.device_time == device_time
+            and existing.fixed_at == fixed_at
         )
 
     def create() -> CheckIn:
@@ -77,6 +83,7 @@ def check_in_record(
             longitude=longitude,
             latitude=latitude,
             accuracy_m=accuracy_m,
+            fixed_at=fixed_at,
             device_time=device_time,
             received_at=now or timezone.now(),
             location_status=LocationStatus.UNKNOWN if distance is None else LocationStatus.KNOWN,
@@ -123,7 +130,8 @@ def finding_record(
             and existing.longitude == longitude
             and existing.latitude == latitude
             and existing.datum == datum
-            and existing.photo_uuids == photo_strings
+            # A replay from before a photo was dropped still names it.
+            and [u for u in photo_strings if u not in existing.dropped_photo_uuids] == existing.photo_uuids
         )
 
     def create() -> Finding:
@@ -149,6 +157,36 @@ def finding_record(
         create=create,
         before_insert=lambda: inspection_lock_for_change(inspection),
     )
+
+
+def finding_photo_drop(*, finding: Finding, photo_uuid: UUID) -> Finding:
+    """Stop waiting for a photo the finding names that will never arrive (lost on the phone).
+
+    Idempotent: dropping it again answers the finding as it is, also once the
+    inspection is submitted. Refused while the inspection is not open (409
+    ``inspection_submitted`` / ``inspection_cancelled``), for a photo that has
+    arrived (409 ``photo_arrived``: it is evidence), and for a UUID the finding
+    never named (404). The UUID moves from ``photo_uuids`` to
+    ``dropped_photo_uuids``, so submission no longer waits for it and a replay
+    of the finding's creation still matches.
+    """
+    key = str(photo_uuid)
+    if key in finding.dropped_photo_uuids:
+        return finding
+    with transaction.atomic():
+        inspection_lock_for_change(finding.inspection)
+        locked = Finding.objects.select_for_update().get(pk=finding.pk)
+        if key in locked.dropped_photo_uuids:
+            return locked
+        if key not in locked.photo_uuids:
+            raise NotFound(_("This finding names no such photo."))
+        if locked.inspection.photos.filter(client_uuid=photo_uuid).exists():
+            raise PhotoArrived
+        locked.photo_uuids = [u for u in locked.photo_uuids if u != key]
+        locked.dropped_photo_uuids = [*locked.dropped_photo_uuids, key]
+        locked.save(update_fields=["photo_uuids", "dropped_photo_uuids"])
+    logger.info("finding %s: photo %s dropped", locked.client_uuid, key)
+    return locked
 
 
 def inspection_submit(

@@ -284,7 +284,7 @@ def test_a_good_photo_has_no_flags(field: Any) -> None:
 @pytest.mark.parametrize(("share_of_radius", "flagged"), [(0.9, False), (1.1, True), (25, True)])
 def test_it_flags_gps_beyond_the_radius_only(field: Any, share_of_radius: float, flagged: bool) -> None:
     _member, inspection, client = field
-    metres = settings.QINGSHAN_GEOFENCE_RADIUS_M * share_of_radius
+    metres = settings.QINGSHAN_EVIDENCE_RADIUS_M * share_of_radius
 
     photo = send_and_process(
         client, inspection, camera_jpeg(seed=int(metres), gps=near(metres), taken_at=timezone.now())

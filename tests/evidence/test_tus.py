@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime as dt
 import hashlib
 import io
 import os
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from inspections.evidence import tus
@@ -308,3 +310,90 @@ def test_tuspy_uploads_20_mb_through_a_cut_connection_and_resumes(
     photo = Photo.objects.get(client_uuid=photo_uuid)
     assert photo.size == len(content)
     assert photo.sha256 == hashlib.sha256(content).hexdigest()
+
+
+# --- creation and re-creation: the phone's contract ----------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_empty_upload_is_refused_at_creation_and_nothing_is_made(field: Any) -> None:
+    inspection, client = field
+
+    refused = create(client, inspection, 0)
+
+    assert_problem(refused, 400, "upload_empty")
+    assert refused["Tus-Resumable"] == "1.0.0"
+    assert not Upload.objects.exists() and not Photo.objects.exists()
+
+
+@pytest.mark.django_db
+def test_re_creation_with_a_new_sending_time_and_file_name_resumes_at_the_true_offset(field: Any) -> None:
+    inspection, client = field
+    photo_uuid = str(uuid.uuid4())
+    content = camera_jpeg(size=(800, 600)) + os.urandom(50_000)
+    first = create(
+        client, inspection, len(content), client_uuid=photo_uuid, device_time="2026-01-01T08:00:00+08:00"
+    )
+    patch(client, first["Location"], 0, content[:20_000])
+
+    again = create(
+        client,
+        inspection,
+        len(content),
+        client_uuid=photo_uuid,
+        device_time="2026-01-01T09:30:00+08:00",
+    )
+    renamed_header = metadata_header(
+        client_uuid=photo_uuid, inspection=str(inspection.pk), filename="IMG_0001 (1).jpg"
+    )
+    renamed = client.post(
+        "/api/v1/uploads/", HTTP_UPLOAD_LENGTH=str(len(content)), HTTP_UPLOAD_METADATA=renamed_header, **TUS
+    )
+    other_purpose = create(client, inspection, len(content), client_uuid=photo_uuid, purpose="before")
+    rest = patch(client, again["Location"], int(again["Upload-Offset"]), content[20_000:])
+
+    assert again["Location"] == renamed["Location"] == first["Location"]
+    assert (again["Upload-Offset"], renamed["Upload-Offset"]) == ("20000", "20000")
+    assert_problem(other_purpose, 409, "uuid_conflict")
+    assert rest.status_code == 204 and rest["Upload-Offset"] == str(len(content))
+    assert Photo.objects.get(client_uuid=photo_uuid).sha256 == hashlib.sha256(content).hexdigest()
+
+
+@pytest.mark.django_db
+def test_a_completed_upload_created_again_and_sent_from_0_answers_done(field: Any) -> None:
+    inspection, client = field
+    photo_uuid = str(uuid.uuid4())
+    content = camera_jpeg()
+    first = create(client, inspection, len(content), client_uuid=photo_uuid)
+    patch(client, first["Location"], 0, content)
+
+    again = create(
+        client, inspection, len(content), client_uuid=photo_uuid, device_time=timezone.now().isoformat()
+    )
+    resent = patch(client, again["Location"], 0, content)  # what a client that lost its URL does next
+    mid_way = patch(client, again["Location"], 100, content[100:])
+
+    assert again.status_code == 201 and again["Upload-Offset"] == str(len(content))
+    for answer in (resent, mid_way):
+        assert answer.status_code == 204
+        assert answer["Upload-Offset"] == str(len(content))
+        assert answer["Qingshan-Photo"] == f"/api/v1/photos/{photo_uuid}/"
+    assert Photo.objects.filter(client_uuid=photo_uuid).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_resumable_photos_clock_skew_is_measured_when_its_clock_reading_arrived(field: Any) -> None:
+    from tests.builders import process_all
+
+    inspection, client = field
+    content = camera_jpeg(gps=builders.YUCUN_WGS84, taken_at=timezone.now())
+    # Created three hours ago with a right clock; the phone was offline until its last bytes now.
+    created_at = timezone.now() - dt.timedelta(hours=3)
+    created = create(client, inspection, len(content), device_time=created_at.isoformat())
+    Upload.objects.update(created_at=created_at)
+    patch(client, created["Location"], 0, content)
+    [photo] = process_all()
+
+    assert photo.device_time_received_at == created_at
+    assert abs(photo.clock_skew_seconds or 0) < 1
+    assert "clock_skew" not in photo.flag_codes

@@ -28,10 +28,11 @@ def field_day() -> FieldDay:
 
 
 def assert_the_day_is_recorded(day: FieldDay) -> None:
-    """The inspection is submitted with its check-in, finding and two photos, and one case is open."""
+    """Submitted with its check-in, finding (a lost photo dropped) and two photos; one case is open."""
     visit = Inspection.objects.get(pk=day.inspection)
     assert visit.status == Inspection.Status.SUBMITTED
     assert visit.check_ins.count() == 1
     assert visit.findings.count() == 1
+    assert [len(f.dropped_photo_uuids) for f in visit.findings.all()] == [1]  # the photo lost on the phone
     assert sorted(visit.photos.values_list("channel", flat=True)) == ["multipart", "tus"]
     assert list(Case.objects.filter(inspection=visit).values_list("status", flat=True)) == ["open"]

@@ -91,6 +91,7 @@ def test_a_generated_client_plays_the_field_day(live_server: Any, generated: Mod
     assignment = assignments.results[0]
     assert assignment.village.code == day.village
     assert [item.code for item in assignment.checklist] == ["garbage-pile"]
+    assert assignment.cases == []  # an ordinary visit: no case to verify
 
     now = dt.datetime.now(dt.UTC)
     check_in = api("fieldwork.inspections_check_in_create").sync(
@@ -101,13 +102,15 @@ def test_a_generated_client_plays_the_field_day(live_server: Any, generated: Mod
             longitude=builders.YUCUN_WGS84[0],
             latitude=builders.YUCUN_WGS84[1],
             accuracy_m=8.0,
+            fixed_at=now - dt.timedelta(minutes=20),  # fixed offline, sent now
             device_time=now,
         ),
     )
     assert isinstance(check_in, models.CheckInOutput)
     assert check_in.location_status == models.LocationStatusEnum.KNOWN
+    assert check_in.fixed_at == now - dt.timedelta(minutes=20) and check_in.flags == []
 
-    by_form, by_tus = uuid.uuid4(), uuid.uuid4()
+    by_form, by_tus, lost = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     finding = api("fieldwork.findings_create").sync(
         client=phone,
         body=models.FindingInputRequest(
@@ -115,7 +118,7 @@ def test_a_generated_client_plays_the_field_day(live_server: Any, generated: Mod
             inspection=day.inspection,
             category="garbage-pile",
             description="垃圾堆放",
-            photo_uuids=[by_form, by_tus],
+            photo_uuids=[by_form, by_tus, lost],
         ),
     )
     assert isinstance(finding, models.FindingOutput)
@@ -124,7 +127,7 @@ def test_a_generated_client_plays_the_field_day(live_server: Any, generated: Mod
     refused = submit.sync(day.inspection, client=phone, body=models.SubmitInputRequest(summary="一处问题"))
     assert isinstance(refused, models.Problem)
     assert refused.code == "photos_pending"
-    assert sorted(refused.pending_photos) == sorted([by_form, by_tus])
+    assert sorted(refused.pending_photos) == sorted([by_form, by_tus, lost])
 
     # Multipart: only the fields given are sent (none of them as the string "None").
     photo = api("evidence.photos_create").sync(
@@ -169,6 +172,21 @@ def test_a_generated_client_plays_the_field_day(live_server: Any, generated: Mod
     )
     assert patched.status_code == 204, patched.content
     assert patched.headers["Qingshan-Photo"] == f"/api/v1/photos/{by_tus}/"
+    # Created again (a phone that lost the upload's URL), with a new sending time: the same
+    # upload, finished.
+    again = api("evidence.uploads_create").sync_detailed(
+        client=phone,
+        tus_resumable=models.TusResumable.V1_0_0,
+        upload_length=len(content),
+        upload_metadata=metadata + f",device_time {base64.b64encode(now.isoformat().encode()).decode()}",
+    )
+    assert again.status_code == 201 and again.headers["Location"] == created.headers["Location"]
+    assert again.headers["Upload-Offset"] == str(len(content))
+
+    # The third photo was lost on the phone: dropped, so that submission can go on.
+    dropped = api("fieldwork.findings_photos_destroy").sync(finding.client_uuid, lost, client=phone)
+    assert isinstance(dropped, models.FindingOutput)
+    assert dropped.dropped_photo_uuids == [lost] and lost not in dropped.photo_uuids
 
     submitted = submit.sync(day.inspection, client=phone, body=models.SubmitInputRequest(summary="一处问题"))
     assert isinstance(submitted, models.InspectionSummaryOutput)

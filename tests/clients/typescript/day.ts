@@ -73,26 +73,38 @@ const assignment = assignments.data.results.find((a) => a.id === inspection);
 expect(assignment !== undefined, "the inspection is assigned", assignments.data);
 const category = assignment.checklist[0];
 expect(category !== undefined, "the checklist has a category", assignment.checklist);
+expect(assignment.cases.length === 0, "an ordinary visit carries no case", assignment.cases);
 
-// Check-in on site.
+// Check-in on site: the position fixed twenty minutes ago (offline), the request sent now.
 const now = new Date().toISOString();
+const fixedAt = new Date(Date.now() - 20 * 60 * 1000).toISOString();
 const checkIn = await phone.POST("/api/v1/inspections/{id}/check-in/", {
   params: { path: { id: inspection } },
-  body: { client_uuid: randomUUID(), longitude: 119.6353, latitude: 30.537, accuracy_m: 8, device_time: now },
+  body: {
+    client_uuid: randomUUID(),
+    longitude: 119.6353,
+    latitude: 30.537,
+    accuracy_m: 8,
+    fixed_at: fixedAt,
+    device_time: now,
+  },
 });
 expect(checkIn.data !== undefined, "check-in", checkIn.error);
 expect(checkIn.response.status === 201, "check-in creates", checkIn.response.status);
+expect(checkIn.data.flags.length === 0, "no clock skew for an offline fix", checkIn.data.flags);
 
-// A finding naming two photos that have not arrived.
+// A finding naming three photos that have not arrived (one will be lost on the phone).
 const byForm = randomUUID();
 const byTus = randomUUID();
+const lost = randomUUID();
+const findingUuid = randomUUID();
 const finding = await phone.POST("/api/v1/findings/", {
   body: {
-    client_uuid: randomUUID(),
+    client_uuid: findingUuid,
     inspection,
     category: category.code,
     description: "垃圾堆放",
-    photo_uuids: [byForm, byTus],
+    photo_uuids: [byForm, byTus, lost],
   },
 });
 expect(finding.data !== undefined, "finding", finding.error);
@@ -105,7 +117,11 @@ const early = await phone.POST("/api/v1/inspections/{id}/submit/", {
 });
 const pending = problem(early.error, 409);
 expect(pending.code === "photos_pending", "photos_pending", pending);
-expect((pending.pending_photos ?? []).slice().sort().join() === [byForm, byTus].sort().join(), "pending", pending);
+expect(
+  (pending.pending_photos ?? []).slice().sort().join() === [byForm, byTus, lost].sort().join(),
+  "pending",
+  pending,
+);
 
 // The first photo as a multipart form (optional fields left out, never sent as null).
 const photo = await phone.POST("/api/v1/photos/", {
@@ -164,6 +180,13 @@ const versionlessDelete = await careless.DELETE("/api/v1/uploads/{id}/", {
 });
 const unsupported = problem(versionlessDelete.error, 412);
 expect(unsupported.code === "tus_version_unsupported", "tus_version_unsupported", unsupported);
+
+// The lost photo is dropped from the finding, so that submission can go on.
+const dropped = await phone.DELETE("/api/v1/findings/{client_uuid}/photos/{photo_uuid}/", {
+  params: { path: { client_uuid: findingUuid, photo_uuid: lost } },
+});
+expect(dropped.data !== undefined, "drop the lost photo", dropped.error);
+expect(dropped.data.dropped_photo_uuids.join() === lost, "dropped", dropped.data);
 
 // Submission, and the case it opened.
 const submitted = await phone.POST("/api/v1/inspections/{id}/submit/", {
