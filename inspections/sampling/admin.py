@@ -49,6 +49,14 @@ class SamplingPlanForm(forms.ModelForm):  # type: ignore[type-arg]
         choices=Village.Kind.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
+        initial=["residents"],
+    )
+    urban_rural_classes = forms.MultipleChoiceField(
+        label=_("urban-rural classes (城乡分类代码)"),
+        choices=Village.UrbanRuralClass.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Only villages of these classes; none ticked: every class. Unknown classes are kept."),
     )
 
     class Meta:
@@ -65,6 +73,7 @@ class SamplingPlanForm(forms.ModelForm):  # type: ignore[type-arg]
             "min_per_stratum",
             "exclude_inspected_days",
             "excluded_kinds",
+            "urban_rural_classes",
             "base_weight",
             "open_cases_weight",
             "overdue_cases_weight",
@@ -72,6 +81,7 @@ class SamplingPlanForm(forms.ModelForm):  # type: ignore[type-arg]
             "staleness_cap_days",
             "team_size",
             "team_pool",
+            "recusal_level",
         ]
 
     def clean(self) -> dict[str, Any]:
@@ -95,6 +105,7 @@ class StatusFilter(admin.SimpleListFilter):
             ("committed", _("committed")),
             ("drawn", _("drawn")),
             ("published", _("published")),
+            ("voided", _("voided")),
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -102,7 +113,9 @@ class StatusFilter(admin.SimpleListFilter):
         if value == "draft":
             return queryset.filter(draw__isnull=True)
         if value == "committed":
-            return queryset.filter(draw__isnull=False, draw__drawn_at__isnull=True)
+            return queryset.filter(draw__isnull=False, draw__drawn_at__isnull=True, draw__voided_at__isnull=True)
+        if value == "voided":
+            return queryset.filter(draw__voided_at__isnull=False)
         if value == "drawn":
             return queryset.filter(draw__drawn_at__isnull=False, draw__published_at__isnull=True)
         if value == "published":
@@ -133,7 +146,10 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     fieldsets = [
         (None, {"fields": ["name", "scope", "window_start", "window_end", "organisers"]}),
         (_("Sample"), {"fields": ["sample_size", "sample_rate", "stratum_level", "min_per_stratum"]}),
-        (_("Exclusions"), {"fields": ["exclude_inspected_days", "excluded_kinds"]}),
+        (
+            _("Exclusions"),
+            {"fields": ["exclude_inspected_days", "excluded_kinds", "urban_rural_classes"]},
+        ),
         (
             _(
                 "Risk weights: base + per open case × open cases + per overdue case × overdue cases"
@@ -149,7 +165,7 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 ]
             },
         ),
-        (_("Teams"), {"fields": ["team_size", "team_pool"]}),
+        (_("Teams"), {"fields": ["team_size", "team_pool", "recusal_level"]}),
         (_("Preview and draw"), {"fields": ["preview", "draw_summary", "assignments_table"]}),
     ]
 

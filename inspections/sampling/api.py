@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -70,9 +70,15 @@ class PublicDrawOutput(serializers.Serializer):
     beacon = serializers.CharField(allow_blank=True)
     beacon_source = serializers.CharField(allow_blank=True)
     beacon_entered_at = serializers.DateTimeField(allow_null=True)
-    revealed_seed = serializers.CharField(help_text="The secret seed, hex; revealed at publication.")
-    drawn_at = serializers.DateTimeField()
-    published_at = serializers.DateTimeField()
+    revealed_seed = serializers.CharField(
+        help_text="The secret seed, hex; revealed at publication (or when the draw is voided)."
+    )
+    drawn_at = serializers.DateTimeField(allow_null=True, help_text="Null for a voided draw.")
+    published_at = serializers.DateTimeField(allow_null=True, help_text="Null for a voided draw.")
+    voided_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the draw was voided because it could not be drawn."
+    )
+    void_reason = serializers.CharField(allow_blank=True, help_text="Why it was voided, as written.")
     result = serializers.JSONField(
         help_text="The result exactly as drawn (canonical JSON hashes to result_sha256)."
     )
@@ -87,7 +93,7 @@ def _display(user: User) -> str:
 
 @extend_schema(tags=["public"], responses=PublicDrawOutput, auth=[])
 class PublicDrawView(APIView):
-    """The public record of a published draw: enough for anyone to re-run it (404 before publication)."""
+    """The public record of a published or voided draw: enough for anyone to re-run it (404 before)."""
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
@@ -95,7 +101,7 @@ class PublicDrawView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         draw = (
             Draw.objects.select_related("plan__scope", "inputs")
-            .filter(pk=pk, published_at__isnull=False)
+            .filter(Q(published_at__isnull=False) | Q(voided_at__isnull=False), pk=pk)
             .first()
         )
         if draw is None:
@@ -149,9 +155,12 @@ class PublicDrawView(APIView):
             "beacon": draw.beacon,
             "beacon_source": draw.beacon_source,
             "beacon_entered_at": draw.beacon_entered_at,
-            "revealed_seed": draw.revealed_seed,
+            # A voided draw never ran: nothing is embargoed, and its seed shows why it failed.
+            "revealed_seed": draw.seed if draw.voided_at is not None else draw.revealed_seed,
             "drawn_at": draw.drawn_at,
             "published_at": draw.published_at,
+            "voided_at": draw.voided_at,
+            "void_reason": draw.void_reason,
             "result": draw.result,
             "result_sha256": draw.result_sha256,
             "villages": villages,

@@ -41,6 +41,19 @@ class TeamPool(models.IntegerChoices):
     PREFECTURE = 4, _("inspectors of the village's prefecture")
 
 
+class RecusalLevel(models.IntegerChoices):
+    """How much of an inspector's home is recused: the home county's code cut to this length."""
+
+    COUNTY = 6, _("home county (the rule)")
+    PREFECTURE = 4, _("home prefecture (stricter)")
+    PROVINCE = 2, _("home province (stricter)")
+
+
+def rural_kinds_excluded() -> list[str]:
+    """Plans leave residents' committees (居委会/社区) out unless asked for."""
+    return ["residents"]
+
+
 class SamplingPlan(models.Model):
     """A supervisor's plan for a double-random sample (双随机抽查)."""
 
@@ -84,9 +97,21 @@ class SamplingPlan(models.Model):
     )
     excluded_kinds = models.JSONField(
         _("excluded classes of unit"),
+        default=rural_kinds_excluded,
+        blank=True,
+        help_text=_(
+            "Village classes to leave out: residents' committees by default (rural remediation); "
+            "clear it to include them."
+        ),
+    )
+    urban_rural_classes = models.JSONField(
+        _("urban-rural classes (城乡分类代码)"),
         default=list,
         blank=True,
-        help_text=_("Village classes to leave out, e.g. residents' committees."),
+        help_text=_(
+            "Only villages of these classes, e.g. 210 and 220; empty: every class. "
+            "Villages whose class is not known are kept."
+        ),
     )
     base_weight = models.DecimalField(_("base weight"), max_digits=9, decimal_places=3, default=1)
     open_cases_weight = models.DecimalField(
@@ -118,6 +143,15 @@ class SamplingPlan(models.Model):
     team_size = models.PositiveSmallIntegerField(_("team size"), default=2)
     team_pool = models.PositiveSmallIntegerField(
         _("team pool"), choices=TeamPool.choices, default=TeamPool.PROVINCE
+    )
+    recusal_level = models.PositiveSmallIntegerField(
+        _("recusal of the home"),
+        choices=RecusalLevel.choices,
+        default=RecusalLevel.COUNTY,
+        help_text=_(
+            "Inspectors are recused from their home county, the villages of their declared conflicts and "
+            "the village's previous team; a plan may recuse their whole home prefecture or province."
+        ),
     )
     organisers = models.ManyToManyField(
         User,
@@ -162,6 +196,9 @@ class SamplingPlan(models.Model):
                 condition=Q(stratum_level__in=StratumLevel.values), name="plan_stratum_level_valid"
             ),
             models.CheckConstraint(condition=Q(team_pool__in=TeamPool.values), name="plan_team_pool_valid"),
+            models.CheckConstraint(
+                condition=Q(recusal_level__in=RecusalLevel.values), name="plan_recusal_level_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -187,6 +224,7 @@ class Draw(models.Model):
         COMMITTED = "committed", _("committed")
         DRAWN = "drawn", _("drawn")
         PUBLISHED = "published", _("published")
+        VOIDED = "voided", _("voided")
 
     plan = models.OneToOneField(
         SamplingPlan, verbose_name=_("plan"), on_delete=models.PROTECT, related_name="draw"
@@ -215,6 +253,13 @@ class Draw(models.Model):
     result_sha256 = models.CharField(_("result SHA-256"), max_length=64, blank=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     revealed_seed = models.CharField(_("revealed seed"), max_length=64, blank=True)
+    # A committed draw that cannot be drawn is voided, with a reason on the public record;
+    # its seed is then public too (nothing was drawn), so anyone can see why it failed.
+    voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
+    voided_by = models.ForeignKey(
+        User, verbose_name=_("voided by"), on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    void_reason = models.TextField(_("reason for voiding"), blank=True)
 
     class Meta:
         verbose_name = _("draw")
@@ -247,6 +292,16 @@ class Draw(models.Model):
                 | Q(published_at__gte=F("drawn_at"), revealed_seed=F("seed")),
                 name="draw_published_reveals_the_seed",
             ),
+            models.CheckConstraint(
+                condition=Q(voided_at__isnull=True, voided_by__isnull=True, void_reason="")
+                | Q(
+                    voided_at__gte=F("committed_at"),
+                    voided_by__isnull=False,
+                    void_reason__length__gte=5,
+                    drawn_at__isnull=True,
+                ),
+                name="draw_voided_undrawn_with_reason",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -267,6 +322,8 @@ class Draw(models.Model):
 
     @property
     def status(self) -> str:
+        if self.voided_at is not None:
+            return self.Status.VOIDED
         if self.published_at is not None:
             return self.Status.PUBLISHED
         if self.drawn_at is not None:
@@ -385,6 +442,7 @@ __all__ = [
     "EmbargoAccessLog",
     "Reassignment",
     "SamplingPlan",
+    "RecusalLevel",
     "StratumLevel",
     "TeamPool",
 ]
