@@ -126,7 +126,7 @@ class Inspector(models.Model):
 
     def recusal_county_code(self) -> str:
         """The 6-digit county recused as home: the home county, else a county-or-lower home division."""
-        if self.home_county_id is not None:
+        if self.home_county is not None:
             return self.home_county.code[:6]
         code = self.home_division.code
         return code[:6] if len(code) >= 6 else ""

@@ -33,6 +33,7 @@ from inspections.sampling.selectors import organiser_choices, sampling_plan_list
 from inspections.sampling.services import (
     assignment_reassign,
     draw_publish,
+    draw_void,
     embargo_reads_record,
     sampling_plan_commit,
     sampling_plan_draw,
@@ -113,7 +114,9 @@ class StatusFilter(admin.SimpleListFilter):
         if value == "draft":
             return queryset.filter(draw__isnull=True)
         if value == "committed":
-            return queryset.filter(draw__isnull=False, draw__drawn_at__isnull=True, draw__voided_at__isnull=True)
+            return queryset.filter(
+                draw__isnull=False, draw__drawn_at__isnull=True, draw__voided_at__isnull=True
+            )
         if value == "voided":
             return queryset.filter(draw__voided_at__isnull=False)
         if value == "drawn":
@@ -126,6 +129,15 @@ class StatusFilter(admin.SimpleListFilter):
 class BeaconForm(forms.Form):
     value = forms.CharField(label=_("beacon value"), max_length=500)
     source = forms.CharField(label=_("where anyone can check it"), max_length=300)
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(
+        label=_("reason for voiding"),
+        widget=forms.Textarea,
+        min_length=5,
+        help_text=_("Shown on the draw's public record."),
+    )
 
 
 class ReassignForm(forms.Form):
@@ -280,9 +292,10 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             ((s.code or "—", s.name, s.candidates, s.sample) for s in preview.strata),
         )
         excluded = ", ".join(f"{k}: {v}" for k, v in preview.excluded.items())
+        staffing = self._staffing_table(preview)
         return format_html(
             "<p>{}: <b>{}</b>; {}: <b>{}</b>; {}: {}</p><p>{}</p>{}"
-            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>{}",
             _("candidates"),
             preview.candidate_count,
             _("sample"),
@@ -299,6 +312,42 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             _("name"),
             _("candidates"),
             _("expected sample"),
+            rows,
+            staffing,
+        )
+
+    def _staffing_table(self, preview: Any) -> str:
+        """Team places needed against the roster that may go after recusal, per stratum."""
+        if not preview.staffing:
+            return ""
+        names = {s.code: s.name for s in preview.strata}
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    names.get(r.stratum, r.stratum or "—"),
+                    r.villages,
+                    r.slots,
+                    r.inspectors,
+                    r.capacity,
+                    _("short by %(n)d") % {"n": r.shortfall} if r.shortfall else "✓",
+                )
+                for r in preview.staffing
+            ),
+        )
+        return format_html(
+            "<h3>{}</h3><p>{}</p><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
+            "<th>{}</th></tr>{}</table>",
+            _("Staffing after recusal"),
+            _("In all %(slots)d team places; the roster has %(capacity)d.")
+            % {"slots": preview.slots, "capacity": preview.roster_capacity},
+            _("stratum"),
+            _("villages"),
+            _("team places"),
+            _("inspectors without a conflict"),
+            _("their places"),
+            _("staffing"),
             rows,
         )
 
@@ -320,6 +369,11 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             (_("published at"), draw.published_at or "—"),
             (_("revealed seed"), draw.revealed_seed or "—"),
         ]
+        if draw.voided_at is not None:
+            items += [
+                (_("voided at"), f"{timezone.localtime(draw.voided_at):%Y-%m-%d %H:%M}"),
+                (_("reason for voiding"), draw.void_reason),
+            ]
         return format_html(
             "<table>{}</table>", format_html_join("", "<tr><th>{}</th><td><code>{}</code></td></tr>", items)
         )
@@ -381,6 +435,11 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 "<path:object_id>/draw/",
                 self.admin_site.admin_view(self.draw_view),
                 name="inspections_samplingplan_draw",
+            ),
+            path(
+                "<path:object_id>/void/",
+                self.admin_site.admin_view(self.void_view),
+                name="inspections_samplingplan_void",
             ),
             path(
                 "<path:object_id>/publish/",
@@ -494,6 +553,32 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 "The draw runs once, from the frozen candidates and the seed "
                 "(mixed with the beacon if entered)."
             ),
+        )
+
+    def void_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        plan = self._plan_or_404(request, object_id)
+        form = VoidForm(request.POST or None)
+        if request.method == "POST" and form.is_valid() and self.has_change_permission(request, plan):
+            return self._run(
+                request,
+                plan,
+                lambda: draw_void(
+                    plan=plan,
+                    user=request.user,  # type: ignore[arg-type]
+                    reason=form.cleaned_data["reason"],
+                ),
+                _("Voided: the reason and the seed are on the public record. Make a new plan."),
+            )
+        return self._action_page(
+            request,
+            plan,
+            _("Void the draw of %(plan)s") % {"plan": plan},
+            _(
+                "Only a committed draw that cannot be drawn (some drawn village has no team, or the window "
+                "has ended) can be voided. The reason you give and the seed become public, so anyone can "
+                "re-run the draw and see that it fails."
+            ),
+            form,
         )
 
     def publish_view(self, request: HttpRequest, object_id: str) -> HttpResponse:

@@ -2,8 +2,8 @@
 
 A candidate is an active village of the plan's scope, not of an excluded
 class (residents' committees by default), of one of the plan's urban-rural
-classes when it names some and the village's is known, and not inspected (a submitted inspection) within the plan's exclusion
-period. Its weight is::
+classes when it names some and the village's is known, and not inspected (a
+submitted inspection) within the plan's exclusion period. Its weight is::
 
     base + per_open_case × open cases + per_overdue_case × overdue cases
          + staleness × min(days since the last inspection, cap) / cap

@@ -161,7 +161,11 @@ def canonical_json(value: Any) -> str:
 
 
 def _entry_document(entry: RosterEntry, rule: int) -> dict[str, Any]:
-    document: dict[str, Any] = {"capacity": entry.capacity, "credential": entry.credential, "home": entry.home}
+    document: dict[str, Any] = {
+        "capacity": entry.capacity,
+        "credential": entry.credential,
+        "home": entry.home,
+    }
     if rule >= RECUSAL_RULE:
         document["home_county"] = entry.home_county
         document["conflicts"] = sorted(set(entry.conflicts))

@@ -441,8 +441,8 @@ __all__ = [
     "DrawInputs",
     "EmbargoAccessLog",
     "Reassignment",
-    "SamplingPlan",
     "RecusalLevel",
+    "SamplingPlan",
     "StratumLevel",
     "TeamPool",
 ]

@@ -162,7 +162,11 @@ def _check_staffing(rows: list[StratumStaffing], total: tuple[int, int]) -> None
     short = [r for r in rows if r.shortfall]
     over = total if total[0] > total[1] else None
     if short or over:
-        names = dict(Division.objects.filter(code__in=[r.stratum for r in short if r.stratum]).values_list("code", "name"))
+        names = dict(
+            Division.objects.filter(code__in=[r.stratum for r in short if r.stratum]).values_list(
+                "code", "name"
+            )
+        )
         raise Understaffed.of(short, names=names, total=over)
 
 
@@ -234,9 +238,9 @@ def _conflict_prefixes(inspector_ids: list[int]) -> dict[int, set[str]]:
     """Each inspector's declared conflicts as code prefixes (one query per 5,000 inspectors)."""
     prefixes: dict[int, set[str]] = {}
     for start in range(0, len(inspector_ids), 5_000):
-        rows = InspectorConflict.objects.filter(inspector_id__in=inspector_ids[start : start + 5_000]).values_list(
-            "inspector_id", "village__code", "division__code"
-        )
+        rows = InspectorConflict.objects.filter(
+            inspector_id__in=inspector_ids[start : start + 5_000]
+        ).values_list("inspector_id", "village__code", "division__code")
         for inspector_id, village_code, division_code in rows:
             prefixes.setdefault(inspector_id, set()).add(village_code or division_code)
     return prefixes

@@ -10,8 +10,8 @@ and the reassignment log.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from inspections.sampling import draw as sampling_draw
