@@ -43,6 +43,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inspections.view_samplingplan",
         "inspections.delete_samplingplan",
         "inspections.view_embargoaccesslog",
+        "inspections.add_targetedvisit",
+        "inspections.view_targetedvisit",
         # digests
         "inspections.receive_digest",
         "inspections.view_digestsend",

@@ -9,6 +9,7 @@ services are shown as messages in the reader's language, never as their code.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -28,7 +29,7 @@ from inspections.common.admin import ReadOnlyAdminMixin, message_refusal
 from inspections.common.errors import DomainError
 from inspections.fieldwork.models import Inspection
 from inspections.publication.services import publication_create_for_draw
-from inspections.sampling.models import Assignment, EmbargoAccessLog, SamplingPlan
+from inspections.sampling.models import Assignment, EmbargoAccessLog, SamplingPlan, TargetedVisit
 from inspections.sampling.selectors import organiser_choices, sampling_plan_list
 from inspections.sampling.services import (
     assignment_reassign,
@@ -40,6 +41,7 @@ from inspections.sampling.services import (
     sampling_plan_enter_beacon,
     sampling_plan_preview,
 )
+from inspections.sampling.targeted import targeted_visit_order
 from villages.models import Division, Village
 from villages.scoping import request_prefix
 
@@ -701,3 +703,133 @@ class EmbargoAccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: igno
             )
         )
         return queryset.filter(Q(organises_plan) | Q(organises_inspection))
+
+
+class TargetedVisitForm(forms.Form):
+    mode = forms.ChoiceField(label=_("mode"), choices=[(m.value, m.label) for m in TargetedVisit.MODES])
+    village_codes = forms.CharField(
+        label=_("villages"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("12-digit codes of one village or a list, separated by spaces, commas or new lines."),
+    )
+    basis = forms.CharField(
+        label=_("basis"),
+        max_length=300,
+        required=False,
+        help_text=_("What the visit answers: a complaint's ticket, a 交办 number, a campaign."),
+    )
+    window_start = forms.DateTimeField(label=_("visit window start"), help_text=_("China time."))
+    window_end = forms.DateTimeField(label=_("visit window end"), help_text=_("China time."))
+    team_size = forms.IntegerField(label=_("team size"), min_value=2, initial=2)
+    named_team = forms.ModelMultipleChoiceField(
+        label=_("named team"),
+        queryset=Inspector.objects.filter(is_active=True).select_related("user"),
+        required=False,
+        help_text=_("Leave empty to draw the team from the roster."),
+    )
+    named_reason = forms.CharField(
+        label=_("why the team is named"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+    def codes(self) -> list[str]:
+        return [c for c in re.split(r"[\s,，、;；]+", self.cleaned_data["village_codes"]) if c]
+
+
+@admin.register(TargetedVisit)
+class TargetedVisitAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Targeted visits: ordered here, embargoed like drawn visits; only whoever ordered one sees it."""
+
+    list_display = ["__str__", "mode", "basis", "window_start", "team_choice", "ordered_at"]
+    list_filter = ["mode", "team_choice"]
+    list_select_related = ["ordered_by"]
+    RECORD = (
+        "mode",
+        "basis",
+        "window_start",
+        "window_end",
+        "team_size",
+        "team_choice",
+        "named_reason",
+        "result",
+        "roster_sha256",
+        "seed_commitment",
+        "ordered_by",
+        "ordered_at",
+        "visits",
+    )
+    fields = RECORD
+    readonly_fields = RECORD
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TargetedVisit]:
+        queryset = super().get_queryset(request)
+        user = request.user
+        if not user.is_authenticated or not user.is_active:
+            return queryset.none()
+        if user.is_superuser:
+            return queryset
+        return queryset.filter(ordered_by_id=user.pk)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("inspections"))
+    def visits(self, obj: TargetedVisit) -> str:
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            (
+                (reverse("admin:inspections_inspection_change", args=[i.pk]), i.village)
+                for i in obj.inspections.select_related("village")
+            ),
+        )
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        order = self.get_object(request, unquote(object_id))
+        if order is not None:
+            embargo_reads_record(
+                user=request.user,
+                action="admin targeted visit",
+                path=request.path,
+                inspections=order.inspections.all(),
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise Http404
+        form = TargetedVisitForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                order = targeted_visit_order(
+                    user=request.user,  # type: ignore[arg-type]
+                    mode=data["mode"],
+                    village_codes=form.codes(),
+                    window_start=data["window_start"],
+                    window_end=data["window_end"],
+                    team_size=data["team_size"],
+                    basis=data["basis"],
+                    named_team=list(data["named_team"]) or None,
+                    named_reason=data["named_reason"],
+                )
+            except DomainError as refusal:
+                message_refusal(self, request, refusal)
+            else:
+                self.message_user(
+                    request, _("Ordered: each village is an embargoed inspection."), messages.SUCCESS
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:inspections_targetedvisit_change", args=[order.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Order a targeted visit"),
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/inspections/targetedvisit/add.html", context)

@@ -20,7 +20,8 @@ from rest_framework.views import APIView
 
 from inspections.accounts.models import User
 from inspections.fieldwork.models import Inspection
-from inspections.sampling.models import Draw, Reassignment
+from inspections.sampling.models import Draw, Reassignment, TargetedVisit
+from inspections.sampling.targeted import targeted_visit_is_public
 from villages.api.serializers import DivisionSummarySerializer
 
 
@@ -167,3 +168,52 @@ class PublicDrawView(APIView):
             "reassignments": reassignments,
         }
         return Response(PublicDrawOutput(record).data)
+
+
+class PublicTargetedVisitOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    mode = serializers.ChoiceField(choices=[(m.value, m.label) for m in TargetedVisit.MODES])
+    basis = serializers.CharField(allow_blank=True)
+    ordered_at = serializers.DateTimeField()
+    ordered_by = serializers.CharField(help_text="Who ordered the visit.")
+    window_start = serializers.DateTimeField()
+    window_end = serializers.DateTimeField()
+    team_choice = serializers.ChoiceField(choices=TargetedVisit.Choice.choices)
+    named_reason = serializers.CharField(allow_blank=True, help_text="Why the team was named (named teams).")
+    parameters = serializers.JSONField(help_text="The frozen parameters of the order.")
+    roster = serializers.CharField(allow_blank=True, help_text="Canonical JSON of the frozen roster (drawn).")
+    roster_sha256 = serializers.CharField(allow_blank=True)
+    seed_commitment = serializers.CharField(allow_blank=True)
+    revealed_seed = serializers.CharField(allow_blank=True, help_text="The seed of a drawn team, hex.")
+    result = serializers.JSONField(help_text="Village code → team (credential numbers), as ordered.")
+
+
+@extend_schema(tags=["public"], responses=PublicTargetedVisitOutput, auth=[])
+class PublicTargetedVisitView(APIView):
+    """The public record of a targeted visit once every one of its visits is closed (404 before)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request, pk: int) -> Response:
+        order = TargetedVisit.objects.select_related("ordered_by").filter(pk=pk).first()
+        if order is None or not targeted_visit_is_public(order):
+            raise Http404
+        record = {
+            "id": order.pk,
+            "mode": order.mode,
+            "basis": order.basis,
+            "ordered_at": order.ordered_at,
+            "ordered_by": _display(order.ordered_by),
+            "window_start": order.window_start,
+            "window_end": order.window_end,
+            "team_choice": order.team_choice,
+            "named_reason": order.named_reason,
+            "parameters": order.parameters,
+            "roster": order.roster,
+            "roster_sha256": order.roster_sha256,
+            "seed_commitment": order.seed_commitment,
+            "revealed_seed": order.seed,
+            "result": order.result,
+        }
+        return Response(PublicTargetedVisitOutput(record).data)

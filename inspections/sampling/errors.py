@@ -27,6 +27,7 @@ code                           status  when
 ``understaffed``               422     commit of a plan whose strata the roster cannot staff (named)
 ``draw_voided``                409     a beacon, draw or publication of a voided draw
 ``draw_can_be_drawn``          409     voiding a draw that can still be drawn (or already was)
+``unknown_villages``           422     a targeted visit names no village, or ones not in the jurisdiction
 =============================  ======  ===============================================
 
 A reassignment by someone who does not organise the plan is the generic
@@ -275,3 +276,19 @@ class DrawCanBeDrawn(SamplingError):
     default_detail = _(
         "Only a committed draw that cannot be drawn (unstaffable, or its window has ended) can be voided."
     )
+
+
+class UnknownVillages(SamplingError):
+    code = "unknown_villages"
+    status = 422
+    default_detail = _("Name at least one active village of your jurisdiction.")
+
+    @classmethod
+    def of(cls, codes: Sequence[str]) -> UnknownVillages:
+        if not codes:
+            return cls()
+        return cls(
+            _("No active village of your jurisdiction has these codes: %(codes)s")
+            % {"codes": ", ".join(codes[:UNSTAFFABLE_NAMED])},
+            extra={"codes": list(codes)},
+        )

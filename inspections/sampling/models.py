@@ -397,6 +397,74 @@ class Reassignment(models.Model):
         return f"{self.assignment} @ {self.at:%Y-%m-%d %H:%M}"
 
 
+class TargetedVisit(models.Model):
+    """A supervisor's order for a visit of chosen villages (暗访, 专项, 举报核查, 督察交办核查, 日常).
+
+    Its inspections are embargoed like drawn ones (``fieldwork.selectors``). The team
+    is drawn by the keyed-hash team draw of sampling plans from a frozen roster
+    (seed committed, revealed on the public record once every visit is closed), or
+    named by the organiser with a written reason. Insert-only once ordered.
+    """
+
+    class Choice(models.TextChoices):
+        DRAWN = "drawn", _("drawn from the roster")
+        NAMED = "named", _("named, with a reason")
+
+    MODES = (
+        Inspection.Mode.UNANNOUNCED,
+        Inspection.Mode.SPECIAL,
+        Inspection.Mode.REPORT,
+        Inspection.Mode.SUPERVISION_CHECK,
+        Inspection.Mode.ROUTINE,
+    )
+
+    mode = models.CharField(_("mode"), max_length=20, choices=[(m.value, m.label) for m in MODES])
+    basis = models.CharField(
+        _("basis"),
+        max_length=300,
+        blank=True,
+        help_text=_("What the visit answers: a complaint's ticket, a 交办 number, a campaign."),
+    )
+    window_start = models.DateTimeField(_("visit window start"))
+    window_end = models.DateTimeField(_("visit window end"))
+    team_size = models.PositiveSmallIntegerField(_("team size"), default=2)
+    team_choice = models.CharField(_("team"), max_length=10, choices=Choice.choices)
+    named_reason = models.TextField(_("why the team is named"), blank=True)
+    parameters = models.JSONField(_("frozen parameters"))
+    roster = models.TextField(_("inspector roster"), blank=True, help_text=_("Canonical JSON."))
+    roster_sha256 = models.CharField(_("roster SHA-256"), max_length=64, blank=True)
+    # The secret of a drawn team: served only once every visit of the order is closed.
+    seed = models.CharField(_("seed"), max_length=64, blank=True, editable=False)
+    seed_commitment = models.CharField(_("seed commitment (SHA-256 of the seed)"), max_length=64, blank=True)
+    result = models.JSONField(_("teams"), help_text=_("Village code → credential numbers, in draw order."))
+    inspections = models.ManyToManyField(
+        Inspection, verbose_name=_("inspections"), related_name="targeted_orders"
+    )
+    ordered_by = models.ForeignKey(
+        User, verbose_name=_("ordered by"), on_delete=models.PROTECT, related_name="+"
+    )
+    ordered_at = models.DateTimeField(_("ordered at"))
+
+    class Meta:
+        verbose_name = _("targeted visit")
+        verbose_name_plural = _("targeted visits")
+        ordering = ["-ordered_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(window_end__gt=F("window_start")), name="targeted_window_ordered"
+            ),
+            models.CheckConstraint(condition=Q(team_size__gte=2), name="targeted_team_of_two_or_more"),
+            models.CheckConstraint(
+                condition=Q(team_choice="drawn", seed__length=64, seed_commitment__length=64)
+                | Q(team_choice="named", named_reason__length__gte=5, seed=""),
+                name="targeted_team_drawn_or_named_with_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_mode_display()} · {self.ordered_at:%Y-%m-%d}"  # type: ignore[attr-defined]
+
+
 class EmbargoAccessLog(models.Model):
     """One read of embargoed data (a plan, draw or inspection before its time). Append-only."""
 
@@ -444,5 +512,6 @@ __all__ = [
     "RecusalLevel",
     "SamplingPlan",
     "StratumLevel",
+    "TargetedVisit",
     "TeamPool",
 ]

@@ -207,13 +207,20 @@ def _roster(plan: SamplingPlan, candidate_codes: set[str]) -> tuple[list[RosterE
     lowered by them, or a team taken from them, would tell of visits its
     readers may not know about.
     """
+    return roster_entries(pool_prefix=_pool_prefix(plan), scope_code=plan.scope_code, codes=candidate_codes)
+
+
+def roster_entries(
+    *, pool_prefix: str, scope_code: str, codes: set[str]
+) -> tuple[list[RosterEntry], dict[str, list[str]]]:
+    """Active inspectors whose home starts with ``pool_prefix``, and the previous teams of ``codes``."""
     inspectors = (
         Inspector.objects.filter(is_active=True, user__is_active=True, capacity__gt=0)
-        .filter(home_division__code__startswith=_pool_prefix(plan))
+        .filter(home_division__code__startswith=pool_prefix)
         .values_list("id", "credential_number", "home_division__code", "home_county__code", "capacity")
     )
     rows = list(inspectors)
-    conflicts = _conflict_prefixes([row[0] for row in rows])
+    conflicts = conflict_prefixes([row[0] for row in rows])
     entries = [
         RosterEntry(
             credential=credential,
@@ -224,7 +231,7 @@ def _roster(plan: SamplingPlan, candidate_codes: set[str]) -> tuple[list[RosterE
         )
         for inspector_id, credential, home, county, capacity in rows
     ]
-    return entries, _previous_teams(plan.scope_code, candidate_codes) if candidate_codes else {}
+    return entries, _previous_teams(scope_code, codes) if codes else {}
 
 
 def _home_county(home: str, county: str | None) -> str:
@@ -234,7 +241,7 @@ def _home_county(home: str, county: str | None) -> str:
     return home[:6] if len(home) >= 6 else ""
 
 
-def _conflict_prefixes(inspector_ids: list[int]) -> dict[int, set[str]]:
+def conflict_prefixes(inspector_ids: list[int]) -> dict[int, set[str]]:
     """Each inspector's declared conflicts as code prefixes (one query per 5,000 inspectors)."""
     prefixes: dict[int, set[str]] = {}
     for start in range(0, len(inspector_ids), 5_000):
@@ -593,7 +600,7 @@ def assignment_reassign(
     if len(members) != plan.team_size:
         problems.append(_("the team must have %(n)d members") % {"n": plan.team_size})
     parameters = DrawParameters.from_frozen(assignment.draw.parameters)
-    conflicts = _conflict_prefixes([m.pk for m in members])
+    conflicts = conflict_prefixes([m.pk for m in members])
     for member in Inspector.objects.filter(pk__in=[m.pk for m in members]).select_related(
         "home_division", "home_county", "user"
     ):

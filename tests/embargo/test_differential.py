@@ -118,6 +118,7 @@ PARAMETER_MODELS: dict[tuple[str, str], type[models.Model]] = {
     ("case-verification", "pk"): apps.get_model("inspections", "Case"),
     ("case-look-back", "pk"): apps.get_model("inspections", "Case"),
     ("public-draw", "pk"): Draw,
+    ("public-targeted-visit", "pk"): apps.get_model("inspections", "TargetedVisit"),
     ("public-result-detail", "pk"): Publication,
     ("public-typical-detail", "pk"): TypicalCase,
     ("public-image", "uuid"): PublicImage,

@@ -34,6 +34,7 @@ SHIPPED = {
     "understaffed": 422,
     "draw_voided": 409,
     "draw_can_be_drawn": 409,
+    "unknown_villages": 422,
 }
 
 
