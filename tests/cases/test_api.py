@@ -69,6 +69,7 @@ def test_a_responsible_party_sees_only_their_jurisdiction_and_only_after_submiss
 
 def test_an_inspector_sees_the_cases_of_their_inspections_and_verification_visits() -> None:
     me = inspector(home_division=division("330502"))
+    inspector(home_division=division("330521"))  # the second member of a verification team
     someone = inspector(home_division=division("330523"))
     own = open_case(team=[me])
     others = open_case(team=[someone])
@@ -83,7 +84,7 @@ def test_an_inspector_sees_the_cases_of_their_inspections_and_verification_visit
 
     assert own.pk in visible
     assert others.pk not in visible
-    assert rectified.pk in visible  # `me` is the only eligible verifier, drawn, window open
+    assert rectified.pk in visible  # a team of the only two eligible verifiers, drawn, window open
 
 
 def test_a_supervisor_sees_the_jurisdiction_and_filters_it() -> None:

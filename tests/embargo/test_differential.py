@@ -69,8 +69,9 @@ from inspections.evidence.models import Photo, Upload
 from inspections.fieldwork.models import CheckIn, Finding, Inspection
 from inspections.fieldwork.services import check_in_record, finding_record
 from inspections.publication.models import Publication, PublicImage, TypicalCase
-from inspections.sampling.models import Assignment, Draw
+from inspections.sampling.models import Assignment, Draw, TargetedVisit
 from inspections.sampling.services import sampling_plan_commit, sampling_plan_draw
+from inspections.sampling.targeted import targeted_visit_order
 from tests.builders import (
     ANJI,
     COUNTIES,
@@ -92,6 +93,7 @@ from tests.builders import (
     user,
 )
 from tests.conftest import client_for
+from villages.models import Village
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -118,7 +120,7 @@ PARAMETER_MODELS: dict[tuple[str, str], type[models.Model]] = {
     ("case-verification", "pk"): apps.get_model("inspections", "Case"),
     ("case-look-back", "pk"): apps.get_model("inspections", "Case"),
     ("public-draw", "pk"): Draw,
-    ("public-targeted-visit", "pk"): apps.get_model("inspections", "TargetedVisit"),
+    ("public-targeted-visit", "pk"): TargetedVisit,
     ("public-result-detail", "pk"): Publication,
     ("public-typical-detail", "pk"): TypicalCase,
     ("public-image", "uuid"): PublicImage,
@@ -228,18 +230,36 @@ def _pks() -> dict[type[models.Model], set[Any]]:
     }
 
 
-def _hide_visit(world: World, *, under_way: bool) -> None:
+def _hide_visit(world: World, *, under_way: bool, kind: str = "draw") -> None:
     """Another organiser's plan, committed and drawn: its visits are embargoed.
+
+    ``kind="targeted"``: instead, another organiser's targeted 暗访 of three of
+    Anji's villages, its team drawn by the keyed-hash team draw.
 
     ``under_way``: the window has opened and the team has checked in, recorded a
     finding and uploaded a photo that duplicates the visible one (so flags and
     duplicates are tried too); the team then knows of the visit.
     """
     before = _pks()
-    hidden = plan(by=world.hidden_organiser, name="市级暗访第二批", sample_size=3)
-    sampling_plan_commit(plan=hidden, user=world.hidden_organiser, now=NOW)
-    draw = sampling_plan_draw(plan=hidden, user=world.hidden_organiser, now=NOW)
-    visits = list(Inspection.objects.filter(assignment__draw=draw).select_related("village").order_by("pk"))
+    if kind == "targeted":
+        anji = Village.objects.filter(code__startswith=ANJI, kind=Village.Kind.VILLAGERS).order_by("code")
+        order = targeted_visit_order(
+            user=world.hidden_organiser,
+            mode=Inspection.Mode.UNANNOUNCED,
+            village_codes=[v.code for v in anji[:3]],
+            window_start=NOW + dt.timedelta(days=3),
+            window_end=NOW + dt.timedelta(days=5),
+            basis="市级暗访第二批",
+            now=NOW,
+        )
+        visits = list(order.inspections.select_related("village").order_by("pk"))
+    else:
+        hidden = plan(by=world.hidden_organiser, name="市级暗访第二批", sample_size=3)
+        sampling_plan_commit(plan=hidden, user=world.hidden_organiser, now=NOW)
+        draw = sampling_plan_draw(plan=hidden, user=world.hidden_organiser, now=NOW)
+        visits = list(
+            Inspection.objects.filter(assignment__draw=draw).select_related("village").order_by("pk")
+        )
     world.hidden_village_names = [visit.village.name for visit in visits]
     world.hidden_village_codes = [visit.village.code for visit in visits]
     if under_way:
@@ -554,7 +574,9 @@ class _Rollback(Exception):
     pass
 
 
-def differences(*, under_way: bool, capture: Any, only: str | None = None) -> tuple[int, list[str]]:
+def differences(
+    *, under_way: bool, capture: Any, only: str | None = None, kind: str = "draw"
+) -> tuple[int, list[str]]:
     """How many renderings were compared, and those that differ with and without the pending visit."""
     readers, hidden_organiser = _baseline()
     world = World(readers=readers, hidden_organiser=hidden_organiser, township_party=f"party-{ANJI}101")
@@ -563,7 +585,7 @@ def differences(*, under_way: bool, capture: Any, only: str | None = None) -> tu
     requests: list[Request] = []
     try:
         with transaction.atomic():
-            _hide_visit(world, under_way=under_way)
+            _hide_visit(world, under_way=under_way, kind=kind)
             _after(world)
             readers = [reader for reader in world.readers if reader.pk not in world.excluded]
             requests = _site_requests(world) + _admin_requests(world)
@@ -577,6 +599,7 @@ def differences(*, under_way: bool, capture: Any, only: str | None = None) -> tu
     except _Rollback:
         pass
     assert not Draw.objects.filter(plan__created_by=hidden_organiser).exists(), "the visit was rolled back"
+    assert not TargetedVisit.objects.filter(ordered_by=hidden_organiser).exists(), "the order was rolled back"
     _reset_sequences()
     _after(world)
     without_visit = _render_all(world, requests, readers, changelists=only is None)
@@ -616,10 +639,18 @@ def _addresses_of_excluded(world: World) -> set[str]:
     )
 
 
-@pytest.mark.parametrize("under_way", [False, True], ids=["before-the-window", "under-way"])
-def test_a_pending_visit_is_undetectable(under_way: bool, django_capture_on_commit_callbacks: Any) -> None:
+@pytest.mark.parametrize(
+    ("kind", "under_way"),
+    [("draw", False), ("draw", True), ("targeted", False)],
+    ids=["before-the-window", "under-way", "targeted-unannounced"],
+)
+def test_a_pending_visit_is_undetectable(
+    kind: str, under_way: bool, django_capture_on_commit_callbacks: Any
+) -> None:
     with time_machine.travel(NOW, tick=False):
-        compared, differing = differences(under_way=under_way, capture=django_capture_on_commit_callbacks)
+        compared, differing = differences(
+            under_way=under_way, capture=django_capture_on_commit_callbacks, kind=kind
+        )
     assert compared > 1_000, "the surfaces were enumerated"
     assert not differing, "the pending visit shows:\n" + "\n".join(differing[:40])
 
