@@ -16,7 +16,7 @@ from inspections.fieldwork.models import Inspection
 from villages.scoping import JurisdictionScopedAdmin
 
 # Roles whose whole view of the data is their jurisdiction's subtree.
-JURISDICTION_ROLES = {Role.SUPERVISOR, Role.RESPONSIBLE_PARTY}
+JURISDICTION_ROLES = {Role.SUPERVISOR, Role.RESPONSIBLE_PARTY, Role.COMPLAINT_INTAKE}
 
 
 class UserForm(UserChangeForm):  # type: ignore[type-arg]

@@ -15,6 +15,8 @@ class Role(models.TextChoices):
     INSPECTOR = "inspector", _("inspector")
     SUPERVISOR = "supervisor", _("supervisor")
     RESPONSIBLE_PARTY = "responsible_party", _("responsible party")
+    # Records complaints (12345 / 12369) and alone reads the reporter's contact.
+    COMPLAINT_INTAKE = "complaint_intake", _("complaint intake")
 
 
 class Language(models.TextChoices):
