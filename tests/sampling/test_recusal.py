@@ -388,3 +388,15 @@ def test_the_admin_voids_an_undrawable_draw_with_a_reason(undrawable: SamplingPl
     assert draw.void_reason == "德清县无人可派，另行制定计划"
     page = client.get(f"/admin/inspections/samplingplan/{undrawable.pk}/change/").content.decode()
     assert "德清县无人可派，另行制定计划" in page
+
+
+def test_the_database_writes_a_void_once(undrawable: SamplingPlan) -> None:
+    from django.db import DatabaseError, transaction
+
+    draw = draw_void(plan=undrawable, user=undrawable.created_by, reason="德清县无人可派")
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Draw.objects.filter(pk=draw.pk).update(void_reason="改写理由")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Draw.objects.filter(pk=draw.pk).update(voided_at=None, voided_by=None, void_reason="")
+    assert Draw.objects.get(pk=draw.pk).void_reason == "德清县无人可派"
