@@ -33,7 +33,9 @@ def complaint_order_check(
     now: datetime | None = None,
 ) -> Complaint:
     """The complaint's 举报核查: a targeted visit of its village, embargoed like any other."""
-    complaint = Complaint.objects.select_for_update(of=("self",)).select_related("village").get(pk=complaint.pk)
+    complaint = (
+        Complaint.objects.select_for_update(of=("self",)).select_related("village").get(pk=complaint.pk)
+    )
     if complaint.check_visit_id is not None:
         raise ComplaintAlreadyChecked
     if complaint.village is None:
