@@ -404,7 +404,7 @@ def _insert_links(through: Any, column: str, rows: list[tuple[int, int]]) -> Non
             cursor.executemany(f"INSERT INTO {table} {columns} VALUES (%s, %s)", rows)  # noqa: S608
 
 
-def _unstaffable(error: UnstaffableError) -> Unstaffable:
+def unstaffable_refusal(error: UnstaffableError) -> Unstaffable:
     """The refusal naming the villages that cannot be staffed, with their names (one query)."""
     codes = [v.code for v in error.villages]
     names = dict(Village.objects.filter(code__in=codes).values_list("code", "name"))
@@ -433,7 +433,7 @@ def sampling_plan_draw(*, plan: SamplingPlan, user: User, now: datetime | None =
             validate=False,  # serialised by the commit, immutable since; verify_draw validates
         )
     except UnstaffableError as error:
-        raise _unstaffable(error) from error
+        raise unstaffable_refusal(error) from error
 
     codes = [v.code for v in result.villages]
     village_ids: dict[str, int] = {}

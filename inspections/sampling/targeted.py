@@ -41,7 +41,7 @@ from inspections.sampling.errors import (
     WindowInPast,
 )
 from inspections.sampling.models import TargetedVisit
-from inspections.sampling.services import _unstaffable, conflict_prefixes, roster_entries
+from inspections.sampling.services import conflict_prefixes, roster_entries, unstaffable_refusal
 from villages.models import Village
 
 OPEN = (Inspection.Status.SCHEDULED, Inspection.Status.IN_PROGRESS)
@@ -175,7 +175,7 @@ def targeted_visit_order(
                 recusal_rule=RECUSAL_RULE,
             )
         except UnstaffableError as error:
-            raise _unstaffable(error) from error
+            raise unstaffable_refusal(error) from error
         seed_hex, commitment = seed.hex(), hashlib.sha256(seed).hexdigest()
         choice = TargetedVisit.Choice.DRAWN
     order = TargetedVisit.objects.create(
