@@ -422,6 +422,8 @@ QINGSHAN_ESCALATION_STEP_WORKING_DAYS = env.int("QINGSHAN_ESCALATION_STEP_WORKIN
 QINGSHAN_ESCALATION_MAX_LEVEL = env.int("QINGSHAN_ESCALATION_MAX_LEVEL", default=2)
 # Verification visits (核查销号) are due within this many working days of the rectification.
 QINGSHAN_VERIFICATION_WORKING_DAYS = env.int("QINGSHAN_VERIFICATION_WORKING_DAYS", default=10)
+# Verification and look-back teams: at least two inspectors, never the rectifier.
+QINGSHAN_FOLLOW_UP_TEAM_SIZE = env.int("QINGSHAN_FOLLOW_UP_TEAM_SIZE", default=2)
 # Look-back (回头看): the share of cases closed each day that gets a visit, within N days of closure.
 QINGSHAN_LOOK_BACK_SHARE = env.float("QINGSHAN_LOOK_BACK_SHARE", default=0.1)
 QINGSHAN_LOOK_BACK_WITHIN_DAYS = env.int("QINGSHAN_LOOK_BACK_WITHIN_DAYS", default=30)

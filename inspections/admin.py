@@ -3,6 +3,7 @@
 from inspections.accounts import admin as accounts_admin  # noqa: F401
 from inspections.cases import admin as cases_admin  # noqa: F401
 from inspections.checklist import admin as checklist_admin  # noqa: F401
+from inspections.complaints import admin as complaints_admin  # noqa: F401
 from inspections.digests import admin as digests_admin  # noqa: F401
 from inspections.fieldwork import admin as fieldwork_admin  # noqa: F401
 from inspections.publication import admin as publication_admin  # noqa: F401

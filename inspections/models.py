@@ -19,6 +19,7 @@ from inspections.cases.models import (
 )
 from inspections.checklist.models import Domain, ProblemCategory, Severity
 from inspections.common.models import MailSend
+from inspections.complaints.models import Complaint
 from inspections.digests.models import DigestKind, DigestSend, DigestSubscription
 from inspections.evidence.models import Photo, Upload
 from inspections.fieldwork.models import CheckIn, Finding, Inspection, LocationStatus
@@ -43,6 +44,7 @@ __all__ = [
     "CaseNotification",
     "CaseStatus",
     "CheckIn",
+    "Complaint",
     "DeadlineRule",
     "DigestKind",
     "DigestSend",

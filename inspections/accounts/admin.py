@@ -10,13 +10,13 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from inspections.accounts.models import Inspector, Role, User
+from inspections.accounts.models import Inspector, InspectorConflict, Role, User
 from inspections.accounts.services import user_tokens_revoke
 from inspections.fieldwork.models import Inspection
 from villages.scoping import JurisdictionScopedAdmin
 
 # Roles whose whole view of the data is their jurisdiction's subtree.
-JURISDICTION_ROLES = {Role.SUPERVISOR, Role.RESPONSIBLE_PARTY}
+JURISDICTION_ROLES = {Role.SUPERVISOR, Role.RESPONSIBLE_PARTY, Role.COMPLAINT_INTAKE}
 
 
 class UserForm(UserChangeForm):  # type: ignore[type-arg]
@@ -51,14 +51,31 @@ class UserAdmin(JurisdictionScopedAdmin, BaseUserAdmin):  # type: ignore[misc]
             user_tokens_revoke(user=obj)
 
 
+class InspectorConflictInline(admin.TabularInline):  # type: ignore[type-arg]
+    """Declared conflicts: the village where the inspector lives or works, related units."""
+
+    model = InspectorConflict
+    extra = 0
+    autocomplete_fields = ["village", "division"]
+
+
 @admin.register(Inspector)
 class InspectorAdmin(JurisdictionScopedAdmin):
+    inlines = [InspectorConflictInline]
     scope_code_field = "home_division__code"
-    list_display = ["credential_number", "user", "unit", "home_division", "is_active", "capacity"]
+    list_display = [
+        "credential_number",
+        "user",
+        "unit",
+        "home_division",
+        "home_county",
+        "is_active",
+        "capacity",
+    ]
     list_filter = ["is_active"]
-    list_select_related = ["user", "home_division"]
+    list_select_related = ["user", "home_division", "home_county"]
     search_fields = ["credential_number", "user__username", "user__last_name", "unit"]
-    autocomplete_fields = ["user", "home_division"]
+    autocomplete_fields = ["user", "home_division", "home_county"]
     # The roster with what sampling needs: capacity, and the villages each inspector visited.
     readonly_fields = ["inspected_villages"]
 

@@ -15,6 +15,8 @@ class Role(models.TextChoices):
     INSPECTOR = "inspector", _("inspector")
     SUPERVISOR = "supervisor", _("supervisor")
     RESPONSIBLE_PARTY = "responsible_party", _("responsible party")
+    # Records complaints (12345 / 12369) and alone reads the reporter's contact.
+    COMPLAINT_INTAKE = "complaint_intake", _("complaint intake")
 
 
 class Language(models.TextChoices):
@@ -91,7 +93,23 @@ class Inspector(models.Model):
         verbose_name=_("home division"),
         on_delete=models.PROTECT,
         related_name="+",
-        help_text=_("Where the inspector lives or works: inspections there are recused."),
+        help_text=_(
+            "The division of the inspector's unit: it decides which plans' pools the inspector is in."
+        ),
+    )
+    home_county = models.ForeignKey(
+        Division,
+        verbose_name=_("home county"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        limit_choices_to={"level": 3},
+        help_text=_(
+            "The county the inspector is from: its villages are recused. Empty: the county of the "
+            "home division, when that is a county or lower (provincial and prefecture staff are "
+            "recused only from their home county, so give it for them)."
+        ),
     )
     is_active = models.BooleanField(_("active"), default=True)
     capacity = models.PositiveSmallIntegerField(
@@ -107,3 +125,65 @@ class Inspector(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user.get_full_name() or self.user.username} ({self.credential_number})"
+
+    def recusal_county_code(self) -> str:
+        """The 6-digit county recused as home: the home county, else a county-or-lower home division."""
+        if self.home_county is not None:
+            return self.home_county.code[:6]
+        code = self.home_division.code
+        return code[:6] if len(code) >= 6 else ""
+
+
+class InspectorConflict(models.Model):
+    """A declared conflict (利害关系): the inspector is recused from every village under the division."""
+
+    class Kind(models.TextChoices):
+        LIVES = "lives", _("lives there")
+        WORKS = "works", _("works there")
+        RELATED = "related", _("personal relation")
+
+    inspector = models.ForeignKey(
+        Inspector, verbose_name=_("inspector"), on_delete=models.CASCADE, related_name="conflicts"
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    village = models.ForeignKey(
+        "villages.Village",
+        verbose_name=_("village"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    division = models.ForeignKey(
+        Division,
+        verbose_name=_("division or unit"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text=_("A township, county or wider division whose villages are all recused."),
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("inspector conflict")
+        verbose_name_plural = _("inspector conflicts")
+        ordering = ["inspector", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(village__isnull=False, division__isnull=True)
+                | models.Q(village__isnull=True, division__isnull=False),
+                name="conflict_names_one_place",
+                violation_error_message=_("Name either a village or a division."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.inspector}: {self.get_kind_display()}"
+
+    @property
+    def prefix(self) -> str:
+        """The code prefix of the recused villages."""
+        place = self.village if self.village_id is not None else self.division
+        assert place is not None  # conflict_names_one_place
+        return place.code

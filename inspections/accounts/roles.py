@@ -43,6 +43,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inspections.view_samplingplan",
         "inspections.delete_samplingplan",
         "inspections.view_embargoaccesslog",
+        "inspections.add_targetedvisit",
+        "inspections.view_targetedvisit",
+        "inspections.view_complaint",
         # digests
         "inspections.receive_digest",
         "inspections.view_digestsend",
@@ -52,6 +55,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.RESPONSIBLE_PARTY: [
         "villages.view_village",
         "inspections.view_problemcategory",
+    ],
+    # Usually held with the supervisor role: whoever takes the hotline's tickets.
+    Role.COMPLAINT_INTAKE: [
+        "villages.view_village",
+        "inspections.view_complaint",
+        "inspections.add_complaint",
+        "inspections.change_complaint",
     ],
 }
 

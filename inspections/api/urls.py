@@ -16,7 +16,7 @@ from inspections.fieldwork.api import (
     SubmitView,
 )
 from inspections.publication import public_api
-from inspections.sampling.api import PublicDrawView
+from inspections.sampling.api import PublicDrawView, PublicTargetedVisitView
 from villages.api.views import VillageListView
 
 urlpatterns = [
@@ -56,6 +56,7 @@ urlpatterns = [
     path("cases/<int:pk>/look-back/", cases.LookBackView.as_view(), name="case-look-back"),
     # public record (一公开): no account needed
     path("public/draws/<int:pk>/", PublicDrawView.as_view(), name="public-draw"),
+    path("public/targeted-visits/<int:pk>/", PublicTargetedVisitView.as_view(), name="public-targeted-visit"),
     path("public/results/", public_api.PublicResultListView.as_view(), name="public-result-list"),
     path(
         "public/results/<int:pk>/", public_api.PublicResultDetailView.as_view(), name="public-result-detail"

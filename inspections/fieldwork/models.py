@@ -35,6 +35,10 @@ class Inspection(models.Model):
         REPORT = "report", _("complaint verification (举报核查)")
         ROUTINE = "routine", _("routine (日常)")
         VERIFICATION = "verification", _("rectification verification (核查销号)")
+        SUPERVISION_CHECK = (
+            "supervision_check",
+            _("check of a matter handed down by inspectors (督察交办核查)"),
+        )
 
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", _("scheduled")

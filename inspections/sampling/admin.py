@@ -9,6 +9,7 @@ services are shown as messages in the reader's language, never as their code.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -28,17 +29,19 @@ from inspections.common.admin import ReadOnlyAdminMixin, message_refusal
 from inspections.common.errors import DomainError
 from inspections.fieldwork.models import Inspection
 from inspections.publication.services import publication_create_for_draw
-from inspections.sampling.models import Assignment, EmbargoAccessLog, SamplingPlan
+from inspections.sampling.models import Assignment, EmbargoAccessLog, SamplingPlan, TargetedVisit
 from inspections.sampling.selectors import organiser_choices, sampling_plan_list
 from inspections.sampling.services import (
     assignment_reassign,
     draw_publish,
+    draw_void,
     embargo_reads_record,
     sampling_plan_commit,
     sampling_plan_draw,
     sampling_plan_enter_beacon,
     sampling_plan_preview,
 )
+from inspections.sampling.targeted import targeted_visit_order
 from villages.models import Division, Village
 from villages.scoping import request_prefix
 
@@ -49,6 +52,14 @@ class SamplingPlanForm(forms.ModelForm):  # type: ignore[type-arg]
         choices=Village.Kind.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
+        initial=["residents"],
+    )
+    urban_rural_classes = forms.MultipleChoiceField(
+        label=_("urban-rural classes (城乡分类代码)"),
+        choices=Village.UrbanRuralClass.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Only villages of these classes; none ticked: every class. Unknown classes are kept."),
     )
 
     class Meta:
@@ -65,6 +76,7 @@ class SamplingPlanForm(forms.ModelForm):  # type: ignore[type-arg]
             "min_per_stratum",
             "exclude_inspected_days",
             "excluded_kinds",
+            "urban_rural_classes",
             "base_weight",
             "open_cases_weight",
             "overdue_cases_weight",
@@ -72,6 +84,7 @@ class SamplingPlanForm(forms.ModelForm):  # type: ignore[type-arg]
             "staleness_cap_days",
             "team_size",
             "team_pool",
+            "recusal_level",
         ]
 
     def clean(self) -> dict[str, Any]:
@@ -95,6 +108,7 @@ class StatusFilter(admin.SimpleListFilter):
             ("committed", _("committed")),
             ("drawn", _("drawn")),
             ("published", _("published")),
+            ("voided", _("voided")),
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -102,7 +116,11 @@ class StatusFilter(admin.SimpleListFilter):
         if value == "draft":
             return queryset.filter(draw__isnull=True)
         if value == "committed":
-            return queryset.filter(draw__isnull=False, draw__drawn_at__isnull=True)
+            return queryset.filter(
+                draw__isnull=False, draw__drawn_at__isnull=True, draw__voided_at__isnull=True
+            )
+        if value == "voided":
+            return queryset.filter(draw__voided_at__isnull=False)
         if value == "drawn":
             return queryset.filter(draw__drawn_at__isnull=False, draw__published_at__isnull=True)
         if value == "published":
@@ -113,6 +131,15 @@ class StatusFilter(admin.SimpleListFilter):
 class BeaconForm(forms.Form):
     value = forms.CharField(label=_("beacon value"), max_length=500)
     source = forms.CharField(label=_("where anyone can check it"), max_length=300)
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(
+        label=_("reason for voiding"),
+        widget=forms.Textarea,
+        min_length=5,
+        help_text=_("Shown on the draw's public record."),
+    )
 
 
 class ReassignForm(forms.Form):
@@ -133,7 +160,10 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     fieldsets = [
         (None, {"fields": ["name", "scope", "window_start", "window_end", "organisers"]}),
         (_("Sample"), {"fields": ["sample_size", "sample_rate", "stratum_level", "min_per_stratum"]}),
-        (_("Exclusions"), {"fields": ["exclude_inspected_days", "excluded_kinds"]}),
+        (
+            _("Exclusions"),
+            {"fields": ["exclude_inspected_days", "excluded_kinds", "urban_rural_classes"]},
+        ),
         (
             _(
                 "Risk weights: base + per open case × open cases + per overdue case × overdue cases"
@@ -149,7 +179,7 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 ]
             },
         ),
-        (_("Teams"), {"fields": ["team_size", "team_pool"]}),
+        (_("Teams"), {"fields": ["team_size", "team_pool", "recusal_level"]}),
         (_("Preview and draw"), {"fields": ["preview", "draw_summary", "assignments_table"]}),
     ]
 
@@ -264,9 +294,10 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             ((s.code or "—", s.name, s.candidates, s.sample) for s in preview.strata),
         )
         excluded = ", ".join(f"{k}: {v}" for k, v in preview.excluded.items())
+        staffing = self._staffing_table(preview)
         return format_html(
             "<p>{}: <b>{}</b>; {}: <b>{}</b>; {}: {}</p><p>{}</p>{}"
-            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>{}",
             _("candidates"),
             preview.candidate_count,
             _("sample"),
@@ -283,6 +314,42 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             _("name"),
             _("candidates"),
             _("expected sample"),
+            rows,
+            staffing,
+        )
+
+    def _staffing_table(self, preview: Any) -> str:
+        """Team places needed against the roster that may go after recusal, per stratum."""
+        if not preview.staffing:
+            return ""
+        names = {s.code: s.name for s in preview.strata}
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    names.get(r.stratum, r.stratum or "—"),
+                    r.villages,
+                    r.slots,
+                    r.inspectors,
+                    r.capacity,
+                    _("short by %(n)d") % {"n": r.shortfall} if r.shortfall else "✓",
+                )
+                for r in preview.staffing
+            ),
+        )
+        return format_html(
+            "<h3>{}</h3><p>{}</p><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
+            "<th>{}</th></tr>{}</table>",
+            _("Staffing after recusal"),
+            _("In all %(slots)d team places; the roster has %(capacity)d.")
+            % {"slots": preview.slots, "capacity": preview.roster_capacity},
+            _("stratum"),
+            _("villages"),
+            _("team places"),
+            _("inspectors without a conflict"),
+            _("their places"),
+            _("staffing"),
             rows,
         )
 
@@ -304,6 +371,11 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             (_("published at"), draw.published_at or "—"),
             (_("revealed seed"), draw.revealed_seed or "—"),
         ]
+        if draw.voided_at is not None:
+            items += [
+                (_("voided at"), f"{timezone.localtime(draw.voided_at):%Y-%m-%d %H:%M}"),
+                (_("reason for voiding"), draw.void_reason),
+            ]
         return format_html(
             "<table>{}</table>", format_html_join("", "<tr><th>{}</th><td><code>{}</code></td></tr>", items)
         )
@@ -365,6 +437,11 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 "<path:object_id>/draw/",
                 self.admin_site.admin_view(self.draw_view),
                 name="inspections_samplingplan_draw",
+            ),
+            path(
+                "<path:object_id>/void/",
+                self.admin_site.admin_view(self.void_view),
+                name="inspections_samplingplan_void",
             ),
             path(
                 "<path:object_id>/publish/",
@@ -478,6 +555,32 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 "The draw runs once, from the frozen candidates and the seed "
                 "(mixed with the beacon if entered)."
             ),
+        )
+
+    def void_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        plan = self._plan_or_404(request, object_id)
+        form = VoidForm(request.POST or None)
+        if request.method == "POST" and form.is_valid() and self.has_change_permission(request, plan):
+            return self._run(
+                request,
+                plan,
+                lambda: draw_void(
+                    plan=plan,
+                    user=request.user,  # type: ignore[arg-type]
+                    reason=form.cleaned_data["reason"],
+                ),
+                _("Voided: the reason and the seed are on the public record. Make a new plan."),
+            )
+        return self._action_page(
+            request,
+            plan,
+            _("Void the draw of %(plan)s") % {"plan": plan},
+            _(
+                "Only a committed draw that cannot be drawn (some drawn village has no team, or the window "
+                "has ended) can be voided. The reason you give and the seed become public, so anyone can "
+                "re-run the draw and see that it fails."
+            ),
+            form,
         )
 
     def publish_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
@@ -600,3 +703,133 @@ class EmbargoAccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: igno
             )
         )
         return queryset.filter(Q(organises_plan) | Q(organises_inspection))
+
+
+class TargetedVisitForm(forms.Form):
+    mode = forms.ChoiceField(label=_("mode"), choices=[(m.value, m.label) for m in TargetedVisit.MODES])
+    village_codes = forms.CharField(
+        label=_("villages"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("12-digit codes of one village or a list, separated by spaces, commas or new lines."),
+    )
+    basis = forms.CharField(
+        label=_("basis"),
+        max_length=300,
+        required=False,
+        help_text=_("What the visit answers: a complaint's ticket, a 交办 number, a campaign."),
+    )
+    window_start = forms.DateTimeField(label=_("visit window start"), help_text=_("China time."))
+    window_end = forms.DateTimeField(label=_("visit window end"), help_text=_("China time."))
+    team_size = forms.IntegerField(label=_("team size"), min_value=2, initial=2)
+    named_team = forms.ModelMultipleChoiceField(
+        label=_("named team"),
+        queryset=Inspector.objects.filter(is_active=True).select_related("user"),
+        required=False,
+        help_text=_("Leave empty to draw the team from the roster."),
+    )
+    named_reason = forms.CharField(
+        label=_("why the team is named"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+    def codes(self) -> list[str]:
+        return [c for c in re.split(r"[\s,，、;；]+", self.cleaned_data["village_codes"]) if c]
+
+
+@admin.register(TargetedVisit)
+class TargetedVisitAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Targeted visits: ordered here, embargoed like drawn visits; only whoever ordered one sees it."""
+
+    list_display = ["__str__", "mode", "basis", "window_start", "team_choice", "ordered_at"]
+    list_filter = ["mode", "team_choice"]
+    list_select_related = ["ordered_by"]
+    RECORD = (
+        "mode",
+        "basis",
+        "window_start",
+        "window_end",
+        "team_size",
+        "team_choice",
+        "named_reason",
+        "result",
+        "roster_sha256",
+        "seed_commitment",
+        "ordered_by",
+        "ordered_at",
+        "visits",
+    )
+    fields = RECORD
+    readonly_fields = RECORD
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TargetedVisit]:
+        queryset = super().get_queryset(request)
+        user = request.user
+        if not user.is_authenticated or not user.is_active:
+            return queryset.none()
+        if user.is_superuser:
+            return queryset
+        return queryset.filter(ordered_by_id=user.pk)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("inspections"))
+    def visits(self, obj: TargetedVisit) -> str:
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            (
+                (reverse("admin:inspections_inspection_change", args=[i.pk]), i.village)
+                for i in obj.inspections.select_related("village")
+            ),
+        )
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        order = self.get_object(request, unquote(object_id))
+        if order is not None:
+            embargo_reads_record(
+                user=request.user,
+                action="admin targeted visit",
+                path=request.path,
+                inspections=order.inspections.all(),
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise Http404
+        form = TargetedVisitForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                order = targeted_visit_order(
+                    user=request.user,  # type: ignore[arg-type]
+                    mode=data["mode"],
+                    village_codes=form.codes(),
+                    window_start=data["window_start"],
+                    window_end=data["window_end"],
+                    team_size=data["team_size"],
+                    basis=data["basis"],
+                    named_team=list(data["named_team"]) or None,
+                    named_reason=data["named_reason"],
+                )
+            except DomainError as refusal:
+                message_refusal(self, request, refusal)
+            else:
+                self.message_user(
+                    request, _("Ordered: each village is an embargoed inspection."), messages.SUCCESS
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:inspections_targetedvisit_change", args=[order.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Order a targeted visit"),
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/inspections/targetedvisit/add.html", context)

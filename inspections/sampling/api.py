@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -20,7 +20,8 @@ from rest_framework.views import APIView
 
 from inspections.accounts.models import User
 from inspections.fieldwork.models import Inspection
-from inspections.sampling.models import Draw, Reassignment
+from inspections.sampling.models import Draw, Reassignment, TargetedVisit
+from inspections.sampling.targeted import targeted_visit_is_public
 from villages.api.serializers import DivisionSummarySerializer
 
 
@@ -70,9 +71,15 @@ class PublicDrawOutput(serializers.Serializer):
     beacon = serializers.CharField(allow_blank=True)
     beacon_source = serializers.CharField(allow_blank=True)
     beacon_entered_at = serializers.DateTimeField(allow_null=True)
-    revealed_seed = serializers.CharField(help_text="The secret seed, hex; revealed at publication.")
-    drawn_at = serializers.DateTimeField()
-    published_at = serializers.DateTimeField()
+    revealed_seed = serializers.CharField(
+        help_text="The secret seed, hex; revealed at publication (or when the draw is voided)."
+    )
+    drawn_at = serializers.DateTimeField(allow_null=True, help_text="Null for a voided draw.")
+    published_at = serializers.DateTimeField(allow_null=True, help_text="Null for a voided draw.")
+    voided_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the draw was voided because it could not be drawn."
+    )
+    void_reason = serializers.CharField(allow_blank=True, help_text="Why it was voided, as written.")
     result = serializers.JSONField(
         help_text="The result exactly as drawn (canonical JSON hashes to result_sha256)."
     )
@@ -87,7 +94,7 @@ def _display(user: User) -> str:
 
 @extend_schema(tags=["public"], responses=PublicDrawOutput, auth=[])
 class PublicDrawView(APIView):
-    """The public record of a published draw: enough for anyone to re-run it (404 before publication)."""
+    """The public record of a published or voided draw: enough for anyone to re-run it (404 before)."""
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
@@ -95,7 +102,7 @@ class PublicDrawView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         draw = (
             Draw.objects.select_related("plan__scope", "inputs")
-            .filter(pk=pk, published_at__isnull=False)
+            .filter(Q(published_at__isnull=False) | Q(voided_at__isnull=False), pk=pk)
             .first()
         )
         if draw is None:
@@ -149,12 +156,64 @@ class PublicDrawView(APIView):
             "beacon": draw.beacon,
             "beacon_source": draw.beacon_source,
             "beacon_entered_at": draw.beacon_entered_at,
-            "revealed_seed": draw.revealed_seed,
+            # A voided draw never ran: nothing is embargoed, and its seed shows why it failed.
+            "revealed_seed": draw.seed if draw.voided_at is not None else draw.revealed_seed,
             "drawn_at": draw.drawn_at,
             "published_at": draw.published_at,
+            "voided_at": draw.voided_at,
+            "void_reason": draw.void_reason,
             "result": draw.result,
             "result_sha256": draw.result_sha256,
             "villages": villages,
             "reassignments": reassignments,
         }
         return Response(PublicDrawOutput(record).data)
+
+
+class PublicTargetedVisitOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    mode = serializers.ChoiceField(choices=[(m.value, m.label) for m in TargetedVisit.MODES])
+    basis = serializers.CharField(allow_blank=True)
+    ordered_at = serializers.DateTimeField()
+    ordered_by = serializers.CharField(help_text="Who ordered the visit.")
+    window_start = serializers.DateTimeField()
+    window_end = serializers.DateTimeField()
+    team_choice = serializers.ChoiceField(choices=TargetedVisit.Choice.choices)
+    named_reason = serializers.CharField(allow_blank=True, help_text="Why the team was named (named teams).")
+    parameters = serializers.JSONField(help_text="The frozen parameters of the order.")
+    roster = serializers.CharField(allow_blank=True, help_text="Canonical JSON of the frozen roster (drawn).")
+    roster_sha256 = serializers.CharField(allow_blank=True)
+    seed_commitment = serializers.CharField(allow_blank=True)
+    revealed_seed = serializers.CharField(allow_blank=True, help_text="The seed of a drawn team, hex.")
+    result = serializers.JSONField(help_text="Village code → team (credential numbers), as ordered.")
+
+
+@extend_schema(tags=["public"], responses=PublicTargetedVisitOutput, auth=[])
+class PublicTargetedVisitView(APIView):
+    """The public record of a targeted visit once every one of its visits is closed (404 before)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request, pk: int) -> Response:
+        order = TargetedVisit.objects.select_related("ordered_by").filter(pk=pk).first()
+        if order is None or not targeted_visit_is_public(order):
+            raise Http404
+        record = {
+            "id": order.pk,
+            "mode": order.mode,
+            "basis": order.basis,
+            "ordered_at": order.ordered_at,
+            "ordered_by": _display(order.ordered_by),
+            "window_start": order.window_start,
+            "window_end": order.window_end,
+            "team_choice": order.team_choice,
+            "named_reason": order.named_reason,
+            "parameters": order.parameters,
+            "roster": order.roster,
+            "roster_sha256": order.roster_sha256,
+            "seed_commitment": order.seed_commitment,
+            "revealed_seed": order.seed,
+            "result": order.result,
+        }
+        return Response(PublicTargetedVisitOutput(record).data)

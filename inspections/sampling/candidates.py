@@ -1,8 +1,9 @@
 """A plan's candidates and their risk weights, as a commit freezes them.
 
 A candidate is an active village of the plan's scope, not of an excluded
-class and not inspected (a submitted inspection) within the plan's exclusion
-period. Its weight is::
+class (residents' committees by default), of one of the plan's urban-rural
+classes when it names some and the village's is known, and not inspected (a
+submitted inspection) within the plan's exclusion period. Its weight is::
 
     base + per_open_case × open cases + per_overdue_case × overdue cases
          + staleness × min(days since the last inspection, cap) / cap
@@ -89,6 +90,7 @@ def sampling_plan_candidates(*, plan: SamplingPlan, now: datetime | None = None)
     now = now or timezone.now()
     prefix = plan.scope_code
     excluded_kinds = set(plan.excluded_kinds or [])
+    classes = set(plan.urban_rural_classes or [])
     recent_cutoff = now - timedelta(days=plan.exclude_inspected_days) if plan.exclude_inspected_days else None
 
     # Submitted inspections only: the last visit of each village that had one.
@@ -107,11 +109,20 @@ def sampling_plan_candidates(*, plan: SamplingPlan, now: datetime | None = None)
     untouched = candidate_weight(plan, open_cases=0, overdue_cases=0, days_since=None)
     rows: list[tuple[str, Decimal]] = []
     excluded = {"class": 0, "recently_inspected": 0}
+    if classes:
+        excluded["urban_rural_class"] = 0
     with_open = with_overdue = 0
-    villages = Village.objects.within(prefix).filter(is_active=True).values_list("id", "code", "kind")
-    for village_id, code, kind in villages.iterator(chunk_size=20_000):
+    villages = (
+        Village.objects.within(prefix)
+        .filter(is_active=True)
+        .values_list("id", "code", "kind", "urban_rural_class")
+    )
+    for village_id, code, kind, urban_rural in villages.iterator(chunk_size=20_000):
         if kind in excluded_kinds:
             excluded["class"] += 1
+            continue
+        if classes and urban_rural and urban_rural not in classes:
+            excluded["urban_rural_class"] += 1
             continue
         last = last_visit.get(village_id)
         if last is None:

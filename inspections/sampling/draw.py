@@ -17,6 +17,12 @@ Formats (both hashed with SHA-256 over their UTF-8 bytes):
   code>": [positions in that list, ascending]}}``: for each candidate, the
   members of its latest inspection's team who are on the roster (villages
   with none are left out).
+
+  Rosters of recusal rule 2 (``parameters["recusal"]["rule"] == 2``) add two
+  keys to each inspector: ``"home_county"`` (the 6-digit county the inspector
+  is from, or ``""`` when unknown) and ``"conflicts"`` (sorted code prefixes of
+  the village where they live or work and of their declared personal
+  conflicts). Rosters of rule 1 have neither and keep the old rule.
 """
 
 from __future__ import annotations
@@ -107,16 +113,37 @@ def candidates_parse(text: str, *, validate: bool = True) -> Candidates:
     return Candidates(codes, list(map(parsed.__getitem__, weight_texts)))
 
 
+# Recusal rules, frozen in a draw's parameters as ``{"rule": n, "home_length": L}``.
+# 1 (draws before the rule was corrected): recused from every village whose code starts with
+#   the home division's code cut to 2, 4 or 6 digits — a provincial inspector from the whole
+#   province. 2: recused from the home county (its code cut to ``home_length``: 6, or 4 / 2
+#   for a plan's stricter rule), every village under one of the inspector's conflicts,
+#   and the village's previous team.
+RECUSAL_RULE_LEGACY = 1
+RECUSAL_RULE = 2
+
+
 @dataclass(frozen=True)
 class RosterEntry:
     credential: str
     home: str
     capacity: int
+    # Rule 2 only: the 6-digit home county ("" unknown) and the recusal prefixes.
+    home_county: str = ""
+    conflicts: tuple[str, ...] = ()
 
     @property
     def conflict_prefix(self) -> str:
-        """Villages starting with this are recused: the home county (or a wider home)."""
+        """Rule 1: villages starting with this are recused (the home county, or a wider home)."""
         return self.home[:6]
+
+    def recused_from(self, code: str, *, home_length: int = 6) -> str | None:
+        """Rule 2: why this inspector may not visit village ``code`` (or None): home county, conflict."""
+        if self.home_county and code.startswith(self.home_county[:home_length]):
+            return "home"
+        if any(code.startswith(prefix) for prefix in self.conflicts):
+            return "conflict"
+        return None
 
 
 @dataclass(frozen=True)
@@ -133,7 +160,24 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def roster_serialise(inspectors: Iterable[RosterEntry], previous_teams: Mapping[str, Iterable[str]]) -> str:
+def _entry_document(entry: RosterEntry, rule: int) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "capacity": entry.capacity,
+        "credential": entry.credential,
+        "home": entry.home,
+    }
+    if rule >= RECUSAL_RULE:
+        document["home_county"] = entry.home_county
+        document["conflicts"] = sorted(set(entry.conflicts))
+    return document
+
+
+def roster_serialise(
+    inspectors: Iterable[RosterEntry],
+    previous_teams: Mapping[str, Iterable[str]],
+    *,
+    rule: int = RECUSAL_RULE_LEGACY,
+) -> str:
     ordered = sorted(inspectors, key=lambda e: e.credential)
     position = {e.credential: i for i, e in enumerate(ordered)}
     previous: dict[str, list[int]] = {}
@@ -143,9 +187,7 @@ def roster_serialise(inspectors: Iterable[RosterEntry], previous_teams: Mapping[
             previous[code] = on_roster
     return canonical_json(
         {
-            "inspectors": [
-                {"capacity": e.capacity, "credential": e.credential, "home": e.home} for e in ordered
-            ],
+            "inspectors": [_entry_document(e, rule) for e in ordered],
             "previous_teams": previous,
         }
     )
@@ -154,7 +196,13 @@ def roster_serialise(inspectors: Iterable[RosterEntry], previous_teams: Mapping[
 def roster_parse(text: str) -> Roster:
     document = json.loads(text)
     inspectors = [
-        RosterEntry(credential=e["credential"], home=e["home"], capacity=int(e["capacity"]))
+        RosterEntry(
+            credential=e["credential"],
+            home=e["home"],
+            capacity=int(e["capacity"]),
+            home_county=e.get("home_county", ""),
+            conflicts=tuple(e.get("conflicts", ())),
+        )
         for e in document["inspectors"]
     ]
     credentials = [e.credential for e in inspectors]
@@ -272,16 +320,24 @@ def draw_villages(
 
 
 def draw_teams(
-    seed: bytes, villages: list[str], roster: Roster, *, team_size: int, pool_length: int
+    seed: bytes,
+    villages: list[str],
+    roster: Roster,
+    *,
+    team_size: int,
+    pool_length: int,
+    recusal_rule: int = RECUSAL_RULE_LEGACY,
+    home_length: int = 6,
 ) -> dict[str, tuple[str, ...]]:
     """A team for each drawn village; raises :class:`UnstaffableError` naming the villages without one.
 
     The pool of a village is the roster's inspectors whose home code starts
     with the village code's first ``pool_length`` digits (all of them for 0),
     in credential order; member ``i`` gets number ``i`` of the stream
-    ``team:<village code>`` and weight 1. Eligible: not recused (home county
-    is the village's county; on the village's previous team) and with
-    capacity left. Villages are staffed in order of fewest statically
+    ``team:<village code>`` and weight 1. Eligible: not recused (rule 1: the
+    home code cut to 2, 4 or 6 digits starts the village code; rule 2: see
+    :meth:`RosterEntry.recused_from`; both: on the village's previous team) and
+    with capacity left. Villages are staffed in order of fewest statically
     eligible inspectors, then code; each drawn member's capacity goes down by one.
     """
     pools: dict[str, list[RosterEntry]] = {}
@@ -295,11 +351,31 @@ def draw_teams(
             by_prefix.setdefault(entry.conflict_prefix, []).append(position)
         conflicts[key] = by_prefix
 
+    # Rule 2: per pool, positions by home county cut to home_length and by conflict prefix.
+    homes: dict[str, dict[str, list[int]]] = {}
+    named: dict[str, dict[str, list[int]]] = {}
+    if recusal_rule >= RECUSAL_RULE:
+        for key, members in pools.items():
+            by_home: dict[str, list[int]] = {}
+            by_conflict: dict[str, list[int]] = {}
+            for position, entry in enumerate(members):
+                if entry.home_county:
+                    by_home.setdefault(entry.home_county[:home_length], []).append(position)
+                for prefix in entry.conflicts:
+                    by_conflict.setdefault(prefix, []).append(position)
+            homes[key], named[key] = by_home, by_conflict
+    conflict_lengths = sorted({len(p) for e in roster.inspectors for p in e.conflicts})
+
     def recused(code: str) -> set[int]:
-        """Positions in the village's pool that may not go: home county (or wider home), previous team."""
+        """Positions in the village's pool that may not go: home, conflicts, previous team."""
         key = code[:pool_length]
-        by_prefix = conflicts.get(key, {})
-        positions = {p for length in (2, 4, 6) for p in by_prefix.get(code[:length], [])}
+        if recusal_rule >= RECUSAL_RULE:
+            positions = set(homes.get(key, {}).get(code[:home_length], []))
+            by_conflict = named.get(key, {})
+            positions.update(p for length in conflict_lengths for p in by_conflict.get(code[:length], []))
+        else:
+            by_prefix = conflicts.get(key, {})
+            positions = {p for length in (2, 4, 6) for p in by_prefix.get(code[:length], [])}
         if code in roster.previous_positions:
             previous = roster.previous_team(code)
             positions.update(p for p, e in enumerate(pools.get(key, [])) if e.credential in previous)
@@ -337,6 +413,86 @@ def draw_teams(
     return teams
 
 
+@dataclass(frozen=True)
+class StratumStaffing:
+    """A stratum's team slots against the roster that may serve it after recusal."""
+
+    stratum: str
+    villages: int
+    slots: int
+    inspectors: int
+    capacity: int
+
+    @property
+    def shortfall(self) -> int:
+        """Slots the capacity cannot fill, or a whole team if fewer inspectors than a team may go."""
+        if self.villages and self.inspectors < self.slots // self.villages:
+            return max(self.slots - self.capacity, self.slots // self.villages - self.inspectors, 1)
+        return max(self.slots - self.capacity, 0)
+
+
+def staffing(
+    codes: list[str],
+    allocation: Mapping[str, int],
+    roster: Roster,
+    *,
+    stratum_length: int,
+    team_size: int,
+    pool_length: int,
+    recusal_rule: int = RECUSAL_RULE,
+    home_length: int = 6,
+) -> list[StratumStaffing]:
+    """Per stratum: villages to draw, team slots, and the inspectors (and their capacity) who may go.
+
+    An inspector may serve a stratum when in the pool of one of its candidates and not
+    recused from the whole stratum (the stratum lies inside their home area or a
+    conflict). These are necessary conditions, checked before the seed decides which
+    villages are drawn: a stratum short here can never be staffed. Capacity is shared
+    between strata, so :func:`staffing_total` checks the sum too.
+    """
+    pools: dict[str, list[RosterEntry]] = {}
+    for entry in roster.inspectors:
+        pools.setdefault(entry.home[:pool_length], []).append(entry)
+    rows: list[StratumStaffing] = []
+    for stratum, start, end in strata_bounds(codes, stratum_length):
+        needed = allocation.get(stratum, 0)
+        if pool_length <= len(stratum):
+            keys = [stratum[:pool_length]]
+        else:
+            keys = sorted({code[:pool_length] for code in codes[start:end]})
+        members = [e for key in keys for e in pools.get(key, [])]
+        if recusal_rule >= RECUSAL_RULE:
+
+            def whole(entry: RosterEntry, stratum: str = stratum) -> bool:
+                home = entry.home_county[:home_length]
+                if home and len(stratum) >= len(home) and stratum.startswith(home):
+                    return True
+                return any(len(stratum) >= len(p) and stratum.startswith(p) for p in entry.conflicts)
+
+        else:
+
+            def whole(entry: RosterEntry, stratum: str = stratum) -> bool:
+                prefix = entry.conflict_prefix
+                return len(stratum) >= len(prefix) and stratum.startswith(prefix)
+
+        free = [e for e in members if not whole(e)]
+        rows.append(
+            StratumStaffing(
+                stratum=stratum,
+                villages=needed,
+                slots=needed * team_size,
+                inspectors=len(free),
+                capacity=sum(e.capacity for e in free),
+            )
+        )
+    return rows
+
+
+def staffing_total(roster: Roster, rows: Iterable[StratumStaffing]) -> tuple[int, int]:
+    """All team slots of the plan against the whole roster's capacity."""
+    return sum(r.slots for r in rows), sum(e.capacity for e in roster.inspectors)
+
+
 def _top_by_uniform(eligible: list[tuple[float, str]], k: int) -> list[str]:
     """The ``k`` members with the largest numbers (ties by credential), in draw order."""
     ordered = sorted(eligible, key=lambda item: (-item[0], item[1]))
@@ -350,15 +506,21 @@ class DrawParameters:
     stratum_length: int
     team_size: int
     team_pool_length: int
+    recusal_rule: int = RECUSAL_RULE_LEGACY
+    recusal_home_length: int = 6
 
     @classmethod
     def from_frozen(cls, parameters: Mapping[str, Any]) -> DrawParameters:
+        """Parameters without ``"recusal"`` (draws committed before rule 2) keep rule 1."""
+        recusal = parameters.get("recusal") or {"rule": RECUSAL_RULE_LEGACY, "home_length": 6}
         return cls(
             sample_size=int(parameters["sample_size"]),
             min_per_stratum=int(parameters["min_per_stratum"]),
             stratum_length=int(parameters["stratum_length"]),
             team_size=int(parameters["team_size"]),
             team_pool_length=int(parameters["team_pool_length"]),
+            recusal_rule=int(recusal["rule"]),
+            recusal_home_length=int(recusal["home_length"]),
         )
 
 
@@ -387,6 +549,8 @@ def draw_compute(
         roster_parse(roster_text),
         team_size=parameters.team_size,
         pool_length=parameters.team_pool_length,
+        recusal_rule=parameters.recusal_rule,
+        home_length=parameters.recusal_home_length,
     )
     return DrawResult(
         allocation=allocation,

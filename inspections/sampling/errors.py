@@ -24,6 +24,10 @@ code                           status  when
 ``inspection_closed``          409     reassignment of a submitted or cancelled inspection
 ``reason_required``            400     reassignment without a written reason
 ``invalid_team``               422     a reassignment to a recused, inactive or wrong-sized team
+``understaffed``               422     commit of a plan whose strata the roster cannot staff (named)
+``draw_voided``                409     a beacon, draw or publication of a voided draw
+``draw_can_be_drawn``          409     voiding a draw that can still be drawn (or already was)
+``unknown_villages``           422     a targeted visit names no village, or ones not in the jurisdiction
 =============================  ======  ===============================================
 
 A reassignment by someone who does not organise the plan is the generic
@@ -38,7 +42,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from inspections.common.errors import DomainError
-from inspections.sampling.draw import UnstaffableVillage
+from inspections.sampling.draw import StratumStaffing, UnstaffableVillage
 
 # How many unstaffable villages the message names; ``extra`` lists them all.
 UNSTAFFABLE_NAMED = 20
@@ -200,3 +204,91 @@ class InvalidTeam(SamplingError):
     @classmethod
     def of(cls, problems: Sequence[str | Promise]) -> InvalidTeam:
         return cls("; ".join(str(p) for p in problems))
+
+
+class Understaffed(SamplingError):
+    """The roster after recusal cannot staff some strata; ``extra["strata"]`` lists every one."""
+
+    code = "understaffed"
+    status = 422
+    default_detail = _("The roster cannot staff this plan after recusal, so it was not committed.")
+
+    @classmethod
+    def of(
+        cls,
+        strata: Sequence[StratumStaffing],
+        *,
+        names: Mapping[str, str],
+        total: tuple[int, int] | None = None,
+    ) -> Understaffed:
+        parts = [
+            _(
+                "%(name)s: %(slots)d team places for %(villages)d villages, %(inspectors)d inspectors "
+                "without a conflict with %(capacity)d places (short by %(short)d)"
+            )
+            % {
+                "name": names.get(s.stratum, s.stratum or "—"),
+                "slots": s.slots,
+                "villages": s.villages,
+                "inspectors": s.inspectors,
+                "capacity": s.capacity,
+                "short": s.shortfall,
+            }
+            for s in strata[:UNSTAFFABLE_NAMED]
+        ]
+        if len(strata) > UNSTAFFABLE_NAMED:
+            parts.append(_("and %(n)d more") % {"n": len(strata) - UNSTAFFABLE_NAMED})
+        if total is not None:
+            parts.append(
+                _("in all %(slots)d team places but the roster has %(capacity)d")
+                % {"slots": total[0], "capacity": total[1]}
+            )
+        return cls(
+            _("The roster cannot staff this plan after recusal, so it was not committed: %(strata)s")
+            % {"strata": "; ".join(str(p) for p in parts)},
+            extra={
+                "strata": [
+                    {
+                        "stratum": s.stratum,
+                        "name": names.get(s.stratum, ""),
+                        "villages": s.villages,
+                        "slots": s.slots,
+                        "inspectors": s.inspectors,
+                        "capacity": s.capacity,
+                        "shortfall": s.shortfall,
+                    }
+                    for s in strata
+                ],
+                "total": None if total is None else {"slots": total[0], "capacity": total[1]},
+            },
+        )
+
+
+class DrawVoided(SamplingError):
+    code = "draw_voided"
+    status = 409
+    default_detail = _("This draw was voided: make a new plan.")
+
+
+class DrawCanBeDrawn(SamplingError):
+    code = "draw_can_be_drawn"
+    status = 409
+    default_detail = _(
+        "Only a committed draw that cannot be drawn (unstaffable, or its window has ended) can be voided."
+    )
+
+
+class UnknownVillages(SamplingError):
+    code = "unknown_villages"
+    status = 422
+    default_detail = _("Name at least one active village of your jurisdiction.")
+
+    @classmethod
+    def of(cls, codes: Sequence[str]) -> UnknownVillages:
+        if not codes:
+            return cls()
+        return cls(
+            _("No active village of your jurisdiction has these codes: %(codes)s")
+            % {"codes": ", ".join(codes[:UNSTAFFABLE_NAMED])},
+            extra={"codes": list(codes)},
+        )

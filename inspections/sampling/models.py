@@ -41,6 +41,19 @@ class TeamPool(models.IntegerChoices):
     PREFECTURE = 4, _("inspectors of the village's prefecture")
 
 
+class RecusalLevel(models.IntegerChoices):
+    """How much of an inspector's home is recused: the home county's code cut to this length."""
+
+    COUNTY = 6, _("home county (the rule)")
+    PREFECTURE = 4, _("home prefecture (stricter)")
+    PROVINCE = 2, _("home province (stricter)")
+
+
+def rural_kinds_excluded() -> list[str]:
+    """Plans leave residents' committees (居委会/社区) out unless asked for."""
+    return ["residents"]
+
+
 class SamplingPlan(models.Model):
     """A supervisor's plan for a double-random sample (双随机抽查)."""
 
@@ -84,9 +97,21 @@ class SamplingPlan(models.Model):
     )
     excluded_kinds = models.JSONField(
         _("excluded classes of unit"),
+        default=rural_kinds_excluded,
+        blank=True,
+        help_text=_(
+            "Village classes to leave out: residents' committees by default (rural remediation); "
+            "clear it to include them."
+        ),
+    )
+    urban_rural_classes = models.JSONField(
+        _("urban-rural classes (城乡分类代码)"),
         default=list,
         blank=True,
-        help_text=_("Village classes to leave out, e.g. residents' committees."),
+        help_text=_(
+            "Only villages of these classes, e.g. 210 and 220; empty: every class. "
+            "Villages whose class is not known are kept."
+        ),
     )
     base_weight = models.DecimalField(_("base weight"), max_digits=9, decimal_places=3, default=1)
     open_cases_weight = models.DecimalField(
@@ -118,6 +143,15 @@ class SamplingPlan(models.Model):
     team_size = models.PositiveSmallIntegerField(_("team size"), default=2)
     team_pool = models.PositiveSmallIntegerField(
         _("team pool"), choices=TeamPool.choices, default=TeamPool.PROVINCE
+    )
+    recusal_level = models.PositiveSmallIntegerField(
+        _("recusal of the home"),
+        choices=RecusalLevel.choices,
+        default=RecusalLevel.COUNTY,
+        help_text=_(
+            "Inspectors are recused from their home county, the villages of their declared conflicts and "
+            "the village's previous team; a plan may recuse their whole home prefecture or province."
+        ),
     )
     organisers = models.ManyToManyField(
         User,
@@ -162,6 +196,9 @@ class SamplingPlan(models.Model):
                 condition=Q(stratum_level__in=StratumLevel.values), name="plan_stratum_level_valid"
             ),
             models.CheckConstraint(condition=Q(team_pool__in=TeamPool.values), name="plan_team_pool_valid"),
+            models.CheckConstraint(
+                condition=Q(recusal_level__in=RecusalLevel.values), name="plan_recusal_level_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -187,6 +224,7 @@ class Draw(models.Model):
         COMMITTED = "committed", _("committed")
         DRAWN = "drawn", _("drawn")
         PUBLISHED = "published", _("published")
+        VOIDED = "voided", _("voided")
 
     plan = models.OneToOneField(
         SamplingPlan, verbose_name=_("plan"), on_delete=models.PROTECT, related_name="draw"
@@ -215,6 +253,13 @@ class Draw(models.Model):
     result_sha256 = models.CharField(_("result SHA-256"), max_length=64, blank=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     revealed_seed = models.CharField(_("revealed seed"), max_length=64, blank=True)
+    # A committed draw that cannot be drawn is voided, with a reason on the public record;
+    # its seed is then public too (nothing was drawn), so anyone can see why it failed.
+    voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
+    voided_by = models.ForeignKey(
+        User, verbose_name=_("voided by"), on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    void_reason = models.TextField(_("reason for voiding"), blank=True)
 
     class Meta:
         verbose_name = _("draw")
@@ -247,6 +292,16 @@ class Draw(models.Model):
                 | Q(published_at__gte=F("drawn_at"), revealed_seed=F("seed")),
                 name="draw_published_reveals_the_seed",
             ),
+            models.CheckConstraint(
+                condition=Q(voided_at__isnull=True, voided_by__isnull=True, void_reason="")
+                | Q(
+                    voided_at__gte=F("committed_at"),
+                    voided_by__isnull=False,
+                    void_reason__length__gte=5,
+                    drawn_at__isnull=True,
+                ),
+                name="draw_voided_undrawn_with_reason",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -267,6 +322,8 @@ class Draw(models.Model):
 
     @property
     def status(self) -> str:
+        if self.voided_at is not None:
+            return self.Status.VOIDED
         if self.published_at is not None:
             return self.Status.PUBLISHED
         if self.drawn_at is not None:
@@ -340,6 +397,74 @@ class Reassignment(models.Model):
         return f"{self.assignment} @ {self.at:%Y-%m-%d %H:%M}"
 
 
+class TargetedVisit(models.Model):
+    """A supervisor's order for a visit of chosen villages (暗访, 专项, 举报核查, 督察交办核查, 日常).
+
+    Its inspections are embargoed like drawn ones (``fieldwork.selectors``). The team
+    is drawn by the keyed-hash team draw of sampling plans from a frozen roster
+    (seed committed, revealed on the public record once every visit is closed), or
+    named by the organiser with a written reason. Insert-only once ordered.
+    """
+
+    class Choice(models.TextChoices):
+        DRAWN = "drawn", _("drawn from the roster")
+        NAMED = "named", _("named, with a reason")
+
+    MODES = (
+        Inspection.Mode.UNANNOUNCED,
+        Inspection.Mode.SPECIAL,
+        Inspection.Mode.REPORT,
+        Inspection.Mode.SUPERVISION_CHECK,
+        Inspection.Mode.ROUTINE,
+    )
+
+    mode = models.CharField(_("mode"), max_length=20, choices=[(m.value, m.label) for m in MODES])
+    basis = models.CharField(
+        _("basis"),
+        max_length=300,
+        blank=True,
+        help_text=_("What the visit answers: a complaint's ticket, a 交办 number, a campaign."),
+    )
+    window_start = models.DateTimeField(_("visit window start"))
+    window_end = models.DateTimeField(_("visit window end"))
+    team_size = models.PositiveSmallIntegerField(_("team size"), default=2)
+    team_choice = models.CharField(_("team"), max_length=10, choices=Choice.choices)
+    named_reason = models.TextField(_("why the team is named"), blank=True)
+    parameters = models.JSONField(_("frozen parameters"))
+    roster = models.TextField(_("inspector roster"), blank=True, help_text=_("Canonical JSON."))
+    roster_sha256 = models.CharField(_("roster SHA-256"), max_length=64, blank=True)
+    # The secret of a drawn team: served only once every visit of the order is closed.
+    seed = models.CharField(_("seed"), max_length=64, blank=True, editable=False)
+    seed_commitment = models.CharField(_("seed commitment (SHA-256 of the seed)"), max_length=64, blank=True)
+    result = models.JSONField(_("teams"), help_text=_("Village code → credential numbers, in draw order."))
+    inspections = models.ManyToManyField(
+        Inspection, verbose_name=_("inspections"), related_name="targeted_orders"
+    )
+    ordered_by = models.ForeignKey(
+        User, verbose_name=_("ordered by"), on_delete=models.PROTECT, related_name="+"
+    )
+    ordered_at = models.DateTimeField(_("ordered at"))
+
+    class Meta:
+        verbose_name = _("targeted visit")
+        verbose_name_plural = _("targeted visits")
+        ordering = ["-ordered_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(window_end__gt=F("window_start")), name="targeted_window_ordered"
+            ),
+            models.CheckConstraint(condition=Q(team_size__gte=2), name="targeted_team_of_two_or_more"),
+            models.CheckConstraint(
+                condition=Q(team_choice="drawn", seed__length=64, seed_commitment__length=64)
+                | Q(team_choice="named", named_reason__length__gte=5, seed=""),
+                name="targeted_team_drawn_or_named_with_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_mode_display()} · {self.ordered_at:%Y-%m-%d}"  # type: ignore[attr-defined]
+
+
 class EmbargoAccessLog(models.Model):
     """One read of embargoed data (a plan, draw or inspection before its time). Append-only."""
 
@@ -384,7 +509,9 @@ __all__ = [
     "DrawInputs",
     "EmbargoAccessLog",
     "Reassignment",
+    "RecusalLevel",
     "SamplingPlan",
     "StratumLevel",
+    "TargetedVisit",
     "TeamPool",
 ]

@@ -15,6 +15,7 @@ import secrets
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime
 from typing import Any
 
@@ -23,17 +24,25 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.bulk import insert_rows
-from inspections.accounts.models import Inspector, User
+from inspections.accounts.models import Inspector, InspectorConflict, User
 from inspections.common.errors import NotFound
 from inspections.fieldwork.models import Inspection
 from inspections.sampling import draw as sampling_draw
 from inspections.sampling.candidates import OPEN_STATUSES, sampling_plan_candidates
-from inspections.sampling.draw import DrawParameters, RosterEntry, UnstaffableError
+from inspections.sampling.draw import (
+    RECUSAL_RULE,
+    DrawParameters,
+    RosterEntry,
+    StratumStaffing,
+    UnstaffableError,
+)
 from inspections.sampling.errors import (
     AlreadyCommitted,
     AlreadyDrawn,
     BeaconAlreadyEntered,
     BeaconEmpty,
+    DrawCanBeDrawn,
+    DrawVoided,
     EmbargoActive,
     InspectionClosed,
     InvalidTeam,
@@ -45,6 +54,7 @@ from inspections.sampling.errors import (
     SampleExceedsCandidates,
     SamplingError,
     TeamTooSmall,
+    Understaffed,
     Unstaffable,
     WindowInPast,
 )
@@ -78,6 +88,10 @@ class PlanPreview:
     problem: str | None
     with_open_cases: int = 0
     with_overdue_cases: int = 0
+    # Per stratum: team places needed against the roster that may go after recusal.
+    staffing: list[StratumStaffing] = dataclass_field(default_factory=list)
+    slots: int = 0
+    roster_capacity: int = 0
 
 
 def _sample_size(plan: SamplingPlan, candidates: int) -> int:
@@ -98,12 +112,16 @@ def sampling_plan_preview(*, plan: SamplingPlan, now: datetime | None = None) ->
     sizes = _strata_sizes(codes, plan.stratum_level)
     size = _sample_size(plan, len(codes))
     problem = None
+    rows: list[StratumStaffing] = []
+    total = (0, 0)
+    allocation = {s: 0 for s in sizes}
     try:
         _check_sample(plan, sizes, size)
         allocation = sampling_draw.allocate(sizes, size, plan.min_per_stratum)
+        rows, total = _staffing(plan, codes, allocation)
+        _check_staffing(rows, total)
     except SamplingError as refusal:
         problem = refusal.detail
-        allocation = {s: 0 for s in sizes}
     names = dict(Division.objects.filter(code__in=[s for s in sizes if s]).values_list("code", "name"))
     strata = [StratumPreview(s, names.get(s, s or "—"), n, allocation[s]) for s, n in sizes.items()]
     return PlanPreview(
@@ -114,7 +132,42 @@ def sampling_plan_preview(*, plan: SamplingPlan, now: datetime | None = None) ->
         problem,
         with_open_cases=candidate_set.with_open_cases,
         with_overdue_cases=candidate_set.with_overdue_cases,
+        staffing=rows,
+        slots=total[0],
+        roster_capacity=total[1],
     )
+
+
+def _staffing(
+    plan: SamplingPlan, codes: list[str], allocation: dict[str, int]
+) -> tuple[list[StratumStaffing], tuple[int, int]]:
+    """Each stratum's team places against the roster after recusal, and the plan's totals."""
+    entries, _previous = _roster(plan, set())
+    roster = sampling_draw.Roster(entries)
+    rows = sampling_draw.staffing(
+        codes,
+        allocation,
+        roster,
+        stratum_length=plan.stratum_level,
+        team_size=plan.team_size,
+        pool_length=plan.team_pool,
+        recusal_rule=RECUSAL_RULE,
+        home_length=plan.recusal_level,
+    )
+    return rows, sampling_draw.staffing_total(roster, rows)
+
+
+def _check_staffing(rows: list[StratumStaffing], total: tuple[int, int]) -> None:
+    """Refuse a plan some stratum of which (or the whole of which) the roster cannot staff."""
+    short = [r for r in rows if r.shortfall]
+    over = total if total[0] > total[1] else None
+    if short or over:
+        names = dict(
+            Division.objects.filter(code__in=[r.stratum for r in short if r.stratum]).values_list(
+                "code", "name"
+            )
+        )
+        raise Understaffed.of(short, names=names, total=over)
 
 
 # --- Commit --------------------------------------------------------------------------
@@ -154,16 +207,50 @@ def _roster(plan: SamplingPlan, candidate_codes: set[str]) -> tuple[list[RosterE
     lowered by them, or a team taken from them, would tell of visits its
     readers may not know about.
     """
+    return roster_entries(pool_prefix=_pool_prefix(plan), scope_code=plan.scope_code, codes=candidate_codes)
+
+
+def roster_entries(
+    *, pool_prefix: str, scope_code: str, codes: set[str]
+) -> tuple[list[RosterEntry], dict[str, list[str]]]:
+    """Active inspectors whose home starts with ``pool_prefix``, and the previous teams of ``codes``."""
     inspectors = (
         Inspector.objects.filter(is_active=True, user__is_active=True, capacity__gt=0)
-        .filter(home_division__code__startswith=_pool_prefix(plan))
-        .values_list("credential_number", "home_division__code", "capacity")
+        .filter(home_division__code__startswith=pool_prefix)
+        .values_list("id", "credential_number", "home_division__code", "home_county__code", "capacity")
     )
+    rows = list(inspectors)
+    conflicts = conflict_prefixes([row[0] for row in rows])
     entries = [
-        RosterEntry(credential=credential, home=home, capacity=capacity)
-        for credential, home, capacity in inspectors
+        RosterEntry(
+            credential=credential,
+            home=home,
+            capacity=capacity,
+            home_county=_home_county(home, county),
+            conflicts=tuple(sorted(conflicts.get(inspector_id, ()))),
+        )
+        for inspector_id, credential, home, county, capacity in rows
     ]
-    return entries, _previous_teams(plan.scope_code, candidate_codes)
+    return entries, _previous_teams(scope_code, codes) if codes else {}
+
+
+def _home_county(home: str, county: str | None) -> str:
+    """The 6-digit county recused as home (see :meth:`Inspector.recusal_county_code`)."""
+    if county:
+        return county[:6]
+    return home[:6] if len(home) >= 6 else ""
+
+
+def conflict_prefixes(inspector_ids: list[int]) -> dict[int, set[str]]:
+    """Each inspector's declared conflicts as code prefixes (one query per 5,000 inspectors)."""
+    prefixes: dict[int, set[str]] = {}
+    for start in range(0, len(inspector_ids), 5_000):
+        rows = InspectorConflict.objects.filter(
+            inspector_id__in=inspector_ids[start : start + 5_000]
+        ).values_list("inspector_id", "village__code", "division__code")
+        for inspector_id, village_code, division_code in rows:
+            prefixes.setdefault(inspector_id, set()).add(village_code or division_code)
+    return prefixes
 
 
 def _previous_teams(scope_code: str, codes: set[str]) -> dict[str, list[str]]:
@@ -192,7 +279,8 @@ def _parameters(
     plan: SamplingPlan, *, sample_size: int, candidates: int, excluded: dict[str, int]
 ) -> dict[str, Any]:
     return {
-        "format": 2,  # 2: weights from open and overdue cases (1: findings of 365 days)
+        # 3: recusal rule 2 and its roster (2: weights from open and overdue cases; 1: findings)
+        "format": 3,
         "plan": plan.pk,
         "name": plan.name,
         "scope": plan.scope_code,
@@ -204,6 +292,7 @@ def _parameters(
         "min_per_stratum": plan.min_per_stratum,
         "exclude_inspected_days": plan.exclude_inspected_days,
         "excluded_kinds": sorted(plan.excluded_kinds or []),
+        "urban_rural_classes": sorted(plan.urban_rural_classes or []),
         "excluded_counts": excluded,
         "weights": {
             "formula": (
@@ -218,6 +307,7 @@ def _parameters(
         },
         "team_size": plan.team_size,
         "team_pool_length": plan.team_pool,
+        "recusal": {"rule": RECUSAL_RULE, "home_length": plan.recusal_level},
         "candidate_count": candidates,
     }
 
@@ -234,9 +324,11 @@ def sampling_plan_commit(*, plan: SamplingPlan, user: User, now: datetime | None
     candidates_text = sampling_draw.candidates_serialise(candidate_set.rows)
     codes = [code for code, _w in sorted(candidate_set.rows)]
     size = _sample_size(plan, len(codes))
-    _check_sample(plan, _strata_sizes(codes, plan.stratum_level), size)
+    sizes = _strata_sizes(codes, plan.stratum_level)
+    _check_sample(plan, sizes, size)
+    _check_staffing(*_staffing(plan, codes, sampling_draw.allocate(sizes, size, plan.min_per_stratum)))
     entries, previous = _roster(plan, set(codes))
-    roster_text = sampling_draw.roster_serialise(entries, previous)
+    roster_text = sampling_draw.roster_serialise(entries, previous, rule=RECUSAL_RULE)
     seed = secrets.token_bytes(32)
     draw = Draw.objects.create(
         plan=plan,
@@ -269,6 +361,8 @@ def sampling_plan_enter_beacon(
     """Mix a public value, unknown at commit time, into the draw's seed."""
     now = now or timezone.now()
     draw = _locked_draw(plan)
+    if draw.voided_at is not None:
+        raise DrawVoided
     if draw.drawn_at is not None:
         raise AlreadyDrawn
     if draw.beacon:
@@ -310,7 +404,7 @@ def _insert_links(through: Any, column: str, rows: list[tuple[int, int]]) -> Non
             cursor.executemany(f"INSERT INTO {table} {columns} VALUES (%s, %s)", rows)  # noqa: S608
 
 
-def _unstaffable(error: UnstaffableError) -> Unstaffable:
+def unstaffable_refusal(error: UnstaffableError) -> Unstaffable:
     """The refusal naming the villages that cannot be staffed, with their names (one query)."""
     codes = [v.code for v in error.villages]
     names = dict(Village.objects.filter(code__in=codes).values_list("code", "name"))
@@ -322,6 +416,8 @@ def sampling_plan_draw(*, plan: SamplingPlan, user: User, now: datetime | None =
     """Run the draw once: villages per stratum, their teams, one inspection each. All or nothing."""
     now = now or timezone.now()
     draw = _locked_draw(plan)
+    if draw.voided_at is not None:
+        raise DrawVoided
     if draw.drawn_at is not None:
         raise AlreadyDrawn
     if draw.plan.window_end <= now:
@@ -337,7 +433,7 @@ def sampling_plan_draw(*, plan: SamplingPlan, user: User, now: datetime | None =
             validate=False,  # serialised by the commit, immutable since; verify_draw validates
         )
     except UnstaffableError as error:
-        raise _unstaffable(error) from error
+        raise unstaffable_refusal(error) from error
 
     codes = [v.code for v in result.villages]
     village_ids: dict[str, int] = {}
@@ -400,6 +496,56 @@ def sampling_plan_draw(*, plan: SamplingPlan, user: User, now: datetime | None =
     return draw
 
 
+# --- Voiding ------------------------------------------------------------------------------
+
+
+def draw_failure(*, draw: Draw, now: datetime) -> str | None:
+    """Why a committed, undrawn draw cannot be drawn (window ended, unstaffable), or None if it can."""
+    if draw.plan.window_end <= now:
+        return "window_ended"
+    candidates_text, roster_text = DrawInputs.objects.values_list("candidates", "roster").get(draw=draw)
+    try:
+        sampling_draw.draw_compute(
+            seed=bytes.fromhex(draw.seed),
+            beacon=draw.beacon,
+            candidates_text=candidates_text,
+            roster_text=roster_text,
+            parameters=DrawParameters.from_frozen(draw.parameters),
+            validate=False,
+        )
+    except UnstaffableError:
+        return "unstaffable"
+    return None
+
+
+@transaction.atomic
+def draw_void(*, plan: SamplingPlan, user: User, reason: str, now: datetime | None = None) -> Draw:
+    """Void a committed draw that cannot be drawn, with a written reason on its public record.
+
+    Only a draw that has not run and cannot run (the seed, with the beacon if any,
+    leaves some drawn village without a team; or the window has ended) can be voided:
+    a draw that could run is never thrown away for a better one. Nothing was drawn,
+    so its seed becomes public with the record and anyone can re-run the failure.
+    A new plan takes its place.
+    """
+    now = now or timezone.now()
+    draw = _locked_draw(plan)
+    if not _is_organiser(user, draw.plan):
+        raise NotFound(_("No such plan."))
+    if draw.voided_at is not None:
+        raise DrawVoided
+    reason = reason.strip()
+    if len(reason) < 5:
+        raise ReasonRequired(_("Voiding a draw needs a written reason."))
+    if draw.drawn_at is not None or draw_failure(draw=draw, now=now) is None:
+        raise DrawCanBeDrawn
+    draw.voided_at = now
+    draw.voided_by = user
+    draw.void_reason = reason
+    draw.save(update_fields=["voided_at", "voided_by", "void_reason"])
+    return draw
+
+
 # --- Reassignment ------------------------------------------------------------------------
 
 
@@ -453,13 +599,29 @@ def assignment_reassign(
     problems: list[str] = []
     if len(members) != plan.team_size:
         problems.append(_("the team must have %(n)d members") % {"n": plan.team_size})
+    parameters = DrawParameters.from_frozen(assignment.draw.parameters)
+    conflicts = conflict_prefixes([m.pk for m in members])
     for member in Inspector.objects.filter(pk__in=[m.pk for m in members]).select_related(
-        "home_division", "user"
+        "home_division", "home_county", "user"
     ):
+        # The rule the draw froze; today's conflicts (a conflict declared since counts).
+        entry = RosterEntry(
+            credential=member.credential_number,
+            home=member.home_division.code,
+            capacity=0,
+            home_county=member.recusal_county_code(),
+            conflicts=tuple(conflicts.get(member.pk, ())),
+        )
+        if parameters.recusal_rule >= RECUSAL_RULE:
+            why = entry.recused_from(village_code, home_length=parameters.recusal_home_length)
+        else:
+            why = "home" if village_code.startswith(member.home_division.code[:6]) else None
         if not member.is_active or not member.user.is_active:
             problems.append(_("%(who)s is inactive") % {"who": member})
-        elif village_code.startswith(member.home_division.code[:6]):
+        elif why == "home":
             problems.append(_("%(who)s is recused: home county") % {"who": member})
+        elif why == "conflict":
+            problems.append(_("%(who)s is recused: a declared conflict") % {"who": member})
         elif member.credential_number in previous:
             problems.append(_("%(who)s is recused: on the village's previous team") % {"who": member})
         elif member.credential_number in capacity and (
@@ -493,6 +655,8 @@ def draw_publish(*, draw: Draw, now: datetime | None = None) -> Draw:
     draw = Draw.objects.select_for_update().get(pk=draw.pk)
     if draw.published_at is not None:
         return draw
+    if draw.voided_at is not None:
+        raise DrawVoided
     if draw.drawn_at is None:
         raise NotDrawn
     still_open = draw.assignments.filter(inspection__status__in=OPEN_STATUSES).count()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from inspections.sampling import draw as sampling_draw
@@ -55,6 +56,8 @@ def record_verify(record: dict[str, Any], *, seed_hex: str | None = None) -> Ver
         hashlib.sha256(bytes.fromhex(seed_hex)).hexdigest() == record["seed_commitment"],
         "SHA-256 of the revealed seed differs from the commitment",
     )
+    if record.get("voided_at"):
+        return _voided_verify(record, seed_hex, report)
     try:
         again = sampling_draw.draw_compute(
             seed=bytes.fromhex(seed_hex),
@@ -68,6 +71,30 @@ def record_verify(record: dict[str, Any], *, seed_hex: str | None = None) -> Ver
         return report
     difference = sampling_draw.first_difference(record["result"] or {}, again.as_dict())
     report.check("result", difference is None, difference or "")
+    return report
+
+
+def _voided_verify(record: dict[str, Any], seed_hex: str, report: Verification) -> Verification:
+    """A voided draw never ran: it verifies if it really could not (unstaffable, or its window over)."""
+    report.check("no result", not record.get("result"), "a voided draw has a result")
+    window_end = (record.get("parameters") or {}).get("window_end") or ""
+    if window_end and datetime.fromisoformat(record["voided_at"]) >= datetime.fromisoformat(window_end):
+        report.check("void", True, "voided after its window ended")
+        return report
+    try:
+        sampling_draw.draw_compute(
+            seed=bytes.fromhex(seed_hex),
+            beacon=record.get("beacon") or "",
+            candidates_text=record["candidates"],
+            roster_text=record["roster"],
+            parameters=DrawParameters.from_frozen(record["parameters"]),
+        )
+    except UnstaffableError:
+        report.check("void", True, "the draw cannot be staffed, as voided")
+    except DrawInputError as error:
+        report.check("recomputation", False, f"the draw cannot be recomputed: {error}")
+    else:
+        report.check("void", False, "the voided draw can be staffed: it should not have been voided")
     return report
 
 
@@ -85,11 +112,14 @@ def draw_record(*, draw: Draw, include_secret: bool = False) -> dict[str, Any]:
         "beacon": draw.beacon,
         "beacon_source": draw.beacon_source,
         "beacon_entered_at": draw.beacon_entered_at.isoformat() if draw.beacon_entered_at else None,
-        "revealed_seed": draw.seed if include_secret else draw.revealed_seed,
+        # A voided draw never ran: its seed is public with the void.
+        "revealed_seed": draw.seed if include_secret or draw.voided_at else draw.revealed_seed,
         "drawn_at": draw.drawn_at.isoformat() if draw.drawn_at else None,
         "result": draw.result,
         "result_sha256": draw.result_sha256,
         "published_at": draw.published_at.isoformat() if draw.published_at else None,
+        "voided_at": draw.voided_at.isoformat() if draw.voided_at else None,
+        "void_reason": draw.void_reason,
     }
 
 

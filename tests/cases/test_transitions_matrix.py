@@ -308,7 +308,7 @@ def test_every_role_status_and_action_does_what_the_transitions_table_says(
 
 
 def test_a_partys_acknowledge_no_longer_pulls_a_case_awaiting_verification_back_to_rectifying() -> None:
-    verifiers(1)
+    verifiers(2)
     case = open_case(team=[inspector(home_division=division("330523"))])
     party = client_for(responsible_party(ANJI_TOWNSHIP))
     rectified = party.post(

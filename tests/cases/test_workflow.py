@@ -225,7 +225,8 @@ def test_the_verifier_is_drawn_outside_the_county_and_not_the_rectifier() -> Non
     assert follow_up.inspector in outside
     assert not follow_up.inspector.home_division.code.startswith("330523")
     assert follow_up.inspection.mode == Inspection.Mode.VERIFICATION
-    assert list(follow_up.inspection.team.all()) == [follow_up.inspector]
+    team = set(follow_up.inspection.team.all())
+    assert len(team) == 2 and follow_up.inspector in team and team <= set(outside)  # a team of two
     assert follow_up_draw_rerun(draw=follow_up.draw) == follow_up.draw.drawn
     assert len(follow_up.draw.candidates) == 3  # the three from outside Anji
 
@@ -237,14 +238,14 @@ def test_the_rectifier_is_never_drawn_to_verify_their_own_work() -> None:
     both.user.groups.add(Group.objects.get_or_create(name="responsible_party")[0])
     both.user.jurisdiction = division("330523108")
     both.user.save(update_fields=["jurisdiction"])
-    other = verifiers(1)[0]
+    others = verifiers(2)
     case = open_case(team=[inspector(home_division=division("330523"))])
 
     assert rectify(client_for(both.user), case).status_code == 201
 
     follow_up = FollowUp.objects.get(case=case)
-    assert follow_up.inspector == other
-    assert follow_up.draw.candidates == [other.credential_number]
+    assert set(follow_up.inspection.team.all()) == set(others)
+    assert follow_up.draw.candidates == sorted(o.credential_number for o in others)
 
 
 def verification(client, case: Case, result: str = "passed", **body):  # type: ignore[no-untyped-def]
@@ -387,7 +388,7 @@ def open_window(follow_up: FollowUp) -> None:
 
 
 def test_a_relapse_found_on_a_look_back_reopens_the_case_as_a_relapse() -> None:
-    verifiers(1)
+    verifiers(2)
     day = timezone.localdate() - dt.timedelta(days=1)
     (case,) = closed_cases(1, timezone.now() - dt.timedelta(days=1))
     cases_schedule_look_backs(
@@ -413,7 +414,7 @@ def test_a_relapse_found_on_a_look_back_reopens_the_case_as_a_relapse() -> None:
 
 
 def test_a_look_back_without_relapse_is_recorded_as_an_event() -> None:
-    verifiers(1)
+    verifiers(2)
     (case,) = closed_cases(1, timezone.now() - dt.timedelta(hours=2))
     today = timezone.localdate()
     cases_schedule_look_backs(period_start=today - dt.timedelta(days=1), period_end=today, share=1.0)
@@ -457,7 +458,7 @@ def look_back_answers(case: Case) -> dict[str, tuple[int, dict[str, object]]]:
 
 
 def test_a_look_back_post_answers_the_village_the_same_whether_a_visit_is_coming_or_not() -> None:
-    verifiers(1)
+    verifiers(2)
     quiet, drawn = closed_cases(2, timezone.now() - dt.timedelta(hours=2))
     without_visit = look_back_answers(quiet)
     today = timezone.localdate()

@@ -26,7 +26,8 @@ The pending visits, all someone else's and all at once (one rendering of the
 site is costly): another organiser's drawn plan of three visits — the first
 under way (checked in, a finding, a photo of a scene the village photographs
 again after rectification, a photo duplicating a visible one), the others
-before their window — and a look-back visit (回头看) of a closed case.
+before their window —, another organiser's targeted 暗访 of three villages and
+a look-back visit (回头看) of a closed case.
 
 The world is rendered with the visits in it first, inside a savepoint that is
 then rolled back, and then without them, with the same URLs: an id of the
@@ -77,8 +78,9 @@ from inspections.evidence.models import Photo, Upload
 from inspections.fieldwork.models import CheckIn, Finding, Inspection
 from inspections.fieldwork.services import check_in_record, finding_record
 from inspections.publication.models import Publication, PublicImage, TypicalCase
-from inspections.sampling.models import Assignment, Draw
+from inspections.sampling.models import Assignment, Draw, TargetedVisit
 from inspections.sampling.services import sampling_plan_commit, sampling_plan_draw
+from inspections.sampling.targeted import targeted_visit_order
 from tests.builders import (
     ANJI,
     COUNTIES,
@@ -104,6 +106,7 @@ from tests.builders import (
     case as closed_case,
 )
 from tests.conftest import client_for
+from villages.models import Village
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -130,6 +133,7 @@ PARAMETER_MODELS: dict[tuple[str, str], type[models.Model]] = {
     ("case-verification", "pk"): apps.get_model("inspections", "Case"),
     ("case-look-back", "pk"): apps.get_model("inspections", "Case"),
     ("public-draw", "pk"): Draw,
+    ("public-targeted-visit", "pk"): TargetedVisit,
     ("public-result-detail", "pk"): Publication,
     ("public-typical-detail", "pk"): TypicalCase,
     ("public-image", "uuid"): PublicImage,
@@ -266,18 +270,36 @@ def _hide_look_back(world: World) -> None:
     }
 
 
-def _hide_visit(world: World, *, under_way: bool) -> None:
+def _hide_visit(world: World, *, under_way: bool, kind: str = "draw") -> None:
     """Another organiser's plan, committed and drawn: its visits are embargoed.
+
+    ``kind="targeted"``: instead, another organiser's targeted 暗访 of three of
+    Anji's villages, its team drawn by the keyed-hash team draw.
 
     ``under_way``: the window has opened and the team has checked in, recorded a
     finding and uploaded a photo that duplicates the visible one (so flags and
     duplicates are tried too); the team then knows of the visit.
     """
     before = _pks()
-    hidden = plan(by=world.hidden_organiser, name="市级暗访第二批", sample_size=3)
-    sampling_plan_commit(plan=hidden, user=world.hidden_organiser, now=NOW)
-    draw = sampling_plan_draw(plan=hidden, user=world.hidden_organiser, now=NOW)
-    visits = list(Inspection.objects.filter(assignment__draw=draw).select_related("village").order_by("pk"))
+    if kind == "targeted":
+        anji = Village.objects.filter(code__startswith=ANJI, kind=Village.Kind.VILLAGERS).order_by("code")
+        order = targeted_visit_order(
+            user=world.hidden_organiser,
+            mode=Inspection.Mode.UNANNOUNCED,
+            village_codes=[v.code for v in anji[:3]],
+            window_start=NOW + dt.timedelta(days=3),
+            window_end=NOW + dt.timedelta(days=5),
+            basis="市级暗访第二批",
+            now=NOW,
+        )
+        visits = list(order.inspections.select_related("village").order_by("pk"))
+    else:
+        hidden = plan(by=world.hidden_organiser, name="市级暗访第二批", sample_size=3)
+        sampling_plan_commit(plan=hidden, user=world.hidden_organiser, now=NOW)
+        draw = sampling_plan_draw(plan=hidden, user=world.hidden_organiser, now=NOW)
+        visits = list(
+            Inspection.objects.filter(assignment__draw=draw).select_related("village").order_by("pk")
+        )
     world.hidden_village_names = [visit.village.name for visit in visits]
     world.hidden_village_codes = [visit.village.code for visit in visits]
     if under_way:
@@ -594,19 +616,23 @@ class _Rollback(Exception):
 
 def _hide_visits(world: World) -> None:
     """Every kind of pending visit at once, each someone else's: a drawn plan's three visits (the
-    first under way, the others before their window) and a look-back visit of a closed case."""
-    before = _pks()
-    _hide_visit(world, under_way=True)
-    names, codes = world.hidden_village_names, world.hidden_village_codes
-    _hide_look_back(world)
-    world.hidden_village_names = names + world.hidden_village_names
-    world.hidden_village_codes = codes + world.hidden_village_codes
-    after = _pks()
-    world.hidden = {
-        model: sorted(after[model] - before[model])[:HIDDEN_PER_MODEL]
-        for model in after
-        if after[model] - before[model]
-    }
+    first under way, the others before their window), a targeted 暗访 of three villages and a
+    look-back visit of a closed case."""
+    names: list[str] = []
+    codes: list[str] = []
+    hidden: dict[type[models.Model], list[Any]] = {}
+    steps = [
+        lambda: _hide_visit(world, under_way=True),
+        lambda: _hide_visit(world, under_way=False, kind="targeted"),
+        lambda: _hide_look_back(world),
+    ]
+    for step in steps:  # each sets the rows it made (a few per model) and its villages
+        step()
+        names += world.hidden_village_names
+        codes += world.hidden_village_codes
+        for model, pks in world.hidden.items():
+            hidden[model] = sorted(set(hidden.get(model, [])) | set(pks))
+    world.hidden_village_names, world.hidden_village_codes, world.hidden = names, codes, hidden
 
 
 def differences(*, capture: Any, only: str | None = None) -> tuple[int, list[str]]:
@@ -632,6 +658,7 @@ def differences(*, capture: Any, only: str | None = None) -> tuple[int, list[str
     except _Rollback:
         pass
     assert not Draw.objects.filter(plan__created_by=hidden_organiser).exists(), "the visit was rolled back"
+    assert not TargetedVisit.objects.filter(ordered_by=hidden_organiser).exists(), "the order was rolled back"
     _reset_sequences()
     _after(world)
     without_visit = _render_all(world, requests, readers, changelists=only is None)

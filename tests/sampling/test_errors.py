@@ -31,6 +31,10 @@ SHIPPED = {
     "inspection_closed": 409,
     "reason_required": 400,
     "invalid_team": 422,
+    "understaffed": 422,
+    "draw_voided": 409,
+    "draw_can_be_drawn": 409,
+    "unknown_villages": 422,
 }
 
 

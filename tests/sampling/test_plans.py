@@ -482,29 +482,39 @@ def test_a_draw_before_the_commit_and_a_second_draw_are_refused(huzhou: list[str
     refuse("already_drawn", lambda: sampling_plan_draw(plan=the_plan, user=organiser()))
 
 
-def test_unstaffable_villages_are_named_and_nothing_is_written() -> None:
+def test_a_plan_the_roster_cannot_staff_is_refused_at_commit_with_each_strata_shortfall() -> None:
     region()
     roster(per_county=1)  # one inspector per county: 2 without a conflict per village, capacity 3
     the_plan = plan(sample_size=6, team_size=3)
-    sampling_plan_commit(plan=the_plan, user=organiser())
 
-    refusal = refuse("unstaffable", lambda: sampling_plan_draw(plan=the_plan, user=organiser()))
+    refusal = refuse("understaffed", lambda: sampling_plan_commit(plan=the_plan, user=organiser()))
 
-    named = {v["code"] for v in refusal.extra["villages"]}
-    assert len(named) == 6
-    assert "村330521101200" in str(refusal.detail) or "330521" in str(refusal.detail)
-    assert Draw.objects.get(plan=the_plan).drawn_at is None
+    short = {s["stratum"]: s for s in refusal.extra["strata"]}
+    assert set(short) == {"330521", "330522", "330523"}
+    # Two villages each, three places a team: 6 places; two inspectors may go (not the home county's).
+    assert short["330521"] == {
+        "stratum": "330521",
+        "name": "区划330521",
+        "villages": 2,
+        "slots": 6,
+        "inspectors": 2,
+        "capacity": 6,
+        "shortfall": 1,
+    }
+    assert "区划330521" in refusal.detail
+    assert refusal.extra["total"] == {"slots": 18, "capacity": 9}
 
 
-def test_full_capacities_make_a_village_unstaffable() -> None:
+def test_full_capacities_refuse_the_commit_naming_the_total() -> None:
     region()
-    roster(per_county=1, capacity=1)  # 3 slots for 3 villages × 2 members
+    roster(per_county=1, capacity=1)  # 3 places for 3 villages × 2 members
     the_plan = plan(sample_size=3)
-    sampling_plan_commit(plan=the_plan, user=organiser())
 
-    refusal = refuse("unstaffable", lambda: sampling_plan_draw(plan=the_plan, user=organiser()))
+    refusal = refuse("understaffed", lambda: sampling_plan_commit(plan=the_plan, user=organiser()))
 
-    assert any("capacity" in v["reason"] for v in refusal.extra["villages"])
+    assert refusal.extra["strata"] == []
+    assert refusal.extra["total"] == {"slots": 6, "capacity": 3}
+    assert "6" in refusal.detail and "3" in refusal.detail
 
 
 # --- Reassignment --------------------------------------------------------------------------------

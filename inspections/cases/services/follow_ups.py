@@ -114,24 +114,33 @@ def follow_up_schedule(
     if existing is not None:
         return existing  # one open visit of each kind per case
     pool = eligible_follow_up_inspectors(case=case)
-    if not pool:
-        logger.warning("case %s: no eligible inspector for a %s visit", case.pk, kind)
+    # A team of at least two (the first drawn leads and records the result).
+    team_size = max(settings.QINGSHAN_FOLLOW_UP_TEAM_SIZE, 2)
+    if len(pool) < team_size:
+        logger.warning("case %s: fewer than %d eligible inspectors for a %s visit", case.pk, team_size, kind)
         return None
     attempt = FollowUp.objects.filter(case=case, kind=kind).count() + 1
     draw = _draw(
         kind=FollowUpDraw.Kind.VERIFIER,
         label=f"{kind}:case:{case.pk}:{attempt}",
         candidates=[(i.credential_number, 1.0) for i in pool],
-        k=1,
-        parameters={"case": case.pk, "kind": kind, "county_excluded": case.village.code[:6]},
+        k=team_size,
+        parameters={
+            "case": case.pk,
+            "kind": kind,
+            "county_excluded": case.village.code[:6],
+            "team_size": team_size,
+        },
         now=now,
     )
-    inspector = next(i for i in pool if i.credential_number == draw.drawn[0])
+    by_credential = {i.credential_number: i for i in pool}
+    team = [by_credential[c] for c in draw.drawn]
+    inspector = team[0]
     seed = bytes.fromhex(look_back_draw.seed) if look_back_draw else bytes.fromhex(draw.seed)
     start, end = _visit_window(case, kind=kind, now=now, draw_seed=seed)
     mode = Inspection.Mode.VERIFICATION if kind == FollowUp.Kind.VERIFICATION else Inspection.Mode.LOOK_BACK
     visit = Inspection.objects.create(mode=mode, village=case.village, window_start=start, window_end=end)
-    visit.team.add(inspector)
+    visit.team.add(*team)
     return FollowUp.objects.create(
         case=case, kind=kind, inspection=visit, inspector=inspector, draw=draw, rectification=rectification
     )

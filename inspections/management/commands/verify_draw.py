@@ -46,9 +46,9 @@ class Command(BaseCommand):
             draw = Draw.objects.filter(pk=options["draw_id"]).first()
             if draw is None:
                 raise CommandError(f"no draw {options['draw_id']}")
-            if draw.drawn_at is None:
+            if draw.drawn_at is None and draw.voided_at is None:
                 raise CommandError(f"draw {draw.pk} has not run yet")
-            if draw.published_at is None and not options["use_secret_seed"]:
+            if draw.published_at is None and draw.voided_at is None and not options["use_secret_seed"]:
                 raise CommandError(
                     f"draw {draw.pk} is not published: its seed is secret (operators: --use-secret-seed)"
                 )
