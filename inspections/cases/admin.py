@@ -13,6 +13,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -31,8 +32,11 @@ from inspections.cases.models import (
     FollowUp,
     FollowUpDraw,
     Rectification,
+    ReviewPolicy,
 )
+from inspections.cases.errors import MergeTargetInvalid
 from inspections.cases.selectors import case_list
+from inspections.cases.services.review import case_confirm, case_merge, case_void
 from inspections.cases.services.escalation import case_escalate
 from inspections.cases.services.status import case_reopen, case_send_back, case_start_rectifying, case_verify
 from inspections.common.admin import ReadOnlyAdminMixin, ReadOnlyInline, message_refusal
@@ -188,9 +192,17 @@ def _run_action(
         modeladmin.message_user(request, done % {"count": succeeded}, level=messages.SUCCESS)
 
 
+class CaseActionForm(ActionForm):
+    """The admin's action bar, with the reason a void needs and the problem a duplicate merges into."""
+
+    note = forms.CharField(label=_("reason / note"), required=False, max_length=2000)
+    merge_into = forms.IntegerField(label=_("merge into problem #"), required=False, min_value=1)
+
+
 @admin.register(Case)
 class CaseAdmin(JurisdictionScopedAdmin):
     scope_code_field = "village__code"
+    action_form = CaseActionForm
     list_display = [
         "id",
         "village",
@@ -229,6 +241,11 @@ class CaseAdmin(JurisdictionScopedAdmin):
         "reopen_count",
         "is_relapse",
         "closed_at",
+        "organising_division",
+        "handed_over_at",
+        "handed_over_by",
+        "merged_into",
+        "review_note",
         "escalation_level",
         "escalated_at",
         "escalation_due_on",
@@ -237,6 +254,9 @@ class CaseAdmin(JurisdictionScopedAdmin):
     ]
     inlines = [TypicalCaseInline, RectificationInline, CaseEventInline]
     actions = [
+        "action_confirm",
+        "action_merge",
+        "action_void",
         "action_verify",
         "action_send_back",
         "action_reopen",
@@ -279,6 +299,41 @@ class CaseAdmin(JurisdictionScopedAdmin):
             _("督办"),
             case.escalation_level,
         )
+
+    @admin.action(description=_("Confirm and hand over (交办)"), permissions=["change"])
+    def action_confirm(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        note = request.POST.get("note", "")
+        _run_action(
+            self,
+            request,
+            queryset,
+            lambda c, u: case_confirm(case=c, actor=u, note=note),
+            _("%(count)d confirmed and handed over."),
+        )
+
+    @admin.action(description=_("Void (give the reason)"), permissions=["change"])
+    def action_void(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        note = request.POST.get("note", "")
+        _run_action(
+            self,
+            request,
+            queryset,
+            lambda c, u: case_void(case=c, actor=u, note=note),
+            _("%(count)d voided."),
+        )
+
+    @admin.action(description=_("Merge as duplicates into the problem given"), permissions=["change"])
+    def action_merge(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        note = request.POST.get("note", "")
+        raw = request.POST.get("merge_into", "")
+        target = Case.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+
+        def merge(case: Case, actor: User) -> Case:
+            if target is None or not case_list(user=actor).filter(pk=target.pk).exists():
+                raise MergeTargetInvalid()
+            return case_merge(case=case, into=target, actor=actor, note=note)
+
+        _run_action(self, request, queryset, merge, _("%(count)d merged."))
 
     @admin.action(description=_("Verify and close (销号)"), permissions=["change"])
     def action_verify(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
@@ -356,6 +411,12 @@ class CaseAdmin(JurisdictionScopedAdmin):
             lambda c, u: case_send_back(case=c, actor=u),
             _("%(count)d sent back."),
         )
+
+
+@admin.register(ReviewPolicy)
+class ReviewPolicyAdmin(JurisdictionScopedAdmin):
+    scope_code_field = "division__code"
+    list_display = ["division", "auto_hand_over"]
 
 
 @admin.register(CaseNotification)

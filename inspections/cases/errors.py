@@ -74,3 +74,17 @@ class PhotoNotOfCase(DomainError):
             % {"photos": ", ".join(photos)},
             extra={"photos": photos},
         )
+
+
+class ReviewReasonRequired(DomainError):
+    code = "review_reason_required"
+    status = 422
+    default_detail = _("Voiding a problem needs a written reason.")
+
+
+class MergeTargetInvalid(DomainError):
+    """A duplicate merges only into another live problem of the same village."""
+
+    code = "merge_target_invalid"
+    status = 422
+    default_detail = _("A problem merges only into another problem of the same village that is not voided or merged.")

@@ -27,6 +27,7 @@ from django.utils import timezone, translation
 from inspections.accounts.models import User
 from inspections.cases.errors import CaseNotEscalable, CaseTransitionNotAllowed
 from inspections.cases.models import (
+    NOT_HANDED_OVER,
     RECTIFICATION_DUE,
     TRANSITIONS,
     Case,
@@ -67,7 +68,7 @@ ROLES = [
 # What each person is to the case, in the table's terms.
 CASE_ROLES: dict[str, frozenset[str]] = {
     "party_in_scope": frozenset({CaseRole.RESPONSIBLE_PARTY}),
-    "supervisor_in_scope": frozenset({CaseRole.SUPERVISOR}),
+    "supervisor_in_scope": frozenset({CaseRole.SUPERVISOR, CaseRole.ASSIGNING_SUPERVISOR}),
     "drawn_inspector": frozenset({CaseRole.DRAWN_INSPECTOR}),
     "superuser": frozenset(CaseRole.values),
 }
@@ -121,6 +122,14 @@ SURFACES = [
         CaseStatus.RECTIFYING,
         admin_action="action_start_rectifying",
     ),
+    Surface("admin_confirm", CaseAction.CONFIRM, CaseStatus.OPEN, admin_action="action_confirm"),
+    Surface(
+        "admin_void",
+        CaseAction.VOID,
+        CaseStatus.VOIDED,
+        body=(("note", "同一垃圾点，已由上次检查记录"),),
+        admin_action="action_void",
+    ),
     Surface("admin_verify", CaseAction.VERIFY, CaseStatus.CLOSED, admin_action="action_verify"),
     Surface("admin_send_back", CaseAction.SEND_BACK, CaseStatus.RECTIFYING, admin_action="action_send_back"),
     Surface("admin_reopen", CaseAction.REOPEN, CaseStatus.REOPENED, admin_action="action_reopen"),
@@ -164,7 +173,8 @@ def may(role: str, action: str, *, from_status: str | None = None) -> bool:
 def expected(role: str, from_status: str, surface: Surface, case_id: int) -> Moved | Refused:
     if surface.admin_action:
         return expected_in_the_admin(role, from_status, surface, case_id)
-    if role not in SEES_THE_CASE:
+    if role not in SEES_THE_CASE or (role == "party_in_scope" and from_status in NOT_HANDED_OVER):
+        # the responsible party learns of a problem when it is handed over (交办)
         return Refused(404, "not_found")
     assert surface.action is not None and surface.to_status is not None
     if surface.visit and (from_status != VISIT_NEEDS[surface.visit] or role not in DRAWN_FOR_THE_VISIT):
@@ -257,7 +267,8 @@ def take(surface: Surface, actor: User, case: Case) -> Any:
         client = Client()
         client.force_login(actor)
         response = client.post(
-            "/admin/inspections/case/", {"action": surface.admin_action, "_selected_action": [case.pk]}
+            "/admin/inspections/case/",
+            {"action": surface.admin_action, "_selected_action": [case.pk], **dict(surface.body)},
         )
         return response, [str(m) for m in get_messages(response.wsgi_request)]
     body = {"client_uuid": str(uuid.uuid4()), **dict(surface.body)}

@@ -81,12 +81,16 @@ def test_the_transitions_table_is_the_documented_lifecycle() -> None:
     }
     party, supervisor_, drawn = ("responsible_party",), ("supervisor",), ("drawn_inspector",)
     both = ("responsible_party", "supervisor")
+    assigning = ("assigning_supervisor",)
 
     assert rows == {
+        ("awaiting_review", "open", "confirm", assigning),
+        ("awaiting_review", "merged", "merge", assigning),
+        ("awaiting_review", "voided", "void", assigning),
         ("open", "rectifying", "start_rectifying", both),
         ("open", "awaiting_verification", "rectify", party),
         ("rectifying", "awaiting_verification", "rectify", party),
-        ("awaiting_verification", "closed", "verify", supervisor_),
+        ("awaiting_verification", "closed", "verify", assigning),
         ("awaiting_verification", "closed", "verification_passed", drawn),
         ("awaiting_verification", "rectifying", "send_back", supervisor_),
         ("awaiting_verification", "rectifying", "verification_failed", drawn),
@@ -97,6 +101,9 @@ def test_the_transitions_table_is_the_documented_lifecycle() -> None:
     }
     derived = ALLOWED_TRANSITIONS  # the view the hub still re-exports
     assert derived == {
+        "awaiting_review": {"open", "merged", "voided"},
+        "voided": set(),
+        "merged": set(),
         "open": {"rectifying", "awaiting_verification"},
         "rectifying": {"awaiting_verification"},
         "awaiting_verification": {"closed", "rectifying"},
