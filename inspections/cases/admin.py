@@ -38,7 +38,13 @@ from inspections.cases.errors import MergeTargetInvalid
 from inspections.cases.selectors import case_list
 from inspections.cases.services.review import case_confirm, case_merge, case_void
 from inspections.cases.services.escalation import case_escalate
-from inspections.cases.services.status import case_reopen, case_send_back, case_start_rectifying, case_verify
+from inspections.cases.services.status import (
+    case_close,
+    case_reopen,
+    case_send_back,
+    case_start_rectifying,
+    case_verify,
+)
 from inspections.common.admin import ReadOnlyAdminMixin, ReadOnlyInline, message_refusal
 from inspections.common.china_time import local_date
 from inspections.common.errors import DomainError
@@ -258,6 +264,7 @@ class CaseAdmin(JurisdictionScopedAdmin):
         "action_merge",
         "action_void",
         "action_verify",
+        "action_close",
         "action_send_back",
         "action_reopen",
         "action_escalate",
@@ -335,13 +342,25 @@ class CaseAdmin(JurisdictionScopedAdmin):
 
         _run_action(self, request, queryset, merge, _("%(count)d merged."))
 
-    @admin.action(description=_("Verify and close (销号)"), permissions=["change"])
+    @admin.action(description=_("Close (销号) by desk review (record what was checked)"), permissions=["change"])
     def action_verify(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        note = request.POST.get("note", "")
         _run_action(
             self,
             request,
             queryset,
-            lambda c, u: case_verify(case=c, actor=u),
+            lambda c, u: case_verify(case=c, actor=u, note=note),
+            _("%(count)d closed."),
+        )
+
+    @admin.action(description=_("Sign off the 销号 of a passed verification"), permissions=["change"])
+    def action_close(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        note = request.POST.get("note", "")
+        _run_action(
+            self,
+            request,
+            queryset,
+            lambda c, u: case_close(case=c, actor=u, note=note),
             _("%(count)d closed."),
         )
 

@@ -88,3 +88,19 @@ class MergeTargetInvalid(DomainError):
     code = "merge_target_invalid"
     status = 422
     default_detail = _("A problem merges only into another problem of the same village that is not voided or merged.")
+
+
+class DeskReviewNoteRequired(DomainError):
+    """A 销号 without a verification visit is a desk review: it needs its written record and a rectification."""
+
+    code = "desk_review_note_required"
+    status = 422
+    default_detail = _("A desk review needs a written record of the rectification evidence it checked.")
+
+
+class VerificationTeamTooSmall(DomainError):
+    """销号 after a visit needs a passed verification by at least ``QINGSHAN_CLOSURE_MIN_INSPECTORS``."""
+
+    code = "verification_team_too_small"
+    status = 409
+    default_detail = _("The verification visit was not passed by enough inspectors for 销号.")

@@ -33,6 +33,7 @@ class CaseStatus(models.TextChoices):
     OPEN = "open", _("open")
     RECTIFYING = "rectifying", _("rectifying")
     AWAITING_VERIFICATION = "awaiting_verification", _("awaiting verification")
+    VERIFIED = "verified", _("verified, awaiting 销号")
     CLOSED = "closed", _("closed (销号)")
     REOPENED = "reopened", _("reopened")
     VOIDED = "voided", _("voided")
@@ -48,6 +49,7 @@ class CaseAction(models.TextChoices):
     START_RECTIFYING = "start_rectifying", _("start rectifying")
     RECTIFY = "rectify", _("submit a rectification")
     VERIFY = "verify", _("verify and close")
+    CLOSE = "close", _("close (销号) after a passed verification visit")
     SEND_BACK = "send_back", _("send back")
     REOPEN = "reopen", _("reopen")
     VERIFICATION_PASSED = "verification_passed", _("verification passed")
@@ -92,9 +94,16 @@ TRANSITIONS: dict[str, dict[str, dict[str, frozenset[str]]]] = {
     },
     CaseStatus.AWAITING_VERIFICATION: {
         # verification passes (销号: a desk review by the assigning level, 谁交办、谁销号) ...
-        CaseStatus.CLOSED: {CaseAction.VERIFY: _ASSIGNING, CaseAction.VERIFICATION_PASSED: _DRAWN},
+        CaseStatus.CLOSED: {CaseAction.VERIFY: _ASSIGNING},
+        # ... or the visit passes it, and the assigning level signs the 销号 off
+        CaseStatus.VERIFIED: {CaseAction.VERIFICATION_PASSED: _DRAWN},
         # ... or sends the case back with a new deadline; never the party's acknowledgement
         CaseStatus.RECTIFYING: {CaseAction.SEND_BACK: _SUPERVISOR, CaseAction.VERIFICATION_FAILED: _DRAWN},
+    },
+    CaseStatus.VERIFIED: {
+        # (a visit by too few inspectors leaves the desk review)
+        CaseStatus.CLOSED: {CaseAction.CLOSE: _ASSIGNING, CaseAction.VERIFY: _ASSIGNING},
+        CaseStatus.RECTIFYING: {CaseAction.SEND_BACK: _SUPERVISOR},
     },
     CaseStatus.CLOSED: {
         # a supervisor reopens, or a look-back visit finds a relapse

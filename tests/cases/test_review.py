@@ -9,7 +9,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from inspections.cases.errors import MergeTargetInvalid, ReviewReasonRequired
-from inspections.cases.models import Case, CaseEvent, CaseStatus, ReviewPolicy
+from inspections.cases.models import Case, CaseEvent, CaseStatus, Rectification, ReviewPolicy
 from inspections.cases.services.opening import cases_open_for_inspection
 from inspections.cases.services.review import case_confirm, case_merge, case_void
 from inspections.cases.services.status import case_verify
@@ -69,9 +69,10 @@ def test_a_township_supervisor_below_the_organising_county_may_neither_confirm_n
         case_confirm(case=case, actor=township)
     case_confirm(case=case, actor=supervisor("3305"))  # a level above the county may
     closing = force_status(case, CaseStatus.AWAITING_VERIFICATION)
+    Rectification.objects.create(case=closing, submitted_by=responsible_party(ANJI_TOWNSHIP), description="已清理")
     with pytest.raises(PermissionDenied):
-        case_verify(case=closing, actor=township)  # 谁交办、谁销号
-    closed = case_verify(case=closing, actor=supervisor(ANJI))
+        case_verify(case=closing, actor=township, note="照片核对无误")  # 谁交办、谁销号
+    closed = case_verify(case=closing, actor=supervisor(ANJI), note="照片核对无误")
     assert closed.status == CaseStatus.CLOSED
 
 

@@ -7,9 +7,15 @@ import itertools
 import uuid
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 
-from inspections.cases.errors import CaseTransitionNotAllowed, InspectionNotSubmitted
+from inspections.cases.errors import (
+    CaseTransitionNotAllowed,
+    DeskReviewNoteRequired,
+    InspectionNotSubmitted,
+    VerificationTeamTooSmall,
+)
 from inspections.cases.models import (
     ALLOWED_TRANSITIONS,
     TRANSITIONS,
@@ -23,7 +29,8 @@ from inspections.cases.models import (
 from inspections.cases.selectors import case_list
 from inspections.cases.services.follow_ups import cases_schedule_look_backs, follow_up_draw_rerun
 from inspections.cases.services.opening import cases_open_for_inspection
-from inspections.cases.services.status import case_set_status
+from inspections.cases.services.status import case_close, case_set_status, case_verify
+from inspections.common.errors import PermissionDenied
 from inspections.fieldwork.models import Inspection
 from inspections.fieldwork.selectors import inspection_list
 from tests.builders import (
@@ -91,7 +98,10 @@ def test_the_transitions_table_is_the_documented_lifecycle() -> None:
         ("open", "awaiting_verification", "rectify", party),
         ("rectifying", "awaiting_verification", "rectify", party),
         ("awaiting_verification", "closed", "verify", assigning),
-        ("awaiting_verification", "closed", "verification_passed", drawn),
+        ("awaiting_verification", "verified", "verification_passed", drawn),
+        ("verified", "closed", "close", assigning),
+        ("verified", "closed", "verify", assigning),
+        ("verified", "rectifying", "send_back", supervisor_),
         ("awaiting_verification", "rectifying", "send_back", supervisor_),
         ("awaiting_verification", "rectifying", "verification_failed", drawn),
         ("closed", "reopened", "reopen", supervisor_),
@@ -106,7 +116,8 @@ def test_the_transitions_table_is_the_documented_lifecycle() -> None:
         "merged": set(),
         "open": {"rectifying", "awaiting_verification"},
         "rectifying": {"awaiting_verification"},
-        "awaiting_verification": {"closed", "rectifying"},
+        "awaiting_verification": {"closed", "verified", "rectifying"},
+        "verified": {"closed", "rectifying"},
         "closed": {"reopened"},
         "reopened": {"rectifying", "awaiting_verification"},
     }
@@ -267,19 +278,59 @@ def rectified_case() -> tuple[Case, FollowUp]:
     return case, FollowUp.objects.get(case=case)
 
 
-def test_a_passed_verification_closes_the_case() -> None:
+def test_a_passed_verification_by_two_is_signed_off_by_the_assigning_level() -> None:
     case, follow_up = rectified_case()
+    follow_up.inspection.team.add(inspector(home_division=division("330502")))  # a team of two
 
     response = verification(client_for(follow_up.inspector.user), case, "passed", note="已整改到位")
 
     assert response.status_code == 201, response.content
     case.refresh_from_db()
-    assert case.status == CaseStatus.CLOSED
-    assert case.closed_at is not None
+    assert (case.status, case.closed_at) == (CaseStatus.VERIFIED, None)  # not closed by the visit
     follow_up.refresh_from_db()
     assert follow_up.result == FollowUp.Result.PASSED
     assert follow_up.inspection.status == Inspection.Status.SUBMITTED
-    assert events_of(case) == ["opened", "status", "status"]
+    with pytest.raises(PermissionDenied):
+        case_close(case=case, actor=supervisor("330523108"))  # the inspected township: 谁交办、谁销号
+    county = supervisor("330523")
+
+    closed = case_close(case=case, actor=county, note="同意销号")
+
+    assert closed.status == CaseStatus.CLOSED and closed.closed_at is not None
+    assert events_of(case) == ["opened", "status", "status", "status"]
+    signed = closed.events.order_by("-seq").first()
+    assert signed is not None and signed.actor == county
+    assert signed.evidence["signed_off_by"] == county.pk
+    assert (signed.evidence["verification"], signed.evidence["inspectors"]) == (follow_up.pk, 2)
+
+
+def test_a_one_person_verification_is_not_enough_for_the_sign_off() -> None:
+    case, follow_up = rectified_case()
+    assert follow_up.inspection.team.count() == 1
+    verification(client_for(follow_up.inspector.user), case, "passed")
+    case.refresh_from_db()
+
+    with pytest.raises(VerificationTeamTooSmall):
+        case_close(case=case, actor=supervisor("330523"))
+
+    case.refresh_from_db()
+    assert case.status == CaseStatus.VERIFIED
+    with override_settings(QINGSHAN_CLOSURE_MIN_INSPECTORS=1):
+        assert case_close(case=case, actor=supervisor("330523")).status == CaseStatus.CLOSED
+
+
+def test_a_desk_review_closes_only_with_its_written_record() -> None:
+    case, _visit = rectified_case()
+    county = supervisor("330523")
+    with pytest.raises(DeskReviewNoteRequired):
+        case_verify(case=case, actor=county, note="")
+
+    closed = case_verify(case=case, actor=county, note="核对整改照片与说明，符合要求")
+
+    event = closed.events.order_by("-seq").first()
+    assert event is not None and event.evidence["desk_review"] is True
+    assert event.evidence["rectification"] == case.rectifications.get().pk
+    assert event.evidence["signed_off_by"] == county.pk
 
 
 def test_a_failed_verification_sends_the_case_back_with_a_new_deadline() -> None:

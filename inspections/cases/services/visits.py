@@ -1,6 +1,7 @@
 """Results of the follow-up visits, recorded by the inspector drawn for them.
 
-Verification: passed closes the case (销号); failed sends it back to
+Verification: passed marks the case verified, for the assigning level to
+sign off its 销号 (:func:`~inspections.cases.services.status.case_close`); failed sends it back to
 rectifying with a new deadline. Look-back: passed is recorded as an event;
 failed reopens the case marked as a relapse. Every status change goes
 through :func:`~inspections.cases.services.status.case_set_status`.
@@ -99,7 +100,7 @@ def follow_up_record_result(
     if kind == FollowUp.Kind.VERIFICATION and passed:
         case_set_status(
             case=locked,
-            to_status=CaseStatus.CLOSED,
+            to_status=CaseStatus.VERIFIED,
             action=CaseAction.VERIFICATION_PASSED,
             actor=actor,
             note=note,
