@@ -302,6 +302,8 @@ def activity_generate(
                     None,
                     0,
                     "",
+                    "",
+                    adapt_dt(opened),  # handed over (交办) on submission
                 )
 
         made = write_rows(
@@ -327,6 +329,8 @@ def activity_generate(
                 "escalation_due_on",
                 "event_count",
                 "last_event_hash",
+                "review_note",
+                "handed_over_at",
             ],
             case_rows(),
         )

@@ -181,7 +181,7 @@ def _baseline() -> tuple[list[User], User]:
         status=Inspection.Status.SUBMITTED, submitted_at=at(2025, 1, 6, 10)
     )
     visit.refresh_from_db()
-    cases_open_for_inspection(inspection=visit, now=at(2025, 1, 6, 10))
+    cases_open_for_inspection(inspection=visit, now=at(2025, 1, 6, 10), hand_over=True)
     plan(by=counties[2], name="安吉县自己的草稿", scope=division(ANJI), sample_size=2)
 
     hidden_organiser = supervisor(HUZHOU, username="hidden-organiser")
