@@ -31,11 +31,13 @@ from inspections.cases.models import (
     DeadlineRule,
     FollowUp,
     FollowUpDraw,
+    ExtensionRequest,
     Rectification,
     ReviewPolicy,
 )
 from inspections.cases.errors import MergeTargetInvalid
 from inspections.cases.selectors import case_list
+from inspections.cases.services.extensions import extension_decide
 from inspections.cases.services.review import case_confirm, case_merge, case_void
 from inspections.cases.services.escalation import case_escalate
 from inspections.cases.services.status import (
@@ -46,7 +48,7 @@ from inspections.cases.services.status import (
     case_verify,
 )
 from inspections.common.admin import ReadOnlyAdminMixin, ReadOnlyInline, message_refusal
-from inspections.common.china_time import local_date
+from inspections.common.china_time import SHANGHAI, local_date
 from inspections.common.errors import DomainError
 from inspections.evidence import services as evidence_services
 from inspections.evidence.flags import photos_with_flags_shown
@@ -430,6 +432,77 @@ class CaseAdmin(JurisdictionScopedAdmin):
             lambda c, u: case_send_back(case=c, actor=u),
             _("%(count)d sent back."),
         )
+
+
+@admin.register(ExtensionRequest)
+class ExtensionRequestAdmin(JurisdictionScopedAdmin):
+    """Extension requests (延期) of the caller's jurisdiction; approved or rejected by the assigning level."""
+
+    scope_code_field = "case__village__code"
+    action_form = CaseActionForm
+    list_display = [
+        "case",
+        "requested_by",
+        "current_deadline",
+        "proposed_deadline",
+        "status",
+        "requested_at_china",
+        "decided_by",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["case__village", "case__category", "requested_by", "decided_by"]
+    readonly_fields = [
+        "client_uuid",
+        "case",
+        "requested_by",
+        "reason",
+        "current_deadline",
+        "proposed_deadline",
+        "status",
+        "decided_by",
+        "decided_at",
+        "decision_note",
+        "created_at",
+    ]
+    actions = ["action_approve", "action_reject"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("requested at"), ordering="created_at")
+    def requested_at_china(self, asked: ExtensionRequest) -> str:
+        return f"{asked.created_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
+
+    def _decide(self, request: HttpRequest, queryset: QuerySet[ExtensionRequest], *, approve: bool) -> None:
+        user = request.user
+        assert isinstance(user, User)
+        note = request.POST.get("note", "")
+        done = 0
+        for asked in queryset.select_related("case").order_by("id"):
+            try:
+                extension_decide(request=asked, actor=user, approve=approve, note=note)
+            except DomainError as refusal:
+                refusal.detail = gettext("Case #%(id)s: %(reason)s") % {
+                    "id": asked.case_id,
+                    "reason": refusal.detail,
+                }
+                message_refusal(self, request, refusal)
+            else:
+                done += 1
+        if done:
+            message = _("%(count)d approved.") if approve else _("%(count)d rejected.")
+            self.message_user(request, message % {"count": done}, level=messages.SUCCESS)
+
+    @admin.action(description=_("Approve the extension (the deadline moves)"), permissions=["change"])
+    def action_approve(self, request: HttpRequest, queryset: QuerySet[ExtensionRequest]) -> None:
+        self._decide(request, queryset, approve=True)
+
+    @admin.action(description=_("Reject the extension"), permissions=["change"])
+    def action_reject(self, request: HttpRequest, queryset: QuerySet[ExtensionRequest]) -> None:
+        self._decide(request, queryset, approve=False)
 
 
 @admin.register(ReviewPolicy)

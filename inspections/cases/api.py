@@ -22,8 +22,17 @@ from rest_framework.views import APIView
 
 from inspections.accounts.models import User
 from inspections.cases.flags import after_photo_flags_explained
-from inspections.cases.models import Case, CaseEvent, CaseQuerySet, CaseStatus, FollowUp, Rectification
+from inspections.cases.models import (
+    Case,
+    CaseEvent,
+    CaseQuerySet,
+    CaseStatus,
+    ExtensionRequest,
+    FollowUp,
+    Rectification,
+)
 from inspections.cases.selectors import case_list
+from inspections.cases.services.extensions import extension_request
 from inspections.cases.services.rectification import rectification_submit
 from inspections.cases.services.status import case_start_rectifying
 from inspections.cases.services.visits import follow_up_record_result
@@ -310,6 +319,65 @@ class RectificationCreateView(APIView):
         return Response(
             RectificationOutput(rectification).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class ExtensionInput(serializers.Serializer):
+    client_uuid = serializers.UUIDField()
+    reason = serializers.CharField(max_length=2000)
+    proposed_deadline = serializers.DateField(help_text="The later deadline asked for (China's date).")
+
+
+class ExtensionOutput(serializers.ModelSerializer[ExtensionRequest]):
+    case = serializers.IntegerField(source="case_id")
+
+    class Meta:
+        model = ExtensionRequest
+        fields = [
+            "id",
+            "client_uuid",
+            "case",
+            "reason",
+            "current_deadline",
+            "proposed_deadline",
+            "status",
+            "decided_at",
+            "decision_note",
+            "created_at",
+        ]
+
+
+class ExtensionCreateView(APIView):
+    """The responsible party asks for an extension (延期) with a reason and a proposed date.
+
+    The level that assigned the problem approves or rejects it (in the admin);
+    both are events on the timeline. Idempotent by ``client_uuid``: the same
+    request again answers 200 with the first, different content under it 409
+    ``uuid_conflict``. 409 ``extension_pending`` while another awaits a
+    decision, ``extension_not_allowed`` unless a rectification is owed; 422
+    ``extension_not_later`` for a date not after the deadline.
+    """
+
+    problem_statuses = ["409", "422"]
+
+    @extend_schema(
+        request=ExtensionInput,
+        responses={201: ExtensionOutput, 200: ExtensionOutput},
+        tags=["cases"],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        case = _visible_case(request, pk)
+        data = ExtensionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        asked, created = extension_request(
+            case=case,
+            actor=_caller(request),
+            client_uuid=data.validated_data["client_uuid"],
+            reason=data.validated_data["reason"],
+            proposed_deadline=data.validated_data["proposed_deadline"],
+        )
+        return Response(
+            ExtensionOutput(asked).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
 

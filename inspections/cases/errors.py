@@ -104,3 +104,27 @@ class VerificationTeamTooSmall(DomainError):
     code = "verification_team_too_small"
     status = 409
     default_detail = _("The verification visit was not passed by enough inspectors for 销号.")
+
+
+class ExtensionNotLater(DomainError):
+    code = "extension_not_later"
+    status = 422
+    default_detail = _("An extension must propose a date later than the current deadline.")
+
+
+class ExtensionPending(DomainError):
+    code = "extension_pending"
+    status = 409
+    default_detail = _("This problem already has an extension request awaiting a decision.")
+
+
+class ExtensionNotPending(DomainError):
+    code = "extension_not_pending"
+    status = 409
+    default_detail = _("This extension request has already been decided.")
+
+
+class ExtensionNotAllowed(DomainError):
+    code = "extension_not_allowed"
+    status = 409
+    default_detail = _("An extension can be asked only while the rectification is owed.")

@@ -272,6 +272,8 @@ class CaseEvent(models.Model):
         PUBLISHED = "published", _("published as a typical case")
         DEADLINE = "deadline", _("deadline recounted")
         MERGED_IN = "merged_in", _("a duplicate merged in")
+        EXTENSION_REQUESTED = "extension_requested", _("extension requested (延期)")
+        EXTENSION_DECIDED = "extension_decided", _("extension approved or rejected")
 
     case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="events")
     seq = models.PositiveIntegerField(_("sequence"))
@@ -370,6 +372,46 @@ class ReviewPolicy(models.Model):
 
     def __str__(self) -> str:
         return str(self.division)
+
+
+class ExtensionRequest(models.Model):
+    """The responsible party asks for a later deadline (延期); the assigning level approves or rejects."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+
+    client_uuid = models.UUIDField(_("client UUID"), unique=True)
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="extension_requests"
+    )
+    requested_by = models.ForeignKey(
+        User, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(_("reason"))
+    current_deadline = models.DateField(_("deadline when asked"))
+    proposed_deadline = models.DateField(_("proposed deadline"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        User, verbose_name=_("decided by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+    created_at = models.DateTimeField(_("requested at"))
+
+    class Meta:
+        verbose_name = _("extension request (延期)")
+        verbose_name_plural = _("extension requests (延期)")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(status="pending"), name="extension_one_pending_per_case"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} · {self.proposed_deadline}"
 
 
 class DeadlineRule(models.Model):
