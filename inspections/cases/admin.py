@@ -23,23 +23,23 @@ from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import User
 from inspections.cases.deadlines import cases_recount_deadlines
+from inspections.cases.errors import MergeTargetInvalid
 from inspections.cases.flags import after_photo_flag_explanation
 from inspections.cases.models import (
     Case,
     CaseEvent,
     CaseNotification,
     DeadlineRule,
+    ExtensionRequest,
     FollowUp,
     FollowUpDraw,
-    ExtensionRequest,
     Rectification,
     ReviewPolicy,
 )
-from inspections.cases.errors import MergeTargetInvalid
 from inspections.cases.selectors import case_list
+from inspections.cases.services.escalation import case_escalate
 from inspections.cases.services.extensions import extension_decide
 from inspections.cases.services.review import case_confirm, case_merge, case_void
-from inspections.cases.services.escalation import case_escalate
 from inspections.cases.services.status import (
     case_close,
     case_reopen,
@@ -344,7 +344,9 @@ class CaseAdmin(JurisdictionScopedAdmin):
 
         _run_action(self, request, queryset, merge, _("%(count)d merged."))
 
-    @admin.action(description=_("Close (销号) by desk review (record what was checked)"), permissions=["change"])
+    @admin.action(
+        description=_("Close (销号) by desk review (record what was checked)"), permissions=["change"]
+    )
     def action_verify(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
         note = request.POST.get("note", "")
         _run_action(

@@ -87,11 +87,13 @@ class MergeTargetInvalid(DomainError):
 
     code = "merge_target_invalid"
     status = 422
-    default_detail = _("A problem merges only into another problem of the same village that is not voided or merged.")
+    default_detail = _(
+        "A problem merges only into another problem of the same village that is not voided or merged."
+    )
 
 
 class DeskReviewNoteRequired(DomainError):
-    """A 销号 without a verification visit is a desk review: it needs its written record and a rectification."""
+    """A 销号 without a visit is a desk review: it needs its written record and a rectification."""
 
     code = "desk_review_note_required"
     status = 422

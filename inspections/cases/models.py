@@ -197,7 +197,8 @@ class Case(models.Model):
         blank=True,
         related_name="+",
         help_text=_(
-            "The level that reviews, hands over (交办) and closes (销号) the problem; its supervisors or those above."
+            "The level that reviews, hands over (交办) and closes (销号) the problem; "
+            "its supervisors or those above."
         ),
     )
     handed_over_at = models.DateTimeField(_("handed over at (交办)"), null=True, blank=True)
@@ -354,7 +355,7 @@ def case_event_hash(content: dict[str, Any], *, key_id: int) -> str | None:
 
 
 class ReviewPolicy(models.Model):
-    """A supervisor's choice for their jurisdiction: hand problems over (交办) on submission, without review."""
+    """A supervisor's choice for their jurisdiction: hand problems over (交办) on submission, unreviewed."""
 
     division = models.OneToOneField(
         Division, verbose_name=_("division"), on_delete=models.CASCADE, related_name="+"

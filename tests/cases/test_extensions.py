@@ -1,4 +1,4 @@
-"""延期: the responsible party asks, the assigning level approves or rejects; the deadline and escalation follow."""
+"""延期: the party asks, the assigning level approves or rejects; the deadline and escalation follow."""
 
 from __future__ import annotations
 

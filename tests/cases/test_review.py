@@ -1,4 +1,4 @@
-"""Review before 交办: confirm, merge duplicates, void with a reason; who may; who sees; the automatic choice."""
+"""Review before 交办: confirm, merge duplicates, void with a reason; who may, who sees."""
 
 from __future__ import annotations
 
@@ -69,7 +69,9 @@ def test_a_township_supervisor_below_the_organising_county_may_neither_confirm_n
         case_confirm(case=case, actor=township)
     case_confirm(case=case, actor=supervisor("3305"))  # a level above the county may
     closing = force_status(case, CaseStatus.AWAITING_VERIFICATION)
-    Rectification.objects.create(case=closing, submitted_by=responsible_party(ANJI_TOWNSHIP), description="已清理")
+    Rectification.objects.create(
+        case=closing, submitted_by=responsible_party(ANJI_TOWNSHIP), description="已清理"
+    )
     with pytest.raises(PermissionDenied):
         case_verify(case=closing, actor=township, note="照片核对无误")  # 谁交办、谁销号
     closed = case_verify(case=closing, actor=supervisor(ANJI), note="照片核对无误")
@@ -135,4 +137,3 @@ def test_the_setting_hands_over_on_submission_in_one_event() -> None:
     case = open_case(hand_over=None)
     assert case.status == CaseStatus.OPEN and case.handed_over_at is not None
     assert case.events.get().evidence["handed_over"] == "automatic"
-

@@ -82,6 +82,8 @@ def test_the_compiled_catalogue_calls_them_problems_never_cases_at_law(catalogue
     """问题 on a 问题清单, never 案件 (which reads as a legal case against the village)."""
     mo = polib.mofile(str(catalogue / "django.mo"))
 
-    with_case = [e.msgid for e in mo if "案件" in e.msgstr or any("案件" in v for v in e.msgstr_plural.values())]
+    with_case = [
+        e.msgid for e in mo if "案件" in e.msgstr or any("案件" in v for v in e.msgstr_plural.values())
+    ]
 
     assert with_case == []

@@ -221,7 +221,12 @@ def test_the_builder_uses_the_same_number_of_queries_whatever_the_data(
 def test_only_confirmed_problems_count_and_those_awaiting_review_are_counted_apart() -> None:
     garbage = category()
     case(YUCUN, opened_at=at(2025, 1, 7, 9), deadline=dt.date(2025, 1, 8), kind=garbage)
-    for status in (CaseStatus.AWAITING_REVIEW, CaseStatus.AWAITING_REVIEW, CaseStatus.VOIDED, CaseStatus.MERGED):
+    for status in (
+        CaseStatus.AWAITING_REVIEW,
+        CaseStatus.AWAITING_REVIEW,
+        CaseStatus.VOIDED,
+        CaseStatus.MERGED,
+    ):
         case(YUCUN, opened_at=at(2025, 1, 7, 9), deadline=dt.date(2025, 1, 8), status=status, kind=garbage)
 
     digest = digest_build(prefix=ANJI, period=WEEK, language="zh-hans", now=SENT_AT)

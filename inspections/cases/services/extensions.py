@@ -94,7 +94,11 @@ def extension_request(
         return asked
 
     return create_once(
-        ExtensionRequest, client_uuid=client_uuid, same=same, create=create, before_insert=refuse_unless_allowed
+        ExtensionRequest,
+        client_uuid=client_uuid,
+        same=same,
+        create=create,
+        before_insert=refuse_unless_allowed,
     )
 
 
@@ -125,7 +129,10 @@ def extension_decide(
     evidence: dict[str, object] = {"extension": asked.pk, "approved": approve}
     fields = list(HEAD_FIELDS)
     if approve:
-        evidence["deadline"] = {"from": locked.deadline.isoformat(), "to": asked.proposed_deadline.isoformat()}
+        evidence["deadline"] = {
+            "from": locked.deadline.isoformat(),
+            "to": asked.proposed_deadline.isoformat(),
+        }
         locked.deadline = asked.proposed_deadline
         locked.deadline_warning = ""
         locked.escalation_due_on = asked.proposed_deadline + dt.timedelta(days=1)

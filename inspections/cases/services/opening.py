@@ -25,7 +25,9 @@ def organising_division(inspection: Inspection) -> Division | None:
     of the village.
     """
     scope_id = (
-        Inspection.objects.filter(pk=inspection.pk).values_list("assignment__draw__plan__scope", flat=True).first()
+        Inspection.objects.filter(pk=inspection.pk)
+        .values_list("assignment__draw__plan__scope", flat=True)
+        .first()
     )
     if scope_id is not None:
         return Division.objects.get(pk=scope_id)

@@ -48,8 +48,12 @@ _WHO_MAY: dict[str, Any] = {
     CaseAction.CONFIRM: _("Only a supervisor of the organising level or above may do this."),
     CaseAction.MERGE: _("Only a supervisor of the organising level or above may do this."),
     CaseAction.VOID: _("Only a supervisor of the organising level or above may do this."),
-    CaseAction.VERIFY: _("Only the level that assigned the problem, or a level above, may close it (谁交办、谁销号)."),
-    CaseAction.CLOSE: _("Only the level that assigned the problem, or a level above, may close it (谁交办、谁销号)."),
+    CaseAction.VERIFY: _(
+        "Only the level that assigned the problem, or a level above, may close it (谁交办、谁销号)."
+    ),
+    CaseAction.CLOSE: _(
+        "Only the level that assigned the problem, or a level above, may close it (谁交办、谁销号)."
+    ),
     CaseAction.SEND_BACK: _("Only a supervisor of the village may do this."),
     CaseAction.REOPEN: _("Only a supervisor of the village may do this."),
     CaseAction.VERIFICATION_PASSED: _("Only the drawn inspector may record this visit."),
