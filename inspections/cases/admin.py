@@ -230,6 +230,7 @@ class CaseAdmin(JurisdictionScopedAdmin):
         "category",
         "severity",
         "is_relapse",
+        "is_false_rectification",
         DivisionPrefixFilter,
     ]
     list_select_related = ["village", "category"]
@@ -248,6 +249,7 @@ class CaseAdmin(JurisdictionScopedAdmin):
         "deadline_warning",
         "reopen_count",
         "is_relapse",
+        "is_false_rectification",
         "closed_at",
         "organising_division",
         "handed_over_at",

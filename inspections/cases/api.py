@@ -70,6 +70,7 @@ class CaseListOutput(serializers.ModelSerializer[Case]):
             "escalation_level",
             "reopen_count",
             "is_relapse",
+            "is_false_rectification",
             "closed_at",
         ]
 
@@ -174,6 +175,14 @@ class VisitResultInput(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
     photo_uuids = serializers.ListField(
         child=serializers.UUIDField(), required=False, default=list, max_length=50
+    )
+    false_rectification = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=(
+            "With a failed result: the rectification reported was never really done (虚假整改), "
+            "counted apart from a relapse (返黑返臭) after a real fix."
+        ),
     )
 
 
@@ -398,6 +407,7 @@ class VisitResultView(APIView):
             passed=data.validated_data["result"] == FollowUp.Result.PASSED,
             note=data.validated_data["note"],
             photo_uuids=[str(u) for u in data.validated_data["photo_uuids"]],
+            false_rectification=data.validated_data["false_rectification"],
         )
         follow_up = FollowUp.objects.select_related("case").get(pk=follow_up.pk)
         return Response(

@@ -188,6 +188,11 @@ class Case(models.Model):
     )
     reopen_count = models.PositiveSmallIntegerField(_("times sent back or reopened"), default=0)
     is_relapse = models.BooleanField(_("relapse"), default=False)
+    is_false_rectification = models.BooleanField(
+        _("false rectification (虚假整改)"),
+        default=False,
+        help_text=_("A visit found the reported rectification was never really done; not a relapse."),
+    )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     organising_division = models.ForeignKey(
         Division,

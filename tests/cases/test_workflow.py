@@ -470,6 +470,44 @@ def test_a_relapse_found_on_a_look_back_reopens_the_case_as_a_relapse() -> None:
     assert case.events.order_by("-seq").first().evidence["relapse"] is True  # type: ignore[union-attr]
 
 
+def test_a_false_rectification_found_on_a_look_back_is_counted_apart_from_a_relapse() -> None:
+    verifiers(1)
+    day = timezone.localdate() - dt.timedelta(days=1)
+    (case,) = closed_cases(1, timezone.now() - dt.timedelta(days=1))
+    cases_schedule_look_backs(
+        period_start=day - dt.timedelta(days=1), period_end=day + dt.timedelta(days=1), share=1.0
+    )
+    follow_up = FollowUp.objects.get(case=case, kind=FollowUp.Kind.LOOK_BACK)
+    open_window(follow_up)
+
+    response = client_for(follow_up.inspector.user).post(
+        f"/api/v1/cases/{case.pk}/look-back/",
+        {
+            "client_uuid": str(uuid.uuid4()),
+            "result": "failed",
+            "note": "从未清理",
+            "false_rectification": True,
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+    case.refresh_from_db()
+    assert (case.status, case.is_false_rectification, case.is_relapse) == (CaseStatus.REOPENED, True, False)
+    evidence = case.events.order_by("-seq").first().evidence  # type: ignore[union-attr]
+    assert (evidence["relapse"], evidence["false_rectification"]) == (False, True)
+
+
+def test_a_false_rectification_found_at_verification_sends_it_back_marked() -> None:
+    case, follow_up = rectified_case()
+
+    response = verification(client_for(follow_up.inspector.user), case, "failed", false_rectification=True)
+
+    assert response.status_code == 201, response.content
+    case.refresh_from_db()
+    assert (case.status, case.is_false_rectification, case.is_relapse) == (CaseStatus.RECTIFYING, True, False)
+
+
 def test_a_look_back_without_relapse_is_recorded_as_an_event() -> None:
     verifiers(1)
     (case,) = closed_cases(1, timezone.now() - dt.timedelta(hours=2))

@@ -117,6 +117,7 @@ PARAMETER_MODELS: dict[tuple[str, str], type[models.Model]] = {
     ("case-rectify", "pk"): apps.get_model("inspections", "Case"),
     ("case-verification", "pk"): apps.get_model("inspections", "Case"),
     ("case-look-back", "pk"): apps.get_model("inspections", "Case"),
+    ("case-extension", "pk"): apps.get_model("inspections", "Case"),
     ("public-draw", "pk"): Draw,
     ("public-result-detail", "pk"): Publication,
     ("public-typical-detail", "pk"): TypicalCase,
