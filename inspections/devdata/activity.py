@@ -304,6 +304,7 @@ def activity_generate(
                     "",
                     "",
                     adapt_dt(opened),  # handed over (交办) on submission
+                    False,
                 )
 
         made = write_rows(
@@ -331,6 +332,7 @@ def activity_generate(
                 "last_event_hash",
                 "review_note",
                 "handed_over_at",
+                "is_false_rectification",
             ],
             case_rows(),
         )
