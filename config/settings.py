@@ -421,6 +421,11 @@ QINGSHAN_DEMO = env.bool("QINGSHAN_DEMO", default=False)
 QINGSHAN_ESCALATION_STEP_WORKING_DAYS = env.int("QINGSHAN_ESCALATION_STEP_WORKING_DAYS", default=5)
 QINGSHAN_ESCALATION_MAX_LEVEL = env.int("QINGSHAN_ESCALATION_MAX_LEVEL", default=2)
 # Verification visits (核查销号) are due within this many working days of the rectification.
+# Problems of a submitted inspection are handed over (交办) at once instead of awaiting review,
+# where no ReviewPolicy of a division above the village says otherwise.
+QINGSHAN_AUTO_HAND_OVER = env.bool("QINGSHAN_AUTO_HAND_OVER", default=False)
+# 销号 after a verification visit needs a team of at least this many inspectors.
+QINGSHAN_CLOSURE_MIN_INSPECTORS = env.int("QINGSHAN_CLOSURE_MIN_INSPECTORS", default=2)
 QINGSHAN_VERIFICATION_WORKING_DAYS = env.int("QINGSHAN_VERIFICATION_WORKING_DAYS", default=10)
 # Verification and look-back teams: at least two inspectors, never the rectifier.
 QINGSHAN_FOLLOW_UP_TEAM_SIZE = env.int("QINGSHAN_FOLLOW_UP_TEAM_SIZE", default=2)

@@ -402,10 +402,16 @@ def case(
     )
 
 
-def open_case(*, now: dt.datetime | None = None, **inspection_fields: Any) -> Case:
-    """One case, opened by the service from a freshly submitted inspection (:func:`submitted_inspection`)."""
+def open_case(
+    *, now: dt.datetime | None = None, hand_over: bool | None = True, **inspection_fields: Any
+) -> Case:
+    """One case, opened by the service from a freshly submitted inspection (:func:`submitted_inspection`).
+
+    Handed over at once (the automatic 交办) unless ``hand_over=False`` (it awaits review)
+    or ``None`` (the jurisdiction's choice).
+    """
     visit = submitted_inspection(**inspection_fields)
-    return cases_open_for_inspection(inspection=visit, now=now)[0]
+    return cases_open_for_inspection(inspection=visit, now=now, hand_over=hand_over)[0]
 
 
 def force_status(case: Case, status: str, **fields: Any) -> Case:

@@ -53,6 +53,7 @@ urlpatterns = [
     path("cases/<int:pk>/acknowledge/", cases.CaseAcknowledgeView.as_view(), name="case-acknowledge"),
     path("cases/<int:pk>/rectifications/", cases.RectificationCreateView.as_view(), name="case-rectify"),
     path("cases/<int:pk>/verification/", cases.VerificationView.as_view(), name="case-verification"),
+    path("cases/<int:pk>/extensions/", cases.ExtensionCreateView.as_view(), name="case-extension"),
     path("cases/<int:pk>/look-back/", cases.LookBackView.as_view(), name="case-look-back"),
     # public record (一公开): no account needed
     path("public/draws/<int:pk>/", PublicDrawView.as_view(), name="public-draw"),

@@ -13,6 +13,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -22,21 +23,32 @@ from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import User
 from inspections.cases.deadlines import cases_recount_deadlines
+from inspections.cases.errors import MergeTargetInvalid
 from inspections.cases.flags import after_photo_flag_explanation
 from inspections.cases.models import (
     Case,
     CaseEvent,
     CaseNotification,
     DeadlineRule,
+    ExtensionRequest,
     FollowUp,
     FollowUpDraw,
     Rectification,
+    ReviewPolicy,
 )
 from inspections.cases.selectors import case_list
 from inspections.cases.services.escalation import case_escalate
-from inspections.cases.services.status import case_reopen, case_send_back, case_start_rectifying, case_verify
+from inspections.cases.services.extensions import extension_decide
+from inspections.cases.services.review import case_confirm, case_merge, case_void
+from inspections.cases.services.status import (
+    case_close,
+    case_reopen,
+    case_send_back,
+    case_start_rectifying,
+    case_verify,
+)
 from inspections.common.admin import ReadOnlyAdminMixin, ReadOnlyInline, message_refusal
-from inspections.common.china_time import local_date
+from inspections.common.china_time import SHANGHAI, local_date
 from inspections.common.errors import DomainError
 from inspections.evidence import services as evidence_services
 from inspections.evidence.flags import photos_with_flags_shown
@@ -188,9 +200,17 @@ def _run_action(
         modeladmin.message_user(request, done % {"count": succeeded}, level=messages.SUCCESS)
 
 
+class CaseActionForm(ActionForm):
+    """The admin's action bar, with the reason a void needs and the problem a duplicate merges into."""
+
+    note = forms.CharField(label=_("reason / note"), required=False, max_length=2000)
+    merge_into = forms.IntegerField(label=_("merge into problem #"), required=False, min_value=1)
+
+
 @admin.register(Case)
 class CaseAdmin(JurisdictionScopedAdmin):
     scope_code_field = "village__code"
+    action_form = CaseActionForm
     list_display = [
         "id",
         "village",
@@ -210,6 +230,7 @@ class CaseAdmin(JurisdictionScopedAdmin):
         "category",
         "severity",
         "is_relapse",
+        "is_false_rectification",
         DivisionPrefixFilter,
     ]
     list_select_related = ["village", "category"]
@@ -228,7 +249,13 @@ class CaseAdmin(JurisdictionScopedAdmin):
         "deadline_warning",
         "reopen_count",
         "is_relapse",
+        "is_false_rectification",
         "closed_at",
+        "organising_division",
+        "handed_over_at",
+        "handed_over_by",
+        "merged_into",
+        "review_note",
         "escalation_level",
         "escalated_at",
         "escalation_due_on",
@@ -237,7 +264,11 @@ class CaseAdmin(JurisdictionScopedAdmin):
     ]
     inlines = [TypicalCaseInline, RectificationInline, CaseEventInline]
     actions = [
+        "action_confirm",
+        "action_merge",
+        "action_void",
         "action_verify",
+        "action_close",
         "action_send_back",
         "action_reopen",
         "action_escalate",
@@ -280,13 +311,62 @@ class CaseAdmin(JurisdictionScopedAdmin):
             case.escalation_level,
         )
 
-    @admin.action(description=_("Verify and close (销号)"), permissions=["change"])
-    def action_verify(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+    @admin.action(description=_("Confirm and hand over (交办)"), permissions=["change"])
+    def action_confirm(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        note = request.POST.get("note", "")
         _run_action(
             self,
             request,
             queryset,
-            lambda c, u: case_verify(case=c, actor=u),
+            lambda c, u: case_confirm(case=c, actor=u, note=note),
+            _("%(count)d confirmed and handed over."),
+        )
+
+    @admin.action(description=_("Void (give the reason)"), permissions=["change"])
+    def action_void(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        note = request.POST.get("note", "")
+        _run_action(
+            self,
+            request,
+            queryset,
+            lambda c, u: case_void(case=c, actor=u, note=note),
+            _("%(count)d voided."),
+        )
+
+    @admin.action(description=_("Merge as duplicates into the problem given"), permissions=["change"])
+    def action_merge(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        note = request.POST.get("note", "")
+        raw = request.POST.get("merge_into", "")
+        target = Case.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+
+        def merge(case: Case, actor: User) -> Case:
+            if target is None or not case_list(user=actor).filter(pk=target.pk).exists():
+                raise MergeTargetInvalid()
+            return case_merge(case=case, into=target, actor=actor, note=note)
+
+        _run_action(self, request, queryset, merge, _("%(count)d merged."))
+
+    @admin.action(
+        description=_("Close (销号) by desk review (record what was checked)"), permissions=["change"]
+    )
+    def action_verify(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        note = request.POST.get("note", "")
+        _run_action(
+            self,
+            request,
+            queryset,
+            lambda c, u: case_verify(case=c, actor=u, note=note),
+            _("%(count)d closed."),
+        )
+
+    @admin.action(description=_("Sign off the 销号 of a passed verification"), permissions=["change"])
+    def action_close(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        note = request.POST.get("note", "")
+        _run_action(
+            self,
+            request,
+            queryset,
+            lambda c, u: case_close(case=c, actor=u, note=note),
             _("%(count)d closed."),
         )
 
@@ -356,6 +436,83 @@ class CaseAdmin(JurisdictionScopedAdmin):
             lambda c, u: case_send_back(case=c, actor=u),
             _("%(count)d sent back."),
         )
+
+
+@admin.register(ExtensionRequest)
+class ExtensionRequestAdmin(JurisdictionScopedAdmin):
+    """Extension requests (延期) of the caller's jurisdiction; approved or rejected by the assigning level."""
+
+    scope_code_field = "case__village__code"
+    action_form = CaseActionForm
+    list_display = [
+        "case",
+        "requested_by",
+        "current_deadline",
+        "proposed_deadline",
+        "status",
+        "requested_at_china",
+        "decided_by",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["case__village", "case__category", "requested_by", "decided_by"]
+    readonly_fields = [
+        "client_uuid",
+        "case",
+        "requested_by",
+        "reason",
+        "current_deadline",
+        "proposed_deadline",
+        "status",
+        "decided_by",
+        "decided_at",
+        "decision_note",
+        "created_at",
+    ]
+    actions = ["action_approve", "action_reject"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("requested at"), ordering="created_at")
+    def requested_at_china(self, asked: ExtensionRequest) -> str:
+        return f"{asked.created_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
+
+    def _decide(self, request: HttpRequest, queryset: QuerySet[ExtensionRequest], *, approve: bool) -> None:
+        user = request.user
+        assert isinstance(user, User)
+        note = request.POST.get("note", "")
+        done = 0
+        for asked in queryset.select_related("case").order_by("id"):
+            try:
+                extension_decide(request=asked, actor=user, approve=approve, note=note)
+            except DomainError as refusal:
+                refusal.detail = gettext("Case #%(id)s: %(reason)s") % {
+                    "id": asked.case_id,
+                    "reason": refusal.detail,
+                }
+                message_refusal(self, request, refusal)
+            else:
+                done += 1
+        if done:
+            message = _("%(count)d approved.") if approve else _("%(count)d rejected.")
+            self.message_user(request, message % {"count": done}, level=messages.SUCCESS)
+
+    @admin.action(description=_("Approve the extension (the deadline moves)"), permissions=["change"])
+    def action_approve(self, request: HttpRequest, queryset: QuerySet[ExtensionRequest]) -> None:
+        self._decide(request, queryset, approve=True)
+
+    @admin.action(description=_("Reject the extension"), permissions=["change"])
+    def action_reject(self, request: HttpRequest, queryset: QuerySet[ExtensionRequest]) -> None:
+        self._decide(request, queryset, approve=False)
+
+
+@admin.register(ReviewPolicy)
+class ReviewPolicyAdmin(JurisdictionScopedAdmin):
+    scope_code_field = "division__code"
+    list_display = ["division", "auto_hand_over"]
 
 
 @admin.register(CaseNotification)

@@ -22,8 +22,17 @@ from rest_framework.views import APIView
 
 from inspections.accounts.models import User
 from inspections.cases.flags import after_photo_flags_explained
-from inspections.cases.models import Case, CaseEvent, CaseQuerySet, CaseStatus, FollowUp, Rectification
+from inspections.cases.models import (
+    Case,
+    CaseEvent,
+    CaseQuerySet,
+    CaseStatus,
+    ExtensionRequest,
+    FollowUp,
+    Rectification,
+)
 from inspections.cases.selectors import case_list
+from inspections.cases.services.extensions import extension_request
 from inspections.cases.services.rectification import rectification_submit
 from inspections.cases.services.status import case_start_rectifying
 from inspections.cases.services.visits import follow_up_record_result
@@ -61,6 +70,7 @@ class CaseListOutput(serializers.ModelSerializer[Case]):
             "escalation_level",
             "reopen_count",
             "is_relapse",
+            "is_false_rectification",
             "closed_at",
         ]
 
@@ -165,6 +175,14 @@ class VisitResultInput(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
     photo_uuids = serializers.ListField(
         child=serializers.UUIDField(), required=False, default=list, max_length=50
+    )
+    false_rectification = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=(
+            "With a failed result: the rectification reported was never really done (虚假整改), "
+            "counted apart from a relapse (返黑返臭) after a real fix."
+        ),
     )
 
 
@@ -313,6 +331,65 @@ class RectificationCreateView(APIView):
         )
 
 
+class ExtensionInput(serializers.Serializer):
+    client_uuid = serializers.UUIDField()
+    reason = serializers.CharField(max_length=2000)
+    proposed_deadline = serializers.DateField(help_text="The later deadline asked for (China's date).")
+
+
+class ExtensionOutput(serializers.ModelSerializer[ExtensionRequest]):
+    case = serializers.IntegerField(source="case_id")
+
+    class Meta:
+        model = ExtensionRequest
+        fields = [
+            "id",
+            "client_uuid",
+            "case",
+            "reason",
+            "current_deadline",
+            "proposed_deadline",
+            "status",
+            "decided_at",
+            "decision_note",
+            "created_at",
+        ]
+
+
+class ExtensionCreateView(APIView):
+    """The responsible party asks for an extension (延期) with a reason and a proposed date.
+
+    The level that assigned the problem approves or rejects it (in the admin);
+    both are events on the timeline. Idempotent by ``client_uuid``: the same
+    request again answers 200 with the first, different content under it 409
+    ``uuid_conflict``. 409 ``extension_pending`` while another awaits a
+    decision, ``extension_not_allowed`` unless a rectification is owed; 422
+    ``extension_not_later`` for a date not after the deadline.
+    """
+
+    problem_statuses = ["409", "422"]
+
+    @extend_schema(
+        request=ExtensionInput,
+        responses={201: ExtensionOutput, 200: ExtensionOutput},
+        tags=["cases"],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        case = _visible_case(request, pk)
+        data = ExtensionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        asked, created = extension_request(
+            case=case,
+            actor=_caller(request),
+            client_uuid=data.validated_data["client_uuid"],
+            reason=data.validated_data["reason"],
+            proposed_deadline=data.validated_data["proposed_deadline"],
+        )
+        return Response(
+            ExtensionOutput(asked).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
 class VisitResultView(APIView):
     kind: str = FollowUp.Kind.VERIFICATION
     problem_statuses = ["409"]
@@ -330,6 +407,7 @@ class VisitResultView(APIView):
             passed=data.validated_data["result"] == FollowUp.Result.PASSED,
             note=data.validated_data["note"],
             photo_uuids=[str(u) for u in data.validated_data["photo_uuids"]],
+            false_rectification=data.validated_data["false_rectification"],
         )
         follow_up = FollowUp.objects.select_related("case").get(pk=follow_up.pk)
         return Response(

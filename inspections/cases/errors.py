@@ -74,3 +74,59 @@ class PhotoNotOfCase(DomainError):
             % {"photos": ", ".join(photos)},
             extra={"photos": photos},
         )
+
+
+class ReviewReasonRequired(DomainError):
+    code = "review_reason_required"
+    status = 422
+    default_detail = _("Voiding a problem needs a written reason.")
+
+
+class MergeTargetInvalid(DomainError):
+    """A duplicate merges only into another live problem of the same village."""
+
+    code = "merge_target_invalid"
+    status = 422
+    default_detail = _(
+        "A problem merges only into another problem of the same village that is not voided or merged."
+    )
+
+
+class DeskReviewNoteRequired(DomainError):
+    """A 销号 without a visit is a desk review: it needs its written record and a rectification."""
+
+    code = "desk_review_note_required"
+    status = 422
+    default_detail = _("A desk review needs a written record of the rectification evidence it checked.")
+
+
+class VerificationTeamTooSmall(DomainError):
+    """销号 after a visit needs a passed verification by at least ``QINGSHAN_CLOSURE_MIN_INSPECTORS``."""
+
+    code = "verification_team_too_small"
+    status = 409
+    default_detail = _("The verification visit was not passed by enough inspectors for 销号.")
+
+
+class ExtensionNotLater(DomainError):
+    code = "extension_not_later"
+    status = 422
+    default_detail = _("An extension must propose a date later than the current deadline.")
+
+
+class ExtensionPending(DomainError):
+    code = "extension_pending"
+    status = 409
+    default_detail = _("This problem already has an extension request awaiting a decision.")
+
+
+class ExtensionNotPending(DomainError):
+    code = "extension_not_pending"
+    status = 409
+    default_detail = _("This extension request has already been decided.")
+
+
+class ExtensionNotAllowed(DomainError):
+    code = "extension_not_allowed"
+    status = 409
+    default_detail = _("An extension can be asked only while the rectification is owed.")

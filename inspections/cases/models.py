@@ -25,23 +25,31 @@ from inspections.accounts.models import Inspector, User
 from inspections.checklist.models import ProblemCategory, Severity
 from inspections.common.ledger import LEGACY_KEY_ID, ledger_hash
 from inspections.fieldwork.models import Finding, Inspection
-from villages.models import Village
+from villages.models import Division, Village
 
 
 class CaseStatus(models.TextChoices):
+    AWAITING_REVIEW = "awaiting_review", _("awaiting review")
     OPEN = "open", _("open")
     RECTIFYING = "rectifying", _("rectifying")
     AWAITING_VERIFICATION = "awaiting_verification", _("awaiting verification")
+    VERIFIED = "verified", _("verified, awaiting 销号")
     CLOSED = "closed", _("closed (销号)")
     REOPENED = "reopened", _("reopened")
+    VOIDED = "voided", _("voided")
+    MERGED = "merged", _("merged into another")
 
 
 class CaseAction(models.TextChoices):
     """What someone does to a case; each action moves it along one row of :data:`TRANSITIONS`."""
 
+    CONFIRM = "confirm", _("confirm and hand over (交办)")
+    MERGE = "merge", _("merge into a duplicate")
+    VOID = "void", _("void")
     START_RECTIFYING = "start_rectifying", _("start rectifying")
     RECTIFY = "rectify", _("submit a rectification")
     VERIFY = "verify", _("verify and close")
+    CLOSE = "close", _("close (销号) after a passed verification visit")
     SEND_BACK = "send_back", _("send back")
     REOPEN = "reopen", _("reopen")
     VERIFICATION_PASSED = "verification_passed", _("verification passed")
@@ -54,6 +62,7 @@ class CaseRole(models.TextChoices):
 
     RESPONSIBLE_PARTY = "responsible_party", _("the responsible party of the village")
     SUPERVISOR = "supervisor", _("a supervisor of the village")
+    ASSIGNING_SUPERVISOR = "assigning_supervisor", _("a supervisor of the level that assigns the problem")
     DRAWN_INSPECTOR = "drawn_inspector", _("the inspector drawn for the pending visit")
 
 
@@ -61,6 +70,7 @@ _PARTY = frozenset({CaseRole.RESPONSIBLE_PARTY})
 _PARTY_OR_SUPERVISOR = frozenset({CaseRole.RESPONSIBLE_PARTY, CaseRole.SUPERVISOR})
 _SUPERVISOR = frozenset({CaseRole.SUPERVISOR})
 _DRAWN = frozenset({CaseRole.DRAWN_INSPECTOR})
+_ASSIGNING = frozenset({CaseRole.ASSIGNING_SUPERVISOR})
 
 # The whole workflow: from each status, the statuses a case may move to, and for
 # each move the actions that make it and who may take them. Anything else is
@@ -68,6 +78,12 @@ _DRAWN = frozenset({CaseRole.DRAWN_INSPECTOR})
 # (409), someone not listed with ``permission_denied`` (403).
 # ``inspections.cases.services.status.case_set_status`` is the only door.
 TRANSITIONS: dict[str, dict[str, dict[str, frozenset[str]]]] = {
+    CaseStatus.AWAITING_REVIEW: {
+        # the organising level reviews a finding: confirms it (交办), merges a duplicate, or voids it
+        CaseStatus.OPEN: {CaseAction.CONFIRM: _ASSIGNING},
+        CaseStatus.MERGED: {CaseAction.MERGE: _ASSIGNING},
+        CaseStatus.VOIDED: {CaseAction.VOID: _ASSIGNING},
+    },
     CaseStatus.OPEN: {
         # the responsible party acknowledges (or a supervisor marks it), or rectifies at once
         CaseStatus.RECTIFYING: {CaseAction.START_RECTIFYING: _PARTY_OR_SUPERVISOR},
@@ -77,10 +93,17 @@ TRANSITIONS: dict[str, dict[str, dict[str, frozenset[str]]]] = {
         CaseStatus.AWAITING_VERIFICATION: {CaseAction.RECTIFY: _PARTY},
     },
     CaseStatus.AWAITING_VERIFICATION: {
-        # verification passes (销号) ...
-        CaseStatus.CLOSED: {CaseAction.VERIFY: _SUPERVISOR, CaseAction.VERIFICATION_PASSED: _DRAWN},
+        # verification passes (销号: a desk review by the assigning level, 谁交办、谁销号) ...
+        CaseStatus.CLOSED: {CaseAction.VERIFY: _ASSIGNING},
+        # ... or the visit passes it, and the assigning level signs the 销号 off
+        CaseStatus.VERIFIED: {CaseAction.VERIFICATION_PASSED: _DRAWN},
         # ... or sends the case back with a new deadline; never the party's acknowledgement
         CaseStatus.RECTIFYING: {CaseAction.SEND_BACK: _SUPERVISOR, CaseAction.VERIFICATION_FAILED: _DRAWN},
+    },
+    CaseStatus.VERIFIED: {
+        # (a visit by too few inspectors leaves the desk review)
+        CaseStatus.CLOSED: {CaseAction.CLOSE: _ASSIGNING, CaseAction.VERIFY: _ASSIGNING},
+        CaseStatus.RECTIFYING: {CaseAction.SEND_BACK: _SUPERVISOR},
     },
     CaseStatus.CLOSED: {
         # a supervisor reopens, or a look-back visit finds a relapse
@@ -90,6 +113,9 @@ TRANSITIONS: dict[str, dict[str, dict[str, frozenset[str]]]] = {
         CaseStatus.RECTIFYING: {CaseAction.START_RECTIFYING: _PARTY_OR_SUPERVISOR},
         CaseStatus.AWAITING_VERIFICATION: {CaseAction.RECTIFY: _PARTY},
     },
+    # voided and merged problems are final
+    CaseStatus.VOIDED: {},
+    CaseStatus.MERGED: {},
 }
 
 # From each status, the statuses a case may move to by any action (derived from the table).
@@ -109,6 +135,10 @@ def action_roles(action: str) -> frozenset[str]:
 
 # Statuses in which the responsible party owes a rectification: the deadline runs.
 RECTIFICATION_DUE = (CaseStatus.OPEN, CaseStatus.RECTIFYING, CaseStatus.REOPENED)
+
+# Statuses of a finding not (or never) handed over: not a confirmed problem, not counted,
+# not shown to the responsible party.
+NOT_HANDED_OVER = (CaseStatus.AWAITING_REVIEW, CaseStatus.VOIDED, CaseStatus.MERGED)
 
 
 def overdue_condition(today: dt.date) -> Q:
@@ -143,7 +173,9 @@ class Case(models.Model):
         ProblemCategory, verbose_name=_("category"), on_delete=models.PROTECT, related_name="+"
     )
     severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
-    status = models.CharField(_("status"), max_length=24, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    status = models.CharField(
+        _("status"), max_length=24, choices=CaseStatus.choices, default=CaseStatus.AWAITING_REVIEW
+    )
     opened_at = models.DateTimeField(_("opened at"))
     deadline = models.DateField(_("rectification deadline"))
     deadline_from = models.DateField(_("deadline counted from"))
@@ -156,7 +188,43 @@ class Case(models.Model):
     )
     reopen_count = models.PositiveSmallIntegerField(_("times sent back or reopened"), default=0)
     is_relapse = models.BooleanField(_("relapse"), default=False)
+    is_false_rectification = models.BooleanField(
+        _("false rectification (虚假整改)"),
+        default=False,
+        help_text=_("A visit found the reported rectification was never really done; not a relapse."),
+    )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    organising_division = models.ForeignKey(
+        Division,
+        verbose_name=_("organising level"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_(
+            "The level that reviews, hands over (交办) and closes (销号) the problem; "
+            "its supervisors or those above."
+        ),
+    )
+    handed_over_at = models.DateTimeField(_("handed over at (交办)"), null=True, blank=True)
+    handed_over_by = models.ForeignKey(
+        User,
+        verbose_name=_("handed over by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty when handed over automatically on submission."),
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="duplicates",
+    )
+    review_note = models.TextField(_("review note"), blank=True)
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
     escalation_due_on = models.DateField(
@@ -209,6 +277,9 @@ class CaseEvent(models.Model):
         LOOK_BACK_PASSED = "look_back_passed", _("look-back found no relapse")
         PUBLISHED = "published", _("published as a typical case")
         DEADLINE = "deadline", _("deadline recounted")
+        MERGED_IN = "merged_in", _("a duplicate merged in")
+        EXTENSION_REQUESTED = "extension_requested", _("extension requested (延期)")
+        EXTENSION_DECIDED = "extension_decided", _("extension approved or rejected")
 
     case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="events")
     seq = models.PositiveIntegerField(_("sequence"))
@@ -286,6 +357,67 @@ def case_event_hash(content: dict[str, Any], *, key_id: int) -> str | None:
         content = {**content, "key_id": key_id}
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return ledger_hash(canonical.encode(), key_id=key_id)
+
+
+class ReviewPolicy(models.Model):
+    """A supervisor's choice for their jurisdiction: hand problems over (交办) on submission, unreviewed."""
+
+    division = models.OneToOneField(
+        Division, verbose_name=_("division"), on_delete=models.CASCADE, related_name="+"
+    )
+    auto_hand_over = models.BooleanField(
+        _("hand over automatically on submission"),
+        default=False,
+        help_text=_("Findings become confirmed problems at once instead of awaiting review."),
+    )
+
+    class Meta:
+        verbose_name = _("review policy")
+        verbose_name_plural = _("review policies")
+        ordering = ["division__code"]
+
+    def __str__(self) -> str:
+        return str(self.division)
+
+
+class ExtensionRequest(models.Model):
+    """The responsible party asks for a later deadline (延期); the assigning level approves or rejects."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+
+    client_uuid = models.UUIDField(_("client UUID"), unique=True)
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="extension_requests"
+    )
+    requested_by = models.ForeignKey(
+        User, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(_("reason"))
+    current_deadline = models.DateField(_("deadline when asked"))
+    proposed_deadline = models.DateField(_("proposed deadline"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        User, verbose_name=_("decided by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+    created_at = models.DateTimeField(_("requested at"))
+
+    class Meta:
+        verbose_name = _("extension request (延期)")
+        verbose_name_plural = _("extension requests (延期)")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(status="pending"), name="extension_one_pending_per_case"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} · {self.proposed_deadline}"
 
 
 class DeadlineRule(models.Model):

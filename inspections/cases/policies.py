@@ -28,6 +28,24 @@ def can_supervise(user: User, case: Case) -> bool:
     return user.has_role(Role.SUPERVISOR) and user_covers(user, case.village.code)
 
 
+def can_assign(user: User, case: Case) -> bool:
+    """A supervisor of the level that assigns the problem, or above (or a superuser).
+
+    The organising level reviews (confirms, merges, voids), hands over (交办)
+    and closes (销号) the problem: 谁交办、谁销号. A supervisor of the
+    inspected level below it (a township whose village was inspected by the
+    county) may follow the problem but not close it. Without a recorded level
+    it falls back to any supervisor of the village.
+    """
+    if user.is_superuser:
+        return True
+    division = case.organising_division
+    if division is None:
+        return can_supervise(user, case)
+    prefix = user.scope_prefix()
+    return user.has_role(Role.SUPERVISOR) and prefix is not None and division.code.startswith(prefix)
+
+
 def can_record_visit(user: User, follow_up: FollowUp, *, now: dt.datetime) -> bool:
     """The inspector drawn for this visit, once its window has opened (or a superuser).
 
@@ -50,6 +68,8 @@ def holds_role(
         return can_rectify(user, case)
     if role == CaseRole.SUPERVISOR:
         return can_supervise(user, case)
+    if role == CaseRole.ASSIGNING_SUPERVISOR:
+        return can_assign(user, case)
     if role == CaseRole.DRAWN_INSPECTOR:
         if follow_up is None:
             return user.is_superuser

@@ -10,8 +10,8 @@ from datetime import datetime
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from inspections.accounts.models import User
-from inspections.cases.models import Case, CaseQuerySet, FollowUp
+from inspections.accounts.models import Role, User
+from inspections.cases.models import NOT_HANDED_OVER, Case, CaseQuerySet, FollowUp
 from inspections.fieldwork.models import Inspection
 
 
@@ -34,7 +34,14 @@ def case_list(*, user: User, now: datetime | None = None) -> CaseQuerySet:
     visible = Q(pk__in=[])
     prefix = user.scope_prefix()
     if prefix is not None:
-        visible |= Q(village__code__startswith=prefix)
+        in_scope = Q(village__code__startswith=prefix)
+        # a responsible party sees a problem once it is handed over (交办); a supervisor sees it
+        # under review too (asked in the same query, so a list costs no more)
+        is_supervisor = Exists(
+            User.groups.through.objects.filter(user_id=user.pk, group__name=Role.SUPERVISOR)
+        )
+        in_scope &= ~Q(status__in=NOT_HANDED_OVER) | Q(is_supervisor)
+        visible |= in_scope
     if hasattr(user, "inspector_profile"):
         on_team = Exists(
             Inspection.team.through.objects.filter(

@@ -304,6 +304,9 @@ def activity_generate(
                     None,
                     0,
                     "",
+                    "",
+                    adapt_dt(opened),  # handed over (交办) on submission
+                    False,
                 )
 
         made = write_rows(
@@ -329,6 +332,9 @@ def activity_generate(
                 "escalation_due_on",
                 "event_count",
                 "last_event_hash",
+                "review_note",
+                "handed_over_at",
+                "is_false_rectification",
             ],
             case_rows(),
         )

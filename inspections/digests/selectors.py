@@ -42,7 +42,7 @@ from django.utils import timezone, translation
 from django.utils.translation import get_language
 
 from inspections.accounts.models import User
-from inspections.cases.models import RECTIFICATION_DUE, Case, CaseStatus, overdue_condition
+from inspections.cases.models import NOT_HANDED_OVER, RECTIFICATION_DUE, Case, CaseStatus, overdue_condition
 from inspections.checklist.models import Domain, Severity
 from inspections.common.china_time import day_start, local_date
 from inspections.digests.models import DigestKind
@@ -183,6 +183,7 @@ class Digest:
     due_soon: Pair
     escalated_overdue: int
     evidence_flags: Pair
+    awaiting_review: int = 0  # findings not yet confirmed (交办) by the organising level
     by_domain: list[Breakdown] = field(default_factory=list)
     by_category: list[Breakdown] = field(default_factory=list)
     by_severity: list[Breakdown] = field(default_factory=list)
@@ -303,6 +304,10 @@ def evidence_flags_awaiting_review(*, prefix: str, period: Period) -> Pair:
     current += sum(1 for row in naming_only if counts_at(row, end))
     previous += sum(1 for row in naming_only if counts_at(row, start))
     return Pair(current, previous)
+
+
+# A confirmed problem: handed over (交办), not awaiting review, voided or merged.
+CONFIRMED = ~Q(status__in=NOT_HANDED_OVER)
 
 
 def _scoped(queryset: QuerySet[Any], prefix: str, path: str = "village__code") -> QuerySet[Any]:
@@ -472,7 +477,7 @@ def _build(*, prefix: str, period: Period, now: dt.datetime, overdue_limit: int,
     closed_now = Q(closed_at__gte=start, closed_at__lt=end)
     closed_before = Q(closed_at__gte=prev_start, closed_at__lt=start)
     flows = list(
-        _scoped(Case.objects.all(), prefix)
+        _scoped(Case.objects.filter(CONFIRMED), prefix)
         .filter(
             Q(opened_at__gte=prev_start, opened_at__lt=end) | Q(closed_at__gte=prev_start, closed_at__lt=end)
         )
@@ -487,22 +492,29 @@ def _build(*, prefix: str, period: Period, now: dt.datetime, overdue_limit: int,
     )
 
     # 5: the state at both ends.
+    # Only confirmed problems count; those awaiting review are counted apart, in the same query.
     state = (
         _scoped(Case.objects.all(), prefix)
-        .filter(_open_at(prev_start) | _open_at(end) | Q(opened_at__gte=prev_start, opened_at__lt=end))
+        .filter(
+            _open_at(prev_start)
+            | _open_at(end)
+            | Q(opened_at__gte=prev_start, opened_at__lt=end)
+            | Q(status=CaseStatus.AWAITING_REVIEW)
+        )
         .aggregate(
-            open=Count("id", filter=_open_at(end)),
-            open_prev=Count("id", filter=_open_at(start)),
-            overdue=Count("id", filter=_overdue_at(end)),
-            overdue_prev=Count("id", filter=_overdue_at(start)),
-            due_soon=Count("id", filter=_due_soon_at(end, due_until)),
-            due_soon_prev=Count("id", filter=_due_soon_at(start, prev_due_until)),
-            escalated=Count("id", filter=_overdue_at(end) & Q(escalation_level__gt=0)),
+            open=Count("id", filter=_open_at(end) & CONFIRMED),
+            open_prev=Count("id", filter=_open_at(start) & CONFIRMED),
+            overdue=Count("id", filter=_overdue_at(end) & CONFIRMED),
+            overdue_prev=Count("id", filter=_overdue_at(start) & CONFIRMED),
+            due_soon=Count("id", filter=_due_soon_at(end, due_until) & CONFIRMED),
+            due_soon_prev=Count("id", filter=_due_soon_at(start, prev_due_until) & CONFIRMED),
+            escalated=Count("id", filter=_overdue_at(end) & Q(escalation_level__gt=0) & CONFIRMED),
+            awaiting_review=Count("id", filter=Q(status=CaseStatus.AWAITING_REVIEW, opened_at__lt=end)),
         )
     )
 
     # 6-7: the lists.
-    rows_base = _scoped(Case.objects.all(), prefix)
+    rows_base = _scoped(Case.objects.filter(CONFIRMED), prefix)
     overdue_rows = _case_rows(
         rows_base.filter(_overdue_at(end)).order_by("deadline", "id")[:overdue_limit], day=today
     )
@@ -512,7 +524,7 @@ def _build(*, prefix: str, period: Period, now: dt.datetime, overdue_limit: int,
 
     # 8: villages with the most open cases.
     villages = list(
-        _scoped(Case.objects.all(), prefix)
+        _scoped(Case.objects.filter(CONFIRMED), prefix)
         .filter(_open_at(start) | _open_at(end))
         .values("village__code", "village__name")
         .annotate(open=Count("id", filter=_open_at(end)), open_prev=Count("id", filter=_open_at(start)))
@@ -535,6 +547,7 @@ def _build(*, prefix: str, period: Period, now: dt.datetime, overdue_limit: int,
         overdue=Pair(state["overdue"], state["overdue_prev"]),
         due_soon=Pair(state["due_soon"], state["due_soon_prev"]),
         escalated_overdue=state["escalated"],
+        awaiting_review=state["awaiting_review"],
         evidence_flags=flagged,
         overdue_rows=overdue_rows,
         due_soon_rows=due_soon_rows,

@@ -78,7 +78,7 @@ def village_case_counts(*, prefix: str, today: dt.date) -> dict[int, tuple[int, 
     return {
         village_id: (open_cases, overdue_cases)
         for village_id, open_cases, overdue_cases in Case.objects.filter(village__code__startswith=prefix)
-        .exclude(status=CaseStatus.CLOSED)
+        .exclude(status__in=[CaseStatus.CLOSED, CaseStatus.VOIDED, CaseStatus.MERGED])
         .values("village_id")
         .annotate(open=Count("id"), overdue=Count("id", filter=overdue_condition(today)))
         .values_list("village_id", "open", "overdue")

@@ -27,6 +27,7 @@ from django.utils import timezone, translation
 from inspections.accounts.models import User
 from inspections.cases.errors import CaseNotEscalable, CaseTransitionNotAllowed
 from inspections.cases.models import (
+    NOT_HANDED_OVER,
     RECTIFICATION_DUE,
     TRANSITIONS,
     Case,
@@ -36,6 +37,7 @@ from inspections.cases.models import (
     CaseStatus,
     FollowUp,
     FollowUpDraw,
+    Rectification,
 )
 from inspections.fieldwork.models import Inspection
 from tests.builders import (
@@ -67,7 +69,7 @@ ROLES = [
 # What each person is to the case, in the table's terms.
 CASE_ROLES: dict[str, frozenset[str]] = {
     "party_in_scope": frozenset({CaseRole.RESPONSIBLE_PARTY}),
-    "supervisor_in_scope": frozenset({CaseRole.SUPERVISOR}),
+    "supervisor_in_scope": frozenset({CaseRole.SUPERVISOR, CaseRole.ASSIGNING_SUPERVISOR}),
     "drawn_inspector": frozenset({CaseRole.DRAWN_INSPECTOR}),
     "superuser": frozenset(CaseRole.values),
 }
@@ -102,7 +104,7 @@ SURFACES = [
     Surface(
         "verification_result",
         CaseAction.VERIFICATION_PASSED,
-        CaseStatus.CLOSED,
+        CaseStatus.VERIFIED,
         endpoint="verification/",
         body=(("result", "passed"),),
         visit=FollowUp.Kind.VERIFICATION,
@@ -121,7 +123,22 @@ SURFACES = [
         CaseStatus.RECTIFYING,
         admin_action="action_start_rectifying",
     ),
-    Surface("admin_verify", CaseAction.VERIFY, CaseStatus.CLOSED, admin_action="action_verify"),
+    Surface("admin_confirm", CaseAction.CONFIRM, CaseStatus.OPEN, admin_action="action_confirm"),
+    Surface(
+        "admin_void",
+        CaseAction.VOID,
+        CaseStatus.VOIDED,
+        body=(("note", "同一垃圾点，已由上次检查记录"),),
+        admin_action="action_void",
+    ),
+    Surface(
+        "admin_verify",
+        CaseAction.VERIFY,
+        CaseStatus.CLOSED,
+        body=(("note", "核对整改照片与说明，符合要求"),),
+        admin_action="action_verify",
+    ),
+    Surface("admin_close", CaseAction.CLOSE, CaseStatus.CLOSED, admin_action="action_close"),
     Surface("admin_send_back", CaseAction.SEND_BACK, CaseStatus.RECTIFYING, admin_action="action_send_back"),
     Surface("admin_reopen", CaseAction.REOPEN, CaseStatus.REOPENED, admin_action="action_reopen"),
     Surface("admin_escalate", None, None, admin_action="action_escalate"),
@@ -164,7 +181,8 @@ def may(role: str, action: str, *, from_status: str | None = None) -> bool:
 def expected(role: str, from_status: str, surface: Surface, case_id: int) -> Moved | Refused:
     if surface.admin_action:
         return expected_in_the_admin(role, from_status, surface, case_id)
-    if role not in SEES_THE_CASE:
+    if role not in SEES_THE_CASE or (role == "party_in_scope" and from_status in NOT_HANDED_OVER):
+        # the responsible party learns of a problem when it is handed over (交办)
         return Refused(404, "not_found")
     assert surface.action is not None and surface.to_status is not None
     if surface.visit and (from_status != VISIT_NEEDS[surface.visit] or role not in DRAWN_FOR_THE_VISIT):
@@ -240,6 +258,40 @@ def pending_visit(case: Case, kind: str, drawn: Any, now: dt.datetime) -> Follow
     return FollowUp.objects.create(case=case, kind=kind, inspection=visit, inspector=drawn, draw=draw)
 
 
+def passed_verification(case: Case, now: dt.datetime) -> FollowUp:
+    """A verification visit passed by a team of two, for a case verified and awaiting its 销号."""
+    team = [inspector(home_division=division("330502")) for _ in range(2)]
+    visit = Inspection.objects.create(
+        mode=Inspection.Mode.VERIFICATION,
+        village=case.village,
+        status=Inspection.Status.SUBMITTED,
+        window_start=now - dt.timedelta(days=2),
+        window_end=now - dt.timedelta(days=1),
+        submitted_at=now - dt.timedelta(days=1),
+    )
+    visit.team.add(*team)
+    draw = FollowUpDraw.objects.create(
+        kind=FollowUpDraw.Kind.VERIFIER,
+        label=f"verification:case:{case.pk}:0",
+        seed="00" * 32,
+        seed_sha256="",
+        candidates=[i.credential_number for i in team],
+        candidates_sha256="",
+        k=2,
+        drawn=[i.credential_number for i in team],
+        created_at=now,
+    )
+    return FollowUp.objects.create(
+        case=case,
+        kind=FollowUp.Kind.VERIFICATION,
+        inspection=visit,
+        inspector=team[0],
+        draw=draw,
+        result=FollowUp.Result.PASSED,
+        result_at=now - dt.timedelta(days=1),
+    )
+
+
 def snapshot(case: Case) -> tuple[Any, ...]:
     """Everything a refusal must leave as it was: the case row, its events, its visits."""
     row = Case.objects.filter(pk=case.pk).values().get()
@@ -257,7 +309,8 @@ def take(surface: Surface, actor: User, case: Case) -> Any:
         client = Client()
         client.force_login(actor)
         response = client.post(
-            "/admin/inspections/case/", {"action": surface.admin_action, "_selected_action": [case.pk]}
+            "/admin/inspections/case/",
+            {"action": surface.admin_action, "_selected_action": [case.pk], **dict(surface.body)},
         )
         return response, [str(m) for m in get_messages(response.wsgi_request)]
     body = {"client_uuid": str(uuid.uuid4()), **dict(surface.body)}
@@ -278,6 +331,9 @@ def test_every_role_status_and_action_does_what_the_transitions_table_says(
     case = force_status(open_case(team=[inspector(home_division=division("330523"))]), from_status)
     pending_visit(case, FollowUp.Kind.VERIFICATION, drawn, now)
     pending_visit(case, FollowUp.Kind.LOOK_BACK, drawn, now)
+    Rectification.objects.create(case=case, submitted_by=user(), description="已清理垃圾")
+    if from_status == CaseStatus.VERIFIED:
+        passed_verification(case, now)
     actor = person(role, drawn.user)
     before = snapshot(case)
     outcome = expected(role, from_status, surface, case.pk)
@@ -337,4 +393,4 @@ def test_a_partys_acknowledge_no_longer_pulls_a_case_awaiting_verification_back_
     )
     assert verified.status_code == 201
     case.refresh_from_db()
-    assert case.status == CaseStatus.CLOSED
+    assert case.status == CaseStatus.VERIFIED

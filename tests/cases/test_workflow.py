@@ -7,9 +7,15 @@ import itertools
 import uuid
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 
-from inspections.cases.errors import CaseTransitionNotAllowed, InspectionNotSubmitted
+from inspections.cases.errors import (
+    CaseTransitionNotAllowed,
+    DeskReviewNoteRequired,
+    InspectionNotSubmitted,
+    VerificationTeamTooSmall,
+)
 from inspections.cases.models import (
     ALLOWED_TRANSITIONS,
     TRANSITIONS,
@@ -23,7 +29,8 @@ from inspections.cases.models import (
 from inspections.cases.selectors import case_list
 from inspections.cases.services.follow_ups import cases_schedule_look_backs, follow_up_draw_rerun
 from inspections.cases.services.opening import cases_open_for_inspection
-from inspections.cases.services.status import case_set_status
+from inspections.cases.services.status import case_close, case_set_status, case_verify
+from inspections.common.errors import PermissionDenied
 from inspections.fieldwork.models import Inspection
 from inspections.fieldwork.selectors import inspection_list
 from tests.builders import (
@@ -81,13 +88,20 @@ def test_the_transitions_table_is_the_documented_lifecycle() -> None:
     }
     party, supervisor_, drawn = ("responsible_party",), ("supervisor",), ("drawn_inspector",)
     both = ("responsible_party", "supervisor")
+    assigning = ("assigning_supervisor",)
 
     assert rows == {
+        ("awaiting_review", "open", "confirm", assigning),
+        ("awaiting_review", "merged", "merge", assigning),
+        ("awaiting_review", "voided", "void", assigning),
         ("open", "rectifying", "start_rectifying", both),
         ("open", "awaiting_verification", "rectify", party),
         ("rectifying", "awaiting_verification", "rectify", party),
-        ("awaiting_verification", "closed", "verify", supervisor_),
-        ("awaiting_verification", "closed", "verification_passed", drawn),
+        ("awaiting_verification", "closed", "verify", assigning),
+        ("awaiting_verification", "verified", "verification_passed", drawn),
+        ("verified", "closed", "close", assigning),
+        ("verified", "closed", "verify", assigning),
+        ("verified", "rectifying", "send_back", supervisor_),
         ("awaiting_verification", "rectifying", "send_back", supervisor_),
         ("awaiting_verification", "rectifying", "verification_failed", drawn),
         ("closed", "reopened", "reopen", supervisor_),
@@ -97,9 +111,13 @@ def test_the_transitions_table_is_the_documented_lifecycle() -> None:
     }
     derived = ALLOWED_TRANSITIONS  # the view the hub still re-exports
     assert derived == {
+        "awaiting_review": {"open", "merged", "voided"},
+        "voided": set(),
+        "merged": set(),
         "open": {"rectifying", "awaiting_verification"},
         "rectifying": {"awaiting_verification"},
-        "awaiting_verification": {"closed", "rectifying"},
+        "awaiting_verification": {"closed", "verified", "rectifying"},
+        "verified": {"closed", "rectifying"},
         "closed": {"reopened"},
         "reopened": {"rectifying", "awaiting_verification"},
     }
@@ -261,19 +279,59 @@ def rectified_case() -> tuple[Case, FollowUp]:
     return case, FollowUp.objects.get(case=case)
 
 
-def test_a_passed_verification_closes_the_case() -> None:
+def test_a_passed_verification_by_two_is_signed_off_by_the_assigning_level() -> None:
     case, follow_up = rectified_case()
+    follow_up.inspection.team.add(inspector(home_division=division("330502")))  # a team of two
 
     response = verification(client_for(follow_up.inspector.user), case, "passed", note="已整改到位")
 
     assert response.status_code == 201, response.content
     case.refresh_from_db()
-    assert case.status == CaseStatus.CLOSED
-    assert case.closed_at is not None
+    assert (case.status, case.closed_at) == (CaseStatus.VERIFIED, None)  # not closed by the visit
     follow_up.refresh_from_db()
     assert follow_up.result == FollowUp.Result.PASSED
     assert follow_up.inspection.status == Inspection.Status.SUBMITTED
-    assert events_of(case) == ["opened", "status", "status"]
+    with pytest.raises(PermissionDenied):
+        case_close(case=case, actor=supervisor("330523108"))  # the inspected township: 谁交办、谁销号
+    county = supervisor("330523")
+
+    closed = case_close(case=case, actor=county, note="同意销号")
+
+    assert closed.status == CaseStatus.CLOSED and closed.closed_at is not None
+    assert events_of(case) == ["opened", "status", "status", "status"]
+    signed = closed.events.order_by("-seq").first()
+    assert signed is not None and signed.actor == county
+    assert signed.evidence["signed_off_by"] == county.pk
+    assert (signed.evidence["verification"], signed.evidence["inspectors"]) == (follow_up.pk, 2)
+
+
+def test_a_one_person_verification_is_not_enough_for_the_sign_off() -> None:
+    case, follow_up = rectified_case()
+    assert follow_up.inspection.team.count() == 1
+    verification(client_for(follow_up.inspector.user), case, "passed")
+    case.refresh_from_db()
+
+    with pytest.raises(VerificationTeamTooSmall):
+        case_close(case=case, actor=supervisor("330523"))
+
+    case.refresh_from_db()
+    assert case.status == CaseStatus.VERIFIED
+    with override_settings(QINGSHAN_CLOSURE_MIN_INSPECTORS=1):
+        assert case_close(case=case, actor=supervisor("330523")).status == CaseStatus.CLOSED
+
+
+def test_a_desk_review_closes_only_with_its_written_record() -> None:
+    case, _visit = rectified_case()
+    county = supervisor("330523")
+    with pytest.raises(DeskReviewNoteRequired):
+        case_verify(case=case, actor=county, note="")
+
+    closed = case_verify(case=case, actor=county, note="核对整改照片与说明，符合要求")
+
+    event = closed.events.order_by("-seq").first()
+    assert event is not None and event.evidence["desk_review"] is True
+    assert event.evidence["rectification"] == case.rectifications.get().pk
+    assert event.evidence["signed_off_by"] == county.pk
 
 
 def test_a_failed_verification_sends_the_case_back_with_a_new_deadline() -> None:
@@ -411,6 +469,44 @@ def test_a_relapse_found_on_a_look_back_reopens_the_case_as_a_relapse() -> None:
     assert case.is_relapse
     assert case.reopen_count == 1
     assert case.events.order_by("-seq").first().evidence["relapse"] is True  # type: ignore[union-attr]
+
+
+def test_a_false_rectification_found_on_a_look_back_is_counted_apart_from_a_relapse() -> None:
+    verifiers(1)
+    day = timezone.localdate() - dt.timedelta(days=1)
+    (case,) = closed_cases(1, timezone.now() - dt.timedelta(days=1))
+    cases_schedule_look_backs(
+        period_start=day - dt.timedelta(days=1), period_end=day + dt.timedelta(days=1), share=1.0
+    )
+    follow_up = FollowUp.objects.get(case=case, kind=FollowUp.Kind.LOOK_BACK)
+    open_window(follow_up)
+
+    response = client_for(follow_up.inspector.user).post(
+        f"/api/v1/cases/{case.pk}/look-back/",
+        {
+            "client_uuid": str(uuid.uuid4()),
+            "result": "failed",
+            "note": "从未清理",
+            "false_rectification": True,
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+    case.refresh_from_db()
+    assert (case.status, case.is_false_rectification, case.is_relapse) == (CaseStatus.REOPENED, True, False)
+    evidence = case.events.order_by("-seq").first().evidence  # type: ignore[union-attr]
+    assert (evidence["relapse"], evidence["false_rectification"]) == (False, True)
+
+
+def test_a_false_rectification_found_at_verification_sends_it_back_marked() -> None:
+    case, follow_up = rectified_case()
+
+    response = verification(client_for(follow_up.inspector.user), case, "failed", false_rectification=True)
+
+    assert response.status_code == 201, response.content
+    case.refresh_from_db()
+    assert (case.status, case.is_false_rectification, case.is_relapse) == (CaseStatus.RECTIFYING, True, False)
 
 
 def test_a_look_back_without_relapse_is_recorded_as_an_event() -> None:

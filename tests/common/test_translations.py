@@ -75,3 +75,15 @@ def test_every_model_string_has_a_chinese_translation(where: str, english: str) 
     if english in TECHNICAL_TERMS:
         return
     assert chinese != english or not any(c.isascii() and c.isalpha() for c in english), where
+
+
+@pytest.mark.parametrize("catalogue", CATALOGUES, ids=OUR_APPS)
+def test_the_compiled_catalogue_calls_them_problems_never_cases_at_law(catalogue: Path) -> None:
+    """问题 on a 问题清单, never 案件 (which reads as a legal case against the village)."""
+    mo = polib.mofile(str(catalogue / "django.mo"))
+
+    with_case = [
+        e.msgid for e in mo if "案件" in e.msgstr or any("案件" in v for v in e.msgstr_plural.values())
+    ]
+
+    assert with_case == []

@@ -216,3 +216,22 @@ def test_the_builder_uses_the_same_number_of_queries_whatever_the_data(
 
     assert digest.new_cases.current == 4 * scale
     assert len(digest.overdue_rows) == 2 * scale
+
+
+def test_only_confirmed_problems_count_and_those_awaiting_review_are_counted_apart() -> None:
+    garbage = category()
+    case(YUCUN, opened_at=at(2025, 1, 7, 9), deadline=dt.date(2025, 1, 8), kind=garbage)
+    for status in (
+        CaseStatus.AWAITING_REVIEW,
+        CaseStatus.AWAITING_REVIEW,
+        CaseStatus.VOIDED,
+        CaseStatus.MERGED,
+    ):
+        case(YUCUN, opened_at=at(2025, 1, 7, 9), deadline=dt.date(2025, 1, 8), status=status, kind=garbage)
+
+    digest = digest_build(prefix=ANJI, period=WEEK, language="zh-hans", now=SENT_AT)
+
+    assert (digest.new_cases.current, digest.open_cases.current, digest.overdue.current) == (1, 1, 1)
+    assert len(digest.overdue_rows) == 1
+    assert [v.open.current for v in digest.top_villages] == [1]
+    assert digest.awaiting_review == 2

@@ -132,6 +132,7 @@ PARAMETER_MODELS: dict[tuple[str, str], type[models.Model]] = {
     ("case-rectify", "pk"): apps.get_model("inspections", "Case"),
     ("case-verification", "pk"): apps.get_model("inspections", "Case"),
     ("case-look-back", "pk"): apps.get_model("inspections", "Case"),
+    ("case-extension", "pk"): apps.get_model("inspections", "Case"),
     ("public-draw", "pk"): Draw,
     ("public-targeted-visit", "pk"): TargetedVisit,
     ("public-result-detail", "pk"): Publication,
@@ -197,7 +198,7 @@ def _baseline() -> tuple[list[User], User]:
         status=Inspection.Status.SUBMITTED, submitted_at=at(2025, 1, 6, 10)
     )
     visit.refresh_from_db()
-    cases_open_for_inspection(inspection=visit, now=at(2025, 1, 6, 10))
+    cases_open_for_inspection(inspection=visit, now=at(2025, 1, 6, 10), hand_over=True)
     plan(by=counties[2], name="安吉县自己的草稿", scope=division(ANJI), sample_size=2)
     # A case of Deqing closed last month: what a look-back visit comes back to.
     closed_case(

@@ -83,7 +83,7 @@ def cases_with_before_photos(count: int) -> tuple[list[Case], list[str]]:
         status=Inspection.Status.SUBMITTED, submitted_at=timezone.now()
     )
     visit.refresh_from_db()
-    opened = cases_open_for_inspection(inspection=visit)
+    opened = cases_open_for_inspection(inspection=visit, hand_over=True)
     return sorted(opened, key=lambda c: c.finding.description), befores
 
 

@@ -256,7 +256,7 @@ def test_a_published_typical_case_serves_its_uploaded_photo_without_exif_or_gps(
         status=Inspection.Status.SUBMITTED, submitted_at=timezone.now()
     )
     visit.refresh_from_db()
-    (case,) = case_services.cases_open_for_inspection(inspection=visit)
+    (case,) = case_services.cases_open_for_inspection(inspection=visit, hand_over=True)
     TypicalCase.objects.create(
         case=case, title_zh_hans="村口垃圾", summary_zh_hans="已整改。", photo_uuids=[photo_uuid]
     )

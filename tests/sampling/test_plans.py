@@ -131,7 +131,7 @@ def test_it_leaves_out_recently_inspected_villages_but_never_for_a_visit_still_t
 def cases_at(code: str, *statuses: tuple[str, int]) -> None:
     """A village inspected 73 days ago with one case per ``(status, deadline in days from today)``."""
     visit = submitted_inspection(code, days_ago=73, findings=len(statuses))
-    opened = cases_open_for_inspection(inspection=visit)
+    opened = cases_open_for_inspection(inspection=visit, hand_over=True)
     today = local_date(timezone.now())
     for case, (status, deadline_in) in zip(opened, statuses, strict=True):
         Case.objects.filter(pk=case.pk).update(

@@ -13,13 +13,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import User
 from inspections.cases.deadlines import deadline_fields
-from inspections.cases.errors import CaseTransitionNotAllowed, VerifierIsRectifier
+from inspections.cases.errors import (
+    CaseTransitionNotAllowed,
+    DeskReviewNoteRequired,
+    VerificationTeamTooSmall,
+    VerifierIsRectifier,
+)
 from inspections.cases.events import HEAD_FIELDS, case_event_append, case_lock
 from inspections.cases.models import (
     TRANSITIONS,
@@ -39,7 +45,15 @@ from inspections.common.errors import PermissionDenied
 _WHO_MAY: dict[str, Any] = {
     CaseAction.START_RECTIFYING: _("Only the responsible party or a supervisor of the village may do this."),
     CaseAction.RECTIFY: _("Only the responsible party may rectify."),
-    CaseAction.VERIFY: _("Only a supervisor of the village may do this."),
+    CaseAction.CONFIRM: _("Only a supervisor of the organising level or above may do this."),
+    CaseAction.MERGE: _("Only a supervisor of the organising level or above may do this."),
+    CaseAction.VOID: _("Only a supervisor of the organising level or above may do this."),
+    CaseAction.VERIFY: _(
+        "Only the level that assigned the problem, or a level above, may close it (谁交办、谁销号)."
+    ),
+    CaseAction.CLOSE: _(
+        "Only the level that assigned the problem, or a level above, may close it (谁交办、谁销号)."
+    ),
     CaseAction.SEND_BACK: _("Only a supervisor of the village may do this."),
     CaseAction.REOPEN: _("Only a supervisor of the village may do this."),
     CaseAction.VERIFICATION_PASSED: _("Only the drawn inspector may record this visit."),
@@ -146,12 +160,20 @@ def rectifier_check(*, case: Case, actor: User) -> None:
         raise VerifierIsRectifier()
 
 
+def sign_off(actor: User) -> dict[str, Any]:
+    """Who signs a 销号 off, as the closing event records it."""
+    return {"signed_off_by": actor.pk, "signed_off_name": actor.get_full_name() or actor.get_username()}
+
+
 @transaction.atomic
 def case_verify(*, case: Case, actor: User, note: str = "", now: dt.datetime | None = None) -> Case:
-    """Awaiting verification → closed: a supervisor verified it themselves (admin action).
+    """Awaiting verification → closed by a desk review of the assigning level (admin action).
 
-    Returns the closed case. The pending verification visit has nothing left
-    to check and is cancelled. The rectifier never verifies their own work.
+    Returns the closed case. The desk review is documented: ``note`` records
+    what was checked (``desk_review_note_required`` without it), and the
+    event names the rectification and its after-photos and who signed off.
+    The pending verification visit has nothing left to check and is
+    cancelled. The rectifier never verifies their own work.
     """
     now = now or timezone.now()
     locked = case_lock(case)
@@ -159,14 +181,56 @@ def case_verify(*, case: Case, actor: User, note: str = "", now: dt.datetime | N
         case=locked, to_status=CaseStatus.CLOSED, action=CaseAction.VERIFY, actor=actor, now=now
     )
     rectifier_check(case=locked, actor=actor)
+    rectification = Rectification.objects.filter(case=locked).order_by("-created_at", "-id").first()
+    record = (note or "").strip()
+    if not record or rectification is None:
+        raise DeskReviewNoteRequired()
     follow_up = follow_up_cancel_pending(case=locked, kind=FollowUp.Kind.VERIFICATION, actor=actor, now=now)
     return case_set_status(
         case=locked,
         to_status=CaseStatus.CLOSED,
         action=CaseAction.VERIFY,
         actor=actor,
+        note=record,
+        evidence={
+            "verified_in": "admin",
+            "desk_review": True,
+            "rectification": rectification.pk,
+            "photos": list(rectification.photo_uuids),
+            "follow_up_cancelled": follow_up.pk if follow_up else None,
+            **sign_off(actor),
+        },
+        now=now,
+    )
+
+
+@transaction.atomic
+def case_close(*, case: Case, actor: User, note: str = "", now: dt.datetime | None = None) -> Case:
+    """Verified → closed (销号): the assigning level signs off a passed verification visit.
+
+    Refuses ``verification_team_too_small`` unless the visit that passed had
+    at least ``QINGSHAN_CLOSURE_MIN_INSPECTORS`` inspectors on its team. The
+    closing event names the visit, its team size and who signed off.
+    """
+    now = now or timezone.now()
+    locked = case_lock(case)
+    case_status_check(case=locked, to_status=CaseStatus.CLOSED, action=CaseAction.CLOSE, actor=actor, now=now)
+    passed = (
+        FollowUp.objects.filter(case=locked, kind=FollowUp.Kind.VERIFICATION, result=FollowUp.Result.PASSED)
+        .order_by("-result_at", "-id")
+        .first()
+    )
+    team = passed.inspection.team.count() if passed is not None else 0
+    if team < settings.QINGSHAN_CLOSURE_MIN_INSPECTORS:
+        raise VerificationTeamTooSmall()
+    assert passed is not None
+    return case_set_status(
+        case=locked,
+        to_status=CaseStatus.CLOSED,
+        action=CaseAction.CLOSE,
+        actor=actor,
         note=note,
-        evidence={"verified_in": "admin", "follow_up_cancelled": follow_up.pk if follow_up else None},
+        evidence={"verification": passed.pk, "inspectors": team, **sign_off(actor)},
         now=now,
     )
 

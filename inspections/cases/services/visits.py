@@ -1,6 +1,7 @@
 """Results of the follow-up visits, recorded by the inspector drawn for them.
 
-Verification: passed closes the case (销号); failed sends it back to
+Verification: passed marks the case verified, for the assigning level to
+sign off its 销号 (:func:`~inspections.cases.services.status.case_close`); failed sends it back to
 rectifying with a new deadline. Look-back: passed is recorded as an event;
 failed reopens the case marked as a relapse. Every status change goes
 through :func:`~inspections.cases.services.status.case_set_status`.
@@ -37,6 +38,7 @@ def follow_up_record_result(
     passed: bool,
     note: str,
     photo_uuids: Sequence[str],
+    false_rectification: bool = False,
     now: dt.datetime | None = None,
 ) -> tuple[FollowUp, bool]:
     """Record the result of the pending visit of ``kind``; returns ``(visit, created)``.
@@ -95,11 +97,18 @@ def follow_up_record_result(
     )
     if not created:
         return recorded, False
-    evidence = {"follow_up": recorded.pk, "kind": kind, "result": result, "photos": photo_uuids}
+    evidence: dict[str, object] = {
+        "follow_up": recorded.pk,
+        "kind": kind,
+        "result": result,
+        "photos": photo_uuids,
+    }
+    # A failed visit may find the rectification was never done (虚假整改): counted apart from a relapse.
+    false = false_rectification and not passed
     if kind == FollowUp.Kind.VERIFICATION and passed:
         case_set_status(
             case=locked,
-            to_status=CaseStatus.CLOSED,
+            to_status=CaseStatus.VERIFIED,
             action=CaseAction.VERIFICATION_PASSED,
             actor=actor,
             note=note,
@@ -114,8 +123,12 @@ def follow_up_record_result(
             action=CaseAction.VERIFICATION_FAILED,
             actor=actor,
             note=note,
-            evidence=evidence,
-            changes={**deadline_fields(locked, now=now), "reopen_count": locked.reopen_count + 1},
+            evidence={**evidence, **({"false_rectification": True} if false else {})},
+            changes={
+                **deadline_fields(locked, now=now),
+                "reopen_count": locked.reopen_count + 1,
+                **({"is_false_rectification": True} if false else {}),
+            },
             follow_up=recorded,
             now=now,
         )
@@ -137,8 +150,11 @@ def follow_up_record_result(
             action=CaseAction.LOOK_BACK_FAILED,
             actor=actor,
             note=note,
-            evidence={**evidence, "relapse": True},
-            changes=reopen_changes(locked, now=now, relapse=True),
+            evidence={**evidence, "relapse": not false, **({"false_rectification": True} if false else {})},
+            changes={
+                **reopen_changes(locked, now=now, relapse=not false),
+                **({"is_false_rectification": True} if false else {}),
+            },
             follow_up=recorded,
             now=now,
         )
