@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inspections', '0014_user_tokens_revoked_at'),
+        ('inspections', '0018_complaints'),
         ('villages', '0001_initial'),
     ]
 
