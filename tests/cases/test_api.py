@@ -183,7 +183,7 @@ def test_admin_escalate_raises_one_level_and_refuses_a_closed_case(admin_client_
             "reason": CaseNotEscalable(),
         }
     assert refused == [expected]  # the reader's words, never the code
-    assert expected.startswith("案件 #")
+    assert expected.startswith("问题 #")
     assert closed.events.count() == 1
 
 

@@ -281,7 +281,7 @@ def rectified_case() -> tuple[Case, FollowUp]:
 
 def test_a_passed_verification_by_two_is_signed_off_by_the_assigning_level() -> None:
     case, follow_up = rectified_case()
-    follow_up.inspection.team.add(inspector(home_division=division("330502")))  # a team of two
+    assert follow_up.inspection.team.count() == 2  # follow-up visits are drawn as teams of two
 
     response = verification(client_for(follow_up.inspector.user), case, "passed", note="已整改到位")
 
@@ -307,7 +307,9 @@ def test_a_passed_verification_by_two_is_signed_off_by_the_assigning_level() -> 
 
 def test_a_one_person_verification_is_not_enough_for_the_sign_off() -> None:
     case, follow_up = rectified_case()
-    assert follow_up.inspection.team.count() == 1
+    follow_up.inspection.team.set(
+        [follow_up.inspector]
+    )  # a visit made by one (e.g. drawn before teams of two)
     verification(client_for(follow_up.inspector.user), case, "passed")
     case.refresh_from_db()
 
@@ -472,7 +474,7 @@ def test_a_relapse_found_on_a_look_back_reopens_the_case_as_a_relapse() -> None:
 
 
 def test_a_false_rectification_found_on_a_look_back_is_counted_apart_from_a_relapse() -> None:
-    verifiers(1)
+    verifiers(2)
     day = timezone.localdate() - dt.timedelta(days=1)
     (case,) = closed_cases(1, timezone.now() - dt.timedelta(days=1))
     cases_schedule_look_backs(

@@ -126,7 +126,7 @@ def test_the_team_drops_a_lost_photo_and_submission_goes_on() -> None:
     assert_problem(new_drop_after_submission, 409, "inspection_submitted")
     finding = Finding.objects.get(client_uuid=body["client_uuid"])
     assert (finding.photo_uuids, finding.dropped_photo_uuids) == ([kept], [lost])
-    assert Case.objects.get(finding=finding).status == "open"
+    assert Case.objects.get(finding=finding).status == "awaiting_review"  # a problem, before 交办
 
 
 def test_only_a_missing_photo_of_an_open_inspection_of_ones_team_can_be_dropped() -> None:

@@ -187,7 +187,7 @@ def test_a_reassignment_to_a_declared_conflict_is_refused() -> None:
             assignment=assignment, user=the_plan.created_by, team=outsiders, reason="病假，换人"
         ),
     )
-    assert "conflict" in refusal.detail
+    assert "conflict" in refusal.detail or "利害关系" in refusal.detail
 
 
 def test_a_plan_may_recuse_the_whole_home_prefecture() -> None:

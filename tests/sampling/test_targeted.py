@@ -100,7 +100,7 @@ def test_a_named_team_needs_a_reason_and_respects_recusal() -> None:
     refusal = refuse(
         "invalid_team", lambda: order(by, anji, named_team=anji_people, named_reason="熟悉情况的人员")
     )
-    assert "home county" in refusal.detail or "本县" in refusal.detail
+    assert "home county" in refusal.detail or "籍贯县" in refusal.detail
     InspectorConflict.objects.create(
         inspector=deqing[0], kind=InspectorConflict.Kind.RELATED, division=division(anji[0][:9])
     )
