@@ -30,6 +30,7 @@ from inspections.evidence.imaging import ACCEPTED_TYPES
 from inspections.evidence.models import Photo
 from inspections.evidence.policies import may_see_file, photographable_inspection, rectifiable_case
 from inspections.evidence.selectors import visible_photos
+from inspections.evidence.storage import stored_file_open
 from inspections.sampling.services import embargo_reads_record
 
 
@@ -186,7 +187,7 @@ class PhotoFileView(APIView):
         photo_read_record(request, photo, action="api:photos:file")
         content_type = photo.content_type if kind == "original" else "image/jpeg"
         response = FileResponse(
-            field.open("rb"),
+            stored_file_open(field),
             content_type=content_type,
             as_attachment=kind == "original",
             filename=f"{photo.client_uuid}-{kind}" if kind != "original" else field.name.rsplit("/", 1)[-1],

@@ -37,13 +37,14 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, cast
 from uuid import UUID
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
+from django.utils.translation import gettext_lazy as _
 
 from inspections.evidence.errors import PhotoIncomplete, StorageFull, StorageUnavailable
 
@@ -88,6 +89,18 @@ def storage_full(exc: BaseException) -> bool:
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return error.get("Code") in _FULL_S3_CODES or status == 507
     return False
+
+
+def stored_file_open(field: Any) -> IO[bytes]:
+    """Open a stored file (an original or a rendition) for reading; :class:`StorageUnavailable`
+    (503, ``Retry-After``) when the storage cannot give it: unreachable, unmounted, an I/O
+    error. A file a row names is never removed while the row exists, so a failed read is the
+    storage's trouble, not a missing photo."""
+    try:
+        return cast(IO[bytes], field.open("rb"))
+    except STORAGE_ERRORS as exc:
+        logger.warning("media storage refused a read of %s: %s", getattr(field, "name", "?"), exc)
+        raise StorageUnavailable(_("The photo storage is unavailable; try again later.")) from exc
 
 
 def storage_error(exc: BaseException) -> StorageFull | StorageUnavailable:

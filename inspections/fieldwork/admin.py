@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -36,11 +36,13 @@ from inspections.cases.selectors import case_list
 from inspections.common.admin import ReadOnlyAdminMixin, ReadOnlyInline, message_refusal
 from inspections.common.errors import DomainError
 from inspections.evidence import services as evidence
+from inspections.evidence.errors import StorageUnavailable
 from inspections.evidence.flags import photo_flags_for_reader, photos_with_flags_shown
 from inspections.evidence.models import Photo
 from inspections.evidence.policies import may_see_file, originals_visible
 from inspections.evidence.recovery import photos_stuck
 from inspections.evidence.selectors import visible_photos
+from inspections.evidence.storage import stored_file_open
 from inspections.fieldwork import services as fieldwork
 from inspections.fieldwork.models import CheckIn, Finding, Inspection
 from inspections.fieldwork.selectors import inspection_list
@@ -298,7 +300,7 @@ class InspectionReviewAdmin(ReviewAdmin):
             *super().get_urls(),
         ]
 
-    def photo_file(self, request: HttpRequest, client_uuid: Any, kind: str) -> FileResponse:
+    def photo_file(self, request: HttpRequest, client_uuid: Any, kind: str) -> HttpResponseBase:
         """A photo's file for the review page, authorised like the API's file view."""
         assert isinstance(request.user, User)
         if not _reviewer(request):
@@ -317,8 +319,12 @@ class InspectionReviewAdmin(ReviewAdmin):
         field = photo.stored_file(kind)
         if not field.name:
             raise Http404
+        try:
+            opened = stored_file_open(field)
+        except StorageUnavailable as refusal:
+            return HttpResponse(refusal.detail, status=503, headers={"Retry-After": "60"})
         response = FileResponse(
-            field.open("rb"),
+            opened,
             content_type=photo.content_type if kind == "original" else "image/jpeg",
             as_attachment=kind == "original",
             filename=field.name.rsplit("/", 1)[-1],

@@ -32,6 +32,7 @@ from inspections.common.mail import MailTransientError, mail_deliver, mail_recor
 from inspections.common.models import MailSend
 from inspections.evidence.models import Photo
 from inspections.evidence.selectors import visible_photos
+from inspections.evidence.storage import STORAGE_ERRORS
 from inspections.fieldwork.models import Inspection
 from inspections.publication.emails import publication_deadline_email
 from inspections.publication.errors import (
@@ -73,8 +74,8 @@ def photo_original_bytes(photo_uuid: str) -> bytes | None:
     try:
         with photo.original.open("rb") as original:
             data: bytes = original.read()
-    except OSError:
-        logger.warning("the original of photo %s is missing from storage", photo_uuid)
+    except STORAGE_ERRORS:
+        logger.warning("the original of photo %s cannot be read from storage", photo_uuid)
         return None
     return data
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
@@ -41,3 +42,32 @@ def test_storage_errors_map_to_507_when_full_and_503_otherwise(exc: Exception, r
     assert (mapped.status, mapped.code) == (
         (507, "storage_full") if refusal is StorageFull else (503, "storage_unavailable")
     )
+
+
+@pytest.mark.django_db
+def test_a_file_the_storage_cannot_give_is_503_with_retry_after_on_the_api_and_in_the_admin() -> None:
+    from django.test import Client
+
+    from tests.builders import inspection, inspector, photo, process_all, supervisor
+    from tests.conftest import assert_problem, client_for
+
+    member = inspector()
+    visit = inspection(team=[member])
+    stored = photo(inspection=visit, by=member, process=False)
+    process_all()
+    stored.refresh_from_db()
+    Path(stored.original.path).unlink()  # the disk lost it (unmounted, failed): the row still names it
+    organiser = supervisor("330523")
+    visit.organisers.add(organiser)
+    browser = Client()
+    browser.force_login(organiser)
+
+    api = client_for(member.user).get(f"/api/v1/photos/{stored.client_uuid}/original/")
+    page = browser.get(f"/admin/inspections/inspection/photo/{stored.client_uuid}/original/")
+    rendition = client_for(member.user).get(f"/api/v1/photos/{stored.client_uuid}/preview/")
+
+    assert assert_problem(api, 503, "storage_unavailable")
+    assert api["Retry-After"] == "60", dict(api.items())
+    assert page.status_code == 503, (page.status_code, page.get("Location"))
+    assert (page.status_code, page["Retry-After"]) == (503, "60")
+    assert rendition.status_code == 200  # the renditions are still there
