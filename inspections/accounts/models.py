@@ -10,7 +10,7 @@ from villages.models import Division
 
 
 class Role(models.TextChoices):
-    """The three kinds of user; each is a group carrying its permissions."""
+    """The kinds of user; each is a group carrying its permissions."""
 
     INSPECTOR = "inspector", _("inspector")
     SUPERVISOR = "supervisor", _("supervisor")

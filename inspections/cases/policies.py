@@ -47,13 +47,17 @@ def can_assign(user: User, case: Case) -> bool:
 
 
 def can_record_visit(user: User, follow_up: FollowUp, *, now: dt.datetime) -> bool:
-    """The inspector drawn for this visit, once its window has opened (or a superuser).
+    """A member of this visit's drawn team, once its window has opened (or a superuser).
 
-    Before the window opens the visit is embargoed, even from its inspector.
+    Before the window opens the visit is embargoed, even from its team. Any
+    member records the team's one result (the first drawn leads; the result is
+    replayed by its client UUID, so a second member's copy of it is the same).
     """
     if user.is_superuser:
         return True
-    return follow_up.inspector.user_id == user.pk and follow_up.inspection.window_start <= now
+    if follow_up.inspection.window_start > now:
+        return False
+    return follow_up.inspection.team.filter(user_id=user.pk).exists()
 
 
 def holds_role(

@@ -50,7 +50,9 @@ def case_list(*, user: User, now: datetime | None = None) -> CaseQuerySet:
         )
         drawn = Exists(
             FollowUp.objects.filter(
-                case_id=OuterRef("pk"), inspector__user_id=user.pk, inspection__window_start__lte=now
+                case_id=OuterRef("pk"),
+                inspection__team__user_id=user.pk,
+                inspection__window_start__lte=now,
             )
         )
         visible |= Q(on_team) | Q(drawn)

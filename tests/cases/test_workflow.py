@@ -571,3 +571,19 @@ def test_a_look_back_post_answers_the_village_the_same_whether_a_visit_is_coming
     assert {status for status, _body in with_visit.values()} == {409}
     assert {body["code"] for _status, body in with_visit.values()} == {"no_pending_visit"}
     assert FollowUp.objects.get(case=drawn).result == FollowUp.Result.PENDING
+
+
+def test_every_member_of_a_verification_team_sees_the_case_and_may_record_the_result() -> None:
+    case, follow_up = rectified_case()
+    second = follow_up.inspection.team.exclude(pk=follow_up.inspector.pk).get()
+    outsider = inspector(home_division=division("330502"))
+
+    assert case_list(user=second.user).filter(pk=case.pk).exists()
+    assert not case_list(user=outsider.user).filter(pk=case.pk).exists()
+    refused = verification(client_for(outsider.user), case, "passed")
+    response = verification(client_for(second.user), case, "passed", note="两人复核，已整改到位")
+
+    assert refused.status_code == 404
+    assert response.status_code == 201, response.content
+    follow_up.refresh_from_db()
+    assert (follow_up.result, follow_up.result_by) == (FollowUp.Result.PASSED, second.user)
