@@ -141,6 +141,8 @@ PARAMETER_MODELS: dict[tuple[str, str], type[models.Model]] = {
     ("public-result", "pk"): Publication,
     ("public-typical-case", "pk"): TypicalCase,
     # Admin views beyond a model's own rows.
+    ("finding-photo-drop", "client_uuid"): Finding,
+    ("finding-photo-drop", "photo_uuid"): Photo,
     ("admin:inspections_photo_file", "client_uuid"): Photo,
     ("admin:inspections_samplingplan_reassign", "assignment_id"): Assignment,
 }
@@ -154,7 +156,7 @@ PARAMETER_VALUES: dict[str, list[str]] = {
     "token": ["not-a-token"],
 }
 # How a row is named in a URL where it is not named by its primary key.
-URL_KEYS: dict[type[models.Model], str] = {Photo: "client_uuid", PublicImage: "uuid"}
+URL_KEYS: dict[type[models.Model], str] = {Photo: "client_uuid", PublicImage: "uuid", Finding: "client_uuid"}
 # At most this many rows of the hidden visit per model (the first ones are enough to vary ids).
 HIDDEN_PER_MODEL = 3
 

@@ -28,11 +28,11 @@ def field_day() -> FieldDay:
 
 
 def assert_the_day_is_recorded(day: FieldDay) -> None:
-    """Submitted with its check-in, finding (a lost photo dropped) and two photos; one case is open."""
+    """Submitted with its check-in, finding (a lost photo dropped), two photos; a problem awaits review."""
     visit = Inspection.objects.get(pk=day.inspection)
     assert visit.status == Inspection.Status.SUBMITTED
     assert visit.check_ins.count() == 1
     assert visit.findings.count() == 1
     assert [len(f.dropped_photo_uuids) for f in visit.findings.all()] == [1]  # the photo lost on the phone
     assert sorted(visit.photos.values_list("channel", flat=True)) == ["multipart", "tus"]
-    assert list(Case.objects.filter(inspection=visit).values_list("status", flat=True)) == ["open"]
+    assert list(Case.objects.filter(inspection=visit).values_list("status", flat=True)) == ["awaiting_review"]

@@ -198,7 +198,7 @@ def test_a_generated_client_plays_the_field_day(live_server: Any, generated: Mod
     detail = api("cases.cases_retrieve").sync(cases.results[0].id, client=phone)
     assert isinstance(detail, models.CaseDetailOutput)
     assert sorted(detail.finding.photo_uuids) == sorted([by_form, by_tus])
-    assert detail.status == models.CaseStatusEnum.OPEN
+    assert detail.status == models.CaseStatusEnum.AWAITING_REVIEW  # reviewed before 交办
 
     bad_token = generated.AuthenticatedClient(base_url=live_server.url, token="bad")
     problem = api("cases.cases_list").sync(client=bad_token)

@@ -85,7 +85,7 @@ def test_a_typescript_client_plays_the_field_day(live_server: Any, client: Any, 
     seen = json.loads(output.strip().splitlines()[-1])
     assert seen["assignment"] == day.inspection
     assert seen["pending"] == "photos_pending"
-    assert seen["case_status"] == "open"
+    assert seen["case_status"] == "awaiting_review"
     assert seen["unauthorised"] == "token_not_valid"
     assert seen["versionless"] == "tus_version_unsupported"
     assert_the_day_is_recorded(day)

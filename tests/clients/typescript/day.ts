@@ -188,7 +188,7 @@ const dropped = await phone.DELETE("/api/v1/findings/{client_uuid}/photos/{photo
 expect(dropped.data !== undefined, "drop the lost photo", dropped.error);
 expect(dropped.data.dropped_photo_uuids.join() === lost, "dropped", dropped.data);
 
-// Submission, and the case it opened.
+// Submission, and the problem it opened (awaiting review by the organising level before 交办).
 const submitted = await phone.POST("/api/v1/inspections/{id}/submit/", {
   params: { path: { id: inspection } },
   body: summary,
@@ -197,7 +197,7 @@ expect(submitted.data !== undefined, "submission", submitted.error);
 expect(submitted.data.status === "submitted", "submitted", submitted.data);
 
 const cases = await phone.GET("/api/v1/cases/", {
-  params: { query: { status: ["open"], severity: category.default_severity, overdue: false } },
+  params: { query: { status: ["awaiting_review"], severity: category.default_severity, overdue: false } },
 });
 expect(cases.data !== undefined, "cases", cases.error);
 const opened = cases.data.results[0];
