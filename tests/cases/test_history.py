@@ -272,6 +272,9 @@ def test_an_anchor_survives_a_key_rotation_and_refuses_being_edited(
 def test_the_daily_anchor_task_writes_one_file_a_day(case_with_history, tmp_path, settings) -> None:  # type: ignore[no-untyped-def]
     from json import loads as json_loads
 
+    import time_machine
+    from django.utils import timezone
+
     from inspections.cases.history import case_history_check_anchor
     from inspections.cases.models import CaseEvent
     from inspections.cases.tasks import anchor_history
@@ -279,9 +282,11 @@ def test_the_daily_anchor_task_writes_one_file_a_day(case_with_history, tmp_path
     settings.QINGSHAN_LEDGER_ANCHOR_DIR = tmp_path / "anchors"
 
     cases = CaseEvent.objects.values("case_id").distinct().count()
-    assert anchor_history.apply().get() == cases > 0
-    (path,) = settings.QINGSHAN_LEDGER_ANCHOR_DIR.glob("case-heads-*.json")
-    written = path.read_bytes()
-    assert case_history_check_anchor(json_loads(written)) == []
-    assert anchor_history.apply().get() == 0  # a second run the same day leaves the file as it was
+    # Both runs on one China day, whatever the clock says when the test runs (not across midnight).
+    with time_machine.travel(timezone.now(), tick=False):
+        assert anchor_history.apply().get() == cases > 0
+        (path,) = settings.QINGSHAN_LEDGER_ANCHOR_DIR.glob("case-heads-*.json")
+        written = path.read_bytes()
+        assert case_history_check_anchor(json_loads(written)) == []
+        assert anchor_history.apply().get() == 0  # a second run the same day leaves the file as it was
     assert path.read_bytes() == written
