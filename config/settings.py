@@ -162,6 +162,9 @@ CACHES = {"default": env.cache_url("CACHE_URL", default=f"filecache://{VAR_DIR /
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 # Each app keeps its catalogue in its own locale/ folder (Django finds them).
+# config/locale holds only what Django's own zh_Hans catalogues leave untranslated
+# (admin templates and the admin's JavaScript widgets), written by hand.
+LOCALE_PATHS = [BASE_DIR / "config" / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True

@@ -51,6 +51,21 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
 
+    def get_full_name(self) -> str:
+        """The person's name as written in Chinese: family name first, no space between."""
+        family, given = self.last_name.strip(), self.first_name.strip()
+        if family.isascii() and given.isascii():
+            return f"{given} {family}".strip()
+        return f"{family}{given}"
+
+    def get_short_name(self) -> str:
+        # The admin's greeting shows this; a Chinese name is said whole.
+        return self.get_full_name()
+
+    def __str__(self) -> str:
+        """People are shown by name; the username only where no name is recorded."""
+        return self.get_full_name() or self.get_username()
+
     @property
     def roles(self) -> set[str]:
         """The role names this account holds (cached per instance)."""

@@ -55,6 +55,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inspections.receive_digest",
         "inspections.view_digestsend",
         "inspections.view_digestsubscription",
+        "inspections.add_digestsubscription",
         "inspections.change_digestsubscription",
     ],
     Role.RESPONSIBLE_PARTY: [

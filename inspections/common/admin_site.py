@@ -33,6 +33,8 @@ class QingshanAdminSite(admin.AdminSite):
     site_header = _("Qingshan: rural environment inspections")
     site_title = _("Qingshan")
     index_title = _("Inspection administration")
+    # 查看站点 leads to the published results, the one page the public sees.
+    site_url = "/public/"
 
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
         admin_class = admin_class or admin.ModelAdmin

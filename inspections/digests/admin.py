@@ -40,6 +40,51 @@ class DigestSubscriptionAdmin(JurisdictionScopedAdmin):
     search_fields = ("user__username", "user__email")
     raw_id_fields = ("user",)
 
+    # A supervisor sees the subscriptions of their jurisdiction's accounts and chooses their
+    # own: they add a row for a kind they want to change (no row means subscribed) and edit
+    # only rows of their own. Administrators manage anyone's.
+
+    def get_exclude(self, request: HttpRequest, obj: DigestSubscription | None = None) -> Any:
+        if request.user.is_superuser:
+            return super().get_exclude(request, obj)
+        return ("user",)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        if not request.user.is_superuser and obj is None:
+            own = request.user
+            assert isinstance(own, User)
+            taken = set(DigestSubscription.objects.filter(user=own).values_list("kind", flat=True))
+
+            class OwnSubscriptionForm(form):  # type: ignore[misc, valid-type]
+                def clean_kind(self) -> str:
+                    kind: str = self.cleaned_data["kind"]
+                    if kind in taken:
+                        raise forms.ValidationError(
+                            _("You already have a subscription of this kind: change that one.")
+                        )
+                    return kind
+
+                def _post_clean(self) -> None:
+                    # The user is not on the form, so the (user, kind) constraint is checked
+                    # by clean_kind above, not here.
+                    self.instance.user = own
+                    super()._post_clean()
+
+            return OwnSubscriptionForm
+        return form
+
+    def has_change_permission(self, request: HttpRequest, obj: DigestSubscription | None = None) -> bool:
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or request.user.is_superuser or obj.user_id == request.user.pk
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        user = request.user
+        return super().has_add_permission(request) and (
+            user.is_superuser or user.has_perm("inspections.receive_digest")
+        )
+
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         prefix = request_prefix(request)
         if db_field.name == "user" and prefix:
@@ -150,9 +195,12 @@ class DigestSendAdmin(ReadOnlyAdminMixin, JurisdictionScopedAdmin):
                 {
                     "message": message,
                     "headers": {
-                        "To": recipient.email or "—",
-                        "Subject": message.subject,
-                        **message.extra_headers,
+                        _HEADER_LABELS.get(name, name): value
+                        for name, value in {
+                            "To": recipient.email or "—",
+                            "Subject": message.subject,
+                            **message.extra_headers,
+                        }.items()
                     },
                     "html": html,
                     "text": message.body,
@@ -168,6 +216,19 @@ class DigestSendAdmin(ReadOnlyAdminMixin, JurisdictionScopedAdmin):
             yesterday = local_date(timezone.now()) - dt.timedelta(days=1)
             form.initial = {"kind": DigestKind.DAILY, "period": yesterday}
         return TemplateResponse(request, "admin/inspections/digestsend/preview.html", context)
+
+
+# The preview names each email header in the reader's language, the header itself beside it.
+_HEADER_LABELS = {
+    "To": _("To (To)"),
+    "Subject": _("Subject (Subject)"),
+    "Message-ID": _("Message ID (Message-ID)"),
+    "List-Unsubscribe": _("Unsubscribe link (List-Unsubscribe)"),
+    "List-Unsubscribe-Post": _("One-click unsubscribe (List-Unsubscribe-Post)"),
+    "Auto-Submitted": _("Sent automatically (Auto-Submitted)"),
+    "List-Id": _("Mailing list (List-Id)"),
+    "Content-Language": _("Language (Content-Language)"),
+}
 
 
 @admin.register(MailSend)

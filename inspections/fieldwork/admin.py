@@ -264,6 +264,23 @@ class InspectionReviewAdmin(ReviewAdmin):
             )
         return response
 
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Inspection], search_term: str
+    ) -> tuple[QuerySet[Inspection], bool]:
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if request.path == reverse("admin:autocomplete"):
+            # The picker of another page (a publication's inspections) lists a page of these
+            # (Django's autocomplete pages by 20): its reads are logged like the list's.
+            page = request.GET.get("page", "1")
+            number = int(page) if page.isdigit() and int(page) > 0 else 1
+            embargo_reads_record(
+                user=request.user,
+                action="admin:inspection:autocomplete",
+                path=request.path,
+                inspections=results[(number - 1) * 20 : number * 20],
+            )
+        return results, may_have_duplicates
+
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
         """The inspection of a review page (its check-ins, findings and photos shown below it), logged."""
         inspection = super().get_object(request, object_id, from_field)

@@ -73,7 +73,9 @@ class PublicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = PublicationForm
     list_display = ["title_zh_hans", "windows_closed_on", "due_badge", "published_at"]
     list_filter = [("published_at", admin.EmptyFieldListFilter)]
-    filter_horizontal = ["inspections", "organisers"]
+    # A prefecture has tens of thousands of inspections: they are searched, never all listed.
+    autocomplete_fields = ["inspections"]
+    filter_horizontal = ["organisers"]
     readonly_fields = [
         "windows_closed_on",
         "due_on",

@@ -263,3 +263,31 @@ def test_whoever_creates_a_publication_organises_it(world: World) -> None:
     publication = Publication.objects.get(title_zh_hans="补充结果")
     assert list(publication.organisers.all()) == [world.organiser]
     assert world.client(world.organiser).get(change_url(publication.pk)).status_code == 200
+
+
+def test_the_inspection_picker_searches_instead_of_listing_every_inspection(world: World) -> None:
+    from inspections.sampling.models import EmbargoAccessLog
+
+    publication = world.partly_visited()
+    client = world.client(world.organiser)
+    page = client.get(change_url(publication.pk)).content.decode()
+    picker = re.search(r'<select[^>]*name="inspections"[^>]*>(.*?)</select>', page, re.S)
+    assert picker is not None and "admin-autocomplete" in page
+    # Only the chosen inspections are rendered as options; the rest come from the search.
+    assert picker.group(1).count("<option") == publication.inspections.count()
+    add = client.get("/admin/inspections/publication/add/").content.decode()
+    empty = re.search(r'<select[^>]*name="inspections"[^>]*>(.*?)</select>', add, re.S)
+    assert empty is not None and "<option" not in empty.group(1)
+
+    params = {"app_label": "inspections", "model_name": "publication", "field_name": "inspections", "term": ""}
+    before = EmbargoAccessLog.objects.filter(action="admin:inspection:autocomplete").count()
+    found = client.get("/admin/autocomplete/", params).json()["results"]
+    assert {int(r["id"]) for r in found} == set(publication.inspections.values_list("pk", flat=True))
+    pending = publication.inspections.exclude(status=Inspection.Status.SUBMITTED).count()
+    assert EmbargoAccessLog.objects.filter(action="admin:inspection:autocomplete").count() == before + pending
+
+    # A supervisor who organises none of these visits finds only what they may see: none ahead.
+    seen = world.client(world.bystander).get("/admin/autocomplete/", params).json()["results"]
+    assert {int(r["id"]) for r in seen} == set(
+        publication.inspections.filter(status=Inspection.Status.SUBMITTED).values_list("pk", flat=True)
+    )
