@@ -48,7 +48,7 @@ from inspections.cases.services.status import (
     case_verify,
 )
 from inspections.common.admin import ReadOnlyAdminMixin, ReadOnlyInline, message_refusal
-from inspections.common.china_time import SHANGHAI, local_date
+from inspections.common.china_time import display, local_date
 from inspections.common.errors import DomainError
 from inspections.evidence import services as evidence_services
 from inspections.evidence.flags import photos_with_flags_shown
@@ -478,7 +478,7 @@ class ExtensionRequestAdmin(JurisdictionScopedAdmin):
 
     @admin.display(description=_("requested at"), ordering="created_at")
     def requested_at_china(self, asked: ExtensionRequest) -> str:
-        return f"{asked.created_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
+        return display(asked.created_at)
 
     def _decide(self, request: HttpRequest, queryset: QuerySet[ExtensionRequest], *, approve: bool) -> None:
         user = request.user

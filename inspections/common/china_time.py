@@ -24,3 +24,10 @@ def day_start(day: dt.date) -> dt.datetime:
 def day_end(day: dt.date) -> dt.datetime:
     """The first instant after ``day`` in China: days are half-open, ``[day_start, day_end)``."""
     return day_start(day + dt.timedelta(days=1))
+
+
+def display(moment: dt.datetime | None, empty: str = "—") -> str:
+    """An aware moment as people read it: China time to the minute (``2026-12-02 06:30``)."""
+    if moment is None:
+        return empty
+    return f"{moment.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"

@@ -27,7 +27,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.doctemplate import BaseDocTemplate
 
-from inspections.common.china_time import SHANGHAI
+from inspections.common.china_time import display
 
 FONT = "STSong-Light"
 CONTENT_TYPE = "application/pdf"
@@ -91,7 +91,7 @@ def spacer(height: float = 3 * mm) -> Spacer:
 def render(story: list[Any], *, title: str, produced_at: datetime) -> bytes:
     """Lay ``story`` out on A4 under ``title``; the footer names the page and the China time."""
     buffer = io.BytesIO()
-    footer = f"{produced_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
+    footer = display(produced_at)
 
     def draw_footer(canvas: Canvas, doc: BaseDocTemplate) -> None:
         canvas.saveState()

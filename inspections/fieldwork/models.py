@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import Inspector, User
 from inspections.checklist.models import ProblemCategory, Severity
+from inspections.common.china_time import display
 from inspections.fieldwork.errors import InspectionCancelled, InspectionSubmitted
 from villages.models import Datum, Village
 
@@ -278,7 +279,7 @@ class CheckIn(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.inspection_id} · {self.received_at:%Y-%m-%d %H:%M}"
+        return f"{self.inspection_id} · {display(self.received_at)}"
 
     @property
     def clock_skew_seconds(self) -> float:

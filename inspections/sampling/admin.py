@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import Inspector, User
 from inspections.common.admin import ReadOnlyAdminMixin, message_refusal
+from inspections.common.china_time import display
 from inspections.common.errors import DomainError
 from inspections.fieldwork.models import Inspection
 from inspections.publication.services import publication_create_for_draw
@@ -366,14 +367,14 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             (_("roster SHA-256"), draw.roster_sha256),
             (_("seed commitment (SHA-256 of the seed)"), draw.seed_commitment),
             (_("public beacon"), f"{draw.beacon} ({draw.beacon_source})" if draw.beacon else "—"),
-            (_("drawn at"), draw.drawn_at or "—"),
+            (_("drawn at"), display(draw.drawn_at)),
             (_("result SHA-256"), draw.result_sha256 or "—"),
-            (_("published at"), draw.published_at or "—"),
+            (_("published at"), display(draw.published_at)),
             (_("revealed seed"), draw.revealed_seed or "—"),
         ]
         if draw.voided_at is not None:
             items += [
-                (_("voided at"), f"{timezone.localtime(draw.voided_at):%Y-%m-%d %H:%M}"),
+                (_("voided at"), display(draw.voided_at)),
                 (_("reason for voiding"), draw.void_reason),
             ]
         return format_html(
@@ -401,8 +402,7 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                     a.inspection.village,
                     ", ".join(str(m) for m in a.inspection.team.all()),
                     a.inspection.get_status_display(),
-                    "; ".join(f"{r.at:%Y-%m-%d %H:%M} {r.actor}: {r.reason}" for r in a.reassignments.all())
-                    or "—",
+                    "; ".join(f"{display(r.at)} {r.actor}: {r.reason}" for r in a.reassignments.all()) or "—",
                     reverse("admin:inspections_samplingplan_reassign", args=[a.pk]),
                     _("reassign…"),
                 )

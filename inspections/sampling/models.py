@@ -16,6 +16,7 @@ from django.db.models.functions import Length
 from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import User
+from inspections.common.china_time import display
 from inspections.fieldwork.models import Inspection
 from villages.models import Division
 
@@ -394,7 +395,7 @@ class Reassignment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.assignment} @ {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.assignment} @ {display(self.at)}"
 
 
 class TargetedVisit(models.Model):
@@ -500,7 +501,7 @@ class EmbargoAccessLog(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action}"
+        return f"{display(self.at)} {self.user} {self.action}"
 
 
 __all__ = [

@@ -54,3 +54,13 @@ def test_the_admin_widgets_speak_chinese(client: Client, admin_pages: None) -> N
     client.force_login(supervisor(ANJI))
     catalogue = client.get("/admin/jsi18n/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "\\u9009\\u62e9\\u5168\\u90e8" in catalogue or "选择全部" in catalogue  # "Choose all %s"
+
+
+def test_moments_are_shown_in_china_time_to_the_minute() -> None:
+    import datetime as dt
+
+    from inspections.common.china_time import display
+
+    moment = dt.datetime(2026, 12, 1, 22, 30, 15, 123456, tzinfo=dt.UTC)
+    assert display(moment) == "2026-12-02 06:30"
+    assert display(None) == "—"

@@ -279,7 +279,12 @@ def test_the_inspection_picker_searches_instead_of_listing_every_inspection(worl
     empty = re.search(r'<select[^>]*name="inspections"[^>]*>(.*?)</select>', add, re.S)
     assert empty is not None and "<option" not in empty.group(1)
 
-    params = {"app_label": "inspections", "model_name": "publication", "field_name": "inspections", "term": ""}
+    params = {
+        "app_label": "inspections",
+        "model_name": "publication",
+        "field_name": "inspections",
+        "term": "",
+    }
     before = EmbargoAccessLog.objects.filter(action="admin:inspection:autocomplete").count()
     found = client.get("/admin/autocomplete/", params).json()["results"]
     assert {int(r["id"]) for r in found} == set(publication.inspections.values_list("pk", flat=True))
