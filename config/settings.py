@@ -299,6 +299,8 @@ CELERY_TASK_ROUTES = {
     "inspections.media_reconcile": {"queue": "default"},
     "inspections.accounts.purge_expired": {"queue": "default"},
     "inspections.cases.anchor_history": {"queue": "default"},
+    "inspections.cases.export_ledger": {"queue": "default"},
+    "inspections.cases.purge_exports": {"queue": "default"},
 }
 
 # --- REST API ---------------------------------------------------------------
@@ -515,3 +517,11 @@ QINGSHAN_DIGEST_CSV_MAX_ROWS = env.int("QINGSHAN_DIGEST_CSV_MAX_ROWS", default=5
 QINGSHAN_MAIL_CLAIM_TIMEOUT_SECONDS = env.int("QINGSHAN_MAIL_CLAIM_TIMEOUT_SECONDS", default=900)
 QINGSHAN_MAIL_MAX_ATTEMPTS = env.int("QINGSHAN_MAIL_MAX_ATTEMPTS", default=5)
 QINGSHAN_MAIL_RETRY_SECONDS = env.int("QINGSHAN_MAIL_RETRY_SECONDS", default=60)
+# The 问题台账 export: a list of at most this many problems is built in the request;
+# a longer one by a worker, with a progress page (inspections/cases/exports.py).
+QINGSHAN_LEDGER_EXPORT_INLINE_ROWS = env.int("QINGSHAN_LEDGER_EXPORT_INLINE_ROWS", default=5000)
+# A long export that made no progress for this long is sent to a worker again when its
+# progress page is read (the broker lost it, or its worker died).
+QINGSHAN_LEDGER_EXPORT_RESEND_SECONDS = env.int("QINGSHAN_LEDGER_EXPORT_RESEND_SECONDS", default=120)
+# Built exports (and their files) are removed this many days after they were asked for.
+QINGSHAN_LEDGER_EXPORT_KEEP_DAYS = env.int("QINGSHAN_LEDGER_EXPORT_KEEP_DAYS", default=7)

@@ -8,20 +8,28 @@ shown as a message in the reader's language, never as its code.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import User
+from inspections.cases import exports
 from inspections.cases.deadlines import cases_recount_deadlines
 from inspections.cases.errors import MergeTargetInvalid
 from inspections.cases.flags import after_photo_flag_explanation
@@ -33,6 +41,7 @@ from inspections.cases.models import (
     ExtensionRequest,
     FollowUp,
     FollowUpDraw,
+    LedgerExport,
     Rectification,
     ReviewPolicy,
 )
@@ -54,6 +63,7 @@ from inspections.evidence import services as evidence_services
 from inspections.evidence.flags import photos_with_flags_shown
 from inspections.evidence.models import Photo
 from inspections.evidence.selectors import visible_photos
+from inspections.evidence.storage import STORAGE_ERRORS
 from inspections.fieldwork.models import Inspection
 from inspections.fieldwork.selectors import inspection_list
 from inspections.publication import services as publication_services
@@ -219,6 +229,7 @@ class CaseAdmin(JurisdictionScopedAdmin):
         "status",
         "deadline_badge",
         "escalation_badge",
+        "days_overdue_column",
         "reopen_count",
         "is_relapse",
         "opened_at",
@@ -283,6 +294,80 @@ class CaseAdmin(JurisdictionScopedAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # cases open from submitted inspections only
+
+    @admin.display(description=_("days overdue"))
+    def days_overdue_column(self, case: Case) -> Any:
+        return case.days_overdue(local_date(timezone.now())) or "—"
+
+    # --- The 问题台账 export: the list as it is filtered, as a spreadsheet ------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("export/", wrap(self.export_view), name="inspections_case_export"),
+            path("export/<uuid:key>/", wrap(self.export_status_view), name="inspections_case_export_status"),
+            path("export/<uuid:key>/file/", wrap(self.export_file_view), name="inspections_case_export_file"),
+            *super().get_urls(),
+        ]
+
+    def export_view(self, request: HttpRequest) -> HttpResponseBase:
+        if not self.has_view_permission(request) or not isinstance(request.user, User):
+            raise PermissionDenied
+        params = request.GET.urlencode()
+        queryset = exports.ledger_queryset(user=request.user, params=params)
+        if queryset.count() > exports.ledger_inline_limit():
+            export = exports.ledger_export_start(user=request.user, params=params)
+            return redirect("admin:inspections_case_export_status", key=export.uuid)
+        today = local_date(timezone.now())
+        # FileResponse closes the buffer once it is sent.
+        buffer = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+        exports.ledger_write(queryset, buffer, language=get_language(), today=today)  # type: ignore[arg-type]
+        buffer.seek(0)
+        return FileResponse(
+            buffer,
+            as_attachment=True,
+            filename=exports.ledger_file_name(today),
+            content_type=exports.CONTENT_TYPE,
+        )
+
+    def _own_export(self, request: HttpRequest, key: Any) -> LedgerExport:
+        export = LedgerExport.objects.filter(uuid=key).first()
+        if export is None or not (request.user.is_superuser or export.requested_by_id == request.user.pk):
+            raise Http404
+        return export
+
+    def export_status_view(self, request: HttpRequest, key: Any) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        export = self._own_export(request, key)
+        exports.ledger_export_nudge(export, now=timezone.now())
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Problem ledger export"),
+            "opts": self.model._meta,
+            "export": export,
+            "percent": int(100 * export.written / export.total) if export.total else 0,
+        }
+        return TemplateResponse(request, "admin/inspections/case/export_status.html", context)
+
+    def export_file_view(self, request: HttpRequest, key: Any) -> HttpResponseBase:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        export = self._own_export(request, key)
+        if export.status != LedgerExport.Status.DONE:
+            raise Http404
+        try:
+            stored = default_storage.open(export.file_name, "rb")
+        except STORAGE_ERRORS:
+            response = HttpResponse(_("The file storage is unavailable; try again later."), status=503)
+            response["Retry-After"] = "60"
+            return response
+        return FileResponse(
+            stored,
+            as_attachment=True,
+            filename=export.download_name,
+            content_type=exports.CONTENT_TYPE,
+        )
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -266,6 +266,10 @@ class Case(models.Model):
         """
         return self.status in RECTIFICATION_DUE and self.deadline < today
 
+    def days_overdue(self, today: dt.date) -> int | None:
+        """Calendar days past the deadline on ``today`` while a rectification is owed, else None."""
+        return (today - self.deadline).days if self.is_overdue(today) else None
+
 
 class CaseEvent(models.Model):
     """One change to a case. Append-only; hash-chained to the previous event."""
@@ -613,3 +617,35 @@ class CaseNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.case}"
+
+
+class LedgerExport(models.Model):
+    """A 问题台账 too long to build in the request: built by a worker, fetched by its requester."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("being built")
+        DONE = "done", _("ready")
+
+    uuid = models.UUIDField(_("export key"), unique=True, default=uuid.uuid4, editable=False)
+    requested_by = models.ForeignKey(
+        User, verbose_name=_("requested by"), on_delete=models.CASCADE, related_name="+"
+    )
+    params = models.CharField(_("list filters"), max_length=2000, blank=True)
+    created_at = models.DateTimeField(_("requested at"))
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(_("rows in all"), null=True, blank=True)
+    written = models.PositiveIntegerField(_("rows written"), default=0)
+    file_name = models.CharField(_("stored file"), max_length=200, blank=True)
+    download_name = models.CharField(_("file name"), max_length=100, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # Touched by each progress step: a build silent for long is sent again (exports.py).
+    touched_at = models.DateTimeField(_("last progress at"))
+
+    class Meta:
+        verbose_name = _("problem ledger export")
+        verbose_name_plural = _("problem ledger exports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()} · {self.uuid}"

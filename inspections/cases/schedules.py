@@ -25,4 +25,12 @@ ENTRIES = [
         expires=6 * 3600,
         description="Write the signed chain heads of every case to QINGSHAN_LEDGER_ANCHOR_DIR.",
     ),
+    PeriodicEntry(
+        name="cases: remove old problem ledger exports",
+        task="inspections.cases.purge_exports",
+        minute="35",
+        hour="2",
+        expires=6 * 3600,
+        description="Remove the 问题台账 asked for more than QINGSHAN_LEDGER_EXPORT_KEEP_DAYS ago.",
+    ),
 ]

@@ -13,6 +13,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from inspections.cases.exports import ledger_export_build, ledger_exports_purge
 from inspections.cases.history import case_history_anchor_write
 from inspections.cases.services.escalation import case_notifications_email, cases_escalate_overdue
 from inspections.cases.services.follow_ups import cases_schedule_look_backs
@@ -53,3 +54,16 @@ def anchor_history() -> int:
     """Beat, daily: write the signed chain heads to ``QINGSHAN_LEDGER_ANCHOR_DIR`` (once a day)."""
     written = case_history_anchor_write(folder=settings.QINGSHAN_LEDGER_ANCHOR_DIR, now=timezone.now())
     return 0 if written is None else written[1]
+
+
+@shared_task(name="inspections.cases.export_ledger", time_limit=1800, acks_late=True)
+def export_ledger(export_id: int) -> int:
+    """On request: build a long 问题台账 spreadsheet; redelivered after a worker's death, it starts over."""
+    export = ledger_export_build(export_id=export_id)
+    return 0 if export is None else export.written
+
+
+@shared_task(name="inspections.cases.purge_exports", time_limit=600, expires=6 * 3600)
+def purge_exports() -> int:
+    """Beat, daily: remove 问题台账 exports past their retention, with their files."""
+    return ledger_exports_purge(now=timezone.now())

@@ -145,6 +145,8 @@ PARAMETER_MODELS: dict[tuple[str, str], type[models.Model]] = {
     ("finding-photo-drop", "photo_uuid"): Photo,
     ("admin:inspections_photo_file", "client_uuid"): Photo,
     ("admin:inspections_samplingplan_reassign", "assignment_id"): Assignment,
+    ("admin:inspections_case_export_status", "key"): apps.get_model("inspections", "LedgerExport"),
+    ("admin:inspections_case_export_file", "key"): apps.get_model("inspections", "LedgerExport"),
 }
 # Pages that describe the API and read no rows: the same for everyone, whatever the data.
 DESCRIPTIONS = {"schema", "docs", "redoc"}
@@ -156,7 +158,12 @@ PARAMETER_VALUES: dict[str, list[str]] = {
     "token": ["not-a-token"],
 }
 # How a row is named in a URL where it is not named by its primary key.
-URL_KEYS: dict[type[models.Model], str] = {Photo: "client_uuid", PublicImage: "uuid", Finding: "client_uuid"}
+URL_KEYS: dict[type[models.Model], str] = {
+    Photo: "client_uuid",
+    PublicImage: "uuid",
+    Finding: "client_uuid",
+    apps.get_model("inspections", "LedgerExport"): "uuid",
+}
 # At most this many rows of the hidden visit per model (the first ones are enough to vary ids).
 HIDDEN_PER_MODEL = 3
 
