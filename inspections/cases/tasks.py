@@ -56,7 +56,7 @@ def anchor_history() -> int:
     return 0 if written is None else written[1]
 
 
-@shared_task(name="inspections.cases.export_ledger", time_limit=1800, acks_late=True)
+@shared_task(name="inspections.cases.export_ledger", time_limit=600, acks_late=True)
 def export_ledger(export_id: int) -> int:
     """On request: build a long 问题台账 spreadsheet; redelivered after a worker's death, it starts over."""
     export = ledger_export_build(export_id=export_id)
