@@ -145,6 +145,7 @@ PARAMETER_MODELS: dict[tuple[str, str], type[models.Model]] = {
     ("finding-photo-drop", "photo_uuid"): Photo,
     ("admin:inspections_photo_file", "client_uuid"): Photo,
     ("admin:inspections_samplingplan_reassign", "assignment_id"): Assignment,
+    ("admin:inspections_samplingplan_cancel_visit", "assignment_id"): Assignment,
 }
 # Pages that describe the API and read no rows: the same for everyone, whatever the data.
 DESCRIPTIONS = {"schema", "docs", "redoc"}
