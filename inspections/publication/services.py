@@ -233,7 +233,10 @@ def publication_create(
 
 @transaction.atomic
 def publication_create_for_draw(*, draw: Draw) -> Publication:
-    """The results publication of a drawn plan: its inspections (but cancelled ones), organisers and name.
+    """The results publication of a drawn plan: its inspections, organisers and name.
+
+    A visit cancelled with a written reason (sampling's ``assignment_cancel``)
+    is kept, to be listed with the results; one cancelled otherwise is left out.
 
     One per draw; the title can be edited in the admin before publishing.
     """
@@ -242,8 +245,11 @@ def publication_create_for_draw(*, draw: Draw) -> Publication:
         raise NotDrawn
     if Publication.objects.filter(draw=draw).exists():
         raise PublicationExists
+    # A visit cancelled by an organiser with a reason stays, to be listed with the results.
     inspections = list(
-        Inspection.objects.filter(assignment__draw=draw).exclude(status=Inspection.Status.CANCELLED)
+        Inspection.objects.filter(assignment__draw=draw).exclude(
+            status=Inspection.Status.CANCELLED, assignment__cancellation__isnull=True
+        )
     )
     return publication_create(
         title_zh_hans=draw.plan.name,
@@ -308,7 +314,7 @@ def results_photo_uuids(*, publication: Publication) -> list[str]:
 
 
 def publications_warn_due(*, now: dt.datetime | None = None) -> int:
-    """Warn the organisers of results due within the warning period; once per publication.
+    """Warn the organisers of results due within the warning period, once, and flag the overdue ones.
 
     Each publication is claimed by a conditional UPDATE of ``warned_at``, so
     two workers never owe the same warning; each organiser's email then goes
@@ -323,8 +329,9 @@ def publications_warn_due(*, now: dt.datetime | None = None) -> int:
     calendar = WorkingCalendar.load()
     horizon = today + dt.timedelta(days=warn_days * 3 + 30)  # a generous calendar-day bound
     warned = 0
+    # Past its day, a publication is flagged overdue instead (publications_flag_overdue).
     candidates = Publication.objects.filter(
-        published_at__isnull=True, warned_at__isnull=True, due_on__lte=horizon
+        published_at__isnull=True, warned_at__isnull=True, due_on__gte=today, due_on__lte=horizon
     ).order_by("due_on")
     for publication in candidates:
         if working_days_between(today, publication.due_on, calendar=calendar) > warn_days:

@@ -111,3 +111,17 @@ def test_a_cancelled_visit_is_not_public_before_the_results_are(drawn: Draw) -> 
     assert Client().get(f"/api/v1/public/draws/{drawn.pk}/").status_code == 404
     assert outsider.get(f"/admin/inspections/samplingplan/assignment/{flooded.pk}/cancel/").status_code == 404
     assert Publication.objects.get(pk=publication.pk).published_at is None
+
+
+def test_a_visit_cancelled_before_the_publication_is_made_is_listed_with_its_results(drawn: Draw) -> None:
+    flooded = first_assignment(drawn)
+    assignment_cancel(assignment=flooded, user=drawn.plan.created_by, reason=FLOODED)
+
+    publication = publication_create_for_draw(draw=drawn)
+    submit(publication.inspections.exclude(pk=flooded.inspection_id))
+    publication_publish(publication=publication, actor=drawn.plan.created_by)
+
+    assert flooded.inspection_id in set(publication.inspections.values_list("pk", flat=True))
+    result = Client().get(f"/api/v1/public/results/{publication.pk}/").json()
+    assert [row["reason"] for row in result["cancelled"]] == [FLOODED]
+    assert result["inspection_count"] == 2  # the submitted ones
