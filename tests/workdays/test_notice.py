@@ -21,6 +21,7 @@ from inspections.fieldwork.models import Inspection
 from inspections.publication.models import Publication
 from inspections.publication.services import publication_create
 from inspections.workdays.calendar import add_working_days
+from inspections.workdays.models import HolidayYear
 from tests.builders import at, open_case, submitted_inspection, user
 
 pytestmark = pytest.mark.django_db
@@ -153,3 +154,13 @@ def test_the_holiday_admin_says_which_coming_year_is_provisional(admin_client: C
     assert page.status_code == 200
     assert "2027" in text and "暂定" in text
     assert "02-05" in text  # 除夕 of 2027, counted off until the notice
+
+
+def test_an_entered_year_shows_the_statutory_days_it_replaces(admin_client: Client) -> None:
+    assert admin_client.get("/admin/inspections/holidayyear/add/").status_code == 200
+    enter_notice(admin_client, rows=[("2027-01-01", False, "元旦")])
+    year = HolidayYear.objects.get(year=2027)
+
+    page = admin_client.get(f"/admin/inspections/holidayyear/{year.pk}/change/").content.decode()
+
+    assert "2027-02-05" in page and "2027-10-03" in page  # 除夕; the last day of 国庆
