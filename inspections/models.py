@@ -26,6 +26,7 @@ from inspections.fieldwork.models import CheckIn, Finding, Inspection, LocationS
 from inspections.publication.models import Publication, PublicImage, TypicalCase
 from inspections.sampling.models import (
     Assignment,
+    Cancellation,
     Draw,
     DrawInputs,
     EmbargoAccessLog,
@@ -39,6 +40,7 @@ from inspections.workdays.models import HolidayDate, HolidayYear
 __all__ = [
     "ALLOWED_TRANSITIONS",
     "Assignment",
+    "Cancellation",
     "Case",
     "CaseEvent",
     "CaseNotification",

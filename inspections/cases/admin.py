@@ -30,7 +30,6 @@ from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import User
 from inspections.cases import exports
-from inspections.cases.deadlines import cases_recount_deadlines
 from inspections.cases.errors import MergeTargetInvalid
 from inspections.cases.flags import after_photo_flag_explanation
 from inspections.cases.models import (
@@ -68,7 +67,6 @@ from inspections.fieldwork.models import Inspection
 from inspections.fieldwork.selectors import inspection_list
 from inspections.publication import services as publication_services
 from inspections.publication.models import TypicalCase
-from inspections.workdays.models import HolidayDate, HolidayYear
 from villages.scoping import JurisdictionScopedAdmin
 
 
@@ -620,30 +618,6 @@ class CaseNotificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.action(description=_("Mark as read"))
     def mark_read(self, request: HttpRequest, queryset: QuerySet[CaseNotification]) -> None:
         queryset.filter(read_at__isnull=True).update(read_at=timezone.now())
-
-
-class HolidayDateInline(admin.TabularInline):  # type: ignore[type-arg]
-    model = HolidayDate
-    extra = 10
-    fields = ["date", "is_working_day", "name"]
-
-
-@admin.register(HolidayYear)
-class HolidayYearAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """A year's holidays and adjusted working weekends; they replace the library for that year.
-
-    Saving recounts the deadlines that fell back to weekends-only in that year.
-    """
-
-    list_display = ["year", "note", "created_at"]
-    inlines = [HolidayDateInline]
-
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        actor = request.user if isinstance(request.user, User) else None
-        changed = cases_recount_deadlines(year=form.instance.year, actor=actor)
-        if changed:
-            self.message_user(request, _("%(count)d deadlines recounted.") % {"count": changed})
 
 
 @admin.register(DeadlineRule)

@@ -68,11 +68,29 @@ class PublicationForm(forms.ModelForm):  # type: ignore[type-arg]
         return cleaned
 
 
+class OverdueFilter(admin.SimpleListFilter):
+    """Results past their due day and not published: the ones to chase (or to cancel visits of)."""
+
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("overdue")), ("no", _("not overdue"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Publication]) -> QuerySet[Publication]:
+        late = Q(published_at__isnull=True, due_on__lt=local_date(timezone.now()))
+        if self.value() == "yes":
+            return queryset.filter(late)
+        if self.value() == "no":
+            return queryset.exclude(late)
+        return queryset
+
+
 @admin.register(Publication)
 class PublicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = PublicationForm
-    list_display = ["title_zh_hans", "windows_closed_on", "due_badge", "published_at"]
-    list_filter = [("published_at", admin.EmptyFieldListFilter)]
+    list_display = ["title_zh_hans", "windows_closed_on", "due_badge", "overdue_flagged_at", "published_at"]
+    list_filter = [OverdueFilter, ("published_at", admin.EmptyFieldListFilter)]
     # A prefecture has tens of thousands of inspections: they are searched, never all listed.
     autocomplete_fields = ["inspections"]
     filter_horizontal = ["organisers"]
@@ -81,6 +99,7 @@ class PublicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "due_on",
         "due_warning",
         "warned_at",
+        "overdue_flagged_at",
         "published_at",
         "published_by",
         "draw_record",
@@ -224,9 +243,13 @@ class PublicationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description=_("publish by"), ordering="due_on")
     def due_badge(self, publication: Publication) -> Any:
+        # 暂定: counted on a year whose holiday notice is not entered yet; recounted when it is.
+        provisional = format_html(" ({})", _("provisional")) if publication.due_is_provisional else ""
         if publication.is_overdue(local_date(timezone.now())):
-            return format_html('<span style="color:#ba2121">{} {}</span>', publication.due_on, _("overdue"))
-        return publication.due_on
+            return format_html(
+                '<span style="color:#ba2121">{} {}</span>{}', publication.due_on, _("overdue"), provisional
+            )
+        return format_html("{}{}", publication.due_on, provisional)
 
     @admin.action(description=_("Publish results (reveals the draw's seed)"), permissions=["change"])
     def action_publish(self, request: HttpRequest, queryset: QuerySet[Publication]) -> None:

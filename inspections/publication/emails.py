@@ -1,4 +1,4 @@
-"""Emails of publication: the warning before results are due."""
+"""Emails of publication: the warning before results are due, and the flag once they are overdue."""
 
 from __future__ import annotations
 
@@ -19,6 +19,25 @@ def publication_deadline_email(*, publication: Publication, recipient: User) -> 
         return None
     return build_email(
         template="inspections/email/publication_due",
+        to=recipient.email,
+        language=recipient.language,
+        context={
+            "publication": publication,
+            "admin_path": reverse("admin:inspections_publication_change", args=[publication.pk]),
+        },
+    )
+
+
+def publication_overdue_email(*, publication: Publication, recipient: User) -> EmailMultiAlternatives | None:
+    """The flag to an organiser that results are past their due day (``None``: no address).
+
+    Sent once per due day through the mail ledger; names the visits still
+    open, which an organiser may cancel with a reason if they cannot happen.
+    """
+    if not recipient.email:
+        return None
+    return build_email(
+        template="inspections/email/publication_overdue",
         to=recipient.email,
         language=recipient.language,
         context={

@@ -83,6 +83,12 @@ class Publication(models.Model):
     due_warning = models.CharField(_("deadline warning"), max_length=300, blank=True)
     organisers = models.ManyToManyField(User, verbose_name=_("organisers"), related_name="+", blank=True)
     warned_at = models.DateTimeField(_("organisers warned at"), null=True, blank=True)
+    overdue_flagged_at = models.DateTimeField(
+        _("flagged overdue at"),
+        null=True,
+        blank=True,
+        help_text=_("When the organisers were told the results are past their due day (once per due day)."),
+    )
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     published_by = models.ForeignKey(
         User,
@@ -101,6 +107,11 @@ class Publication(models.Model):
 
     def __str__(self) -> str:
         return self.title_zh_hans
+
+    @property
+    def due_is_provisional(self) -> bool:
+        """The due day was counted on a year whose holiday notice is not entered yet (暂定)."""
+        return bool(self.due_warning)
 
     def is_overdue(self, today: dt.date) -> bool:
         """Still unpublished after its due day (``today`` is a day in China)."""

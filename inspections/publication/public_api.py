@@ -15,7 +15,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from inspections.common.china_time import SHANGHAI
 from inspections.publication import selectors
+
+
+def _moment(**kwargs: Any) -> serializers.DateTimeField:
+    """A moment, written in China time (+08:00) whatever the server's zone: the days people read."""
+    return serializers.DateTimeField(default_timezone=SHANGHAI, **kwargs)
 
 
 class PublicImageOutput(serializers.Serializer):
@@ -43,7 +49,7 @@ class PublicResultSummaryOutput(serializers.Serializer):
     title = serializers.CharField()
     title_zh_hans = serializers.CharField()
     title_en = serializers.CharField()
-    published_at = serializers.DateTimeField()
+    published_at = _moment()
     windows_closed_on = serializers.DateField()
     inspection_count = serializers.IntegerField(allow_null=True)
     draw = serializers.IntegerField(
@@ -65,14 +71,26 @@ class PublicFindingOutput(serializers.Serializer):
     case_status = serializers.CharField(allow_null=True)
     case_status_label = serializers.CharField()
     deadline = serializers.DateField(allow_null=True)
+    deadline_provisional = serializers.BooleanField(
+        help_text="The deadline runs into a year whose holiday notice is not out yet (暂定): it may move."
+    )
     photos = PublicImageOutput(many=True)
 
 
 class PublicInspectionOutput(serializers.Serializer):
     village = PublicVillageOutput()
     mode = serializers.CharField()
-    visited_on = serializers.DateField(allow_null=True)
+    visited_on = serializers.DateField(allow_null=True, help_text="The day of submission in China.")
     findings = PublicFindingOutput(many=True)
+
+
+class PublicCancelledVisitOutput(serializers.Serializer):
+    village = PublicVillageOutput()
+    mode = serializers.CharField()
+    cancelled_on = serializers.DateField(allow_null=True, help_text="The day in China.")
+    reason = serializers.CharField(
+        allow_blank=True, help_text="Why it could not happen, as its organiser wrote."
+    )
 
 
 class PublicResultOutput(PublicResultSummaryOutput):
@@ -80,6 +98,9 @@ class PublicResultOutput(PublicResultSummaryOutput):
     summary_zh_hans = serializers.CharField()
     summary_en = serializers.CharField()
     inspections = PublicInspectionOutput(many=True)
+    cancelled = PublicCancelledVisitOutput(
+        many=True, help_text="Visits that could not happen, cancelled with a written reason."
+    )
 
 
 class PublicTypicalCaseOutput(serializers.Serializer):
@@ -90,7 +111,7 @@ class PublicTypicalCaseOutput(serializers.Serializer):
     summary = serializers.CharField()
     summary_zh_hans = serializers.CharField()
     summary_en = serializers.CharField()
-    published_at = serializers.DateTimeField()
+    published_at = _moment()
     category = PublicCategoryOutput()
     severity = serializers.CharField()
     severity_label = serializers.CharField()
@@ -99,6 +120,9 @@ class PublicTypicalCaseOutput(serializers.Serializer):
     status_label = serializers.CharField()
     opened_on = serializers.DateField()
     deadline = serializers.DateField()
+    deadline_provisional = serializers.BooleanField(
+        help_text="The deadline runs into a year whose holiday notice is not out yet (暂定): it may move."
+    )
     closed_on = serializers.DateField(allow_null=True)
     photos = PublicImageOutput(many=True)
 

@@ -8,9 +8,10 @@ from uuid import UUID
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
-from django.utils import translation
+from django.utils import timezone, translation
 from django.views.decorators.http import require_GET
 
+from inspections.common.china_time import SHANGHAI
 from inspections.publication import selectors
 from inspections.publication.models import PublicImage
 
@@ -23,7 +24,8 @@ def _render(
 ) -> HttpResponse:
     if lang not in LANGS:
         raise Http404
-    with translation.override(lang):
+    # Dates in China time, whatever the server's zone: the day a visit was made is the day in China.
+    with translation.override(lang), timezone.override(SHANGHAI):
         context = build()
         other = "en" if lang == "zh-hans" else "zh-hans"
         path = request.path.replace(f"/public/{lang}/", f"/public/{other}/", 1)

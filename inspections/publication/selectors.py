@@ -17,11 +17,14 @@ from django.urls import reverse
 
 from inspections.cases.models import Case, CaseStatus
 from inspections.checklist.models import Severity
+from inspections.common.china_time import local_date
 from inspections.evidence.models import Photo
 from inspections.fieldwork.models import Finding, Inspection
 from inspections.publication.models import Publication, PublicImage, TypicalCase
+from inspections.sampling.models import Cancellation
 
 SUBMITTED = Inspection.Status.SUBMITTED
+CANCELLED = Inspection.Status.CANCELLED
 
 
 def case_photos(case: Case) -> QuerySet[Photo]:
@@ -214,6 +217,7 @@ def result_detail(publication: Publication, lang: str) -> dict[str, Any]:
                     "case_status": case.status if case is not None else None,
                     "case_status_label": str(CaseStatus(case.status).label) if case is not None else "",
                     "deadline": case.deadline if case is not None else None,
+                    "deadline_provisional": bool(case is not None and case.deadline_warning),
                     "photos": _images(
                         [u for u in finding.photo_uuids if (inspection.pk, _uuid_or_none(u)) in own], images
                     ),
@@ -223,7 +227,8 @@ def result_detail(publication: Publication, lang: str) -> dict[str, Any]:
             {
                 "village": _village(inspection.village),
                 "mode": inspection.mode,
-                "visited_on": inspection.submitted_at.date() if inspection.submitted_at else None,
+                # The day in China: a visit submitted at 06:30 on 2 December is 22:30 UTC on the 1st.
+                "visited_on": local_date(inspection.submitted_at) if inspection.submitted_at else None,
                 "findings": findings,
             }
         )
@@ -233,7 +238,36 @@ def result_detail(publication: Publication, lang: str) -> dict[str, Any]:
         "summary_zh_hans": publication.summary_zh_hans,
         "summary_en": publication.summary_en,
         "inspections": rows,
+        "cancelled": cancelled_visits(publication),
     }
+
+
+def cancelled_visits(publication: Publication) -> list[dict[str, Any]]:
+    """The publication's visits that were cancelled, with the organiser's written reason: one query.
+
+    Shown only with published results: before, a cancelled visit of a draw
+    still under embargo names a village drawn for it. A visit cancelled
+    without a recorded cancellation (before this record existed) is listed
+    without a reason.
+    """
+    rows = []
+    inspections = (
+        publication.inspections.filter(status=CANCELLED)
+        .select_related("village__township__parent", "assignment__cancellation")
+        .order_by("village__code", "window_start")
+    )
+    for inspection in inspections:
+        assignment = getattr(inspection, "assignment", None)
+        cancellation: Cancellation | None = getattr(assignment, "cancellation", None) if assignment else None
+        rows.append(
+            {
+                "village": _village(inspection.village),
+                "mode": inspection.mode,
+                "cancelled_on": local_date(cancellation.at) if cancellation else None,
+                "reason": cancellation.reason if cancellation else "",
+            }
+        )
+    return rows
 
 
 def typical_case_data(
@@ -261,9 +295,10 @@ def typical_case_data(
         "village": _village(case.village),
         "status": case.status,
         "status_label": str(CaseStatus(case.status).label),
-        "opened_on": case.opened_at.date(),
+        "opened_on": local_date(case.opened_at),
         "deadline": case.deadline,
-        "closed_on": case.closed_at.date() if case.closed_at else None,
+        "deadline_provisional": bool(case.deadline_warning),
+        "closed_on": local_date(case.closed_at) if case.closed_at else None,
         "photos": _images(photos, images),
     }
 

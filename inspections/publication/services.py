@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from inspections.accounts.models import User
@@ -34,7 +35,7 @@ from inspections.evidence.models import Photo
 from inspections.evidence.selectors import visible_photos
 from inspections.evidence.storage import STORAGE_ERRORS
 from inspections.fieldwork.models import Inspection
-from inspections.publication.emails import publication_deadline_email
+from inspections.publication.emails import publication_deadline_email, publication_overdue_email
 from inspections.publication.errors import (
     AlreadyPublished,
     InspectionNotSubmitted,
@@ -232,7 +233,10 @@ def publication_create(
 
 @transaction.atomic
 def publication_create_for_draw(*, draw: Draw) -> Publication:
-    """The results publication of a drawn plan: its inspections (but cancelled ones), organisers and name.
+    """The results publication of a drawn plan: its inspections, organisers and name.
+
+    A visit cancelled with a written reason (sampling's ``assignment_cancel``)
+    is kept, to be listed with the results; one cancelled otherwise is left out.
 
     One per draw; the title can be edited in the admin before publishing.
     """
@@ -241,8 +245,11 @@ def publication_create_for_draw(*, draw: Draw) -> Publication:
         raise NotDrawn
     if Publication.objects.filter(draw=draw).exists():
         raise PublicationExists
+    # A visit cancelled by an organiser with a reason stays, to be listed with the results.
     inspections = list(
-        Inspection.objects.filter(assignment__draw=draw).exclude(status=Inspection.Status.CANCELLED)
+        Inspection.objects.filter(assignment__draw=draw).exclude(
+            status=Inspection.Status.CANCELLED, assignment__cancellation__isnull=True
+        )
     )
     return publication_create(
         title_zh_hans=draw.plan.name,
@@ -256,9 +263,11 @@ def publication_create_for_draw(*, draw: Draw) -> Publication:
 def publication_publish(
     *, publication: Publication, actor: User, now: dt.datetime | None = None
 ) -> Publication:
-    """Publish the results: every inspection must be submitted; reveals the draw's seed.
+    """Publish the results: every inspection must be submitted or cancelled; reveals the draw's seed.
 
-    With a draw, sampling's ``draw_publish`` runs in the same transaction: it
+    A visit that could not happen is cancelled by an organiser with a written
+    reason (sampling's ``assignment_cancel``): the results go ahead without it
+    and list it, with the reason. With a draw, sampling's ``draw_publish`` runs in the same transaction: it
     refuses (``embargo_active``) while any inspection of the draw is still open,
     and then nothing is published.
     """
@@ -266,7 +275,8 @@ def publication_publish(
     locked = Publication.objects.select_for_update().get(pk=publication.pk)
     if locked.published_at is not None:
         raise AlreadyPublished
-    if locked.inspections.exclude(status=Inspection.Status.SUBMITTED).exists():
+    closed = (Inspection.Status.SUBMITTED, Inspection.Status.CANCELLED)
+    if locked.inspections.exclude(status__in=closed).exists():
         # An unsubmitted inspection may still be ahead of its visit: publishing it would break the embargo.
         raise PublicationHasUnsubmitted
     if locked.draw is not None:
@@ -304,7 +314,7 @@ def results_photo_uuids(*, publication: Publication) -> list[str]:
 
 
 def publications_warn_due(*, now: dt.datetime | None = None) -> int:
-    """Warn the organisers of results due within the warning period; once per publication.
+    """Warn the organisers of results due within the warning period, once, and flag the overdue ones.
 
     Each publication is claimed by a conditional UPDATE of ``warned_at``, so
     two workers never owe the same warning; each organiser's email then goes
@@ -319,8 +329,9 @@ def publications_warn_due(*, now: dt.datetime | None = None) -> int:
     calendar = WorkingCalendar.load()
     horizon = today + dt.timedelta(days=warn_days * 3 + 30)  # a generous calendar-day bound
     warned = 0
+    # Past its day, a publication is flagged overdue instead (publications_flag_overdue).
     candidates = Publication.objects.filter(
-        published_at__isnull=True, warned_at__isnull=True, due_on__lte=horizon
+        published_at__isnull=True, warned_at__isnull=True, due_on__gte=today, due_on__lte=horizon
     ).order_by("due_on")
     for publication in candidates:
         if working_days_between(today, publication.due_on, calendar=calendar) > warn_days:
@@ -338,11 +349,48 @@ def publications_warn_due(*, now: dt.datetime | None = None) -> int:
                     args={"publication": publication.pk},
                 )
         warned += 1
+    publications_flag_overdue(now=now)
     publication_warnings_send(now=now)
     return warned
 
 
 PUBLICATION_DUE_MAIL = "publication_due"
+PUBLICATION_OVERDUE_MAIL = "publication_overdue"
+
+
+def publications_overdue() -> QuerySet[Publication]:
+    """Unpublished results flagged past their due day (the admin's filter counts the same)."""
+    return Publication.objects.filter(published_at__isnull=True, overdue_flagged_at__isnull=False)
+
+
+def publications_flag_overdue(*, now: dt.datetime | None = None) -> int:
+    """Flag the unpublished results past their due day, and tell their organisers; once per due day.
+
+    Each publication is claimed by a conditional UPDATE of ``overdue_flagged_at``;
+    each organiser's email is recorded in the mail ledger under a key naming
+    the due day, so a due day moved later (a holiday notice entered) and then
+    missed again is told again, and a retry never twice. Returns how many
+    were flagged; the emails go out with :func:`publication_warnings_send`.
+    """
+    now = now or timezone.now()
+    flagged = 0
+    for publication in Publication.objects.filter(
+        published_at__isnull=True, overdue_flagged_at__isnull=True, due_on__lt=local_date(now)
+    ).order_by("due_on"):
+        with transaction.atomic():
+            if not Publication.objects.filter(pk=publication.pk, overdue_flagged_at__isnull=True).update(
+                overdue_flagged_at=now
+            ):
+                continue
+            for organiser in publication.organisers.filter(is_active=True):
+                mail_record(
+                    kind=PUBLICATION_OVERDUE_MAIL,
+                    key=f"{PUBLICATION_OVERDUE_MAIL}:{publication.pk}:{publication.due_on}:{organiser.pk}",
+                    recipient_id=organiser.pk,
+                    args={"publication": publication.pk},
+                )
+        flagged += 1
+    return flagged
 
 
 def _publication_warning(send: MailSend) -> EmailMultiAlternatives | None:
@@ -351,6 +399,8 @@ def _publication_warning(send: MailSend) -> EmailMultiAlternatives | None:
     ).first()
     if publication is None:
         return None  # published meanwhile (or gone): nothing to warn of
+    if send.kind == PUBLICATION_OVERDUE_MAIL:
+        return publication_overdue_email(publication=publication, recipient=send.recipient)
     return publication_deadline_email(publication=publication, recipient=send.recipient)
 
 
@@ -358,11 +408,53 @@ def publication_warnings_send(*, now: dt.datetime | None = None) -> int:
     """Send the publication warnings still owed; raises ``MailTransientError`` after trying them all."""
     sent = 0
     transient: list[str] = []
-    for send in mails_claimable(kind=PUBLICATION_DUE_MAIL, now=now).select_related("recipient"):
-        try:
-            sent += mail_deliver(key=send.key, build=_publication_warning, now=now) == MailSend.Status.SENT
-        except MailTransientError as exc:
-            transient.append(str(exc))
+    for kind in (PUBLICATION_DUE_MAIL, PUBLICATION_OVERDUE_MAIL):
+        for send in mails_claimable(kind=kind, now=now).select_related("recipient"):
+            try:
+                sent += (
+                    mail_deliver(key=send.key, build=_publication_warning, now=now) == MailSend.Status.SENT
+                )
+            except MailTransientError as exc:
+                transient.append(str(exc))
     if transient:
         raise MailTransientError(f"{len(transient)} transient failure(s): {transient[0]}")
     return sent
+
+
+def publications_recount_due(*, year: int, now: dt.datetime | None = None) -> int:
+    """Recount the due days counted provisionally (or weekends-only) for ``year``; returns how many moved.
+
+    Called when an administrator enters that year's notice: each unpublished
+    publication whose due day named ``year`` in its warning is counted again
+    from the day its windows closed. One whose overdue flag was raised under
+    the old day and is not overdue under the new one has the flag lowered (and
+    is flagged again, once, should it pass the new day).
+    """
+    now = now or timezone.now()
+    today = local_date(now)
+    calendar = WorkingCalendar.load()
+    moved = 0
+    with transaction.atomic():
+        candidates = Publication.objects.select_for_update().filter(
+            published_at__isnull=True, due_warning__contains=str(year)
+        )
+        for publication in candidates:
+            due = add_working_days(
+                publication.windows_closed_on, settings.QINGSHAN_PUBLICATION_WORKING_DAYS, calendar=calendar
+            )
+            fields = ["due_on", "due_warning"]
+            if due.date != publication.due_on:
+                logger.info(
+                    "publication %s due %s, recounted to %s on the %s holiday notice",
+                    publication.pk,
+                    publication.due_on,
+                    due.date,
+                    year,
+                )
+                moved += 1
+                if publication.overdue_flagged_at is not None and due.date >= today:
+                    publication.overdue_flagged_at = None
+                    fields.append("overdue_flagged_at")
+            publication.due_on, publication.due_warning = due.date, due.warning
+            publication.save(update_fields=fields)
+    return moved

@@ -33,6 +33,7 @@ from inspections.publication.services import publication_create_for_draw
 from inspections.sampling.models import Assignment, EmbargoAccessLog, SamplingPlan, TargetedVisit
 from inspections.sampling.selectors import organiser_choices, sampling_plan_list
 from inspections.sampling.services import (
+    assignment_cancel,
     assignment_reassign,
     draw_publish,
     draw_void,
@@ -146,6 +147,15 @@ class VoidForm(forms.Form):
 class ReassignForm(forms.Form):
     team = forms.ModelMultipleChoiceField(label=_("new team"), queryset=Inspector.objects.none())
     reason = forms.CharField(label=_("reason"), widget=forms.Textarea, min_length=5)
+
+
+class CancelVisitForm(forms.Form):
+    reason = forms.CharField(
+        label=_("reason"),
+        widget=forms.Textarea,
+        min_length=5,
+        help_text=_("Shown on the draw's public record once the results are published."),
+    )
 
 
 @admin.register(SamplingPlan)
@@ -388,13 +398,14 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return "—"
         assignments = (
             draw.assignments.select_related("inspection__village")
+            .select_related("cancellation__actor")
             .prefetch_related("inspection__team__user", "reassignments__actor")
             .order_by("stratum", "rank")
         )
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-            '<td><a href="{}">{}</a></td></tr>',
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            '<td><a href="{}">{}</a> · <a href="{}">{}</a></td></tr>',
             (
                 (
                     a.stratum or "—",
@@ -403,19 +414,24 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                     ", ".join(str(m) for m in a.inspection.team.all()),
                     a.inspection.get_status_display(),
                     "; ".join(f"{display(r.at)} {r.actor}: {r.reason}" for r in a.reassignments.all()) or "—",
+                    _cancellation_text(a),
                     reverse("admin:inspections_samplingplan_reassign", args=[a.pk]),
                     _("reassign…"),
+                    reverse("admin:inspections_samplingplan_cancel_visit", args=[a.pk]),
+                    _("cancel…"),
                 )
                 for a in assignments
             ),
         )
         return format_html(
-            "<table><tr><th>{}</th><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>{}</table>",
+            "<table><tr><th>{}</th><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>"
+            "{}</table>",
             _("stratum"),
             _("village"),
             _("team"),
             _("status"),
             _("reassignments"),
+            _("cancellation"),
             rows,
         )
 
@@ -457,6 +473,11 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 "assignment/<int:assignment_id>/reassign/",
                 self.admin_site.admin_view(self.reassign_view),
                 name="inspections_samplingplan_reassign",
+            ),
+            path(
+                "assignment/<int:assignment_id>/cancel/",
+                self.admin_site.admin_view(self.cancel_visit_view),
+                name="inspections_samplingplan_cancel_visit",
             ),
         ]
         return own + super().get_urls()
@@ -674,6 +695,56 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             ),
             form,
         )
+
+    def cancel_visit_view(self, request: HttpRequest, assignment_id: int) -> HttpResponse:
+        """Cancel a drawn visit that cannot happen (a flooded road), with a written reason."""
+        assignment = (
+            Assignment.objects.select_related("draw__plan", "inspection__village")
+            .filter(pk=assignment_id)
+            .first()
+        )
+        if assignment is None or not self.get_queryset(request).filter(pk=assignment.draw.plan_id).exists():
+            raise Http404
+        plan = assignment.draw.plan
+        form = CancelVisitForm(request.POST or None)
+        embargo_reads_record(
+            user=request.user,
+            action="admin:assignment:cancel",
+            path=request.path,
+            inspections=[assignment.inspection],
+        )
+        if request.method == "POST" and form.is_valid() and self.has_change_permission(request, plan):
+            return self._run(
+                request,
+                plan,
+                lambda: assignment_cancel(
+                    assignment=assignment,
+                    user=request.user,  # type: ignore[arg-type]
+                    reason=form.cleaned_data["reason"],
+                ),
+                _(
+                    "The visit is cancelled; the cancellation is logged and listed on the public "
+                    "record once the results are published."
+                ),
+            )
+        return self._action_page(
+            request,
+            plan,
+            _("Cancel the visit to %(village)s") % {"village": assignment.inspection.village},
+            _(
+                "For a visit that cannot happen (a flooded road): it needs a written reason, logged "
+                "(who, when, why) and shown on the draw's public record and with the results, which "
+                "are then published without it."
+            ),
+            form,
+        )
+
+
+def _cancellation_text(assignment: Assignment) -> str:
+    cancellation = getattr(assignment, "cancellation", None)
+    if cancellation is None:
+        return "—"
+    return f"{display(cancellation.at)} {cancellation.actor}: {cancellation.reason}"
 
 
 @admin.register(EmbargoAccessLog)

@@ -19,17 +19,23 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inspections.accounts.models import User
+from inspections.common.china_time import SHANGHAI
 from inspections.fieldwork.models import Inspection
-from inspections.sampling.models import Draw, Reassignment, TargetedVisit
+from inspections.sampling.models import Cancellation, Draw, Reassignment, TargetedVisit
 from inspections.sampling.targeted import targeted_visit_is_public
 from villages.api.serializers import DivisionSummarySerializer
+
+
+def _moment(**kwargs: Any) -> serializers.DateTimeField:
+    """A moment, written in China time (+08:00) whatever the server's zone."""
+    return serializers.DateTimeField(default_timezone=SHANGHAI, **kwargs)
 
 
 class PublicPlanOutput(serializers.Serializer):
     name = serializers.CharField()
     scope = DivisionSummarySerializer(allow_null=True, help_text="Empty for the whole country.")
-    window_start = serializers.DateTimeField()
-    window_end = serializers.DateTimeField()
+    window_start = _moment()
+    window_end = _moment()
 
 
 class PublicDrawVillageOutput(serializers.Serializer):
@@ -48,11 +54,18 @@ class PublicDrawVillageOutput(serializers.Serializer):
 
 class PublicReassignmentOutput(serializers.Serializer):
     village = serializers.CharField()
-    at = serializers.DateTimeField()
+    at = _moment()
     by = serializers.CharField()
     reason = serializers.CharField()
     team_before = serializers.ListField(child=serializers.CharField())
     team_after = serializers.ListField(child=serializers.CharField())
+
+
+class PublicCancellationOutput(serializers.Serializer):
+    village = serializers.CharField()
+    at = _moment()
+    by = serializers.CharField()
+    reason = serializers.CharField()
 
 
 class PublicDrawOutput(serializers.Serializer):
@@ -67,18 +80,16 @@ class PublicDrawOutput(serializers.Serializer):
     roster = serializers.CharField(help_text="Canonical JSON of the frozen inspector roster.")
     roster_sha256 = serializers.CharField()
     seed_commitment = serializers.CharField(help_text="SHA-256 of the seed, published at commit time.")
-    committed_at = serializers.DateTimeField()
+    committed_at = _moment()
     beacon = serializers.CharField(allow_blank=True)
     beacon_source = serializers.CharField(allow_blank=True)
-    beacon_entered_at = serializers.DateTimeField(allow_null=True)
+    beacon_entered_at = _moment(allow_null=True)
     revealed_seed = serializers.CharField(
         help_text="The secret seed, hex; revealed at publication (or when the draw is voided)."
     )
-    drawn_at = serializers.DateTimeField(allow_null=True, help_text="Null for a voided draw.")
-    published_at = serializers.DateTimeField(allow_null=True, help_text="Null for a voided draw.")
-    voided_at = serializers.DateTimeField(
-        allow_null=True, help_text="When the draw was voided because it could not be drawn."
-    )
+    drawn_at = _moment(allow_null=True, help_text="Null for a voided draw.")
+    published_at = _moment(allow_null=True, help_text="Null for a voided draw.")
+    voided_at = _moment(allow_null=True, help_text="When the draw was voided because it could not be drawn.")
     void_reason = serializers.CharField(allow_blank=True, help_text="Why it was voided, as written.")
     result = serializers.JSONField(
         help_text="The result exactly as drawn (canonical JSON hashes to result_sha256)."
@@ -86,6 +97,9 @@ class PublicDrawOutput(serializers.Serializer):
     result_sha256 = serializers.CharField()
     villages = PublicDrawVillageOutput(many=True)
     reassignments = PublicReassignmentOutput(many=True)
+    cancellations = PublicCancellationOutput(
+        many=True, help_text="Drawn visits that could not happen, cancelled by an organiser with a reason."
+    )
 
 
 def _display(user: User) -> str:
@@ -108,7 +122,7 @@ class PublicDrawView(APIView):
         if draw is None:
             raise Http404
         assignments = (
-            draw.assignments.select_related("inspection__village")
+            draw.assignments.select_related("inspection__village", "cancellation__actor")
             .prefetch_related(
                 "inspection__team",
                 Prefetch("reassignments", queryset=Reassignment.objects.select_related("actor")),
@@ -117,6 +131,7 @@ class PublicDrawView(APIView):
         )
         villages = []
         reassignments: list[dict[str, Any]] = []
+        cancellations: list[dict[str, Any]] = []
         for assignment in assignments:
             inspection = assignment.inspection
             villages.append(
@@ -141,7 +156,18 @@ class PublicDrawView(APIView):
                 }
                 for change in assignment.reassignments.all()
             )
+            cancellation: Cancellation | None = getattr(assignment, "cancellation", None)
+            if cancellation is not None:
+                cancellations.append(
+                    {
+                        "village": inspection.village.code,
+                        "at": cancellation.at,
+                        "by": _display(cancellation.actor),
+                        "reason": cancellation.reason,
+                    }
+                )
         reassignments.sort(key=lambda r: r["at"])
+        cancellations.sort(key=lambda r: r["at"])
         record = {
             "id": draw.pk,
             "plan": draw.plan,
@@ -166,6 +192,7 @@ class PublicDrawView(APIView):
             "result_sha256": draw.result_sha256,
             "villages": villages,
             "reassignments": reassignments,
+            "cancellations": cancellations,
         }
         return Response(PublicDrawOutput(record).data)
 
@@ -174,10 +201,10 @@ class PublicTargetedVisitOutput(serializers.Serializer):
     id = serializers.IntegerField()
     mode = serializers.ChoiceField(choices=[(m.value, m.label) for m in TargetedVisit.MODES])
     basis = serializers.CharField(allow_blank=True)
-    ordered_at = serializers.DateTimeField()
+    ordered_at = _moment()
     ordered_by = serializers.CharField(help_text="Who ordered the visit.")
-    window_start = serializers.DateTimeField()
-    window_end = serializers.DateTimeField()
+    window_start = _moment()
+    window_end = _moment()
     team_choice = serializers.ChoiceField(choices=TargetedVisit.Choice.choices)
     named_reason = serializers.CharField(allow_blank=True, help_text="Why the team was named (named teams).")
     parameters = serializers.JSONField(help_text="The frozen parameters of the order.")

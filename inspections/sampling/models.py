@@ -398,6 +398,33 @@ class Reassignment(models.Model):
         return f"{self.assignment} @ {display(self.at)}"
 
 
+class Cancellation(models.Model):
+    """A drawn visit that cannot happen (a flooded road), cancelled by an organiser. Insert-only.
+
+    Who, when and the written reason go on the draw's public record, which is
+    public only once the draw's results are: before, only the plan's
+    organisers see it (the embargo).
+    """
+
+    assignment = models.OneToOneField(
+        Assignment, verbose_name=_("assignment"), on_delete=models.PROTECT, related_name="cancellation"
+    )
+    actor = models.ForeignKey(User, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("at"))
+    reason = models.TextField(_("reason"))
+
+    class Meta:
+        verbose_name = _("cancelled visit")
+        verbose_name_plural = _("cancelled visits")
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(reason__length__gte=5), name="cancellation_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.assignment} @ {display(self.at)}"
+
+
 class TargetedVisit(models.Model):
     """A supervisor's order for a visit of chosen villages (暗访, 专项, 举报核查, 督察交办核查, 日常).
 

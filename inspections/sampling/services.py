@@ -60,6 +60,7 @@ from inspections.sampling.errors import (
 )
 from inspections.sampling.models import (
     Assignment,
+    Cancellation,
     Draw,
     DrawInputs,
     EmbargoAccessLog,
@@ -643,6 +644,36 @@ def assignment_reassign(
         team_before=before,
         team_after=[m.credential_number for m in members],
     )
+
+
+# --- Cancellation ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def assignment_cancel(
+    *, assignment: Assignment, user: User, reason: str, now: datetime | None = None
+) -> Cancellation:
+    """Cancel a drawn visit that cannot happen: only its plan's organisers, only with a written reason.
+
+    The inspection is closed as cancelled, so the draw (and its results) can be
+    published without it; the cancellation (who, when, why) goes on the draw's
+    public record, which is public only once the draw is. Refuses
+    ``not_found`` to anyone but the organisers, ``reason_required`` and
+    ``inspection_closed`` (submitted or cancelled already).
+    """
+    now = now or timezone.now()
+    assignment = Assignment.objects.select_related("draw__plan").get(pk=assignment.pk)
+    inspection = Inspection.objects.select_for_update().get(pk=assignment.inspection_id)
+    if not _is_organiser(user, assignment.draw.plan):
+        raise NotFound(_("No such assignment."))
+    reason = reason.strip()
+    if len(reason) < 5:
+        raise ReasonRequired(_("A cancellation needs a written reason."))
+    if inspection.status not in OPEN_STATUSES or not inspection.close(
+        to_status=Inspection.Status.CANCELLED, now=now
+    ):
+        raise InspectionClosed
+    return Cancellation.objects.create(assignment=assignment, actor=user, at=now, reason=reason)
 
 
 # --- Publication ---------------------------------------------------------------------------

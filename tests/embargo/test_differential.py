@@ -147,6 +147,7 @@ PARAMETER_MODELS: dict[tuple[str, str], type[models.Model]] = {
     ("admin:inspections_samplingplan_reassign", "assignment_id"): Assignment,
     ("admin:inspections_case_export_status", "key"): apps.get_model("inspections", "LedgerExport"),
     ("admin:inspections_case_export_file", "key"): apps.get_model("inspections", "LedgerExport"),
+    ("admin:inspections_samplingplan_cancel_visit", "assignment_id"): Assignment,
 }
 # Pages that describe the API and read no rows: the same for everyone, whatever the data.
 DESCRIPTIONS = {"schema", "docs", "redoc"}

@@ -5,13 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.test import Client
 from django.utils import translation
 
-from inspections.cases.models import CaseEvent
-from inspections.workdays.calendar import add_working_days, working_days_between
+from inspections.workdays.calendar import WorkingCalendar, add_working_days, working_days_between
 from inspections.workdays.models import HolidayDate, HolidayYear
-from tests.builders import open_case, user
+from inspections.workdays.statutory import statutory_days_off
 
 pytestmark = pytest.mark.django_db
 
@@ -53,17 +51,102 @@ def test_it_counts_working_days_between_two_dates() -> None:
     assert working_days_between(D(2025, 2, 13), D(2025, 1, 24)) == 0
 
 
-def test_an_unknown_year_falls_back_to_weekends_with_a_warning() -> None:
+def test_an_unannounced_year_counts_its_statutory_holidays_provisionally() -> None:
     with translation.override("en"):
         counted = add_working_days(D(2026, 12, 31), 3)
     with translation.override("zh-hans"):
         chinese = add_working_days(D(2026, 12, 31), 3)
 
-    # 1 January 2027 counted as a working day: the library does not know 2027 yet
-    assert counted.date == D(2027, 1, 5)
+    # 1 January 2027 is 元旦 by law, though the library does not know 2027 yet: 4, 5, 6 January
+    assert counted.date == D(2027, 1, 6)
+    assert counted.provisional and chinese.provisional
     assert "2027" in counted.warning
+    assert "Provisional" in counted.warning
+    assert "暂定" in counted.warning and "暂定" in chinese.warning  # said in both languages
+
+
+def test_results_due_after_an_early_december_window_fall_after_new_years_day() -> None:
+    # 20 working days after Tuesday 8 December 2026: weekends only gave 5 January 2027.
+    counted = add_working_days(D(2026, 12, 8), 20)
+
+    assert counted.date >= D(2027, 1, 6)
+    assert counted.date == D(2027, 1, 6)
+    assert counted.provisional
+
+
+def test_a_long_deadline_across_the_spring_festival_of_an_unannounced_year_counts_its_days_off() -> None:
+    # 60 working days from 1 December 2026: weekends only, 23 February 2027. The law takes off
+    # 1 January, 除夕 5 February to 初三 8 February, and makes up the weekend two on 9 and 10 February.
+    counted = add_working_days(D(2026, 12, 1), 60)
+
+    assert counted.date == D(2027, 3, 2)
+    assert working_days_between(D(2026, 12, 1), D(2027, 2, 23)) == 55
+
+
+def test_the_statutory_days_off_of_2027() -> None:
+    days = statutory_days_off(2027)
+
+    assert days is not None
+    assert {day: key for day, key in days.items() if key != "make_up"} == {
+        D(2027, 1, 1): "new_year",
+        D(2027, 2, 5): "spring_festival",  # 除夕
+        D(2027, 2, 6): "spring_festival",  # 正月初一
+        D(2027, 2, 7): "spring_festival",
+        D(2027, 2, 8): "spring_festival",  # 初三
+        D(2027, 4, 5): "qingming",  # the 清明 solar term
+        D(2027, 5, 1): "labour_day",
+        D(2027, 5, 2): "labour_day",
+        D(2027, 6, 9): "dragon_boat",  # 五月初五
+        D(2027, 9, 15): "mid_autumn",  # 八月十五
+        D(2027, 10, 1): "national_day",
+        D(2027, 10, 2): "national_day",
+        D(2027, 10, 3): "national_day",
+    }
+    # Article 6: each statutory day on a weekend is made up on the next free weekday.
+    assert sorted(day for day, key in days.items() if key == "make_up") == [
+        D(2027, 2, 9),
+        D(2027, 2, 10),
+        D(2027, 5, 3),
+        D(2027, 5, 4),
+        D(2027, 10, 4),
+        D(2027, 10, 5),
+    ]
+
+
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_the_statutory_days_off_agree_with_the_notices_under_the_2024_law(year: int) -> None:
+    """The years the library knows under the revised law: every statutory day is off in their
+    notice, and the provisional year has as many working days as the notice gave."""
+    days = statutory_days_off(year)
+    assert days is not None
+    library = WorkingCalendar()
+    provisional = WorkingCalendar(admin_years={year}, admin_days={})  # weekends only, then:
+    every_day = [D(year, 1, 1) + dt.timedelta(days=n) for n in range(365)]
+
+    assert [d for d, key in days.items() if key != "make_up" and library.is_working_day(d)] == []
+    assert sum(library.is_working_day(d) for d in every_day) == sum(
+        provisional.is_working_day(d) and d not in days for d in every_day
+    )
+
+
+def test_a_year_past_what_the_lunar_library_computes_falls_back_to_weekends_with_a_warning() -> None:
+    with translation.override("en"):
+        counted = add_working_days(D(2099, 12, 31), 3)
+
+    assert counted.date == D(2100, 1, 5)  # 1 January 2100 is a Friday, counted as worked
+    assert "2100" in counted.warning
     assert "weekends only" in counted.warning
-    assert "仅按周末计算" in chinese.warning
+
+
+def test_a_calendar_shared_by_many_counts_warns_each_count_only_of_its_own_years() -> None:
+    calendar = WorkingCalendar.load()
+
+    into_2027 = add_working_days(D(2026, 12, 31), 3, calendar=calendar)
+    within_2026 = add_working_days(D(2026, 3, 2), 5, calendar=calendar)
+
+    assert "2027" in into_2027.warning
+    assert within_2026.warning == ""
+    assert not within_2026.provisional
 
 
 def test_the_administrators_entries_take_precedence_once_given() -> None:
@@ -84,35 +167,3 @@ def test_administrators_entries_override_the_library_for_a_known_year() -> None:
     HolidayDate.objects.create(calendar_year=year, date=D(2025, 3, 10), name="地方假日")
 
     assert add_working_days(D(2025, 3, 7), 1).date == D(2025, 3, 11)
-
-
-def test_a_fallback_deadline_is_recounted_when_the_year_is_entered(settings) -> None:  # type: ignore[no-untyped-def]
-    from tests.builders import at
-
-    case = open_case(submitted_at=at(2026, 12, 31, 10), now=at(2026, 12, 31, 10), category_days=3)
-    assert case.deadline == D(2027, 1, 5)
-    assert "2027" in case.deadline_warning
-    client = Client()
-    client.force_login(user(is_superuser=True, is_staff=True))
-
-    response = client.post(
-        "/admin/inspections/holidayyear/add/",
-        {
-            "year": "2027",
-            "note": "",
-            "dates-TOTAL_FORMS": "1",
-            "dates-INITIAL_FORMS": "0",
-            "dates-MIN_NUM_FORMS": "0",
-            "dates-MAX_NUM_FORMS": "1000",
-            "dates-0-date": "2027-01-01",
-            "dates-0-name": "元旦",
-        },
-    )
-
-    assert response.status_code == 302, response.content.decode()[:2000]
-    case.refresh_from_db()
-    assert case.deadline == D(2027, 1, 6)
-    assert case.deadline_warning == ""
-    event = case.events.order_by("-seq").first()
-    assert event is not None and event.kind == CaseEvent.Kind.DEADLINE
-    assert event.evidence == {"from": "2027-01-05", "to": "2027-01-06", "calendar_year": 2027}
