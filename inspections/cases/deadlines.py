@@ -16,8 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from inspections.accounts.models import User
-from inspections.cases.events import HEAD_FIELDS, case_event_append, case_lock
-from inspections.cases.models import RECTIFICATION_DUE, Case, CaseEvent, DeadlineRule
+from inspections.cases.models import RECTIFICATION_DUE, Case, DeadlineRule
+from inspections.cases.services.escalation import deadline_moved
 from inspections.checklist.models import ProblemCategory
 from inspections.common.china_time import local_date
 from inspections.workdays.calendar import WorkingCalendar, WorkingDays, add_working_days
@@ -63,28 +63,28 @@ def cases_recount_deadlines(*, year: int, actor: User | None, now: dt.datetime |
 
     Called when an administrator enters that year's holidays. Each case keeps
     its working days and the day its deadline was counted from; one
-    ``deadline`` event per case records the old and new day.
+    ``deadline`` event per case records the old and new day. The deadline moves
+    through :func:`~inspections.cases.services.escalation.deadline_moved`, so a
+    problem escalated under the old day and not overdue under the new one is
+    de-escalated.
     """
     now = now or timezone.now()
     calendar = WorkingCalendar.load()
     changed = 0
     for case in Case.objects.filter(status__in=RECTIFICATION_DUE, deadline_warning__contains=str(year)):
-        locked = case_lock(case)
-        counted = add_working_days(locked.deadline_from, locked.deadline_working_days, calendar=calendar)
-        old = locked.deadline
-        locked.deadline = counted.date
-        locked.deadline_warning = counted.warning
-        if locked.escalation_level == 0:
-            locked.escalation_due_on = counted.date + dt.timedelta(days=1)
-        case_event_append(
-            locked,
-            kind=CaseEvent.Kind.DEADLINE,
+        counted = add_working_days(case.deadline_from, case.deadline_working_days, calendar=calendar)
+        deadline_moved(
+            case,
+            to=counted.date,
             actor=actor,
-            from_status=locked.status,
-            note="",
-            evidence={"from": old.isoformat(), "to": counted.date.isoformat(), "calendar_year": year},
+            why="holiday calendar entered",
             now=now,
+            evidence={
+                "from": case.deadline.isoformat(),
+                "to": counted.date.isoformat(),
+                "calendar_year": year,
+            },
+            warning=counted.warning,
         )
-        locked.save(update_fields=["deadline", "deadline_warning", "escalation_due_on", *HEAD_FIELDS])
         changed += 1
     return changed

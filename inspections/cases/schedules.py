@@ -25,4 +25,20 @@ ENTRIES = [
         expires=6 * 3600,
         description="Write the signed chain heads of every case to QINGSHAN_LEDGER_ANCHOR_DIR.",
     ),
+    PeriodicEntry(
+        name="cases: climb the 督办 ladder (提醒, 督办单)",
+        task="inspections.cases.climb_ladder",
+        minute="12",
+        hour="*",
+        expires=3000,
+        description="Remind responsible units of near deadlines; issue the 督办单 of overdue problems.",
+    ),
+    PeriodicEntry(
+        name="cases: compile the monthly bulletins (通报)",
+        task="inspections.cases.compile_bulletins",
+        minute="40",
+        hour="2",
+        expires=12 * 3600,
+        description="Compile each jurisdiction's bulletin of the last complete month, once.",
+    ),
 ]

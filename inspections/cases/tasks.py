@@ -16,6 +16,7 @@ from django.utils import timezone
 from inspections.cases.history import case_history_anchor_write
 from inspections.cases.services.escalation import case_notifications_email, cases_escalate_overdue
 from inspections.cases.services.follow_ups import cases_schedule_look_backs
+from inspections.cases.services.ladder import bulletins_compile, cases_climb_ladder, ladder_mails_deliver
 from inspections.common.china_time import local_date
 from inspections.common.mail import MailTransientError
 
@@ -53,3 +54,28 @@ def anchor_history() -> int:
     """Beat, daily: write the signed chain heads to ``QINGSHAN_LEDGER_ANCHOR_DIR`` (once a day)."""
     written = case_history_anchor_write(folder=settings.QINGSHAN_LEDGER_ANCHOR_DIR, now=timezone.now())
     return 0 if written is None else written[1]
+
+
+@shared_task(name="inspections.cases.climb_ladder", time_limit=600, expires=3000)
+def climb_ladder() -> dict[str, int]:
+    """Beat, hourly: the 督办 ladder's 提醒 and 督办单 due today (each once), and ladder emails still owed."""
+    return cases_climb_ladder()
+
+
+@shared_task(bind=True, name="inspections.cases.send_ladder_mail", time_limit=300, acks_late=True)
+def send_ladder_mail(self: Any, keys: list[str]) -> int:
+    """After a ladder step or a bulletin commits: send each of its emails once; retry transient errors."""
+    try:
+        return ladder_mails_deliver(keys=keys)
+    except MailTransientError as exc:
+        raise self.retry(
+            exc=exc,
+            countdown=settings.QINGSHAN_MAIL_RETRY_SECONDS * 2**self.request.retries,
+            max_retries=settings.QINGSHAN_MAIL_MAX_ATTEMPTS,
+        ) from exc
+
+
+@shared_task(name="inspections.cases.compile_bulletins", time_limit=1800, expires=12 * 3600)
+def compile_bulletins() -> int:
+    """Beat, daily: the bulletins (通报) of the last complete month still missing (so once a month)."""
+    return bulletins_compile()
