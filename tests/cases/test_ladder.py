@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import smtplib
 import uuid
 from typing import Any
 
@@ -40,7 +39,6 @@ from tests.builders import (
     supervisor,
 )
 from tests.common.test_mail_ledger import RefusingBackend, refusing_smtp  # noqa: F401 - the fixture
-from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -159,7 +157,8 @@ def test_a_step_read_before_the_deadline_moved_is_not_issued(problem: Case) -> N
 
 
 def test_a_notice_refused_with_451_is_sent_once_by_the_next_attempt(
-    problem: Case, refusing_smtp: type[RefusingBackend]
+    problem: Case,
+    refusing_smtp: type[RefusingBackend],  # noqa: F811 - the fixture
 ) -> None:
     ladder.cases_supervise(now=at(2025, 2, 14, 9))  # outside a transaction: the sends are owed, not sent
     keys = sorted(MailSend.objects.filter(kind=ladder.MAIL_SUPERVISION).values_list("key", flat=True))
