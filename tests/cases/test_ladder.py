@@ -136,9 +136,13 @@ def test_of_two_claims_of_one_step_only_the_first_issues_it(problem: Case) -> No
     ((case_id, deadline),) = ladder.supervisions_due(now=now)
 
     with transaction.atomic():
-        first = ladder._step_claim(case_id, kind=LadderStep.Kind.SUPERVISION, deadline=deadline, now=now)
+        first = ladder.ladder_step_claim(
+            case_id, kind=LadderStep.Kind.SUPERVISION, deadline=deadline, now=now
+        )
     with transaction.atomic():
-        second = ladder._step_claim(case_id, kind=LadderStep.Kind.SUPERVISION, deadline=deadline, now=now)
+        second = ladder.ladder_step_claim(
+            case_id, kind=LadderStep.Kind.SUPERVISION, deadline=deadline, now=now
+        )
 
     assert first is not None and second is None
     assert MailSend.objects.filter(kind=ladder.MAIL_SUPERVISION).count() == 3
@@ -152,7 +156,8 @@ def test_a_step_read_before_the_deadline_moved_is_not_issued(problem: Case) -> N
 
     with transaction.atomic():
         assert (
-            ladder._step_claim(case_id, kind=LadderStep.Kind.SUPERVISION, deadline=deadline, now=now) is None
+            ladder.ladder_step_claim(case_id, kind=LadderStep.Kind.SUPERVISION, deadline=deadline, now=now)
+            is None
         )
 
 

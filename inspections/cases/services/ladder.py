@@ -73,7 +73,6 @@ MAIL_REMINDER = "case_reminder"
 MAIL_SUPERVISION = "case_supervision"
 MAIL_BULLETIN = "case_bulletin"
 MAIL_KINDS = (MAIL_REMINDER, MAIL_SUPERVISION, MAIL_BULLETIN)
-SEND_TASK = "inspections.cases.send_ladder_mail"
 
 
 # --- Who is told -----------------------------------------------------------------------------
@@ -158,7 +157,7 @@ def supervisions_due(
     ]
 
 
-def _step_claim(
+def ladder_step_claim(
     case_id: int, *, kind: str, deadline: dt.date, now: dt.datetime, reply_due: dt.date | None = None
 ) -> LadderStep | None:
     """Issue the step ``kind`` of the case under ``deadline`` unless it was; ``None`` if not this caller.
@@ -204,7 +203,7 @@ def _step_claim(
     )
     locked.save(update_fields=HEAD_FIELDS)
     if keys:
-        enqueue_on_commit(SEND_TASK, keys)
+        enqueue_on_commit("inspections.cases.send_ladder_mail", keys)
     return step
 
 
@@ -214,7 +213,7 @@ def cases_remind(*, now: dt.datetime | None = None) -> int:
     issued = 0
     for case_id, deadline in reminders_due(now=now):
         with transaction.atomic():
-            if _step_claim(case_id, kind=LadderStep.Kind.REMINDER, deadline=deadline, now=now):
+            if ladder_step_claim(case_id, kind=LadderStep.Kind.REMINDER, deadline=deadline, now=now):
                 issued += 1
     return issued
 
@@ -232,7 +231,7 @@ def cases_supervise(*, now: dt.datetime | None = None) -> int:
     issued = 0
     for case_id, deadline in supervisions_due(now=now, calendar=calendar):
         with transaction.atomic():
-            claimed = _step_claim(
+            claimed = ladder_step_claim(
                 case_id, kind=LadderStep.Kind.SUPERVISION, deadline=deadline, now=now, reply_due=reply_due
             )
             if claimed:
@@ -445,7 +444,7 @@ def bulletin_compile(
             )
             keys.append(key)
         if keys:
-            enqueue_on_commit(SEND_TASK, keys)
+            enqueue_on_commit("inspections.cases.send_ladder_mail", keys)
     return bulletin
 
 
