@@ -602,3 +602,42 @@ def test_a_referral_and_its_outcome_are_recorded_once_each_as_events(
         ladder.referral_outcome_record(
             referral=referral, actor=people["county"], outcome="no_action", decided_on=dt.date(2025, 5, 7)
         )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("eager_celery")
+def test_two_workers_at_once_issue_each_notice_once_and_send_each_email_once() -> None:
+    import threading
+
+    from django.db import connections
+
+    responsible_party(TOWNSHIP, email="tianhuangping@example.cn")
+    supervisor(ANJI, email="anji@example.cn")
+    cases = [open_case(submitted_at=OPENED, now=OPENED, category_days=10) for _ in range(4)]
+    barrier = threading.Barrier(2)
+    results: list[dict[str, int]] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait(timeout=10)
+            results.append(ladder.cases_climb_ladder())
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    # The clock held for both (time-machine patches the process): the claims and the sends read one "now".
+    with time_machine.travel(at(2025, 2, 14, 9), tick=False):
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+    assert errors == []
+    assert sum(result["supervised"] for result in results) == 4
+    for case in cases:
+        assert case.events.filter(kind=CaseEvent.Kind.SUPERVISED).count() == 1
+    assert LadderStep.objects.count() == 4
+    assert sorted(m.to[0] for m in mail.outbox) == ["anji@example.cn"] * 4 + ["tianhuangping@example.cn"] * 4
