@@ -301,6 +301,9 @@ CELERY_TASK_ROUTES = {
     "inspections.cases.anchor_history": {"queue": "default"},
     "inspections.cases.export_ledger": {"queue": "default"},
     "inspections.cases.purge_exports": {"queue": "default"},
+    "inspections.cases.climb_ladder": {"queue": "default"},
+    "inspections.cases.send_ladder_mail": {"queue": "email"},
+    "inspections.cases.compile_bulletins": {"queue": "default"},
 }
 
 # --- REST API ---------------------------------------------------------------
@@ -425,6 +428,23 @@ QINGSHAN_DEMO = env.bool("QINGSHAN_DEMO", default=False)
 # (1 = the prefecture's supervisors are notified, 2 = the province's).
 QINGSHAN_ESCALATION_STEP_WORKING_DAYS = env.int("QINGSHAN_ESCALATION_STEP_WORKING_DAYS", default=5)
 QINGSHAN_ESCALATION_MAX_LEVEL = env.int("QINGSHAN_ESCALATION_MAX_LEVEL", default=2)
+# The 督办 ladder (README "Cases to closure"), in working days of China's calendar:
+# 提醒 to the responsible unit when the deadline is this many working days away or fewer;
+QINGSHAN_LADDER_REMINDER_WORKING_DAYS = env.int("QINGSHAN_LADDER_REMINDER_WORKING_DAYS", default=3)
+# 督办单 to the unit and its county once the deadline is this many working days past (0: the day after);
+QINGSHAN_LADDER_SUPERVISION_AFTER_WORKING_DAYS = env.int(
+    "QINGSHAN_LADDER_SUPERVISION_AFTER_WORKING_DAYS", default=0
+)
+# the unit replies to a 督办单 within this many working days;
+QINGSHAN_LADDER_SUPERVISION_REPLY_WORKING_DAYS = env.int(
+    "QINGSHAN_LADDER_SUPERVISION_REPLY_WORKING_DAYS", default=5
+)
+# the monthly 通报 lists problems overdue by at least this many working days at the month's end;
+QINGSHAN_BULLETIN_OVERDUE_WORKING_DAYS = env.int("QINGSHAN_BULLETIN_OVERDUE_WORKING_DAYS", default=5)
+# a new 通报 is shown on the public pages at once (each bulletin's own choice can change it);
+QINGSHAN_BULLETIN_PUBLIC = env.bool("QINGSHAN_BULLETIN_PUBLIC", default=False)
+# the follow-up report of a 约谈 is due this many calendar days after it (by the rules: 30).
+QINGSHAN_SUMMONS_REPORT_DAYS = env.int("QINGSHAN_SUMMONS_REPORT_DAYS", default=30)
 # Verification visits (核查销号) are due within this many working days of the rectification.
 # Problems of a submitted inspection are handed over (交办) at once instead of awaiting review,
 # where no ReviewPolicy of a division above the village says otherwise.

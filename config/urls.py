@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("public/", include("inspections.cases.public_urls")),
     path("public/", include("inspections.publication.urls")),
     path("digests/unsubscribe/<str:token>/", digest_unsubscribe, name="digest-unsubscribe"),
 ]

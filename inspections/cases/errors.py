@@ -130,3 +130,23 @@ class ExtensionNotAllowed(DomainError):
     code = "extension_not_allowed"
     status = 409
     default_detail = _("An extension can be asked only while the rectification is owed.")
+
+
+class LadderOutsideJurisdiction(DomainError):
+    """A 约谈 or 问责 names a unit or a problem outside the jurisdiction that enters it."""
+
+    code = "ladder_outside_jurisdiction"
+    status = 422
+    default_detail = _("The unit and the problems must lie within the jurisdiction that enters this.")
+
+
+class SummonsReportAlreadyReceived(DomainError):
+    code = "summons_report_already_received"
+    status = 409
+    default_detail = _("The follow-up report of this summons was already recorded.")
+
+
+class ReferralAlreadyDecided(DomainError):
+    code = "referral_already_decided"
+    status = 409
+    default_detail = _("The outcome of this referral was already recorded.")

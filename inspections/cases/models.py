@@ -284,6 +284,14 @@ class CaseEvent(models.Model):
         MERGED_IN = "merged_in", _("a duplicate merged in")
         EXTENSION_REQUESTED = "extension_requested", _("extension requested (延期)")
         EXTENSION_DECIDED = "extension_decided", _("extension approved or rejected")
+        # the 督办 ladder
+        REMINDED = "reminded", _("reminded of the deadline (提醒)")
+        SUPERVISED = "supervised", _("supervision notice issued (督办单)")
+        BULLETINED = "bulletined", _("named in a bulletin (通报)")
+        SUMMONED = "summoned", _("summons held (约谈)")
+        SUMMONS_REPORTED = "summons_reported", _("summons follow-up report received")
+        REFERRED = "referred", _("referred for accountability (问责)")
+        REFERRAL_DECIDED = "referral_decided", _("accountability referral outcome")
 
     case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="events")
     seq = models.PositiveIntegerField(_("sequence"))
@@ -649,3 +657,166 @@ class LedgerExport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_status_display()} · {self.uuid}"
+
+
+class LadderStep(models.Model):
+    """A rung of the 督办 ladder one problem reached under one deadline: 提醒 or 督办单.
+
+    ``(case, kind, deadline)`` is unique: each step is issued once per deadline
+    however often the job runs. A later deadline (an approved extension, a
+    recount) withdraws the 督办单 issued under the old one; the new deadline
+    gets its own steps when they fall due.
+    """
+
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", _("reminder (提醒)")
+        SUPERVISION = "supervision", _("supervision notice (督办单)")
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="ladder_steps"
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    deadline = models.DateField(_("deadline it was issued under"))
+    issued_at = models.DateTimeField(_("issued at"))
+    reply_due = models.DateField(
+        _("reply due"),
+        null=True,
+        blank=True,
+        help_text=_("督办单: the responsible unit replies by this day."),
+    )
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdrawn_reason = models.CharField(_("why withdrawn"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("督办 ladder step")
+        verbose_name_plural = _("督办 ladder steps")
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "kind", "deadline"], name="ladder_step_once_per_deadline"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.case}"
+
+
+class Bulletin(models.Model):
+    """The monthly 通报 of one jurisdiction: overdue, relapsed and falsely rectified problems by county.
+
+    ``content`` is the snapshot taken when it was compiled (rows by county,
+    with no person named), so the page and the PDF show what was bulletined
+    whatever happened since. ``(division, month)`` is unique.
+    """
+
+    division = models.ForeignKey(
+        Division, verbose_name=_("jurisdiction"), on_delete=models.PROTECT, related_name="+"
+    )
+    month = models.DateField(_("month"), help_text=_("The first day of the month reported on."))
+    compiled_at = models.DateTimeField(_("compiled at"))
+    content = models.JSONField(_("content"), default=dict)
+    is_public = models.BooleanField(
+        _("shown on the public pages"),
+        default=False,
+        help_text=_("Only counts and the problems' village, category and dates are public; never a person."),
+    )
+
+    class Meta:
+        verbose_name = _("bulletin (通报)")
+        verbose_name_plural = _("bulletins (通报)")
+        ordering = ["-month", "division__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["division", "month"], name="bulletin_once_per_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.division} · {self.month:%Y-%m}"
+
+
+class Summons(models.Model):
+    """A 约谈: the jurisdiction's supervisors summon those responsible for a unit's problems.
+
+    Internal only (it names people): never on a public page. The follow-up
+    report is due ``QINGSHAN_SUMMONS_REPORT_DAYS`` days after the summons.
+    """
+
+    division = models.ForeignKey(
+        Division,
+        verbose_name=_("summoning jurisdiction"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The level whose supervisors hold the summons."),
+    )
+    summoned_division = models.ForeignKey(
+        Division, verbose_name=_("unit summoned"), on_delete=models.PROTECT, related_name="+"
+    )
+    summoned_persons = models.TextField(_("who is summoned (names and posts)"))
+    held_at = models.DateTimeField(_("held at"))
+    attendees = models.TextField(_("attendees"), blank=True)
+    minutes = models.TextField(_("minutes"), blank=True)
+    cases = models.ManyToManyField(Case, verbose_name=_("problems"), related_name="summonses", blank=True)
+    report_due = models.DateField(_("follow-up report due"))
+    report_received_on = models.DateField(_("follow-up report received on"), null=True, blank=True)
+    report_note = models.TextField(_("follow-up report"), blank=True)
+    created_by = models.ForeignKey(
+        User, verbose_name=_("entered by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("entered at"))
+
+    class Meta:
+        verbose_name = _("summons (约谈)")
+        verbose_name_plural = _("summonses (约谈)")
+        ordering = ["-held_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.summoned_division} · {self.held_at:%Y-%m-%d}"
+
+
+class Referral(models.Model):
+    """A 问责 referral: the jurisdiction refers a unit's failures to those who hold officials to account."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("pending")
+        ACCOUNTABLE = "accountable", _("held accountable")
+        NO_ACTION = "no_action", _("no action taken")
+
+    division = models.ForeignKey(
+        Division, verbose_name=_("referring jurisdiction"), on_delete=models.PROTECT, related_name="+"
+    )
+    subject_division = models.ForeignKey(
+        Division, verbose_name=_("unit concerned"), on_delete=models.PROTECT, related_name="+"
+    )
+    summons = models.ForeignKey(
+        Summons,
+        verbose_name=_("after the summons"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
+    )
+    cases = models.ManyToManyField(Case, verbose_name=_("problems"), related_name="referrals", blank=True)
+    referred_to = models.CharField(_("referred to"), max_length=200)
+    referred_on = models.DateField(_("referred on"))
+    reason = models.TextField(_("why"))
+    outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices, default=Outcome.PENDING)
+    outcome_on = models.DateField(_("outcome on"), null=True, blank=True)
+    outcome_note = models.TextField(_("outcome details"), blank=True)
+    created_by = models.ForeignKey(
+        User, verbose_name=_("entered by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("entered at"))
+
+    class Meta:
+        verbose_name = _("accountability referral (问责)")
+        verbose_name_plural = _("accountability referrals (问责)")
+        ordering = ["-referred_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome="pending", outcome_on__isnull=True)
+                | (~Q(outcome="pending") & Q(outcome_on__isnull=False)),
+                name="referral_outcome_on_iff_decided",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject_division} → {self.referred_to}"

@@ -33,4 +33,20 @@ ENTRIES = [
         expires=6 * 3600,
         description="Remove the 问题台账 asked for more than QINGSHAN_LEDGER_EXPORT_KEEP_DAYS ago.",
     ),
+    PeriodicEntry(
+        name="cases: climb the 督办 ladder (提醒, 督办单)",
+        task="inspections.cases.climb_ladder",
+        minute="12",
+        hour="*",
+        expires=3000,
+        description="Remind responsible units of near deadlines; issue the 督办单 of overdue problems.",
+    ),
+    PeriodicEntry(
+        name="cases: compile the monthly bulletins (通报)",
+        task="inspections.cases.compile_bulletins",
+        minute="40",
+        hour="2",
+        expires=12 * 3600,
+        description="Compile each jurisdiction's bulletin of the last complete month, once.",
+    ),
 ]

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from inspections.accounts.models import Role, User
-from inspections.cases.models import NOT_HANDED_OVER, Case, CaseQuerySet, FollowUp
+from inspections.cases.models import NOT_HANDED_OVER, Bulletin, Case, CaseQuerySet, FollowUp
 from inspections.fieldwork.models import Inspection
 
 
@@ -57,3 +57,12 @@ def case_list(*, user: User, now: datetime | None = None) -> CaseQuerySet:
         )
         visible |= Q(on_team) | Q(drawn)
     return Case.objects.filter(visible, inspection__status=Inspection.Status.SUBMITTED)
+
+
+def public_bulletins() -> QuerySet[Bulletin]:
+    """The bulletins (通报) their jurisdiction shows on the public pages, newest month first."""
+    return (
+        Bulletin.objects.filter(is_public=True)
+        .select_related("division")
+        .order_by("-month", "division__code")
+    )

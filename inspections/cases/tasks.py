@@ -17,6 +17,7 @@ from inspections.cases.exports import ledger_export_build, ledger_exports_purge
 from inspections.cases.history import case_history_anchor_write
 from inspections.cases.services.escalation import case_notifications_email, cases_escalate_overdue
 from inspections.cases.services.follow_ups import cases_schedule_look_backs
+from inspections.cases.services.ladder import bulletins_compile, cases_climb_ladder, ladder_mails_deliver
 from inspections.common.china_time import local_date
 from inspections.common.mail import MailTransientError
 
@@ -67,3 +68,28 @@ def export_ledger(export_id: int) -> int:
 def purge_exports() -> int:
     """Beat, daily: remove 问题台账 exports past their retention, with their files."""
     return ledger_exports_purge(now=timezone.now())
+
+
+@shared_task(name="inspections.cases.climb_ladder", time_limit=600, expires=3000)
+def climb_ladder() -> dict[str, int]:
+    """Beat, hourly: the 督办 ladder's 提醒 and 督办单 due today (each once), and ladder emails still owed."""
+    return cases_climb_ladder()
+
+
+@shared_task(bind=True, name="inspections.cases.send_ladder_mail", time_limit=300, acks_late=True)
+def send_ladder_mail(self: Any, keys: list[str]) -> int:
+    """After a ladder step or a bulletin commits: send each of its emails once; retry transient errors."""
+    try:
+        return ladder_mails_deliver(keys=keys)
+    except MailTransientError as exc:
+        raise self.retry(
+            exc=exc,
+            countdown=settings.QINGSHAN_MAIL_RETRY_SECONDS * 2**self.request.retries,
+            max_retries=settings.QINGSHAN_MAIL_MAX_ATTEMPTS,
+        ) from exc
+
+
+@shared_task(name="inspections.cases.compile_bulletins", time_limit=1800, expires=12 * 3600)
+def compile_bulletins() -> int:
+    """Beat, daily: the bulletins (通报) of the last complete month still missing (so once a month)."""
+    return bulletins_compile()

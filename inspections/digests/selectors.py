@@ -26,6 +26,10 @@ shows what that period held:
   previous period's state is reconstructed the same way from the records as
   they stand now: a case whose status changed back and forth since then is
   counted by its current status.
+* **relapsed** (返黑返臭: a look-back found the problem back after a real fix)
+  and, counted apart, **false rectification** (虚假整改: a visit found the
+  reported rectification was never done): problems open at the end of each
+  period that carry the flag (as the records stand now).
 * **evidence flags awaiting review**: see :func:`evidence_flags_awaiting_review`.
 * **villages with the most open cases** at the end of the period.
 """
@@ -184,6 +188,9 @@ class Digest:
     escalated_overdue: int
     evidence_flags: Pair
     awaiting_review: int = 0  # findings not yet confirmed (交办) by the organising level
+    # Open problems found relapsed (返黑返臭, after a real fix) and, apart, falsely rectified (虚假整改).
+    relapsed: Pair = field(default_factory=lambda: Pair(0, 0))
+    false_rectified: Pair = field(default_factory=lambda: Pair(0, 0))
     by_domain: list[Breakdown] = field(default_factory=list)
     by_category: list[Breakdown] = field(default_factory=list)
     by_severity: list[Breakdown] = field(default_factory=list)
@@ -226,6 +233,8 @@ class Digest:
                 "overdue",
                 "due_soon",
                 "evidence_flags",
+                "relapsed",
+                "false_rectified",
             )
         }
 
@@ -438,7 +447,8 @@ def _build(*, prefix: str, period: Period, now: dt.datetime, overdue_limit: int,
     1-2. the holiday calendar (administrator's years, and their dates if any was entered);
     3. inspections: planned and done, this period and the previous (one aggregate);
     4. new and closed cases by category and severity, both periods (one grouped aggregate);
-    5. open, overdue, due soon, escalated: state at both period ends (one aggregate);
+    5. open, overdue, due soon, escalated, relapsed, falsely rectified: state at both period ends
+       (one aggregate);
     6. the overdue list (up to ``overdue_limit`` rows, for the CSV and the body);
     7. the due-soon list (``list_rows`` rows);
     8. villages with the most open cases (one grouped aggregate).
@@ -510,6 +520,12 @@ def _build(*, prefix: str, period: Period, now: dt.datetime, overdue_limit: int,
             due_soon_prev=Count("id", filter=_due_soon_at(start, prev_due_until) & CONFIRMED),
             escalated=Count("id", filter=_overdue_at(end) & Q(escalation_level__gt=0) & CONFIRMED),
             awaiting_review=Count("id", filter=Q(status=CaseStatus.AWAITING_REVIEW, opened_at__lt=end)),
+            relapsed=Count("id", filter=_open_at(end) & CONFIRMED & Q(is_relapse=True)),
+            relapsed_prev=Count("id", filter=_open_at(start) & CONFIRMED & Q(is_relapse=True)),
+            false_rectified=Count("id", filter=_open_at(end) & CONFIRMED & Q(is_false_rectification=True)),
+            false_rectified_prev=Count(
+                "id", filter=_open_at(start) & CONFIRMED & Q(is_false_rectification=True)
+            ),
         )
     )
 
@@ -548,6 +564,8 @@ def _build(*, prefix: str, period: Period, now: dt.datetime, overdue_limit: int,
         due_soon=Pair(state["due_soon"], state["due_soon_prev"]),
         escalated_overdue=state["escalated"],
         awaiting_review=state["awaiting_review"],
+        relapsed=Pair(state["relapsed"], state["relapsed_prev"]),
+        false_rectified=Pair(state["false_rectified"], state["false_rectified_prev"]),
         evidence_flags=flagged,
         overdue_rows=overdue_rows,
         due_soon_rows=due_soon_rows,

@@ -235,3 +235,34 @@ def test_only_confirmed_problems_count_and_those_awaiting_review_are_counted_apa
     assert len(digest.overdue_rows) == 1
     assert [v.open.current for v in digest.top_villages] == [1]
     assert digest.awaiting_review == 2
+
+
+def test_false_rectification_is_counted_apart_from_relapses_in_the_same_query(
+    django_assert_num_queries: object,
+) -> None:
+    garbage = category()
+    relapsed = case(YUCUN, opened_at=at(2024, 12, 2, 9), deadline=dt.date(2025, 1, 20), kind=garbage)
+    relapsed_before = case(YUCUN, opened_at=at(2024, 12, 2, 9), deadline=dt.date(2025, 1, 20), kind=garbage)
+    false = case(ANJI_OTHER, opened_at=at(2025, 1, 8, 9), deadline=dt.date(2025, 1, 20), kind=garbage)
+    closed_false = case(
+        YUCUN,
+        opened_at=at(2024, 12, 2, 9),
+        deadline=dt.date(2024, 12, 20),
+        status=CaseStatus.CLOSED,
+        closed_at=at(2025, 1, 8, 9),
+        kind=garbage,
+    )
+    in_deqing = case(DEQING_VILLAGE, opened_at=at(2025, 1, 8, 9), deadline=dt.date(2025, 1, 20), kind=garbage)
+    type(relapsed).objects.filter(pk__in=[relapsed.pk, relapsed_before.pk]).update(is_relapse=True)
+    type(false).objects.filter(pk__in=[false.pk, closed_false.pk, in_deqing.pk]).update(
+        is_false_rectification=True
+    )
+
+    with django_assert_num_queries(9):  # type: ignore[operator]
+        digest = digest_build(prefix=ANJI, period=WEEK, now=SENT_AT)
+
+    assert (digest.relapsed.current, digest.relapsed.previous) == (2, 2)
+    # Open at the week's end: the one opened in it; on Monday: the one closed since.
+    assert (digest.false_rectified.current, digest.false_rectified.previous) == (1, 1)
+    assert digest.summary()["relapsed"] == [2, 2]
+    assert digest.summary()["false_rectified"] == [1, 1]

@@ -19,6 +19,7 @@ from django.core.management import call_command
 from django.test import Client, override_settings
 from django_celery_beat.models import PeriodicTask
 
+from inspections.cases.models import Case
 from inspections.common import dispatch
 from inspections.common.schedules import ensure
 from inspections.digests import services
@@ -32,7 +33,7 @@ from inspections.digests.recipients import (
     unsubscribe_url,
 )
 from inspections.digests.schedules import ENTRIES
-from inspections.digests.selectors import Period
+from inspections.digests.selectors import Period, digest_build
 from tests.builders import (
     ANJI,
     DEQING,
@@ -406,3 +407,26 @@ def test_the_delivery_log_is_scoped(client: Client, admin_pages: None) -> None:
 
     assert page.status_code == 200
     assert page.context["cl"].result_count == 1
+
+
+def test_the_digest_says_how_many_relapsed_and_apart_how_many_were_falsely_rectified() -> None:
+    county_activity(YUCUN)
+    one = Case.objects.filter(village__code=YUCUN, closed_at__isnull=True).order_by("pk").first()
+    assert one is not None
+    Case.objects.filter(pk=one.pk).update(is_false_rectification=True)
+    zh = recipient(ANJI, username="anji-zh")
+    en = recipient(ANJI, username="anji-en", language="en")
+    expected = digest_build(prefix=ANJI, period=WEEK, now=NOW).false_rectified
+
+    deliver(zh.pk)
+    deliver(en.pk)
+
+    chinese, english = mail.outbox
+    assert expected.current == 1
+    assert "虚假整改" in chinese.body and "返黑返臭" in chinese.body
+    assert "Relapsed (返黑返臭), open: 0 (±0)" in english.body
+    assert f"False rectification (虚假整改), open: 1 ({expected.delta})" in english.body
+    html = str(english.alternatives[0][0])  # type: ignore[attr-defined]
+    assert "False rectification (虚假整改), open" in html
+    summary = DigestSend.objects.get(recipient=en).summary
+    assert (summary["relapsed"], summary["false_rectified"]) == ([0, 0], [1, expected.previous])

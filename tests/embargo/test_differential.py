@@ -73,6 +73,7 @@ from drf_spectacular.generators import SchemaGenerator
 from inspections.accounts.models import Inspector, User
 from inspections.cases.models import CaseStatus, FollowUp
 from inspections.cases.services.follow_ups import follow_up_schedule
+from inspections.cases.services.ladder import bulletin_compile, bulletin_jurisdictions
 from inspections.cases.services.opening import cases_open_for_inspection
 from inspections.evidence.models import Photo, Upload
 from inspections.fieldwork.models import CheckIn, Finding, Inspection
@@ -140,6 +141,8 @@ PARAMETER_MODELS: dict[tuple[str, str], type[models.Model]] = {
     ("public-image", "uuid"): PublicImage,
     ("public-result", "pk"): Publication,
     ("public-typical-case", "pk"): TypicalCase,
+    ("public-bulletin", "pk"): apps.get_model("inspections", "Bulletin"),
+    ("public-bulletin-pdf", "pk"): apps.get_model("inspections", "Bulletin"),
     # Admin views beyond a model's own rows.
     ("finding-photo-drop", "client_uuid"): Finding,
     ("finding-photo-drop", "photo_uuid"): Photo,
@@ -244,6 +247,11 @@ def _after(world: World) -> None:
     )
     assert response.status_code == 201, response.content
     process_all()
+    # The month's bulletins (通报) so far, shown on the public pages: compiled with the visits pending.
+    for jurisdiction in bulletin_jurisdictions():
+        bulletin = bulletin_compile(division=jurisdiction, month=NOW.date())
+        assert bulletin is not None
+        type(bulletin).objects.filter(pk=bulletin.pk).update(is_public=True)
 
 
 def _reset_sequences() -> None:

@@ -8,12 +8,18 @@ once. Each notification's email goes through the mail ledger
 (:mod:`inspections.common.mail`): claimed, sent with a stable Message-ID,
 completed, and retried on a transient SMTP error; the notification is marked
 emailed once it is sent (:func:`case_notification_claim`).
+
+:func:`deadline_moved` is the one door for a deadline that moves after the
+problem was handed over (an approved 延期, a recount when a holiday year is
+entered, a per-problem change of the time limit): it moves the deadline and
+recomputes the escalation and the 督办 ladder (:mod:`.ladder`) in one event.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -25,7 +31,7 @@ from inspections.accounts.models import Role, User
 from inspections.cases.emails import escalation_email
 from inspections.cases.errors import CaseEscalationAtTop, CaseNotEscalable
 from inspections.cases.events import HEAD_FIELDS, case_event_append, case_lock
-from inspections.cases.models import RECTIFICATION_DUE, Case, CaseEvent, CaseNotification
+from inspections.cases.models import RECTIFICATION_DUE, Case, CaseEvent, CaseNotification, LadderStep
 from inspections.cases.policies import can_supervise
 from inspections.common.china_time import local_date
 from inspections.common.dispatch import enqueue_on_commit
@@ -215,3 +221,69 @@ def case_notifications_email(*, ids: Iterable[int], now: dt.datetime | None = No
         # The task retries; what was sent is not claimable again, what failed is.
         raise MailTransientError(f"{len(transient)} transient failure(s): {transient[0]}")
     return sent
+
+
+@transaction.atomic
+def deadline_moved(
+    case: Case,
+    *,
+    to: dt.date,
+    actor: User | None,
+    why: str,
+    now: dt.datetime | None = None,
+    event_kind: str = CaseEvent.Kind.DEADLINE,
+    note: str = "",
+    evidence: dict[str, Any] | None = None,
+    warning: str = "",
+    fields: dict[str, Any] | None = None,
+) -> Case:
+    """Move the problem's deadline to ``to`` and recompute its escalation; returns the case as saved.
+
+    The one function every deadline change goes through (延期 approved, a
+    holiday year entered, a per-problem time limit changed). It locks the case,
+    sets the deadline (and ``warning``, the calendar's, and any other
+    ``fields`` of the caller, such as the working days given), and appends one
+    ``event_kind`` event carrying the caller's ``evidence``. When the new
+    deadline is later than the old one and has not passed, a problem escalated
+    or sent a 督办单 under the old deadline is de-escalated: its level returns
+    to 0, its 督办单 are withdrawn (the ladder starts again under the new
+    deadline, 提醒 first), and the event's evidence says so under
+    ``de_escalated`` (``{"from": level, "to": 0, "why": why}``) and
+    ``withdrawn_steps``. While the level is 0 the escalation clock restarts the
+    day after the new deadline.
+    """
+    now = now or timezone.now()
+    locked = case_lock(case)
+    old = locked.deadline
+    recorded = dict(evidence or {})
+    update = ["deadline", "deadline_warning", *HEAD_FIELDS]
+    for name, value in (fields or {}).items():
+        setattr(locked, name, value)
+        update.append(name)
+    locked.deadline, locked.deadline_warning = to, warning
+    active = LadderStep.objects.filter(
+        case=locked, kind=LadderStep.Kind.SUPERVISION, withdrawn_at__isnull=True
+    ).exclude(deadline=to)
+    if to > old and to >= local_date(now):
+        withdrawn = list(active.values_list("id", flat=True))
+        if locked.escalation_level > 0:
+            recorded["de_escalated"] = {"from": locked.escalation_level, "to": 0, "why": why}
+            locked.escalation_level = 0
+            update.append("escalation_level")
+        if withdrawn:
+            LadderStep.objects.filter(pk__in=withdrawn).update(withdrawn_at=now, withdrawn_reason=why[:200])
+            recorded["withdrawn_steps"] = withdrawn
+    if locked.escalation_level == 0:
+        locked.escalation_due_on = to + dt.timedelta(days=1)
+        update.append("escalation_due_on")
+    case_event_append(
+        locked,
+        kind=event_kind,
+        actor=actor,
+        from_status=locked.status,
+        note=note,
+        evidence=recorded,
+        now=now,
+    )
+    locked.save(update_fields=list(dict.fromkeys(update)))
+    return locked

@@ -24,7 +24,7 @@ from inspections.cases.errors import (
 from inspections.cases.events import HEAD_FIELDS, case_event_append, case_lock
 from inspections.cases.models import RECTIFICATION_DUE, Case, CaseEvent, ExtensionRequest
 from inspections.cases.policies import can_assign, can_rectify
-from inspections.common.china_time import local_date
+from inspections.cases.services.escalation import deadline_moved
 from inspections.common.errors import PermissionDenied
 from inspections.common.idempotency import create_once
 
@@ -111,9 +111,10 @@ def extension_decide(
 ) -> ExtensionRequest:
     """The assigning level (or above) approves or rejects a pending request; one event either way.
 
-    An approval sets the deadline to the proposed date and restarts the
-    escalation clock after it; if the problem was escalated and the new
-    deadline has not passed, its escalation level returns to 0 (the event
+    An approval moves the deadline to the proposed date through
+    :func:`~inspections.cases.services.escalation.deadline_moved`: the
+    escalation clock restarts after it, and a problem escalated under the old
+    deadline that is not overdue under the new one is de-escalated (the event
     says so). Refuses ``permission_denied`` and ``extension_not_pending``.
     """
     now = now or timezone.now()
@@ -127,20 +128,22 @@ def extension_decide(
     asked.decided_by, asked.decided_at, asked.decision_note = actor, now, note
     asked.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
     evidence: dict[str, object] = {"extension": asked.pk, "approved": approve}
-    fields = list(HEAD_FIELDS)
     if approve:
         evidence["deadline"] = {
             "from": locked.deadline.isoformat(),
             "to": asked.proposed_deadline.isoformat(),
         }
-        locked.deadline = asked.proposed_deadline
-        locked.deadline_warning = ""
-        locked.escalation_due_on = asked.proposed_deadline + dt.timedelta(days=1)
-        fields += ["deadline", "deadline_warning", "escalation_due_on"]
-        if locked.escalation_level > 0 and asked.proposed_deadline >= local_date(now):
-            evidence["de_escalated"] = {"from": locked.escalation_level, "to": 0, "why": "deadline extended"}
-            locked.escalation_level = 0
-            fields.append("escalation_level")
+        deadline_moved(
+            locked,
+            to=asked.proposed_deadline,
+            actor=actor,
+            why="deadline extended",
+            now=now,
+            event_kind=CaseEvent.Kind.EXTENSION_DECIDED,
+            note=note,
+            evidence=evidence,
+        )
+        return asked
     case_event_append(
         locked,
         kind=CaseEvent.Kind.EXTENSION_DECIDED,
@@ -150,5 +153,5 @@ def extension_decide(
         evidence=evidence,
         now=now,
     )
-    locked.save(update_fields=fields)
+    locked.save(update_fields=HEAD_FIELDS)
     return asked
