@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from inspections.accounts.models import User
 from inspections.cases.models import FollowUp
 from inspections.evidence.models import Photo
 from tests import builders
@@ -17,7 +18,7 @@ from tests.fieldwork.test_phone_contract import cases_with_photos, team_member, 
 pytestmark = pytest.mark.django_db
 
 
-def answers(user: object, photo: Photo) -> dict[str, int]:
+def answers(user: User, photo: Photo) -> dict[str, int]:
     client = client_for(user)
     base = f"/api/v1/photos/{photo.client_uuid}/"
     return {
