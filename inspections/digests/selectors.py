@@ -45,6 +45,7 @@ from inspections.accounts.models import User
 from inspections.cases.models import NOT_HANDED_OVER, RECTIFICATION_DUE, Case, CaseStatus, overdue_condition
 from inspections.checklist.models import Domain, Severity
 from inspections.common.china_time import day_start, local_date
+from inspections.complaints.selectors import complaints_within
 from inspections.digests.models import DigestKind
 from inspections.evidence.flags import flags_naming, has_own_flag
 from inspections.evidence.models import Photo
@@ -184,6 +185,7 @@ class Digest:
     escalated_overdue: int
     evidence_flags: Pair
     awaiting_review: int = 0  # findings not yet confirmed (交办) by the organising level
+    overdue_replies: Pair = field(default_factory=lambda: Pair(0, 0))  # complaints not answered in time
     by_domain: list[Breakdown] = field(default_factory=list)
     by_category: list[Breakdown] = field(default_factory=list)
     by_severity: list[Breakdown] = field(default_factory=list)
@@ -211,6 +213,7 @@ class Digest:
             or self.overdue.current
             or self.due_soon.current
             or self.evidence_flags.current
+            or self.overdue_replies.current
         )
 
     def summary(self) -> dict[str, Any]:
@@ -441,7 +444,9 @@ def _build(*, prefix: str, period: Period, now: dt.datetime, overdue_limit: int,
     5. open, overdue, due soon, escalated: state at both period ends (one aggregate);
     6. the overdue list (up to ``overdue_limit`` rows, for the CSV and the body);
     7. the due-soon list (``list_rows`` rows);
-    8. villages with the most open cases (one grouped aggregate).
+    8. villages with the most open cases (one grouped aggregate);
+    9-11. evidence flags awaiting review at both period ends;
+    then complaints whose reply to the complainant is overdue, at both ends (one aggregate).
     """
     previous = period.previous
     start, end = period.start_at(), period.end_at()
@@ -535,6 +540,16 @@ def _build(*, prefix: str, period: Period, now: dt.datetime, overdue_limit: int,
     # 9, 10 (and 11): evidence flags awaiting review at both period ends.
     flagged = evidence_flags_awaiting_review(prefix=prefix, period=period)
 
+    # Last: complaints whose reply is overdue at both period ends (one aggregate).
+    replies = complaints_within(prefix).aggregate(
+        now=Count(
+            "id", filter=Q(reply_due__lt=today) & (Q(replied_at__isnull=True) | Q(replied_at__gte=end))
+        ),
+        prev=Count(
+            "id", filter=Q(reply_due__lt=prev_today) & (Q(replied_at__isnull=True) | Q(replied_at__gte=start))
+        ),
+    )
+
     digest = Digest(
         prefix=prefix,
         period=period,
@@ -548,6 +563,7 @@ def _build(*, prefix: str, period: Period, now: dt.datetime, overdue_limit: int,
         due_soon=Pair(state["due_soon"], state["due_soon_prev"]),
         escalated_overdue=state["escalated"],
         awaiting_review=state["awaiting_review"],
+        overdue_replies=Pair(replies["now"], replies["prev"]),
         evidence_flags=flagged,
         overdue_rows=overdue_rows,
         due_soon_rows=due_soon_rows,
