@@ -18,6 +18,7 @@ from django.utils import timezone
 from inspections.accounts.models import Role
 from inspections.common.china_time import local_date
 from inspections.complaints.models import Complaint
+from inspections.complaints.services import complaint_order_check
 from inspections.digests.emails import digest_render
 from inspections.digests.models import DigestKind
 from inspections.digests.selectors import Period, digest_build
@@ -183,17 +184,24 @@ def test_the_overdue_filter_and_flag_follow_china_s_today() -> None:
     assert client.get("/api/v1/complaints/?reply_overdue=false").json()["count"] == 1
 
 
+@pytest.mark.parametrize("size", [1, 4])
 def test_the_complaint_list_costs_the_same_queries_whatever_its_length(
-    django_assert_max_num_queries: Any,
+    size: int, django_assert_num_queries: Any
 ) -> None:
     region()
+    roster(per_county=2)
     intake = with_intake(supervisor(HUZHOU, username="intake"))
-    for n in range(6):
-        recorded(intake, ticket_number=f"t-{n}")
+    for n in range(size):
+        complaint = recorded(intake, ticket_number=f"t-{n}", village=village(f"{ANJI}10120{n}"))
+        start = timezone.now() + dt.timedelta(days=2)
+        complaint_order_check(
+            complaint=complaint, user=intake, window_start=start, window_end=start + dt.timedelta(days=1)
+        )
     client = client_for(intake)
-    # user, groups, count, page of complaints (village and visit joined), the visits' inspections
-    with django_assert_max_num_queries(6):
-        assert client.get("/api/v1/complaints/").json()["count"] == 6
+    # user (JWT), groups (the role), the caller's jurisdiction (its prefix), count, the page of
+    # complaints (village and visit joined), and the visits' inspections (one prefetch)
+    with django_assert_num_queries(6):
+        assert client.get("/api/v1/complaints/").json()["count"] == size
 
 
 # --- The 核查 visit ---------------------------------------------------------------------------

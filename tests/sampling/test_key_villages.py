@@ -295,3 +295,43 @@ def test_the_coverage_page_shows_each_supervisor_their_jurisdiction_in_chinese()
         assert f"{DEQING}101200" not in html
     anonymous = Client().get(COVERAGE)
     assert anonymous.status_code == 302
+
+
+def test_the_plan_page_previews_the_key_stratum_and_why_its_villages_are_key(huzhou: list[str]) -> None:
+    by = organiser()
+    key_world(by)
+    the_plan = plan(by=by, key_rate="0.5", key_village_codes=[NAMED])
+    client = Client()
+    client.force_login(by)
+
+    html = client.get(f"/admin/inspections/samplingplan/{the_plan.pk}/change/").content.decode()
+
+    assert "<td>key</td>" in html  # the key stratum's row: 3 candidates, 2 expected
+    assert "<td>3</td><td>2</td>" in html
+    assert "1 with a listed black and odorous water body" in html or "黑臭水体" in html
+
+
+def test_the_jurisdictions_key_villages_are_listed_and_edited_by_its_supervisors_only() -> None:
+    region()
+    anji, deqing = supervisor(ANJI, username="anji"), supervisor(DEQING, username="deqing")
+    KeyVillage.objects.create(
+        village=village(WATER), reason=KeyVillage.Reason.BLACK_ODOROUS_WATER, added_by=anji
+    )
+    party = responsible_party(f"{ANJI}101", username="party", is_staff=True)
+    listing = "/admin/inspections/keyvillage/"
+    seen = {}
+    for name, account in {"anji": anji, "deqing": deqing, "party": party}.items():
+        client = Client()
+        client.force_login(account)
+        response = client.get(listing)
+        seen[name] = (response.status_code, WATER in response.content.decode())
+    assert seen == {"anji": (200, True), "deqing": (200, False), "party": (403, False)}
+
+    client = Client()
+    client.force_login(anji)
+    added = client.post(
+        "/admin/inspections/keyvillage/add/",
+        {"village": village(f"{ANJI}101201").pk, "reason": KeyVillage.Reason.NAMED, "note": "群众反映集中"},
+    )
+    assert added.status_code == 302
+    assert KeyVillage.objects.get(reason=KeyVillage.Reason.NAMED).added_by == anji
