@@ -129,7 +129,7 @@ def village_case_counts(*, prefix: str, today: dt.date) -> dict[int, tuple[int, 
 
 
 def sampling_plan_candidates(*, plan: SamplingPlan, now: datetime | None = None) -> CandidateSet:
-    """The plan's candidates with their weights and key set, as a commit would freeze them (four queries)."""
+    """The plan's candidates, weights and key set, as a commit freezes them (3 queries, 4 with a key rate)."""
     now = now or timezone.now()
     prefix = plan.scope_code
     excluded_kinds = set(plan.excluded_kinds or [])
