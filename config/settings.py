@@ -468,6 +468,9 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     # Visit kinds, in visit results and in the cases a visit's assignment carries: the name
     # they had when only the results showed them.
     "FollowUpResultOutputKindEnum": "inspections.cases.models.FollowUp.Kind",
+    # Targeted visits' modes: the name the public record's had before orders came to the API.
+    "PublicTargetedVisitOutputModeEnum": "inspections.sampling.api.MODE_CHOICES",
+    "ComplaintSourceEnum": "inspections.complaints.models.Complaint.Source",
 }
 # How far from a village's point a check-in still counts as on site (metres);
 # sent to the phone with each assignment.

@@ -4,6 +4,7 @@ from django.urls import path, re_path
 
 from inspections.accounts.api import MeView, TokenObtainView, TokenRefreshView
 from inspections.cases import api as cases
+from inspections.complaints import api as complaints
 from inspections.evidence.api import PhotoDetailView, PhotoFileView, PhotoUploadView
 from inspections.evidence.api_tus import UploadCreateView, UploadDetailView
 from inspections.fieldwork.api import (
@@ -16,7 +17,12 @@ from inspections.fieldwork.api import (
     SubmitView,
 )
 from inspections.publication import public_api
-from inspections.sampling.api import PublicDrawView, PublicTargetedVisitView
+from inspections.sampling.api import (
+    PublicDrawView,
+    PublicTargetedVisitView,
+    TargetedVisitDetailView,
+    TargetedVisitListView,
+)
 from villages.api.views import VillageListView
 
 urlpatterns = [
@@ -55,6 +61,12 @@ urlpatterns = [
     path("cases/<int:pk>/verification/", cases.VerificationView.as_view(), name="case-verification"),
     path("cases/<int:pk>/extensions/", cases.ExtensionCreateView.as_view(), name="case-extension"),
     path("cases/<int:pk>/look-back/", cases.LookBackView.as_view(), name="case-look-back"),
+    # targeted visits and complaints (supervisors, the complaint intake role)
+    path("targeted-visits/", TargetedVisitListView.as_view(), name="targeted-visit-list"),
+    path("targeted-visits/<int:pk>/", TargetedVisitDetailView.as_view(), name="targeted-visit-detail"),
+    path("complaints/", complaints.ComplaintListView.as_view(), name="complaint-list"),
+    path("complaints/<int:pk>/", complaints.ComplaintDetailView.as_view(), name="complaint-detail"),
+    path("complaints/<int:pk>/check/", complaints.ComplaintCheckView.as_view(), name="complaint-check"),
     # public record (一公开): no account needed
     path("public/draws/<int:pk>/", PublicDrawView.as_view(), name="public-draw"),
     path("public/targeted-visits/<int:pk>/", PublicTargetedVisitView.as_view(), name="public-targeted-visit"),

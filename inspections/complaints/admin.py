@@ -9,17 +9,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
-from django.http import HttpRequest
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from inspections.accounts.models import Inspector
+from inspections.common.admin import message_refusal
 from inspections.common.china_time import local_date
+from inspections.common.errors import DomainError
 from inspections.complaints.models import Complaint
-from inspections.complaints.policies import PRIVATE_FIELDS, can_read_reporter
+from inspections.complaints.policies import PRIVATE_FIELDS, can_order_check, can_read_reporter
+from inspections.complaints.selectors import complaints_within
+from inspections.complaints.services import complaint_order_check
 from inspections.fieldwork.models import Inspection
-from villages.scoping import JurisdictionScopedAdmin
+from villages.scoping import JurisdictionScopedAdmin, request_prefix
 
 OPEN = (Inspection.Status.SCHEDULED, Inspection.Status.IN_PROGRESS)
 
@@ -38,6 +47,23 @@ FIELDS = [
     "reply",
     "replied_at",
 ]
+
+
+class CheckForm(forms.Form):
+    """The complaint's 核查: a window, and a team drawn from the roster or named with a reason."""
+
+    window_start = forms.DateTimeField(label=_("visit window start"), help_text=_("China time."))
+    window_end = forms.DateTimeField(label=_("visit window end"), help_text=_("China time."))
+    team_size = forms.IntegerField(label=_("team size"), min_value=2, initial=2)
+    named_team = forms.ModelMultipleChoiceField(
+        label=_("named team"),
+        queryset=Inspector.objects.filter(is_active=True).select_related("user"),
+        required=False,
+        help_text=_("Leave empty to draw the team from the roster."),
+    )
+    named_reason = forms.CharField(
+        label=_("why the team is named"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -61,12 +87,27 @@ class OverdueFilter(admin.SimpleListFilter):
 @admin.register(Complaint)
 class ComplaintAdmin(JurisdictionScopedAdmin):
     scope_code_field = "village__code"
-    list_display = ["ticket_number", "source", "received_at", "village", "reply_due", "replied_at"]
+    list_display = [
+        "ticket_number",
+        "source",
+        "received_at",
+        "village",
+        "reply_due",
+        "replied_at",
+        "reply_overdue",
+    ]
     list_filter = ["source", OverdueFilter]
     list_select_related = ["village"]
     search_fields = ["ticket_number", "content"]
     autocomplete_fields = ["village"]
     readonly_fields = ["check_visit_record", "replied_at"]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        """The jurisdiction's complaints, with those not yet placed that its accounts recorded."""
+        prefix = request_prefix(request)
+        if prefix is None:
+            return Complaint.objects.none()
+        return complaints_within(prefix).select_related("village")
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if can_read_reporter(request.user):
@@ -96,3 +137,66 @@ class ComplaintAdmin(JurisdictionScopedAdmin):
         if any(v.status in OPEN for v in visits):
             return "—"
         return format_html("{} ({})", obj.check_visit, ", ".join(v.get_status_display() for v in visits))
+
+    @admin.display(description=_("reply overdue"), boolean=True)
+    def reply_overdue(self, obj: Complaint) -> bool:
+        """Not answered and past the reply's due date (China's today), as the digests count it."""
+        return obj.replied_at is None and obj.reply_due < local_date(timezone.now())
+
+    # --- The 核查 visit --------------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path(
+                "<path:object_id>/check/",
+                self.admin_site.admin_view(self.check_view),
+                name="inspections_complaint_check",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        # The button is the same whether or not a visit was ordered (the embargo): the
+        # service refuses a second one.
+        extra = {**(extra_context or {}), "may_order_check": can_order_check(request.user)}
+        return super().change_view(request, object_id, form_url, extra)
+
+    def check_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Order the complaint's 核查: a targeted 举报核查 visit of its village (supervisors)."""
+        complaint = self.get_object(request, unquote(object_id))
+        if complaint is None or not can_order_check(request.user):
+            raise Http404
+        form = CheckForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                complaint_order_check(
+                    complaint=complaint,
+                    user=request.user,  # type: ignore[arg-type]
+                    window_start=data["window_start"],
+                    window_end=data["window_end"],
+                    team_size=data["team_size"],
+                    named_team=list(data["named_team"]) or None,
+                    named_reason=data["named_reason"],
+                )
+            except DomainError as refusal:
+                message_refusal(self, request, refusal)
+            else:
+                self.message_user(
+                    request,
+                    _("Ordered: the 核查 visit is an embargoed inspection, under your targeted visits."),
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:inspections_complaint_change", args=[complaint.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": complaint,
+            "title": _("Order the 核查 visit of %(complaint)s") % {"complaint": complaint},
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/inspections/complaint/check.html", context)

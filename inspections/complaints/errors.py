@@ -7,6 +7,7 @@ code                         status  when
 ``complaint_no_village``       422   a 核查 visit for a complaint not placed in a village
 ``complaint_already_replied``  409   a second reply
 ``reply_empty``                400   a reply without text
+``complaint_ticket_exists``    409   a complaint whose source and ticket number are recorded already
 ===========================  ======  =============================================
 """
 
@@ -43,3 +44,9 @@ class ReplyEmpty(ComplaintError):
     code = "reply_empty"
     status = 400
     default_detail = _("The reply to the complainant is empty.")
+
+
+class ComplaintTicketExists(ComplaintError):
+    code = "complaint_ticket_exists"
+    status = 409
+    default_detail = _("A complaint with this source and ticket number is recorded already.")

@@ -1,4 +1,5 @@
-"""Who reads a complaint's reporter: the intake role only (and superusers)."""
+"""Who reads a complaint's reporter (the intake role only, and superusers), who records and
+who orders its 核查 visit."""
 
 from __future__ import annotations
 
@@ -14,3 +15,15 @@ def can_read_reporter(user: Any) -> bool:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     return bool(user.is_superuser or user.has_role(Role.COMPLAINT_INTAKE))
+
+
+def can_record(user: Any) -> bool:
+    """The intake role records complaints (and superusers)."""
+    return can_read_reporter(user)
+
+
+def can_order_check(user: Any) -> bool:
+    """Supervisors order a complaint's 核查 visit (a targeted visit), as they order any targeted visit."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return bool(user.is_superuser or user.has_role(Role.SUPERVISOR))

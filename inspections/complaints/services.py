@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from inspections.accounts.models import Inspector, User
@@ -13,11 +14,48 @@ from inspections.complaints.errors import (
     ComplaintAlreadyChecked,
     ComplaintAlreadyReplied,
     ComplaintNoVillage,
+    ComplaintTicketExists,
     ReplyEmpty,
 )
 from inspections.complaints.models import Complaint
 from inspections.fieldwork.models import Inspection
 from inspections.sampling.targeted import targeted_visit_order
+from villages.models import Village
+
+
+def complaint_record(
+    *,
+    user: User,
+    source: str,
+    ticket_number: str,
+    received_at: datetime,
+    content: str,
+    reply_due: dt.date,
+    village: Village | None = None,
+    location: str = "",
+    reporter_name: str = "",
+    reporter_contact: str = "",
+) -> Complaint:
+    """Record a complaint as the intake role takes it (one per source and ticket number)."""
+    ticket_number = ticket_number.strip()
+    if Complaint.objects.filter(source=source, ticket_number=ticket_number).exists():
+        raise ComplaintTicketExists
+    try:
+        with transaction.atomic():
+            return Complaint.objects.create(
+                source=source,
+                ticket_number=ticket_number,
+                received_at=received_at,
+                content=content.strip(),
+                village=village,
+                location=location.strip(),
+                reporter_name=reporter_name.strip(),
+                reporter_contact=reporter_contact.strip(),
+                reply_due=reply_due,
+                recorded_by=user,
+            )
+    except IntegrityError as error:  # the same ticket recorded by a concurrent request
+        raise ComplaintTicketExists from error
 
 
 @transaction.atomic

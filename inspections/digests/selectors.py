@@ -49,6 +49,7 @@ from inspections.accounts.models import User
 from inspections.cases.models import NOT_HANDED_OVER, RECTIFICATION_DUE, Case, CaseStatus, overdue_condition
 from inspections.checklist.models import Domain, Severity
 from inspections.common.china_time import day_start, local_date
+from inspections.complaints.selectors import complaints_within
 from inspections.digests.models import DigestKind
 from inspections.evidence.flags import flags_naming, has_own_flag
 from inspections.evidence.models import Photo
@@ -191,6 +192,7 @@ class Digest:
     # Open problems found relapsed (返黑返臭, after a real fix) and, apart, falsely rectified (虚假整改).
     relapsed: Pair = field(default_factory=lambda: Pair(0, 0))
     false_rectified: Pair = field(default_factory=lambda: Pair(0, 0))
+    overdue_replies: Pair = field(default_factory=lambda: Pair(0, 0))  # complaints not answered in time
     by_domain: list[Breakdown] = field(default_factory=list)
     by_category: list[Breakdown] = field(default_factory=list)
     by_severity: list[Breakdown] = field(default_factory=list)
@@ -218,6 +220,7 @@ class Digest:
             or self.overdue.current
             or self.due_soon.current
             or self.evidence_flags.current
+            or self.overdue_replies.current
         )
 
     def summary(self) -> dict[str, Any]:
@@ -451,7 +454,9 @@ def _build(*, prefix: str, period: Period, now: dt.datetime, overdue_limit: int,
        (one aggregate);
     6. the overdue list (up to ``overdue_limit`` rows, for the CSV and the body);
     7. the due-soon list (``list_rows`` rows);
-    8. villages with the most open cases (one grouped aggregate).
+    8. villages with the most open cases (one grouped aggregate);
+    9-11. evidence flags awaiting review at both period ends;
+    then complaints whose reply to the complainant is overdue, at both ends (one aggregate).
     """
     previous = period.previous
     start, end = period.start_at(), period.end_at()
@@ -551,6 +556,16 @@ def _build(*, prefix: str, period: Period, now: dt.datetime, overdue_limit: int,
     # 9, 10 (and 11): evidence flags awaiting review at both period ends.
     flagged = evidence_flags_awaiting_review(prefix=prefix, period=period)
 
+    # Last: complaints whose reply is overdue at both period ends (one aggregate).
+    replies = complaints_within(prefix).aggregate(
+        now=Count(
+            "id", filter=Q(reply_due__lt=today) & (Q(replied_at__isnull=True) | Q(replied_at__gte=end))
+        ),
+        prev=Count(
+            "id", filter=Q(reply_due__lt=prev_today) & (Q(replied_at__isnull=True) | Q(replied_at__gte=start))
+        ),
+    )
+
     digest = Digest(
         prefix=prefix,
         period=period,
@@ -566,6 +581,7 @@ def _build(*, prefix: str, period: Period, now: dt.datetime, overdue_limit: int,
         awaiting_review=state["awaiting_review"],
         relapsed=Pair(state["relapsed"], state["relapsed_prev"]),
         false_rectified=Pair(state["false_rectified"], state["false_rectified_prev"]),
+        overdue_replies=Pair(replies["now"], replies["prev"]),
         evidence_flags=flagged,
         overdue_rows=overdue_rows,
         due_soon_rows=due_soon_rows,

@@ -10,12 +10,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from inspections.accounts.models import User
-from inspections.cases.models import Case, Rectification
+from inspections.cases.models import Case, FollowUp, Rectification
 from inspections.evidence import imaging
 from inspections.evidence.models import Photo
 from inspections.fieldwork.models import Finding
@@ -75,14 +77,48 @@ def photo_facts(uuids: Sequence[str]) -> list[PhotoFacts]:
     return facts
 
 
-def visible_photos(*, user: User, visible_cases: QuerySet[Case]) -> QuerySet[Photo]:
-    """Photos of the inspections ``user`` may see, and of ``visible_cases``.
+def visible_photos(
+    *, user: User, visible_cases: QuerySet[Case], now: datetime | None = None
+) -> QuerySet[Photo]:
+    """Photos of the inspections ``user`` may see, of ``visible_cases``, and the finding photos
+    of the problems ``user`` is drawn to verify.
 
     The caller passes the cases ``user`` may see
     (``inspections.cases.selectors.case_list``): evidence sits below the
     cases area and does not read its selectors.
+
+    A verification visit's team sees the photos of the finding each problem came
+    from (what was wrong, to compare on site) from the opening of the visit's
+    window, never before (the embargo); their renditions only, as
+    :func:`inspections.evidence.policies.may_see_original` keeps originals with
+    the finding's team, its organisers and supervisors. One query more for an
+    inspector (the findings' photo lists), none for anyone else.
     """
-    return Photo.objects.filter(Q(inspection__in=inspection_list(user=user)) | Q(case__in=visible_cases))
+    visible = Q(inspection__in=inspection_list(user=user)) | Q(case__in=visible_cases)
+    findings = verified_finding_photos(user=user, now=now)
+    if findings:
+        inspections, uuids = findings
+        visible |= Q(inspection_id__in=inspections, client_uuid__in=uuids, case__isnull=True)
+    return Photo.objects.filter(visible)
+
+
+def verified_finding_photos(*, user: User, now: datetime | None = None) -> tuple[set[int], set[str]] | None:
+    """The inspections and photo UUIDs of the findings of problems ``user`` is on a verification
+    team for, from the opening of that visit's window (None: there are none)."""
+    if not user.is_authenticated or not user.is_active or not hasattr(user, "inspector_profile"):
+        return None
+    now = now or timezone.now()
+    rows = Finding.objects.filter(
+        case__follow_ups__kind=FollowUp.Kind.VERIFICATION,
+        case__follow_ups__inspection__team__user_id=user.pk,
+        case__follow_ups__inspection__window_start__lte=now,
+    ).values_list("inspection_id", "photo_uuids")
+    inspections: set[int] = set()
+    uuids: set[str] = set()
+    for inspection_id, photo_uuids in rows:
+        inspections.add(inspection_id)
+        uuids.update(str(u) for u in photo_uuids or [])
+    return (inspections, uuids) if uuids else None
 
 
 def rectifications_naming(photo_uuid: uuid.UUID | str) -> QuerySet[Rectification]:

@@ -26,12 +26,18 @@ from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import Inspector, User
 from inspections.common.admin import ReadOnlyAdminMixin, message_refusal
-from inspections.common.china_time import display
+from inspections.common.china_time import display, local_date
 from inspections.common.errors import DomainError
 from inspections.fieldwork.models import Inspection
 from inspections.publication.services import publication_create_for_draw
-from inspections.sampling.models import Assignment, EmbargoAccessLog, SamplingPlan, TargetedVisit
-from inspections.sampling.selectors import organiser_choices, sampling_plan_list
+from inspections.sampling.models import (
+    Assignment,
+    EmbargoAccessLog,
+    KeyVillage,
+    SamplingPlan,
+    TargetedVisit,
+)
+from inspections.sampling.selectors import coverage_report, organiser_choices, sampling_plan_list
 from inspections.sampling.services import (
     assignment_cancel,
     assignment_reassign,
@@ -45,7 +51,7 @@ from inspections.sampling.services import (
 )
 from inspections.sampling.targeted import targeted_visit_order
 from villages.models import Division, Village
-from villages.scoping import request_prefix
+from villages.scoping import JurisdictionScopedAdmin, request_prefix
 
 
 class SamplingPlanForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -84,6 +90,10 @@ class SamplingPlanForm(forms.ModelForm):  # type: ignore[type-arg]
             "overdue_cases_weight",
             "staleness_weight",
             "staleness_cap_days",
+            "unvisited_weight",
+            "exclude_visited_this_year",
+            "key_rate",
+            "key_village_codes",
             "team_size",
             "team_pool",
             "recusal_level",
@@ -97,6 +107,12 @@ class SamplingPlanForm(forms.ModelForm):  # type: ignore[type-arg]
         start = cleaned.get("window_start")
         if start is not None and start <= timezone.now():
             raise ValidationError({"window_start": _("The visit window must start in the future.")})
+        codes = cleaned.get("key_village_codes")
+        if codes is not None and not (
+            isinstance(codes, list) and all(isinstance(c, str) and re.fullmatch(r"\d{12}", c) for c in codes)
+        ):
+            message = _('A list of 12-digit village codes, e.g. ["330523101200"].')
+            raise ValidationError({"key_village_codes": message})
         return cleaned
 
 
@@ -189,6 +205,10 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                     "staleness_cap_days",
                 ]
             },
+        ),
+        (
+            _("This year's coverage and key villages (重点村)"),
+            {"fields": ["unvisited_weight", "exclude_visited_this_year", "key_rate", "key_village_codes"]},
         ),
         (_("Teams"), {"fields": ["team_size", "team_pool", "recusal_level"]}),
         (_("Preview and draw"), {"fields": ["preview", "draw_summary", "assignments_table"]}),
@@ -320,13 +340,35 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 "%(overdue)d of them with an overdue one."
             )
             % {"open": preview.with_open_cases, "overdue": preview.with_overdue_cases},
-            format_html('<p class="errornote">{}</p>', preview.problem) if preview.problem else "",
+            self._key_note(preview),
             _("stratum"),
             _("name"),
             _("candidates"),
             _("expected sample"),
             rows,
             staffing,
+        )
+
+    def _key_note(self, preview: Any) -> str:
+        """Why the key stratum's villages are key, and the refusal if any."""
+        problem = format_html('<p class="errornote">{}</p>', preview.problem) if preview.problem else ""
+        if not preview.key_reasons:
+            return problem
+        reasons = preview.key_reasons
+        return format_html(
+            "<p>{}</p>{}",
+            _(
+                "Key villages (重点村): %(water)d with a listed black and odorous water body, %(listed)d on "
+                "the jurisdiction's list, %(open)d with a problem not closed, %(named)d named by the plan "
+                "(a village may count more than once)."
+            )
+            % {
+                "water": reasons.get("black_odorous_water", 0),
+                "listed": reasons.get("listed", 0),
+                "open": reasons.get("open_problems", 0),
+                "named": reasons.get("named", 0),
+            },
+            problem,
         )
 
     def _staffing_table(self, preview: Any) -> str:
@@ -470,6 +512,11 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 name="inspections_samplingplan_results",
             ),
             path(
+                "coverage/",
+                self.admin_site.admin_view(self.coverage_view),
+                name="inspections_samplingplan_coverage",
+            ),
+            path(
                 "assignment/<int:assignment_id>/reassign/",
                 self.admin_site.admin_view(self.reassign_view),
                 name="inspections_samplingplan_reassign",
@@ -481,6 +528,42 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             ),
         ]
         return own + super().get_urls()
+
+    def coverage_view(self, request: HttpRequest) -> HttpResponse:
+        """This year's coverage of the reader's jurisdiction: townships and villages visited, by mode."""
+        prefix = request_prefix(request)
+        if prefix is None or not self.has_view_permission(request):
+            raise Http404
+        this_year = local_date(timezone.now()).year
+        try:
+            year = int(request.GET.get("year", this_year))
+        except ValueError:
+            year = this_year
+        if not 2000 <= year <= 2100:
+            year = this_year
+        report = coverage_report(prefix=prefix, year=year)
+        labels = dict(Inspection.Mode.choices)
+        modes = [(m, labels.get(m, m), n) for m, n in sorted(report.by_mode.items())]
+        townships = [
+            {
+                "code": row.code,
+                "name": row.name,
+                "villages": row.villages,
+                "visited": row.visited,
+                "counts": [row.by_mode.get(m, 0) for m, _label, _n in modes],
+                "visited_villages": row.visited_villages,
+            }
+            for row in report.townships
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Coverage of %(year)d") % {"year": year},
+            "report": report,
+            "modes": modes,
+            "townships": townships,
+        }
+        return TemplateResponse(request, "admin/inspections/samplingplan/coverage.html", context)
 
     def _plan_or_404(self, request: HttpRequest, object_id: str) -> SamplingPlan:
         plan = self.get_object(request, unquote(object_id))
@@ -904,3 +987,21 @@ class TargetedVisitAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "form": form,
         }
         return TemplateResponse(request, "admin/inspections/targetedvisit/add.html", context)
+
+
+@admin.register(KeyVillage)
+class KeyVillageAdmin(JurisdictionScopedAdmin):
+    """The jurisdiction's key villages (重点村): listed black and odorous water bodies, or named."""
+
+    scope_code_field = "village__code"
+    list_display = ["village", "reason", "note", "added_by", "added_at"]
+    list_filter = ["reason"]
+    list_select_related = ["village", "added_by"]
+    search_fields = ["village__name", "village__code", "note"]
+    autocomplete_fields = ["village"]
+    fields = ["village", "reason", "note"]
+
+    def save_model(self, request: HttpRequest, obj: KeyVillage, form: Any, change: bool) -> None:
+        if not change:
+            obj.added_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)

@@ -508,11 +508,17 @@ class DrawParameters:
     team_pool_length: int
     recusal_rule: int = RECUSAL_RULE_LEGACY
     recusal_home_length: int = 6
+    # The key stratum (重点村, format 4): its frozen codes and how many of them are drawn.
+    # Empty for plans without a key rate and for every draw committed before format 4.
+    key_codes: tuple[str, ...] = ()
+    key_sample_size: int = 0
 
     @classmethod
     def from_frozen(cls, parameters: Mapping[str, Any]) -> DrawParameters:
-        """Parameters without ``"recusal"`` (draws committed before rule 2) keep rule 1."""
+        """Parameters without ``"recusal"`` (draws committed before rule 2) keep rule 1;
+        without ``"key"`` (before format 4, or no key rate) there is no key stratum."""
         recusal = parameters.get("recusal") or {"rule": RECUSAL_RULE_LEGACY, "home_length": 6}
+        key = parameters.get("key") or {}
         return cls(
             sample_size=int(parameters["sample_size"]),
             min_per_stratum=int(parameters["min_per_stratum"]),
@@ -521,7 +527,35 @@ class DrawParameters:
             team_pool_length=int(parameters["team_pool_length"]),
             recusal_rule=int(recusal["rule"]),
             recusal_home_length=int(recusal["home_length"]),
+            key_codes=tuple(key.get("codes", ())),
+            key_sample_size=int(key.get("sample_size", 0)),
         )
+
+
+# The key stratum's name in a result, its allocation and its assignments: it sorts after
+# every code prefix, so the key villages come last.
+KEY_STRATUM = "key"
+
+
+def candidates_split(candidates: Candidates, key_codes: Iterable[str]) -> tuple[Candidates, Candidates]:
+    """The key candidates and the rest, each in code order (``key_codes`` not among them are ignored)."""
+    key = set(key_codes)
+    inside = Candidates([], [])
+    outside = Candidates([], [])
+    for code, weight in zip(candidates.codes, candidates.weights, strict=True):
+        side = inside if code in key else outside
+        side.codes.append(code)
+        side.weights.append(weight)
+    return inside, outside
+
+
+def draw_key_villages(seed: bytes, key: Candidates, sample_size: int) -> list[tuple[str, str, int]]:
+    """The key stratum: ``sample_size`` of the key candidates by the same weighted draw, stream
+    ``village:key``; ``(code, "key", rank)`` in draw order."""
+    if sample_size > len(key.codes):
+        raise DrawInputError(f"a key sample of {sample_size} from {len(key.codes)} key villages")
+    chosen = weighted_sample_sorted(seed, f"village:{KEY_STRATUM}", key.codes, key.weights, sample_size)
+    return [(key.codes[index], KEY_STRATUM, rank) for rank, index in enumerate(chosen, start=1)]
 
 
 def draw_compute(
@@ -536,6 +570,12 @@ def draw_compute(
     """The whole draw: villages per stratum, then their teams."""
     seed = effective_seed(seed, beacon)
     candidates = candidates_parse(candidates_text, validate=validate)
+    key_drawn: list[tuple[str, str, int]] = []
+    if parameters.key_codes:
+        key, candidates = candidates_split(candidates, parameters.key_codes)
+        if validate and len(key.codes) != len(set(parameters.key_codes)):
+            raise DrawInputError("every frozen key village must be a candidate")
+        key_drawn = draw_key_villages(seed, key, parameters.key_sample_size)
     allocation, drawn = draw_villages(
         seed,
         candidates,
@@ -543,6 +583,9 @@ def draw_compute(
         minimum=parameters.min_per_stratum,
         stratum_length=parameters.stratum_length,
     )
+    if parameters.key_codes:
+        allocation[KEY_STRATUM] = len(key_drawn)
+        drawn += key_drawn
     teams = draw_teams(
         seed,
         [code for code, _s, _r in drawn],

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from inspections.accounts.models import User
 from inspections.common.china_time import display
 from inspections.fieldwork.models import Inspection
-from villages.models import Division
+from villages.models import Division, Village
 
 models.CharField.register_lookup(Length)
 models.TextField.register_lookup(Length)
@@ -141,6 +141,41 @@ class SamplingPlan(models.Model):
         ),
     )
     staleness_cap_days = models.PositiveSmallIntegerField(_("staleness cap (days)"), default=365)
+    unvisited_weight = models.DecimalField(
+        _("weight if not visited this year"),
+        max_digits=9,
+        decimal_places=3,
+        default=0,
+        help_text=_(
+            "Added for each candidate without a submitted inspection in the commit's year (China time)."
+        ),
+    )
+    exclude_visited_this_year = models.BooleanField(
+        _("leave out villages visited this year"),
+        default=False,
+        help_text=_(
+            "Villages not visited this year first: those with a submitted inspection in the commit's "
+            "year (China time) are left out."
+        ),
+    )
+    key_rate = models.DecimalField(
+        _("sample rate of key villages (重点村)"),
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text=_(
+            "Key villages (a listed black and odorous water body, an open or reopened problem, or named "
+            "as key) are drawn at this rate, up to 1 (all of them); the rest at the plan's size or rate. "
+            "Empty: no key stratum."
+        ),
+    )
+    key_village_codes = models.JSONField(
+        _("key villages named for this plan"),
+        default=list,
+        blank=True,
+        help_text=_("12-digit codes, besides the jurisdiction's list of key villages."),
+    )
     team_size = models.PositiveSmallIntegerField(_("team size"), default=2)
     team_pool = models.PositiveSmallIntegerField(
         _("team pool"), choices=TeamPool.choices, default=TeamPool.PROVINCE
@@ -199,6 +234,13 @@ class SamplingPlan(models.Model):
             models.CheckConstraint(condition=Q(team_pool__in=TeamPool.values), name="plan_team_pool_valid"),
             models.CheckConstraint(
                 condition=Q(recusal_level__in=RecusalLevel.values), name="plan_recusal_level_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(key_rate__isnull=True) | Q(key_rate__gt=0, key_rate__lte=1),
+                name="plan_key_rate_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(unvisited_weight__gte=0), name="plan_unvisited_weight_not_negative"
             ),
         ]
 
@@ -493,6 +535,40 @@ class TargetedVisit(models.Model):
         return f"{self.get_mode_display()} · {self.ordered_at:%Y-%m-%d}"  # type: ignore[attr-defined]
 
 
+class KeyVillage(models.Model):
+    """A village on a jurisdiction's list of key villages (重点村), with why it is listed.
+
+    Plans with a key rate draw these (with the villages that have an open or
+    reopened problem, and those the plan names) at their own rate; the list a
+    commit used is frozen in the draw's parameters.
+    """
+
+    class Reason(models.TextChoices):
+        BLACK_ODOROUS_WATER = "black_odorous_water", _("listed black and odorous water body (黑臭水体)")
+        NAMED = "named", _("named by the supervisor")
+
+    village = models.ForeignKey(
+        Village, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    note = models.CharField(
+        _("note"), max_length=300, blank=True, help_text=_("e.g. the water body's name in the national list.")
+    )
+    added_by = models.ForeignKey(User, verbose_name=_("added by"), on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField(_("added at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("key village (重点村)")
+        verbose_name_plural = _("key villages (重点村)")
+        ordering = ["village__code", "reason"]
+        constraints = [
+            models.UniqueConstraint(fields=["village", "reason"], name="key_village_once_per_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.village} · {self.get_reason_display()}"  # type: ignore[attr-defined]
+
+
 class EmbargoAccessLog(models.Model):
     """One read of embargoed data (a plan, draw or inspection before its time). Append-only."""
 
@@ -536,6 +612,7 @@ __all__ = [
     "Draw",
     "DrawInputs",
     "EmbargoAccessLog",
+    "KeyVillage",
     "Reassignment",
     "RecusalLevel",
     "SamplingPlan",

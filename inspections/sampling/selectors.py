@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, QuerySet
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from inspections.accounts.models import User
+from inspections.common.china_time import day_start
+from inspections.fieldwork.models import Inspection
 from inspections.sampling.models import SamplingPlan
+from villages.models import Division, Village
 
 
 def sampling_plan_list(*, user: User) -> QuerySet[SamplingPlan]:
@@ -35,3 +41,99 @@ def organiser_choices(*, user: User) -> QuerySet[User]:
     if prefix is None:
         return User.objects.none()
     return User.objects.filter(is_staff=True, jurisdiction__code__startswith=prefix)
+
+
+# --- Annual coverage -------------------------------------------------------------------
+
+
+@dataclass
+class TownshipCoverage:
+    """One township's year: its villages, those visited, and the villages visited in each mode."""
+
+    code: str
+    name: str
+    villages: int = 0
+    visited: int = 0
+    by_mode: dict[str, int] = field(default_factory=dict)
+    visited_villages: list[tuple[str, str, list[str]]] = field(default_factory=list)  # code, name, modes
+
+
+@dataclass
+class CoverageReport:
+    prefix: str
+    year: int
+    villages: int
+    visited: int
+    by_mode: dict[str, int]
+    townships: list[TownshipCoverage]
+
+    @property
+    def share(self) -> float | None:
+        return self.visited / self.villages if self.villages else None
+
+
+def coverage_year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
+    """The calendar year in China, ``[1 January 00:00, next 1 January 00:00)`` (aware)."""
+    return day_start(dt.date(year, 1, 1)), day_start(dt.date(year + 1, 1, 1))
+
+
+def coverage_report(*, prefix: str, year: int) -> CoverageReport:
+    """Which townships and villages under ``prefix`` were visited in ``year`` (China), by mode.
+
+    A visit is a **submitted** inspection (submitted in the year): a visit still to
+    come or under way counts nowhere (the embargo), so the report reads the same to
+    everyone of the jurisdiction. Villages are the active villages of every class.
+    Four queries: the visits by village and mode, the villages per township, the
+    township names, the visited villages.
+    """
+    start, end = coverage_year_bounds(year)
+    visits: dict[int, set[str]] = {}
+    for village_id, mode in (
+        Inspection.objects.filter(
+            village__code__startswith=prefix,
+            status=Inspection.Status.SUBMITTED,
+            submitted_at__gte=start,
+            submitted_at__lt=end,
+        )
+        .values_list("village_id", "mode")
+        .distinct()
+    ):
+        visits.setdefault(village_id, set()).add(mode)
+    townships: dict[str, TownshipCoverage] = {}
+    for township, count in (
+        Village.objects.within(prefix)
+        .filter(is_active=True)
+        .values("township__code")
+        .annotate(n=Count("id"))
+        .values_list("township__code", "n")
+        .order_by("township__code")
+    ):
+        townships[township] = TownshipCoverage(code=township, name=township, villages=count)
+    for code, name in Division.objects.filter(code__in=list(townships)).values_list("code", "name"):
+        townships[code].name = name
+    labels = dict(Inspection.Mode.choices)
+    visited_rows = (
+        Village.objects.filter(pk__in=list(visits), is_active=True)
+        .values_list("id", "code", "name", "township__code")
+        .order_by("code")
+    )
+    by_mode: dict[str, int] = {}
+    for village_id, code, name, township in visited_rows:
+        modes = sorted(visits[village_id])
+        row = townships.get(township)
+        if row is None:
+            continue
+        row.visited += 1
+        row.visited_villages.append((code, name, [str(labels.get(m, m)) for m in modes]))
+        for mode in modes:
+            row.by_mode[mode] = row.by_mode.get(mode, 0) + 1
+            by_mode[mode] = by_mode.get(mode, 0) + 1
+    rows = list(townships.values())
+    return CoverageReport(
+        prefix=prefix,
+        year=year,
+        villages=sum(r.villages for r in rows),
+        visited=sum(r.visited for r in rows),
+        by_mode=by_mode,
+        townships=rows,
+    )

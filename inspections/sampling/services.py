@@ -14,9 +14,10 @@ import hashlib
 import secrets
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
@@ -28,7 +29,7 @@ from inspections.accounts.models import Inspector, InspectorConflict, User
 from inspections.common.errors import NotFound
 from inspections.fieldwork.models import Inspection
 from inspections.sampling import draw as sampling_draw
-from inspections.sampling.candidates import OPEN_STATUSES, sampling_plan_candidates
+from inspections.sampling.candidates import OPEN_STATUSES, CandidateSet, sampling_plan_candidates
 from inspections.sampling.draw import (
     RECUSAL_RULE,
     DrawParameters,
@@ -93,6 +94,8 @@ class PlanPreview:
     staffing: list[StratumStaffing] = dataclass_field(default_factory=list)
     slots: int = 0
     roster_capacity: int = 0
+    # Key candidates by reason (one may have several); empty without a key rate.
+    key_reasons: dict[str, int] = dataclass_field(default_factory=dict)
 
 
 def _sample_size(plan: SamplingPlan, candidates: int) -> int:
@@ -106,28 +109,55 @@ def _strata_sizes(codes: Sequence[str], length: int) -> dict[str, int]:
     return {s: end - start for s, start, end in sampling_draw.strata_bounds(list(codes), length)}
 
 
-def sampling_plan_preview(*, plan: SamplingPlan, now: datetime | None = None) -> PlanPreview:
-    """Candidate count and expected sample per stratum, without committing anything."""
-    candidate_set = sampling_plan_candidates(plan=plan, now=now)
+@dataclass(frozen=True)
+class _Split:
+    """A plan's candidates cut into the key stratum and the rest, with each one's sample."""
+
+    rest: list[str]
+    key: list[str]
+    rest_size: int
+    key_size: int
+
+
+def _split(plan: SamplingPlan, candidate_set: CandidateSet) -> _Split:
+    """Key villages at the plan's key rate (rounded up), the rest at its size or rate."""
     codes = sorted(code for code, _w in candidate_set.rows)
-    sizes = _strata_sizes(codes, plan.stratum_level)
-    size = _sample_size(plan, len(codes))
+    if plan.key_rate is None:
+        return _Split(codes, [], _sample_size(plan, len(codes)), 0)
+    key = set(candidate_set.key_codes)
+    rest = [c for c in codes if c not in key]
+    key_codes = sorted(key)
+    key_size = sampling_draw.sample_size_for(rate=Decimal(str(plan.key_rate)), candidates=len(key_codes))
+    return _Split(rest, key_codes, _sample_size(plan, len(rest)), key_size)
+
+
+def sampling_plan_preview(*, plan: SamplingPlan, now: datetime | None = None) -> PlanPreview:
+    """Candidate count and expected sample per stratum (the key stratum last), without committing."""
+    candidate_set = sampling_plan_candidates(plan=plan, now=now)
+    split = _split(plan, candidate_set)
+    sizes = _strata_sizes(split.rest, plan.stratum_level)
     problem = None
     rows: list[StratumStaffing] = []
     total = (0, 0)
     allocation = {s: 0 for s in sizes}
     try:
-        _check_sample(plan, sizes, size)
-        allocation = sampling_draw.allocate(sizes, size, plan.min_per_stratum)
-        rows, total = _staffing(plan, codes, allocation)
+        _check_sample(plan, sizes, split.rest_size, key=len(split.key))
+        allocation = sampling_draw.allocate(sizes, split.rest_size, plan.min_per_stratum)
+        rows, total = _staffing(plan, split, allocation)
         _check_staffing(rows, total)
     except SamplingError as refusal:
         problem = refusal.detail
     names = dict(Division.objects.filter(code__in=[s for s in sizes if s]).values_list("code", "name"))
     strata = [StratumPreview(s, names.get(s, s or "—"), n, allocation[s]) for s, n in sizes.items()]
+    if plan.key_rate is not None:
+        strata.append(
+            StratumPreview(
+                sampling_draw.KEY_STRATUM, str(_("key villages (重点村)")), len(split.key), split.key_size
+            )
+        )
     return PlanPreview(
-        len(codes),
-        size,
+        len(split.rest) + len(split.key),
+        split.rest_size + split.key_size,
         candidate_set.excluded,
         strata,
         problem,
@@ -136,25 +166,31 @@ def sampling_plan_preview(*, plan: SamplingPlan, now: datetime | None = None) ->
         staffing=rows,
         slots=total[0],
         roster_capacity=total[1],
+        key_reasons=candidate_set.key_reasons,
     )
 
 
 def _staffing(
-    plan: SamplingPlan, codes: list[str], allocation: dict[str, int]
+    plan: SamplingPlan, split: _Split, allocation: dict[str, int]
 ) -> tuple[list[StratumStaffing], tuple[int, int]]:
-    """Each stratum's team places against the roster after recusal, and the plan's totals."""
+    """Each stratum's team places against the roster after recusal, and the plan's totals.
+
+    The key stratum is one stratum over all the key villages, named ``key``.
+    """
     entries, _previous = _roster(plan, set())
     roster = sampling_draw.Roster(entries)
-    rows = sampling_draw.staffing(
-        codes,
-        allocation,
-        roster,
-        stratum_length=plan.stratum_level,
-        team_size=plan.team_size,
-        pool_length=plan.team_pool,
-        recusal_rule=RECUSAL_RULE,
-        home_length=plan.recusal_level,
-    )
+    common = {
+        "team_size": plan.team_size,
+        "pool_length": plan.team_pool,
+        "recusal_rule": RECUSAL_RULE,
+        "home_length": plan.recusal_level,
+    }
+    rows = sampling_draw.staffing(split.rest, allocation, roster, stratum_length=plan.stratum_level, **common)
+    if split.key:
+        (key_row,) = sampling_draw.staffing(
+            split.key, {"": split.key_size}, roster, stratum_length=0, **common
+        )
+        rows.append(replace(key_row, stratum=sampling_draw.KEY_STRATUM))
     return rows, sampling_draw.staffing_total(roster, rows)
 
 
@@ -168,6 +204,7 @@ def _check_staffing(rows: list[StratumStaffing], total: tuple[int, int]) -> None
                 "code", "name"
             )
         )
+        names[sampling_draw.KEY_STRATUM] = str(_("key villages (重点村)"))
         raise Understaffed.of(short, names=names, total=over)
 
 
@@ -181,9 +218,10 @@ def _check_plan(plan: SamplingPlan, now: datetime) -> None:
         raise WindowInPast
 
 
-def _check_sample(plan: SamplingPlan, sizes: dict[str, int], size: int) -> None:
+def _check_sample(plan: SamplingPlan, sizes: dict[str, int], size: int, *, key: int = 0) -> None:
+    """The sample of the candidates outside the key stratum (``key``: how many are key)."""
     total = sum(sizes.values())
-    if total == 0:
+    if total + key == 0:
         raise NoCandidates
     if size > total:
         raise SampleExceedsCandidates.of(size=size, total=total)
@@ -276,12 +314,37 @@ def _previous_teams(scope_code: str, codes: set[str]) -> dict[str, list[str]]:
     return {code: sorted(members[inspection_id]) for code, (_s, inspection_id) in latest.items()}
 
 
+def _key_parameters(plan: SamplingPlan, split: _Split, candidate_set: CandidateSet) -> dict[str, Any] | None:
+    """The key stratum as frozen: its rule, rate, sample and every key code (None: no key rate)."""
+    if plan.key_rate is None:
+        return None
+    return {
+        "rule": 1,
+        "criteria": (
+            "listed black and odorous water body, or on the jurisdiction's list of key villages;"
+            " a problem not closed (open, rectifying, reopened...); or named by the plan"
+        ),
+        "rate": str(plan.key_rate),
+        "sample_size": split.key_size,
+        "named": sorted({str(c).strip() for c in plan.key_village_codes or [] if str(c).strip()}),
+        "reasons": candidate_set.key_reasons,
+        "codes": split.key,
+    }
+
+
 def _parameters(
-    plan: SamplingPlan, *, sample_size: int, candidates: int, excluded: dict[str, int]
+    plan: SamplingPlan,
+    *,
+    sample_size: int,
+    candidates: int,
+    excluded: dict[str, int],
+    key: dict[str, Any] | None = None,
+    year: int = 0,
 ) -> dict[str, Any]:
     return {
-        # 3: recusal rule 2 and its roster (2: weights from open and overdue cases; 1: findings)
-        "format": 3,
+        # 4: the key stratum and this year's coverage (3: recusal rule 2 and its roster;
+        # 2: weights from open and overdue cases; 1: findings)
+        "format": 4,
         "plan": plan.pk,
         "name": plan.name,
         "scope": plan.scope_code,
@@ -299,13 +362,19 @@ def _parameters(
             "formula": (
                 "base + per_open_case * open_cases + per_overdue_case * overdue_cases"
                 " + staleness * min(days_since_last, cap) / cap"
+                " + per_unvisited_this_year * (0 if visited in coverage.year else 1)"
             ),
             "base": str(plan.base_weight),
             "per_open_case": str(plan.open_cases_weight),
             "per_overdue_case": str(plan.overdue_cases_weight),
             "staleness": str(plan.staleness_weight),
             "cap_days": plan.staleness_cap_days,
+            "per_unvisited_this_year": str(plan.unvisited_weight),
         },
+        # Coverage: a submitted inspection in this calendar year (China time) is a visit.
+        "coverage": {"year": year, "exclude_visited": plan.exclude_visited_this_year},
+        # The key stratum (重点村): null without a key rate; sample_size above is the rest's.
+        "key": key,
         "team_size": plan.team_size,
         "team_pool_length": plan.team_pool,
         "recusal": {"rule": RECUSAL_RULE, "home_length": plan.recusal_level},
@@ -324,17 +393,24 @@ def sampling_plan_commit(*, plan: SamplingPlan, user: User, now: datetime | None
     candidate_set = sampling_plan_candidates(plan=plan, now=now)
     candidates_text = sampling_draw.candidates_serialise(candidate_set.rows)
     codes = [code for code, _w in sorted(candidate_set.rows)]
-    size = _sample_size(plan, len(codes))
-    sizes = _strata_sizes(codes, plan.stratum_level)
-    _check_sample(plan, sizes, size)
-    _check_staffing(*_staffing(plan, codes, sampling_draw.allocate(sizes, size, plan.min_per_stratum)))
+    split = _split(plan, candidate_set)
+    sizes = _strata_sizes(split.rest, plan.stratum_level)
+    _check_sample(plan, sizes, split.rest_size, key=len(split.key))
+    _check_staffing(
+        *_staffing(plan, split, sampling_draw.allocate(sizes, split.rest_size, plan.min_per_stratum))
+    )
     entries, previous = _roster(plan, set(codes))
     roster_text = sampling_draw.roster_serialise(entries, previous, rule=RECUSAL_RULE)
     seed = secrets.token_bytes(32)
     draw = Draw.objects.create(
         plan=plan,
         parameters=_parameters(
-            plan, sample_size=size, candidates=len(codes), excluded=candidate_set.excluded
+            plan,
+            sample_size=split.rest_size,
+            candidates=len(codes),
+            excluded=candidate_set.excluded,
+            key=_key_parameters(plan, split, candidate_set),
+            year=candidate_set.year,
         ),
         candidates_sha256=sampling_draw.sha256_hex(candidates_text),
         candidate_count=len(codes),

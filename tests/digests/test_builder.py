@@ -211,7 +211,8 @@ def test_the_builder_uses_the_same_number_of_queries_whatever_the_data(
     # 9    evidence flags awaiting review at both period ends (one aggregate over photos
     #      with a flag of their own)
     # 10   the photos whose flags all name other photos (none here, so no query for those)
-    with django_assert_num_queries(9):  # type: ignore[operator]
+    # 11   complaints whose reply is overdue at both period ends (one aggregate)
+    with django_assert_num_queries(10):  # type: ignore[operator]
         digest = digest_build(prefix=ANJI, period=WEEK, now=SENT_AT)
 
     assert digest.new_cases.current == 4 * scale

@@ -26,8 +26,9 @@ The pending visits, all someone else's and all at once (one rendering of the
 site is costly): another organiser's drawn plan of three visits — the first
 under way (checked in, a finding, a photo of a scene the village photographs
 again after rectification, a photo duplicating a visible one), the others
-before their window —, another organiser's targeted 暗访 of three villages and
-a look-back visit (回头看) of a closed case.
+before their window —, another organiser's targeted 暗访 of three villages,
+a look-back visit (回头看) of a closed case, and another organiser's 核查 visit of a
+complaint recorded by the prefecture's intake desk (whose account reads too).
 
 The world is rendered with the visits in it first, inside a savepoint that is
 then rolled back, and then without them, with the same URLs: an id of the
@@ -58,6 +59,7 @@ import time_machine
 from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core import mail
 from django.core.cache import cache
@@ -70,11 +72,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, include, path, re
 from django.urls.resolvers import RoutePattern
 from drf_spectacular.generators import SchemaGenerator
 
-from inspections.accounts.models import Inspector, User
+from inspections.accounts.models import Inspector, Role, User
 from inspections.cases.models import CaseStatus, FollowUp
 from inspections.cases.services.follow_ups import follow_up_schedule
 from inspections.cases.services.ladder import bulletin_compile, bulletin_jurisdictions
 from inspections.cases.services.opening import cases_open_for_inspection
+from inspections.complaints.models import Complaint
+from inspections.complaints.services import complaint_order_check
 from inspections.evidence.models import Photo, Upload
 from inspections.fieldwork.models import CheckIn, Finding, Inspection
 from inspections.fieldwork.services import check_in_record, finding_record
@@ -136,6 +140,9 @@ PARAMETER_MODELS: dict[tuple[str, str], type[models.Model]] = {
     ("case-extension", "pk"): apps.get_model("inspections", "Case"),
     ("public-draw", "pk"): Draw,
     ("public-targeted-visit", "pk"): TargetedVisit,
+    ("targeted-visit-detail", "pk"): TargetedVisit,
+    ("complaint-detail", "pk"): Complaint,
+    ("complaint-check", "pk"): Complaint,
     ("public-result-detail", "pk"): Publication,
     ("public-typical-detail", "pk"): TypicalCase,
     ("public-image", "uuid"): PublicImage,
@@ -222,8 +229,24 @@ def _baseline() -> tuple[list[User], User]:
         closed_at=at(2024, 12, 12, 10),
     )
 
+    # A complaint about an Anji village, recorded by the prefecture's intake desk: its 核查 visit
+    # is one of the pending visits.
+    intake = supervisor(HUZHOU, username="intake-huzhou")
+    intake.groups.add(Group.objects.get(name=Role.COMPLAINT_INTAKE))
+    Complaint.objects.create(
+        source=Complaint.Source.HOTLINE_12369,
+        ticket_number="12369-20250106-0007",
+        received_at=at(2025, 1, 6, 9),
+        content="村口池塘发黑发臭",
+        village=Village.objects.get(code=f"{ANJI}101203"),
+        reporter_name="张某某",
+        reporter_contact="13800138000",
+        reply_due=dt.date(2025, 1, 20),
+        recorded_by=intake,
+    )
+
     hidden_organiser = supervisor(HUZHOU, username="hidden-organiser")
-    readers = [province, prefecture, *counties, *townships, nobody]
+    readers = [province, prefecture, *counties, *townships, nobody, intake]
     readers += [inspector.user for inspector in Inspector.objects.select_related("user").order_by("pk")]
     return readers, hidden_organiser
 
@@ -281,6 +304,29 @@ def _hide_look_back(world: World) -> None:
     world.hidden_village_codes = [visit.village.code]  # (_hide_visits keeps the plan's too)
     if visit.window_start <= NOW:
         world.excluded |= {inspector.user_id for inspector in visit.team.all()}
+    after = _pks()
+    world.hidden = {
+        model: sorted(after[model] - before[model])[:HIDDEN_PER_MODEL]
+        for model in after
+        if after[model] - before[model]
+    }
+
+
+def _hide_complaint_check(world: World) -> None:
+    """Another organiser's 核查 visit of the complaint (a targeted 举报核查), its team drawn."""
+    before = _pks()
+    complaint = Complaint.objects.get()
+    complaint = complaint_order_check(
+        complaint=complaint,
+        user=world.hidden_organiser,
+        window_start=NOW + dt.timedelta(days=2),
+        window_end=NOW + dt.timedelta(days=3),
+        now=NOW,
+    )
+    assert complaint.check_visit is not None
+    visits = list(complaint.check_visit.inspections.select_related("village"))
+    world.hidden_village_names = [visit.village.name for visit in visits]
+    world.hidden_village_codes = [visit.village.code for visit in visits]
     after = _pks()
     world.hidden = {
         model: sorted(after[model] - before[model])[:HIDDEN_PER_MODEL]
@@ -635,8 +681,8 @@ class _Rollback(Exception):
 
 def _hide_visits(world: World) -> None:
     """Every kind of pending visit at once, each someone else's: a drawn plan's three visits (the
-    first under way, the others before their window), a targeted 暗访 of three villages and a
-    look-back visit of a closed case."""
+    first under way, the others before their window), a targeted 暗访 of three villages, a
+    look-back visit of a closed case and a complaint's 核查 visit."""
     names: list[str] = []
     codes: list[str] = []
     hidden: dict[type[models.Model], list[Any]] = {}
@@ -644,6 +690,7 @@ def _hide_visits(world: World) -> None:
         lambda: _hide_visit(world, under_way=True),
         lambda: _hide_visit(world, under_way=False, kind="targeted"),
         lambda: _hide_look_back(world),
+        lambda: _hide_complaint_check(world),
     ]
     for step in steps:  # each sets the rows it made (a few per model) and its villages
         step()

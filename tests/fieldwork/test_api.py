@@ -396,6 +396,7 @@ def test_inspection_detail_query_count_is_independent_of_findings_and_photos(siz
     # 1 user (JWT), 1 groups of the user (roles in the embargo rule's scope), 1 inspection with
     # its village, 1 insert into the embargo access log (an unsubmitted inspection read), then
     # 1 each for check-ins, findings (with categories) and photos, and 1 for whether the caller
-    # is on the team (who sees the originals' metadata). No flag names another photo here, so
+    # is on the team (who sees the originals' metadata), and 1 for the finding photos of the
+    # problems the caller (an inspector) is drawn to verify. No flag names another photo here, so
     # no query for the photos flags name.
-    assert len(queries) == 8, [q["sql"] for q in queries]
+    assert len(queries) == 9, [q["sql"] for q in queries]

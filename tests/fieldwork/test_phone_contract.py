@@ -239,18 +239,28 @@ def test_two_visits_to_one_village_each_carry_their_own_case() -> None:
         first.finding.latitude,
         first.finding.datum,
     )
-    # The rectification's after-photo, which the drawn inspector may see; not the finding's own
-    # photos, which only the first team, the organisers and the supervisors see.
+    # The finding's photos (what was wrong) and the rectification's after-photo: the drawn
+    # verifier sees their renditions from the window's opening. The finding's originals stay
+    # with the first team, the organisers and the supervisors.
     after = Photo.objects.get(case=first)
+    before = Photo.objects.get(client_uuid=first.finding.photo_uuids[0])
     assert told["photos"] == [
+        {
+            "client_uuid": str(before.client_uuid),
+            "purpose": before.purpose,
+            "thumbnail": f"/api/v1/photos/{before.client_uuid}/thumbnail/",
+        },
         {
             "client_uuid": str(after.client_uuid),
             "purpose": "after",
             "thumbnail": f"/api/v1/photos/{after.client_uuid}/thumbnail/",
-        }
+        },
     ]
     assert client.get(told["photos"][0]["thumbnail"]).status_code == 200
-    assert client.get(f"/api/v1/photos/{first.finding.photo_uuids[0]}/thumbnail/").status_code == 404
+    assert client.get(told["photos"][1]["thumbnail"]).status_code == 200
+    assert client.get(f"/api/v1/photos/{before.client_uuid}/original/").status_code == 404
+    # The look-back visit's team is not a verification team: the second finding's photos stay hidden.
+    assert client.get(f"/api/v1/photos/{second.finding.photo_uuids[0]}/thumbnail/").status_code == 404
     assert [c["id"] for c in detail["cases"]] == [second.pk] and detail["cases"][0]["kind"] == "look_back"
     assert detail["cases"][0]["photos"][0]["client_uuid"] == str(Photo.objects.get(case=second).client_uuid)
 
@@ -278,5 +288,6 @@ def test_visit_cases_cost_the_same_queries_whatever_their_number(size: int) -> N
 
     assert response.status_code == 200 and response.json()["count"] == size
     # The 7 of an ordinary list (see test_api), then 1 for the visits' cases the caller may see,
-    # with their categories and findings, and 1 for the photos of those cases the caller may see.
-    assert len(queries) == 9, [q["sql"] for q in queries]
+    # with their categories and findings, 1 for the finding photos of the problems the caller
+    # verifies, and 1 for the photos of those cases the caller may see.
+    assert len(queries) == 10, [q["sql"] for q in queries]
