@@ -55,6 +55,15 @@ urlpatterns = [
     path("cases/<int:pk>/verification/", cases.VerificationView.as_view(), name="case-verification"),
     path("cases/<int:pk>/extensions/", cases.ExtensionCreateView.as_view(), name="case-extension"),
     path("cases/<int:pk>/look-back/", cases.LookBackView.as_view(), name="case-look-back"),
+    path("cases/<int:pk>/handover-sheet/", cases.HandoverSheetView.as_view(), name="case-handover-sheet"),
+    path("cases/<int:pk>/receipt/", cases.CaseReceiptView.as_view(), name="case-receipt"),
+    path("cases/<int:pk>/measures/", cases.CaseMeasuresView.as_view(), name="case-measures"),
+    path(
+        "cases/<int:pk>/stages/<int:seq>/complete/",
+        cases.CaseStageCompleteView.as_view(),
+        name="case-stage-complete",
+    ),
+    path("notifications/", cases.NotificationListView.as_view(), name="notification-list"),
     # public record (一公开): no account needed
     path("public/draws/<int:pk>/", PublicDrawView.as_view(), name="public-draw"),
     path("public/targeted-visits/<int:pk>/", PublicTargetedVisitView.as_view(), name="public-targeted-visit"),

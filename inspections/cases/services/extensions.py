@@ -105,6 +105,29 @@ def extension_request(
 _only_party = _("Only the responsible party may ask for an extension.")
 
 
+def deadline_move(
+    locked: Case, to: dt.date, *, now: dt.datetime, why: str
+) -> tuple[dict[str, object], list[str]]:
+    """Move a locked case's deadline to ``to``; returns ``(evidence, fields to save)``.
+
+    The escalation clock restarts after the new deadline; a problem escalated
+    under the old one whose new deadline has not passed returns to level 0,
+    the evidence saying ``why``. The caller appends the event and saves. (An
+    approved extension and a time limit changed by the assigning level both
+    move it here.)
+    """
+    evidence: dict[str, object] = {"deadline": {"from": locked.deadline.isoformat(), "to": to.isoformat()}}
+    locked.deadline = to
+    locked.deadline_warning = ""
+    locked.escalation_due_on = to + dt.timedelta(days=1)
+    fields = ["deadline", "deadline_warning", "escalation_due_on"]
+    if locked.escalation_level > 0 and to >= local_date(now):
+        evidence["de_escalated"] = {"from": locked.escalation_level, "to": 0, "why": why}
+        locked.escalation_level = 0
+        fields.append("escalation_level")
+    return evidence, fields
+
+
 @transaction.atomic
 def extension_decide(
     *, request: ExtensionRequest, actor: User, approve: bool, note: str = "", now: dt.datetime | None = None
@@ -129,18 +152,9 @@ def extension_decide(
     evidence: dict[str, object] = {"extension": asked.pk, "approved": approve}
     fields = list(HEAD_FIELDS)
     if approve:
-        evidence["deadline"] = {
-            "from": locked.deadline.isoformat(),
-            "to": asked.proposed_deadline.isoformat(),
-        }
-        locked.deadline = asked.proposed_deadline
-        locked.deadline_warning = ""
-        locked.escalation_due_on = asked.proposed_deadline + dt.timedelta(days=1)
-        fields += ["deadline", "deadline_warning", "escalation_due_on"]
-        if locked.escalation_level > 0 and asked.proposed_deadline >= local_date(now):
-            evidence["de_escalated"] = {"from": locked.escalation_level, "to": 0, "why": "deadline extended"}
-            locked.escalation_level = 0
-            fields.append("escalation_level")
+        moved, changed = deadline_move(locked, asked.proposed_deadline, now=now, why="deadline extended")
+        evidence.update(moved)
+        fields += changed
     case_event_append(
         locked,
         kind=CaseEvent.Kind.EXTENSION_DECIDED,
