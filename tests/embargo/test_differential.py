@@ -133,6 +133,11 @@ PARAMETER_MODELS: dict[tuple[str, str], type[models.Model]] = {
     ("case-verification", "pk"): apps.get_model("inspections", "Case"),
     ("case-look-back", "pk"): apps.get_model("inspections", "Case"),
     ("case-extension", "pk"): apps.get_model("inspections", "Case"),
+    ("case-handover-sheet", "pk"): apps.get_model("inspections", "Case"),
+    ("case-receipt", "pk"): apps.get_model("inspections", "Case"),
+    ("case-measures", "pk"): apps.get_model("inspections", "Case"),
+    ("case-stage-complete", "pk"): apps.get_model("inspections", "Case"),
+    ("case-stage-complete", "seq"): apps.get_model("inspections", "CaseStage"),
     ("public-draw", "pk"): Draw,
     ("public-targeted-visit", "pk"): TargetedVisit,
     ("public-result-detail", "pk"): Publication,
@@ -156,7 +161,12 @@ PARAMETER_VALUES: dict[str, list[str]] = {
     "token": ["not-a-token"],
 }
 # How a row is named in a URL where it is not named by its primary key.
-URL_KEYS: dict[type[models.Model], str] = {Photo: "client_uuid", PublicImage: "uuid", Finding: "client_uuid"}
+URL_KEYS: dict[type[models.Model], str] = {
+    Photo: "client_uuid",
+    PublicImage: "uuid",
+    Finding: "client_uuid",
+    apps.get_model("inspections", "CaseStage"): "seq",  # a stage is named by its number within its problem
+}
 # At most this many rows of the hidden visit per model (the first ones are enough to vary ids).
 HIDDEN_PER_MODEL = 3
 

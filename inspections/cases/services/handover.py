@@ -36,8 +36,6 @@ from inspections.common.errors import PermissionDenied
 from inspections.common.mail import MailTransientError, mail_deliver, mail_record
 from inspections.common.models import MailSend
 
-HANDOVER_TASK = "inspections.cases.send_handover_notifications"
-
 
 def handover_recipients(case: Case) -> list[User]:
     """The accounts of the problem's responsible unit: responsible parties covering it, the named person."""
@@ -76,7 +74,7 @@ def case_handover_notify(*, case: Case, now: dt.datetime) -> list[int]:
         ).values_list("pk", flat=True)
     )
     if ids:
-        enqueue_on_commit(HANDOVER_TASK, ids)
+        enqueue_on_commit("inspections.cases.send_handover_notifications", ids)
     return ids
 
 
