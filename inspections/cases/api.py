@@ -19,6 +19,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import generics, serializers, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -559,6 +560,13 @@ class StageCompleteInput(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
+class PdfRenderer(JSONRenderer):
+    """Lets a client ask for ``Accept: application/pdf``; a refusal is still its problem document."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+
+
 class HandoverSheetView(APIView):
     """The 交办单 of a handed-over problem as a one-page PDF, to whoever may see the problem.
 
@@ -566,6 +574,7 @@ class HandoverSheetView(APIView):
     """
 
     problem_statuses = ["409"]
+    renderer_classes = [JSONRenderer, PdfRenderer]
 
     @extend_schema(
         responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY)},

@@ -528,3 +528,17 @@ def test_the_departments_are_seeded_and_the_unit_must_be_over_the_village(unit: 
     assert (
         client_for(unit["township"]).get(f"{URL}{case.pk}/").json()["responsible_unit"]["kind"] == "village"
     )
+
+
+def test_the_sheet_answers_a_client_that_asks_for_pdf_and_refuses_it_as_a_problem_document(
+    unit: dict[str, User],
+) -> None:
+    case = open_case(hand_over=True)
+    party = client_for(unit["township"])
+
+    sheet = party.get(f"{URL}{case.pk}/handover-sheet/", HTTP_ACCEPT="application/pdf")
+    missing = party.get(f"{URL}{case.pk + 1000}/handover-sheet/", HTTP_ACCEPT="application/pdf")
+
+    assert (sheet.status_code, sheet["Content-Type"]) == (200, "application/pdf")
+    assert sheet.content.startswith(b"%PDF-")
+    assert_problem(missing, 404, "not_found")
