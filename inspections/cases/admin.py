@@ -727,6 +727,8 @@ class ProblemListForm(forms.ModelForm):  # type: ignore[type-arg]
             if description or due:
                 if due is None:
                     raise forms.ValidationError({"stage_due_date": _("A stage needs its due date.")})
+                if not description.strip():
+                    raise forms.ValidationError({"stage_description": _("A stage needs its description.")})
                 probe = Case.objects.get(pk=case.pk)
                 if deadline is not None:
                     probe.deadline = deadline  # the stage is checked against the time limit being set
