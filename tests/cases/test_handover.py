@@ -209,12 +209,15 @@ def test_the_sheet_shows_the_problem_its_evidence_with_sha256_the_deadline_and_t
         account=None,
     )
 
+    later = case.deadline + dt.timedelta(days=14)
+    case_change_deadline(case=case, actor=unit["supervisor"], deadline=later, reason="雨季")
+
     response = client_for(unit["township"]).get(f"{URL}{case.pk}/handover-sheet/")
 
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     text = pdf_text(response.content)
     assert evidence.sha256 in text.replace("\n", "")
-    assert case.deadline.isoformat() in text
+    assert later.isoformat() in text and f"({case.deadline_working_days} " not in text  # the moved time limit
     assert f"/api/v1/cases/{case.pk}/" in text and f"/admin/inspections/case/{case.pk}/" in text
     assert "张三" in text and "副镇长" in text and "生态环境" in text and case.village.name in text
     assert len(pypdf.PdfReader(io.BytesIO(response.content)).pages[0].images) == 1

@@ -25,6 +25,7 @@ from inspections.common import pdf
 from inspections.common.china_time import SHANGHAI
 from inspections.evidence.models import Photo
 from inspections.evidence.storage import stored_file_open
+from inspections.workdays.calendar import working_days_between
 
 # At most this many thumbnails: the sheet stays one page.
 MAX_THUMBNAILS = 4
@@ -96,7 +97,11 @@ def handover_sheet_pdf(*, case: Case, now: dt.datetime) -> bytes:
         [
             _("Time limit (整改时限)"),
             _("%(date)s (%(days)s working days)")
-            % {"date": case.deadline.isoformat(), "days": case.deadline_working_days},
+            # counted again: a time limit moved by an extension or by the assigning level is a date
+            % {
+                "date": case.deadline.isoformat(),
+                "days": working_days_between(case.deadline_from, case.deadline),
+            },
         ],
     ]
     stages = list(CaseStage.objects.filter(case=case).order_by("seq"))
