@@ -120,7 +120,9 @@ def test_the_automatic_hand_over_notifies_the_unit_in_the_submission(unit: dict[
 
 
 @override_settings(QINGSHAN_RESPONSIBLE_UNIT_DEFAULT="village")
-def test_the_unit_may_default_to_the_village_and_its_named_account_is_notified(unit: dict[str, User]) -> None:
+def test_the_unit_may_default_to_the_village_whose_covering_accounts_are_notified(
+    unit: dict[str, User],
+) -> None:
     case = open_case(hand_over=False)
     assert (case.responsible_division, case.responsible_village) == (None, case.village)
     assert handover.handover_recipients(case) == [unit["township"], unit["township_no_mail"], unit["county"]]
