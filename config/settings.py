@@ -291,6 +291,7 @@ CELERY_TASK_ROUTES = {
     "inspections.digests.send_scheduled": {"queue": _DIGEST_QUEUE},
     "inspections.digests.send_chunk": {"queue": _DIGEST_QUEUE},
     "inspections.cases.send_notifications": {"queue": "email"},
+    "inspections.cases.send_handover_notifications": {"queue": "email"},
     "inspections.cases.warn_publication_due": {"queue": "email"},
     "inspections.cases.escalate_overdue": {"queue": "default"},
     "inspections.cases.schedule_look_backs": {"queue": "default"},
@@ -449,6 +450,9 @@ QINGSHAN_SUMMONS_REPORT_DAYS = env.int("QINGSHAN_SUMMONS_REPORT_DAYS", default=3
 # Problems of a submitted inspection are handed over (交办) at once instead of awaiting review,
 # where no ReviewPolicy of a division above the village says otherwise.
 QINGSHAN_AUTO_HAND_OVER = env.bool("QINGSHAN_AUTO_HAND_OVER", default=False)
+# The responsible unit (责任单位) a problem is handed to unless the assigning level changes it:
+# "township" (the village's township) or "village" (the village itself).
+QINGSHAN_RESPONSIBLE_UNIT_DEFAULT = env.str("QINGSHAN_RESPONSIBLE_UNIT_DEFAULT", default="township")
 # 销号 after a verification visit needs a team of at least this many inspectors.
 QINGSHAN_CLOSURE_MIN_INSPECTORS = env.int("QINGSHAN_CLOSURE_MIN_INSPECTORS", default=2)
 QINGSHAN_VERIFICATION_WORKING_DAYS = env.int("QINGSHAN_VERIFICATION_WORKING_DAYS", default=10)

@@ -39,6 +39,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inspections.view_extensionrequest",
         "inspections.change_extensionrequest",
         "inspections.view_reviewpolicy",
+        "inspections.view_department",
+        "inspections.view_casestage",
         "inspections.add_reviewpolicy",
         "inspections.change_reviewpolicy",
         # the 督办 ladder: steps issued, bulletins (通报), summonses (约谈), referrals (问责)

@@ -67,6 +67,15 @@ urlpatterns = [
     path("complaints/", complaints.ComplaintListView.as_view(), name="complaint-list"),
     path("complaints/<int:pk>/", complaints.ComplaintDetailView.as_view(), name="complaint-detail"),
     path("complaints/<int:pk>/check/", complaints.ComplaintCheckView.as_view(), name="complaint-check"),
+    path("cases/<int:pk>/handover-sheet/", cases.HandoverSheetView.as_view(), name="case-handover-sheet"),
+    path("cases/<int:pk>/receipt/", cases.CaseReceiptView.as_view(), name="case-receipt"),
+    path("cases/<int:pk>/measures/", cases.CaseMeasuresView.as_view(), name="case-measures"),
+    path(
+        "cases/<int:pk>/stages/<int:seq>/complete/",
+        cases.CaseStageCompleteView.as_view(),
+        name="case-stage-complete",
+    ),
+    path("notifications/", cases.NotificationListView.as_view(), name="notification-list"),
     # public record (一公开): no account needed
     path("public/draws/<int:pk>/", PublicDrawView.as_view(), name="public-draw"),
     path("public/targeted-visits/<int:pk>/", PublicTargetedVisitView.as_view(), name="public-targeted-visit"),

@@ -13,19 +13,32 @@ from typing import Any
 
 import django_filters
 from django.db.models import Prefetch, QuerySet
+from django.http import HttpResponse
+from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import generics, serializers, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inspections.accounts.models import User
+from inspections.cases.errors import CaseNotHandedOver
 from inspections.cases.flags import after_photo_flags_explained
 from inspections.cases.models import (
     Case,
     CaseEvent,
+    CaseNotification,
     CaseQuerySet,
+    CaseStage,
     CaseStatus,
     ExtensionRequest,
     FollowUp,
@@ -33,7 +46,15 @@ from inspections.cases.models import (
 )
 from inspections.cases.selectors import case_list
 from inspections.cases.services.extensions import extension_request
+from inspections.cases.services.handover import case_receive, case_submit_measures
+from inspections.cases.services.handover_sheet import handover_sheet_filename, handover_sheet_pdf
+from inspections.cases.services.problem_list import (
+    case_stage_complete,
+    responsible_unit_code,
+    responsible_unit_name,
+)
 from inspections.cases.services.rectification import rectification_submit
+from inspections.cases.services.review import is_handed_over
 from inspections.cases.services.status import case_start_rectifying
 from inspections.cases.services.visits import follow_up_record_result
 from inspections.checklist.models import Severity
@@ -72,6 +93,7 @@ class CaseListOutput(serializers.ModelSerializer[Case]):
             "is_relapse",
             "is_false_rectification",
             "closed_at",
+            "received_at",
         ]
 
     def get_overdue(self, case: Case) -> bool:
@@ -129,13 +151,86 @@ class CaseFindingOutput(serializers.Serializer):
     photo_uuids = serializers.ListField(child=serializers.UUIDField())
 
 
+class ResponsibleUnitOutput(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=["division", "village"],
+        help_text="A division over the village (its township), or the village.",
+    )
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ResponsiblePersonOutput(serializers.Serializer):
+    name = serializers.CharField()
+    post = serializers.CharField()
+    account = serializers.IntegerField(
+        allow_null=True, help_text="The person's account id, if they have one."
+    )
+
+
+class CaseStageOutput(serializers.ModelSerializer[CaseStage]):
+    overdue = serializers.SerializerMethodField(
+        help_text="Past its due date and not done while the rectification is owed."
+    )
+
+    class Meta:
+        model = CaseStage
+        fields = ["seq", "description", "due_date", "completed_at", "completion_note", "overdue"]
+
+    def get_overdue(self, stage: CaseStage) -> bool:
+        return stage.is_overdue(self.context["today"], case_status=self.context["case_status"])
+
+
 class CaseDetailOutput(CaseListOutput):
     finding = CaseFindingOutput()
     timeline = CaseEventOutput(many=True, source="events")
     rectifications = RectificationOutput(many=True)
+    responsible_unit = serializers.SerializerMethodField()
+    responsible_department = serializers.CharField(
+        source="responsible_department.name", allow_null=True, default=None
+    )
+    responsible_person = serializers.SerializerMethodField()
+    stages = serializers.SerializerMethodField()
+    handover_sheet = serializers.SerializerMethodField(help_text="Where to download the 交办单 (PDF).")
 
     class Meta(CaseListOutput.Meta):
-        fields = [*CaseListOutput.Meta.fields, "finding", "rectifications", "timeline"]
+        fields = [
+            *CaseListOutput.Meta.fields,
+            "finding",
+            "responsible_unit",
+            "responsible_department",
+            "responsible_person",
+            "measures",
+            "measures_submitted_at",
+            "stages",
+            "handover_sheet",
+            "rectifications",
+            "timeline",
+        ]
+
+    @extend_schema_field(ResponsibleUnitOutput)
+    def get_responsible_unit(self, case: Case) -> dict[str, str]:
+        kind = "division" if case.responsible_division_id is not None else "village"
+        return {"kind": kind, "code": responsible_unit_code(case), "name": responsible_unit_name(case)}
+
+    @extend_schema_field(ResponsiblePersonOutput)
+    def get_responsible_person(self, case: Case) -> dict[str, Any]:
+        return {
+            "name": case.responsible_person_name,
+            "post": case.responsible_person_post,
+            "account": case.responsible_person_id,
+        }
+
+    @extend_schema_field(CaseStageOutput(many=True))
+    def get_stages(self, case: Case) -> Any:
+        context = {**self.context, "case_status": case.status}
+        return CaseStageOutput(case.stages.all(), many=True, context=context).data
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_handover_sheet(self, case: Case) -> str | None:
+        if not is_handed_over(case):
+            return None
+        return reverse("case-handover-sheet", kwargs={"pk": case.pk})
 
 
 class FollowUpResultOutput(serializers.ModelSerializer[FollowUp]):
@@ -261,8 +356,16 @@ class CaseDetailView(CaseContextMixin, generics.RetrieveAPIView[Case]):
             return Case.objects.none()
         return (
             case_list(user=_caller(self.request))
-            .select_related("category", "village", "finding")
+            .select_related(
+                "category",
+                "village",
+                "finding",
+                "responsible_division",
+                "responsible_village",
+                "responsible_department",
+            )
             .prefetch_related(
+                Prefetch("stages", queryset=CaseStage.objects.order_by("seq")),
                 Prefetch("events", queryset=CaseEvent.objects.select_related("actor").order_by("seq")),
                 Prefetch(
                     "rectifications", queryset=Rectification.objects.select_related("case").order_by("id")
@@ -444,3 +547,169 @@ class VerificationView(VisitResultView):
 )
 class LookBackView(VisitResultView):
     kind = FollowUp.Kind.LOOK_BACK
+
+
+# --- 交办: the sheet, the receipt (签收), the measures (整改措施), the stages, the notices -----------
+
+
+class ReceiptInput(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class MeasuresInput(serializers.Serializer):
+    measures = serializers.CharField(
+        max_length=10000, help_text="The responsible party's rectification plan."
+    )
+
+
+class StageCompleteInput(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class PdfRenderer(JSONRenderer):
+    """Lets a client ask for ``Accept: application/pdf``; a refusal is still its problem document."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+
+
+class HandoverSheetView(APIView):
+    """The 交办单 of a handed-over problem as a one-page PDF, to whoever may see the problem.
+
+    409 ``case_not_handed_over`` while the problem awaits review (or was voided or merged).
+    """
+
+    problem_statuses = ["409"]
+    renderer_classes = [JSONRenderer, PdfRenderer]
+
+    @extend_schema(
+        responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY)},
+        parameters=[OpenApiParameter("format", exclude=True)],  # the Accept header chooses
+        tags=["cases"],
+        operation_id="cases_handover_sheet_retrieve",
+    )
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        case = _visible_case(request, pk)
+        if not is_handed_over(case):
+            raise CaseNotHandedOver()
+        response = HttpResponse(
+            handover_sheet_pdf(case=case, now=timezone.now()), content_type="application/pdf"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{handover_sheet_filename(case)}"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class CaseReceiptView(APIView):
+    """The responsible party acknowledges receipt (签收) of a handed-over problem, once.
+
+    201 the first time, 200 with the same problem on a replay (nothing is
+    written again). 403 ``permission_denied`` to anyone but the responsible
+    party, 409 ``case_not_handed_over`` before 交办.
+    """
+
+    problem_statuses = ["409"]
+
+    @extend_schema(
+        request=ReceiptInput,
+        responses={201: CaseDetailOutput, 200: CaseDetailOutput},
+        tags=["cases"],
+        operation_id="cases_receipt_create",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        case = _visible_case(request, pk)
+        data = ReceiptInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        _case, created = case_receive(case=case, actor=_caller(request), note=data.validated_data["note"])
+        return _detail(request, pk, status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class CaseMeasuresView(APIView):
+    """The responsible party submits, or revises, its rectification measures (整改措施).
+
+    After 签收 (409 ``case_not_received``), while the rectification is owed
+    (409 ``measures_not_allowed``); the same text again writes nothing.
+    """
+
+    problem_statuses = ["409"]
+
+    @extend_schema(
+        request=MeasuresInput,
+        responses=CaseDetailOutput,
+        tags=["cases"],
+        operation_id="cases_measures_create",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        case = _visible_case(request, pk)
+        data = MeasuresInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        case_submit_measures(case=case, actor=_caller(request), measures=data.validated_data["measures"])
+        return _detail(request, pk)
+
+
+class CaseStageCompleteView(APIView):
+    """The responsible party reports a stage of a long-term problem done; a replay changes nothing.
+
+    409 ``stage_not_allowed`` unless the rectification is owed.
+    """
+
+    problem_statuses = ["409"]
+
+    @extend_schema(
+        request=StageCompleteInput,
+        responses=CaseDetailOutput,
+        tags=["cases"],
+        operation_id="cases_stages_complete_create",
+    )
+    def post(self, request: Request, pk: int, seq: int) -> Response:
+        case = _visible_case(request, pk)
+        generics.get_object_or_404(CaseStage.objects.filter(case=case), seq=seq)
+        data = StageCompleteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        case_stage_complete(case=case, seq=seq, actor=_caller(request), note=data.validated_data["note"])
+        return _detail(request, pk)
+
+
+class NotificationCaseOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    deadline = serializers.DateField()
+    village = CodeNameOutput()
+    category = CodeNameOutput()
+
+
+class NotificationOutput(serializers.ModelSerializer[CaseNotification]):
+    case = NotificationCaseOutput()
+
+    class Meta:
+        model = CaseNotification
+        fields = ["id", "kind", "level", "case", "created_at", "emailed_at", "read_at"]
+
+
+class NotificationFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=CaseNotification.Kind.choices)
+
+    class Meta:
+        model = CaseNotification
+        fields = ["kind"]
+
+
+@extend_schema_view(get=extend_schema(tags=["cases"]))
+class NotificationListView(generics.ListAPIView[CaseNotification]):
+    """The caller's own notices, newest first: problems handed over (交办) to their unit, escalations.
+
+    Only notices of problems the caller may still see.
+    """
+
+    serializer_class = NotificationOutput
+    filterset_class = NotificationFilter
+
+    def get_queryset(self) -> QuerySet[CaseNotification]:
+        if getattr(self, "swagger_fake_view", False):
+            return CaseNotification.objects.none()
+        caller = _caller(self.request)
+        return (
+            CaseNotification.objects.filter(recipient=caller, case__in=case_list(user=caller).values("pk"))
+            .select_related("case__village", "case__category")
+            .order_by("-created_at", "-id")
+        )

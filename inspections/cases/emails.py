@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
@@ -88,3 +90,29 @@ def bulletin_email(*, bulletin: Bulletin, recipient: User) -> EmailMultiAlternat
             "admin_path": reverse("admin:inspections_bulletin_change", args=[bulletin.pk]),
         },
     )
+
+
+def handover_email(
+    *, notification: CaseNotification, sheet: Callable[[], bytes]
+) -> EmailMultiAlternatives | None:
+    """The email handing a problem to one account of its responsible unit (交办), the 交办单 attached.
+
+    ``None`` when the account has no address: the notice stays in ``GET notifications/``.
+    ``sheet`` draws the PDF, only when there is someone to send it to.
+    """
+    if not notification.recipient.email:
+        return None
+    case = notification.case
+    site = settings.QINGSHAN_SITE_URL
+    message = build_email(
+        template="inspections/email/case_handed_over",
+        to=notification.recipient.email,
+        language=notification.recipient.language,
+        context={
+            "case": case,
+            "api_url": f"{site}{reverse('case-detail', kwargs={'pk': case.pk})}",
+            "sheet_url": f"{site}{reverse('case-handover-sheet', kwargs={'pk': case.pk})}",
+        },
+    )
+    message.attach(f"handover-{case.pk}.pdf", sheet(), "application/pdf")
+    return message

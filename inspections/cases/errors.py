@@ -150,3 +150,70 @@ class ReferralAlreadyDecided(DomainError):
     code = "referral_already_decided"
     status = 409
     default_detail = _("The outcome of this referral was already recorded.")
+
+
+class CaseNotHandedOver(DomainError):
+    """签收, a 交办单 or a 问题清单 change of a problem still under review (or voided, merged)."""
+
+    code = "case_not_handed_over"
+    status = 409
+    default_detail = _("This problem has not been handed over (交办).")
+
+
+class CaseNotReceived(DomainError):
+    code = "case_not_received"
+    status = 409
+    default_detail = _("The responsible party acknowledges receipt (签收) before submitting its measures.")
+
+
+class MeasuresNotAllowed(DomainError):
+    code = "measures_not_allowed"
+    status = 409
+    default_detail = _("Rectification measures can be submitted only while the rectification is owed.")
+
+
+class DeadlineReasonRequired(DomainError):
+    code = "deadline_reason_required"
+    status = 422
+    default_detail = _("Changing the time limit (整改时限) needs a written reason.")
+
+
+class DeadlineChangeNotAllowed(DomainError):
+    code = "deadline_change_not_allowed"
+    status = 409
+    default_detail = _("The time limit or the stages change only while the rectification is owed.")
+
+
+class DeadlineInvalid(DomainError):
+    code = "deadline_invalid"
+    status = 422
+    default_detail = _("The new time limit must be another day, not before today, and not before a stage.")
+
+
+class StageAfterDeadline(DomainError):
+    code = "stage_after_deadline"
+    status = 422
+    default_detail = _("A stage falls due by the problem's time limit: move the time limit first.")
+
+
+class StageNotAllowed(DomainError):
+    code = "stage_not_allowed"
+    status = 409
+    default_detail = _("A stage can be reported done only while the rectification is owed.")
+
+
+class ResponsibleUnitInvalid(DomainError):
+    """The 责任单位 is one division over the problem's village, or that village: one of the two."""
+
+    code = "responsible_unit_invalid"
+    status = 422
+    default_detail = _(
+        "The responsible unit is a division over the problem's village, or the village itself: "
+        "one of the two."
+    )
+
+
+class ResponsibleAccountInvalid(DomainError):
+    code = "responsible_account_invalid"
+    status = 422
+    default_detail = _("The responsible person's account must be a responsible party covering the village.")

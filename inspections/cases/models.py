@@ -225,6 +225,55 @@ class Case(models.Model):
         related_name="duplicates",
     )
     review_note = models.TextField(_("review note"), blank=True)
+    # The 问题清单: who rectifies (责任单位, 责任人), their plan (整改措施) and their receipt (签收).
+    # The unit is the township (a division over the village) or the village itself: one of the two.
+    responsible_division = models.ForeignKey(
+        Division,
+        verbose_name=_("responsible unit: division"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The township (or another division over the village) that rectifies."),
+    )
+    responsible_village = models.ForeignKey(
+        Village,
+        verbose_name=_("responsible unit: village"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Set instead of the division when the village itself rectifies."),
+    )
+    responsible_department = models.ForeignKey(
+        "Department",
+        verbose_name=_("responsible department"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    responsible_person_name = models.CharField(_("responsible person"), max_length=100, blank=True)
+    responsible_person_post = models.CharField(_("responsible person's post"), max_length=100, blank=True)
+    responsible_person = models.ForeignKey(
+        User,
+        verbose_name=_("responsible person's account"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    measures = models.TextField(_("rectification measures (整改措施)"), blank=True)
+    measures_submitted_at = models.DateTimeField(_("measures submitted at"), null=True, blank=True)
+    received_at = models.DateTimeField(_("receipt acknowledged at (签收)"), null=True, blank=True)
+    received_by = models.ForeignKey(
+        User,
+        verbose_name=_("receipt acknowledged by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
     escalation_due_on = models.DateField(
@@ -253,6 +302,10 @@ class Case(models.Model):
                     Q(status=CaseStatus.CLOSED, closed_at__isnull=False) | ~Q(status=CaseStatus.CLOSED)
                 ),
                 name="case_closed_has_closed_at",
+            ),
+            models.CheckConstraint(
+                condition=Q(responsible_division__isnull=True) | Q(responsible_village__isnull=True),
+                name="case_one_responsible_unit",
             ),
         ]
 
@@ -292,6 +345,12 @@ class CaseEvent(models.Model):
         SUMMONS_REPORTED = "summons_reported", _("summons follow-up report received")
         REFERRED = "referred", _("referred for accountability (问责)")
         REFERRAL_DECIDED = "referral_decided", _("accountability referral outcome")
+        RESPONSIBILITY = "responsibility", _("responsible unit set (责任单位)")
+        RECEIVED = "received", _("receipt acknowledged (签收)")
+        MEASURES = "measures", _("rectification measures submitted (整改措施)")
+        DEADLINE_CHANGED = "deadline_changed", _("time limit changed (整改时限)")
+        STAGE_ADDED = "stage_added", _("stage added")
+        STAGE_COMPLETED = "stage_completed", _("stage completed")
 
     case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="events")
     seq = models.PositiveIntegerField(_("sequence"))
@@ -600,6 +659,7 @@ class CaseNotification(models.Model):
 
     class Kind(models.TextChoices):
         ESCALATED = "escalated", _("case escalated")
+        HANDED_OVER = "handed_over", _("problem handed over (交办)")
 
     recipient = models.ForeignKey(
         User, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="case_notifications"
@@ -820,3 +880,62 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject_division} → {self.referred_to}"
+
+
+class Department(models.Model):
+    """A department that may share a problem's responsibility (农业农村, 生态环境…): an editable list."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CaseStage(models.Model):
+    """One stage of a long-term problem (a pond waiting for a sewer network), with its own due date.
+
+    Stages are set by the assigning level and never fall after the problem's
+    deadline (the last stage is due by then); the responsible party reports
+    each done. A stage past its due date and not done is overdue while the
+    problem still owes its rectification: it is shown, the problem's own
+    overdue state and escalation still follow the problem's deadline.
+    """
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="stages")
+    seq = models.PositiveSmallIntegerField(_("stage"))
+    description = models.TextField(_("description"))
+    due_date = models.DateField(_("due date"))
+    created_by = models.ForeignKey(User, verbose_name=_("set by"), on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("set at"))
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    completed_by = models.ForeignKey(
+        User,
+        verbose_name=_("completed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    completion_note = models.TextField(_("completion note"), blank=True)
+
+    class Meta:
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
+        ordering = ["case", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "seq"], name="case_stage_seq_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} · {self.seq}"
+
+    def is_overdue(self, today: dt.date, *, case_status: str) -> bool:
+        """Past its due date, not done, while the problem still owes its rectification."""
+        return self.completed_at is None and case_status in RECTIFICATION_DUE and self.due_date < today

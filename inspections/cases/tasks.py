@@ -17,6 +17,7 @@ from inspections.cases.exports import ledger_export_build, ledger_exports_purge
 from inspections.cases.history import case_history_anchor_write
 from inspections.cases.services.escalation import case_notifications_email, cases_escalate_overdue
 from inspections.cases.services.follow_ups import cases_schedule_look_backs
+from inspections.cases.services.handover import case_handover_emails
 from inspections.cases.services.ladder import bulletins_compile, cases_climb_ladder, ladder_mails_deliver
 from inspections.common.china_time import local_date
 from inspections.common.mail import MailTransientError
@@ -33,6 +34,19 @@ def send_case_notifications(self: Any, notification_ids: list[int]) -> int:
     """After an escalation commits: email each of its notifications once; retry transient SMTP errors."""
     try:
         return case_notifications_email(ids=notification_ids)
+    except MailTransientError as exc:
+        raise self.retry(
+            exc=exc,
+            countdown=settings.QINGSHAN_MAIL_RETRY_SECONDS * 2**self.request.retries,
+            max_retries=settings.QINGSHAN_MAIL_MAX_ATTEMPTS,
+        ) from exc
+
+
+@shared_task(bind=True, name="inspections.cases.send_handover_notifications", time_limit=300, acks_late=True)
+def send_handover_notifications(self: Any, notification_ids: list[int]) -> int:
+    """After a 交办 commits: email each account of the responsible unit once; retry transient SMTP errors."""
+    try:
+        return case_handover_emails(ids=notification_ids)
     except MailTransientError as exc:
         raise self.retry(
             exc=exc,

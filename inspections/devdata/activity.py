@@ -270,6 +270,9 @@ def activity_generate(
             finding_rows(),
         )
 
+        # Each problem is handed to its village's township (the default responsible unit).
+        townships = dict(Village.objects.filter(code__startswith=prefix).values_list("pk", "township_id"))
+
         def case_rows() -> Iterator[Sequence[Any]]:
             today = local_date(now)
             for finding_id, case_id, inspection_id, village, opened, category_id, days_given in plan:
@@ -307,6 +310,10 @@ def activity_generate(
                     "",
                     adapt_dt(opened),  # handed over (交办) on submission
                     False,
+                    townships.get(village),
+                    "",
+                    "",
+                    "",
                 )
 
         made = write_rows(
@@ -335,6 +342,10 @@ def activity_generate(
                 "review_note",
                 "handed_over_at",
                 "is_false_rectification",
+                "responsible_division_id",
+                "responsible_person_name",
+                "responsible_person_post",
+                "measures",
             ],
             case_rows(),
         )

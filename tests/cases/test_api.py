@@ -144,7 +144,7 @@ def test_the_list_and_detail_cost_the_same_queries_whatever_the_events_and_photo
     detail_large = count_queries(client, f"{URL}{large.pk}/")
 
     assert list_small == list_large == 5
-    assert detail_small == detail_large == 6
+    assert detail_small == detail_large == 7
     assert large.events.count() == 7  # opened + six rectifications
     assert large.rectifications.count() == 6
 

@@ -138,6 +138,11 @@ PARAMETER_MODELS: dict[tuple[str, str], type[models.Model]] = {
     ("case-verification", "pk"): apps.get_model("inspections", "Case"),
     ("case-look-back", "pk"): apps.get_model("inspections", "Case"),
     ("case-extension", "pk"): apps.get_model("inspections", "Case"),
+    ("case-handover-sheet", "pk"): apps.get_model("inspections", "Case"),
+    ("case-receipt", "pk"): apps.get_model("inspections", "Case"),
+    ("case-measures", "pk"): apps.get_model("inspections", "Case"),
+    ("case-stage-complete", "pk"): apps.get_model("inspections", "Case"),
+    ("case-stage-complete", "seq"): apps.get_model("inspections", "CaseStage"),
     ("public-draw", "pk"): Draw,
     ("public-targeted-visit", "pk"): TargetedVisit,
     ("targeted-visit-detail", "pk"): TargetedVisit,
@@ -174,6 +179,7 @@ URL_KEYS: dict[type[models.Model], str] = {
     PublicImage: "uuid",
     Finding: "client_uuid",
     apps.get_model("inspections", "LedgerExport"): "uuid",
+    apps.get_model("inspections", "CaseStage"): "seq",  # a stage is named by its number within its problem
 }
 # At most this many rows of the hidden visit per model (the first ones are enough to vary ids).
 HIDDEN_PER_MODEL = 3

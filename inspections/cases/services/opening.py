@@ -12,6 +12,8 @@ from inspections.cases.deadlines import deadline_count
 from inspections.cases.errors import InspectionNotSubmitted
 from inspections.cases.events import HEAD_FIELDS, case_event_append
 from inspections.cases.models import Case, CaseEvent, CaseStatus, ReviewPolicy
+from inspections.cases.services.handover import case_handover_notify
+from inspections.cases.services.problem_list import responsible_defaults
 from inspections.common.china_time import local_date
 from inspections.fieldwork.models import Finding, Inspection
 from inspections.workdays.calendar import WorkingCalendar
@@ -102,6 +104,7 @@ def cases_open_for_inspection(
             deadline_warning=counted.warning,
             deadline_from=start,
             escalation_due_on=counted.date + dt.timedelta(days=1),
+            **responsible_defaults(inspection.village),
         )
         case_event_append(
             case,
@@ -116,5 +119,7 @@ def cases_open_for_inspection(
             now=now,
         )
         case.save(update_fields=HEAD_FIELDS)
+        if hand_over:
+            case_handover_notify(case=case, now=now)
         opened.append(case)
     return opened

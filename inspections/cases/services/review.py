@@ -27,16 +27,20 @@ from inspections.cases.deadlines import deadline_fields
 from inspections.cases.errors import MergeTargetInvalid, ReviewReasonRequired
 from inspections.cases.events import HEAD_FIELDS, case_event_append, case_lock
 from inspections.cases.models import NOT_HANDED_OVER, Case, CaseAction, CaseEvent, CaseStatus
+from inspections.cases.services.handover import case_handover_notify
 from inspections.cases.services.status import case_set_status, case_status_check
 
 
 @transaction.atomic
 def case_confirm(*, case: Case, actor: User, note: str = "", now: dt.datetime | None = None) -> Case:
-    """Awaiting review → open: confirmed and handed over (交办), the deadline counted from today."""
+    """Awaiting review → open: confirmed and handed over (交办), the deadline counted from today.
+
+    The responsible unit is notified (:func:`~inspections.cases.services.handover.case_handover_notify`).
+    """
     now = now or timezone.now()
     locked = case_lock(case)
     case_status_check(case=locked, to_status=CaseStatus.OPEN, action=CaseAction.CONFIRM, actor=actor, now=now)
-    return case_set_status(
+    confirmed = case_set_status(
         case=locked,
         to_status=CaseStatus.OPEN,
         action=CaseAction.CONFIRM,
@@ -46,6 +50,8 @@ def case_confirm(*, case: Case, actor: User, note: str = "", now: dt.datetime | 
         changes={**deadline_fields(locked, now=now), "handed_over_at": now, "handed_over_by": actor},
         now=now,
     )
+    case_handover_notify(case=confirmed, now=now)
+    return confirmed
 
 
 @transaction.atomic
