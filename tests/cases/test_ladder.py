@@ -277,20 +277,23 @@ def test_a_holiday_year_entered_recounts_and_de_escalates_through_the_same_funct
     from inspections.workdays.models import HolidayDate, HolidayYear
 
     case = open_case(submitted_at=at(2026, 12, 31, 10), now=at(2026, 12, 31, 10), category_days=3)
-    assert case.deadline == dt.date(2027, 1, 5)
+    # 2027 is not announced yet: counted provisionally, with 元旦 off (1 January, a Friday).
+    assert case.deadline == dt.date(2027, 1, 6)
     force_status(case, "open", escalation_level=1)
-    ladder.cases_supervise(now=at(2027, 1, 6, 9))
+    ladder.cases_supervise(now=at(2027, 1, 7, 9))
+    # The notice, as entered, also gives Monday the 4th off: the deadline moves a day later.
     year = HolidayYear.objects.create(year=2027)
     HolidayDate.objects.create(calendar_year=year, date=dt.date(2027, 1, 1), name="元旦")
+    HolidayDate.objects.create(calendar_year=year, date=dt.date(2027, 1, 4), name="元旦")
 
-    assert cases_recount_deadlines(year=2027, actor=None, now=at(2027, 1, 6, 10)) == 1
+    assert cases_recount_deadlines(year=2027, actor=None, now=at(2027, 1, 7, 10)) == 1
 
     case.refresh_from_db()
-    assert (case.deadline, case.escalation_level) == (dt.date(2027, 1, 6), 0)
+    assert (case.deadline, case.escalation_level) == (dt.date(2027, 1, 7), 0)
     event = case.events.order_by("-seq").first()
     assert event is not None and event.kind == CaseEvent.Kind.DEADLINE
-    assert event.evidence["de_escalated"] == {"from": 1, "to": 0, "why": "holiday calendar entered"}
-    assert LadderStep.objects.get().withdrawn_reason == "holiday calendar entered"
+    assert event.evidence["de_escalated"] == {"from": 1, "to": 0, "why": "holiday notice entered"}
+    assert LadderStep.objects.get().withdrawn_reason == "holiday notice entered"
 
 
 # --- 通报 ----------------------------------------------------------------------------------------
