@@ -19,7 +19,7 @@ from inspections.common.china_time import local_date
 from inspections.complaints.models import Complaint
 from inspections.complaints.policies import PRIVATE_FIELDS, can_read_reporter
 from inspections.fieldwork.models import Inspection
-from villages.scoping import JurisdictionScopedAdmin
+from villages.scoping import DivisionFilter, JurisdictionScopedAdmin
 
 OPEN = (Inspection.Status.SCHEDULED, Inspection.Status.IN_PROGRESS)
 
@@ -62,7 +62,7 @@ class OverdueFilter(admin.SimpleListFilter):
 class ComplaintAdmin(JurisdictionScopedAdmin):
     scope_code_field = "village__code"
     list_display = ["ticket_number", "source", "received_at", "village", "reply_due", "replied_at"]
-    list_filter = ["source", OverdueFilter]
+    list_filter = ["source", OverdueFilter, DivisionFilter]
     list_select_related = ["village"]
     search_fields = ["ticket_number", "content"]
     autocomplete_fields = ["village"]
