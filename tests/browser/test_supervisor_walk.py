@@ -152,8 +152,8 @@ class Walk:
         return int(match.group(1))
 
 
-def walk_workbench(tab: Walk, *, area: str, area_name: str, other_area: str) -> None:
-    tab.login(tab.who_username)  # type: ignore[attr-defined]
+def walk_workbench(tab: Walk, *, username: str, area: str, area_name: str, other_area: str) -> None:
+    tab.login(username)
     text = tab.look("workbench")
     assert area_name in text
     assert tab.page.locator("svg.workbench-chart").count() == 2
@@ -203,9 +203,8 @@ def test_a_county_and_a_prefecture_supervisor_walk_the_admin(
         ("prefecture", "sup-huzhou", ANJI, "安吉县", DEQING),
     ):
         tab = Walk(browser, live_server.url, who, screenshots)
-        tab.who_username = username  # type: ignore[attr-defined]
         try:
-            walk_workbench(tab, area=area, area_name=area_name, other_area=other_area)
+            walk_workbench(tab, username=username, area=area, area_name=area_name, other_area=other_area)
             walk_problems(tab, made["problem"])
             walk_inspection(tab, made["inspection"])
             walk_public(tab)
