@@ -218,7 +218,7 @@ def workbench_build(*, user: User, now: dt.datetime | None = None) -> Workbench 
     )
     cases = (
         _scoped(case_list(user=user, now=now), prefix, "village__code")
-        .annotate(area=Substr("village__code", 1, length), on_time=on_time)
+        .annotate(area=Substr("village__code", 1, length))
         .values("area")
         .annotate(
             open=Count("id", filter=Q(status__in=OPEN_STATUSES)),
@@ -227,7 +227,8 @@ def workbench_build(*, user: User, now: dt.datetime | None = None) -> Workbench 
             due_soon=Count("id", filter=owing & Q(deadline__gte=today, deadline__lte=due_until)),
             awaiting_review=Count("id", filter=Q(status=CaseStatus.AWAITING_REVIEW)),
             due_this_year=Count("id", filter=_due_this_year(year_start, today)),
-            on_time_count=Count("id", filter=_due_this_year(year_start, today) & Q(on_time=True)),
+            # the rectifications are looked up only for the problems due this year
+            on_time_count=Count("id", filter=_due_this_year(year_start, today) & Q(on_time)),
             closed_or_relapsed=Count("id", filter=Q(status=CaseStatus.CLOSED) | Q(is_relapse=True)),
             relapsed=Count("id", filter=Q(is_relapse=True)),
         )
