@@ -277,3 +277,18 @@ def test_the_figures_never_count_a_visit_still_to_come() -> None:
     inspection(village=f"{TIANHUANGPING}200", window_start=timezone.now() + dt.timedelta(days=1))
     inspection(village=f"{DIXI}200", status=Inspection.Status.IN_PROGRESS)
     assert _page(reader) == before
+
+
+def test_a_superuser_sees_the_country_by_province_and_its_links_hold() -> None:
+    anji_world()
+    admin = user(is_superuser=True, is_staff=True)
+    page = _page(admin)
+    assert 'data-area="33"' in page
+    client = Client()
+    client.force_login(admin)
+    total = re.search(r'<tr class="total" data-area="total">(?P<body>.*?)</tr>', page, re.S)
+    assert total is not None
+    first = LINK.search(total["body"])
+    assert first is not None and "division=" not in first["href"]
+    response = client.get(html.unescape(first["href"]))
+    assert response.context["cl"].result_count == int(first["count"]) == 5
