@@ -44,7 +44,7 @@ class Cell:
     """One figure as shown: its text (already safe) and the list it links to."""
 
     html: SafeString
-    numeric: bool = True
+    label: str = ""
 
 
 def _url(name: str, **params: str) -> str:
@@ -150,18 +150,20 @@ def _cells(bench: Workbench, figures: AreaFigures) -> list[Cell]:
         figures.relapsed,
         figures.closed_or_relapsed,
     )
-    return [
-        Cell(_link(figures.open, links.open())),
-        Cell(_link(figures.overdue, links.overdue())),
-        Cell(_link(figures.escalated, links.escalated())),
-        Cell(_link(figures.due_soon, links.due_soon())),
-        Cell(_link(figures.awaiting_review, links.awaiting_review())),
-        Cell(_link(figures.flagged_inspections, links.flagged())),
-        Cell(coverage),
-        Cell(on_time),
-        Cell(relapse),
-        Cell(_link(figures.complaints_awaiting, links.complaints())),
+    shown = [
+        _link(figures.open, links.open()),
+        _link(figures.overdue, links.overdue()),
+        _link(figures.escalated, links.escalated()),
+        _link(figures.due_soon, links.due_soon()),
+        _link(figures.awaiting_review, links.awaiting_review()),
+        _link(figures.flagged_inspections, links.flagged()),
+        coverage,
+        on_time,
+        relapse,
+        _link(figures.complaints_awaiting, links.complaints()),
     ]
+    # Each cell knows its column's name: on a phone the table is shown as one card per area.
+    return [Cell(html, str(name)) for html, (name, _help) in zip(shown, COLUMNS, strict=True)]
 
 
 COLUMNS = [

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-WIDTH = 640
-LABEL_WIDTH = 150
-VALUE_WIDTH = 140
-ROW_HEIGHT = 22
-BAR_HEIGHT = 14
+WIDTH = 520
+LABEL_WIDTH = 110
+VALUE_WIDTH = 130
+ROW_HEIGHT = 24
+BAR_HEIGHT = 16
+FONT_SIZE = 14
 COLOURS = {"primary": "#417690", "alert": "#ba2121", "muted": "#c9d9e3"}
 
 
@@ -44,9 +45,10 @@ def bar_chart(*, title: str, bars: list[Bar], scale: float | None = None, legend
         whole = span * bar.value / biggest if biggest else 0.0
         part = span * min(bar.part, bar.value) / biggest if biggest else 0.0
         label = format_html(
-            '<text x="{}" y="{}" text-anchor="end" font-size="12">{}</text>',
+            '<text x="{}" y="{}" text-anchor="end" font-size="{}">{}</text>',
             LABEL_WIDTH - 6,
-            y + BAR_HEIGHT - 2,
+            y + BAR_HEIGHT - 3,
+            FONT_SIZE,
             bar.label,
         )
         if bar.href:
@@ -55,7 +57,7 @@ def bar_chart(*, title: str, bars: list[Bar], scale: float | None = None, legend
             format_html(
                 '{}<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/>'
                 '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/>'
-                '<text x="{}" y="{}" font-size="12">{}</text>',
+                '<text x="{}" y="{}" font-size="{}">{}</text>',
                 label,
                 LABEL_WIDTH,
                 y,
@@ -68,12 +70,15 @@ def bar_chart(*, title: str, bars: list[Bar], scale: float | None = None, legend
                 BAR_HEIGHT,
                 COLOURS["alert"],
                 LABEL_WIDTH + whole + 6,
-                y + BAR_HEIGHT - 2,
+                y + BAR_HEIGHT - 3,
+                FONT_SIZE,
                 bar.text,
             )
         )
     legend_svg = (
-        format_html('<text x="{}" y="14" font-size="12" fill="#555">{}</text>', LABEL_WIDTH, legend)
+        format_html(
+            '<text x="{}" y="16" font-size="{}" fill="#555">{}</text>', LABEL_WIDTH, FONT_SIZE, legend
+        )
         if legend
         else ""
     )
