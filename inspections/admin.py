@@ -8,4 +8,5 @@ from inspections.digests import admin as digests_admin  # noqa: F401
 from inspections.fieldwork import admin as fieldwork_admin  # noqa: F401
 from inspections.publication import admin as publication_admin  # noqa: F401
 from inspections.sampling import admin as sampling_admin  # noqa: F401
+from inspections.workbench import admin as workbench_admin  # noqa: F401
 from inspections.workdays import admin as workdays_admin  # noqa: F401

@@ -9,12 +9,14 @@ first (the change and delete pages already do), whichever app registers it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 
@@ -35,6 +37,20 @@ class QingshanAdminSite(admin.AdminSite):
     index_title = _("Inspection administration")
     # 查看站点 leads to the published results, the one page the public sees.
     site_url = "/public/"
+
+    # The first page's own content, set by the concern that draws it (the workbench):
+    # a template that extends the index, and the context it reads. Common knows no concern.
+    first_page: Callable[[HttpRequest], dict[str, Any]] | None = None
+
+    def first_page_set(self, *, template: str, context: Callable[[HttpRequest], dict[str, Any]]) -> None:
+        """Draw the index (the first page after login) with ``template``, fed by ``context(request)``."""
+        self.index_template = template
+        self.first_page = context
+
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
+        if self.first_page is not None:
+            extra_context = {**self.first_page(request), **(extra_context or {})}
+        return super().index(request, extra_context)
 
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
         admin_class = admin_class or admin.ModelAdmin

@@ -28,7 +28,7 @@ from inspections.complaints.policies import PRIVATE_FIELDS, can_order_check, can
 from inspections.complaints.selectors import complaints_within
 from inspections.complaints.services import complaint_order_check
 from inspections.fieldwork.models import Inspection
-from villages.scoping import JurisdictionScopedAdmin, request_prefix
+from villages.scoping import DivisionFilter, JurisdictionScopedAdmin, request_prefix
 
 OPEN = (Inspection.Status.SCHEDULED, Inspection.Status.IN_PROGRESS)
 
@@ -96,7 +96,7 @@ class ComplaintAdmin(JurisdictionScopedAdmin):
         "replied_at",
         "reply_overdue",
     ]
-    list_filter = ["source", OverdueFilter]
+    list_filter = ["source", OverdueFilter, DivisionFilter]
     list_select_related = ["village"]
     search_fields = ["ticket_number", "content"]
     autocomplete_fields = ["village"]

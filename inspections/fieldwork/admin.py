@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -37,7 +37,7 @@ from inspections.common.admin import ReadOnlyAdminMixin, ReadOnlyInline, message
 from inspections.common.errors import DomainError
 from inspections.evidence import services as evidence
 from inspections.evidence.errors import StorageUnavailable
-from inspections.evidence.flags import photo_flags_for_reader, photos_with_flags_shown
+from inspections.evidence.flags import has_own_flag, photo_flags_for_reader, photos_with_flags_shown
 from inspections.evidence.models import Photo
 from inspections.evidence.policies import may_see_file, originals_visible
 from inspections.evidence.recovery import photos_stuck
@@ -47,6 +47,7 @@ from inspections.fieldwork import services as fieldwork
 from inspections.fieldwork.models import CheckIn, Finding, Inspection
 from inspections.fieldwork.selectors import inspection_list
 from inspections.sampling.services import embargo_reads_record
+from villages.scoping import DivisionFilter
 
 
 def _reviewer(request: HttpRequest) -> bool:
@@ -217,10 +218,35 @@ class PhotoInline(ReviewInline):
         return format_html('<a href="{}">{}</a>', url, _("download"))
 
 
+class FlagsAwaitingReviewFilter(admin.SimpleListFilter):
+    """Inspections with a photo whose evidence flags, as the reader is shown them, await review."""
+
+    title = _("evidence flags")
+    parameter_name = "flags"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("awaiting", _("awaiting review"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Inspection]) -> QuerySet[Inspection]:
+        if self.value() != "awaiting":
+            return queryset
+        assert isinstance(request.user, User)
+        unreviewed = Photo.objects.filter(
+            inspection__in=queryset, status=Photo.Status.READY, flags_reviewed_at__isnull=True
+        ).exclude(flags=[])
+        # A photo whose only flags name other photos counts when the reader is shown one of them.
+        naming = photos_with_flags_shown(
+            unreviewed.exclude(has_own_flag()).only("pk", "flags"),
+            visible=visible_photos(user=request.user, visible_cases=case_list(user=request.user)),
+        )
+        flagged = unreviewed.filter(has_own_flag() | Q(pk__in=naming))
+        return queryset.filter(pk__in=flagged.values("inspection_id"))
+
+
 @admin.register(Inspection)
 class InspectionReviewAdmin(ReviewAdmin):
     list_display = ["id", "village", "mode", "window_start", "window_end", "status", "submitted_at"]
-    list_filter = ["status", "mode"]
+    list_filter = ["status", "mode", DivisionFilter, FlagsAwaitingReviewFilter]
     list_select_related = ["village"]
     search_fields = ["village__name", "village__code"]
     readonly_fields = ("mode", "village", "window_start", "window_end", "status", "summary", "submitted_at")
