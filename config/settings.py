@@ -455,6 +455,9 @@ QINGSHAN_AUTO_HAND_OVER = env.bool("QINGSHAN_AUTO_HAND_OVER", default=False)
 QINGSHAN_RESPONSIBLE_UNIT_DEFAULT = env.str("QINGSHAN_RESPONSIBLE_UNIT_DEFAULT", default="township")
 # 销号 after a verification visit needs a team of at least this many inspectors.
 QINGSHAN_CLOSURE_MIN_INSPECTORS = env.int("QINGSHAN_CLOSURE_MIN_INSPECTORS", default=2)
+# The 公示 of a 销号: working days the closure is shown on the public pages
+# (/public/<lang>/closures/) before it is final; 0 (the default) closes at once.
+QINGSHAN_CLOSURE_PUBLICITY_WORKING_DAYS = env.int("QINGSHAN_CLOSURE_PUBLICITY_WORKING_DAYS", default=0)
 QINGSHAN_VERIFICATION_WORKING_DAYS = env.int("QINGSHAN_VERIFICATION_WORKING_DAYS", default=10)
 # Verification and look-back teams: at least two inspectors, never the rectifier.
 QINGSHAN_FOLLOW_UP_TEAM_SIZE = env.int("QINGSHAN_FOLLOW_UP_TEAM_SIZE", default=2)

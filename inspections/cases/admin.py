@@ -17,7 +17,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
@@ -44,6 +44,7 @@ from inspections.cases.models import (
     CaseEvent,
     CaseNotification,
     CaseStage,
+    CaseStatus,
     DeadlineRule,
     Department,
     ExtensionRequest,
@@ -194,6 +195,25 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
+class PublicityFilter(admin.SimpleListFilter):
+    """Closures (销号) still under their 公示, and those final."""
+
+    title = _("closure notice (公示)")
+    parameter_name = "publicity"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("current", _("under public notice")), ("final", _("closure final"))]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> QuerySet[Any]:
+        today = local_date(timezone.now())
+        closed = queryset.filter(status=CaseStatus.CLOSED)
+        if self.value() == "current":
+            return closed.filter(publicity_until__gte=today)
+        if self.value() == "final":
+            return closed.filter(Q(publicity_until__isnull=True) | Q(publicity_until__lt=today))
+        return queryset
+
+
 class DivisionPrefixFilter(admin.SimpleListFilter):
     """The counties (and townships) of the caller's jurisdiction, as code prefixes."""
 
@@ -271,6 +291,7 @@ class CaseAdmin(JurisdictionScopedAdmin):
         "severity",
         "is_relapse",
         "is_false_rectification",
+        PublicityFilter,
         DivisionPrefixFilter,
     ]
     list_select_related = ["village", "category"]
@@ -291,6 +312,7 @@ class CaseAdmin(JurisdictionScopedAdmin):
         "is_relapse",
         "is_false_rectification",
         "closed_at",
+        "publicity_until",
         "organising_division",
         "handed_over_at",
         "handed_over_by",

@@ -194,6 +194,13 @@ class Case(models.Model):
         help_text=_("A visit found the reported rectification was never really done; not a relapse."),
     )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # The 公示 of a 销号: its last day (China), when QINGSHAN_CLOSURE_PUBLICITY_WORKING_DAYS is set.
+    publicity_until = models.DateField(
+        _("closure publicised until (公示)"),
+        null=True,
+        blank=True,
+        help_text=_("The closure is final after this day unless an objection reopens the problem."),
+    )
     organising_division = models.ForeignKey(
         Division,
         verbose_name=_("organising level"),

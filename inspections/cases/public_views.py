@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils import translation
+from django.utils import timezone, translation
 from django.views.decorators.http import require_GET
 
 from inspections.cases.ladder_documents import (
@@ -19,10 +19,12 @@ from inspections.cases.ladder_documents import (
     bulletin_title,
     bulletin_totals,
 )
-from inspections.cases.selectors import public_bulletins
+from inspections.cases.selectors import closures_in_publicity, public_bulletins
+from inspections.common.china_time import local_date
 
 LANGS = ("zh-hans", "en")
 PAGE = 50
+PAGE_CLOSURES = 500
 
 
 def _language(lang: str) -> str:
@@ -76,3 +78,22 @@ def bulletin_pdf_view(request: HttpRequest, lang: str, pk: int) -> HttpResponse:
     )
     response["Content-Language"] = lang
     return response
+
+
+@require_GET
+def closures_index(request: HttpRequest, lang: str) -> HttpResponse:
+    """The 销号 under 公示: anyone who knows the problem was not put right may object before the day."""
+    with translation.override(_language(lang)):
+        today = local_date(timezone.now())
+        rows = [
+            {
+                "county": case.village.township.parent.name if case.village.township.parent else "",
+                "township": case.village.township.name,
+                "village": case.village.name,
+                "category": str(case.category),
+                "closed_on": local_date(case.closed_at) if case.closed_at else None,
+                "until": case.publicity_until,
+            }
+            for case in closures_in_publicity(today=today)[:PAGE_CLOSURES]
+        ]
+        return _page(request, lang, "inspections/public/closures.html", {"closures": rows})

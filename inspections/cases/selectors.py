@@ -5,13 +5,14 @@ Every API view starts here, so visibility has one owner.
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from inspections.accounts.models import Role, User
-from inspections.cases.models import NOT_HANDED_OVER, Bulletin, Case, CaseQuerySet, FollowUp
+from inspections.cases.models import NOT_HANDED_OVER, Bulletin, Case, CaseQuerySet, CaseStatus, FollowUp
 from inspections.fieldwork.models import Inspection
 
 
@@ -65,4 +66,17 @@ def public_bulletins() -> QuerySet[Bulletin]:
         Bulletin.objects.filter(is_public=True)
         .select_related("division")
         .order_by("-month", "division__code")
+    )
+
+
+def closures_in_publicity(*, today: dt.date) -> QuerySet[Case]:
+    """The 销号 still in their 公示 on ``today``: closed, their publicity's last day not passed.
+
+    Problems come from submitted inspections only, and a closure tells nothing of a visit to
+    come: the public page lists village, category and dates, never a person or a visit.
+    """
+    return (
+        Case.objects.filter(status=CaseStatus.CLOSED, publicity_until__gte=today)
+        .select_related("village__township", "category")
+        .order_by("publicity_until", "pk")
     )

@@ -39,7 +39,9 @@ from inspections.cases.models import (
 )
 from inspections.cases.policies import holds_role
 from inspections.cases.services.follow_ups import follow_up_cancel_pending
+from inspections.common.china_time import local_date
 from inspections.common.errors import PermissionDenied
+from inspections.workdays.calendar import add_working_days
 
 # What a refused caller is told, per action.
 _WHO_MAY: dict[str, Any] = {
@@ -92,6 +94,15 @@ def case_status_check(
 
 
 @transaction.atomic
+def closure_publicity_until(now: dt.datetime) -> dt.date | None:
+    """The last day of a 销号's 公示 closed at ``now``: ``QINGSHAN_CLOSURE_PUBLICITY_WORKING_DAYS``
+    working days on (China's calendar); ``None`` when the setting is 0 (no 公示)."""
+    days = settings.QINGSHAN_CLOSURE_PUBLICITY_WORKING_DAYS
+    if days <= 0:
+        return None
+    return add_working_days(local_date(now), days).date
+
+
 def case_set_status(
     *,
     case: Case,
@@ -121,6 +132,7 @@ def case_set_status(
     changes = dict(changes or {})
     if to_status == CaseStatus.CLOSED:
         changes.setdefault("closed_at", now)
+        changes.setdefault("publicity_until", closure_publicity_until(now))
     for name, value in changes.items():
         setattr(locked, name, value)
     case_event_append(
@@ -266,6 +278,7 @@ def reopen_changes(case: Case, *, now: dt.datetime, relapse: bool) -> dict[str, 
         **deadline_fields(case, now=now),
         "reopen_count": case.reopen_count + 1,
         "closed_at": None,
+        "publicity_until": None,
     }
     if relapse:
         changes["is_relapse"] = True
