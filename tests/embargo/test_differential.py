@@ -597,6 +597,10 @@ def _normalise(content: bytes, content_type: str) -> str:
 
 
 def _render(client: Client, url: str) -> tuple[int, str, str, str]:
+    # Throttle budgets live in the cache and count by the clock: every reader here is the same
+    # address, and a rendering takes minutes, so a budget that runs out would run out at a
+    # different URL in each world. Each request starts with full budgets instead.
+    cache.clear()
     response = client.get(url)
     content = b"".join(response.streaming_content) if response.streaming else response.content  # type: ignore[attr-defined]
     content_type = response.get("Content-Type", "")
@@ -622,8 +626,6 @@ def _clients(readers: list[User]) -> dict[str, tuple[Client, Client, bool]]:
 def _render_all(
     world: World, requests: list[Request], readers: list[User], *, changelists: bool = True
 ) -> dict[tuple[str, str], Any]:
-    # Throttle budgets live in the cache, not the database: each rendering starts with full ones.
-    cache.clear()
     rendered: dict[tuple[str, str], Any] = {}
     for username, (browser, api, staff) in _clients(readers).items():
         for request in requests:
