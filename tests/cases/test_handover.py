@@ -411,7 +411,7 @@ def test_the_admin_form_changes_the_time_limit_and_adds_a_stage_each_as_an_event
         },
     }
     refused = browser.post(page, {**form, "deadline_reason": ""})
-    assert refused.status_code == 200 and "needs a written reason" in refused.content.decode()
+    assert refused.status_code == 200 and "调整整改时限须填写书面理由" in refused.content.decode()
 
     saved = browser.post(page, form)
 

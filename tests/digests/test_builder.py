@@ -259,7 +259,7 @@ def test_false_rectification_is_counted_apart_from_relapses_in_the_same_query(
         is_false_rectification=True
     )
 
-    with django_assert_num_queries(9):  # type: ignore[operator]
+    with django_assert_num_queries(10):  # type: ignore[operator]
         digest = digest_build(prefix=ANJI, period=WEEK, now=SENT_AT)
 
     assert (digest.relapsed.current, digest.relapsed.previous) == (2, 2)
