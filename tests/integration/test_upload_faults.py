@@ -13,8 +13,8 @@ once the reconciler has run.
   answers): the upload answers at once, the sweeper sends processing later;
 * the media disk full, then read-only (a tmpfs mounted over the media folder);
 * a worker killed with SIGKILL while it processes a photo;
-* a web worker (gunicorn) killed with SIGKILL while a multipart upload and a
-  tus PATCH arrive.
+* a web worker of the Procfile's server (uvicorn) killed with SIGKILL while a
+  multipart upload and a tus PATCH arrive.
 """
 
 from __future__ import annotations
@@ -29,12 +29,10 @@ import socket
 import sqlite3
 import struct
 import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -54,9 +52,12 @@ from tests.builders import camera_jpeg, upload
 from tests.builders import inspector as team_member
 from tests.conftest import assert_problem, client_for
 from tests.faults import commit_then_lose_the_answer
-from tests.integration.test_digest_delivery import SubprocessDatabase, Worker, wait_until
+from tests.integration.processes import SubprocessDatabase, WebServer, Worker, celery_worker, wait_until
+from tests.integration.processes import web_server as web_server_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+CHUNK = 1024 * 1024  # a tus PATCH as phones send them (README, Serving)
 
 
 @pytest.fixture
@@ -289,38 +290,18 @@ def test_a_full_then_read_only_media_disk_is_507_then_503_and_leaves_nothing_beh
 
 
 @pytest.fixture
-def media_worker(tmp_path: Path, isolated_storage: Path) -> Iterator[Any]:
+def media_worker(tmp_path: Path) -> Iterator[Any]:
     """Start Celery workers on the media queue, on this test's database and media folder."""
     database = SubprocessDatabase(tmp_path)
     started: list[Worker] = []
     url: list[str] = []
 
-    def start(name: str) -> Worker:
+    def start(name: str, **extra: str) -> Worker:
         if not url:
             url.append(database.url())
-        log = tmp_path / f"{name}.log"
-        environment = {
-            **os.environ,
-            "DATABASE_URL": url[0],
-            "QINGSHAN_VAR_DIR": str(settings.VAR_DIR),
-            "QINGSHAN_MEDIA_ROOT": str(isolated_storage),
-            "DATABASE_CONN_MAX_AGE": "0",
-        }
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "media"),
-                    *("-P", "solo", "-c", "1", "-n", f"{name}-{uuid.uuid4().hex[:8]}@%h"),
-                    *("--without-mingle", "--without-gossip", "--without-heartbeat", "--loglevel", "INFO"),
-                ],
-                cwd=settings.BASE_DIR,
-                env=environment,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        worker = Worker(process, log)
+        name = f"{name}-{uuid.uuid4().hex[:8]}"
+        worker = celery_worker(tmp_path / f"{name}.log", url[0], queues="media", name=name, **extra)
         started.append(worker)
-        worker.wait_ready()
         return worker
 
     start.database = database  # type: ignore[attr-defined]
@@ -385,76 +366,33 @@ def noise_jpeg(seed: int, size: tuple[int, int] = (1800, 1400)) -> bytes:
     return out.getvalue()
 
 
-@dataclass
-class WebServer:
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    def worker_pids(self) -> list[int]:
-        found = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True)
-        return [int(pid) for pid in found.stdout.split()]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-
-
 @pytest.fixture
-def web_server(tmp_path: Path, isolated_storage: Path) -> Iterator[Any]:
-    """gunicorn with one sync worker on this test's database, media and upload folders."""
+def web_server(tmp_path: Path) -> Iterator[Any]:
+    """The Procfile's web server (uvicorn) on this test's database, media, tus and temporary folders.
+
+    ``spool`` is the folder Django spools large multipart files to while the view runs
+    (``QINGSHAN_UPLOAD_TEMP_DIR``); ``bodies`` the server's ``TMPDIR``, where Django's ASGI
+    handler keeps a request body over 2.5 MB while it arrives.
+    """
     database = SubprocessDatabase(tmp_path)
     started: list[WebServer] = []
-    spool = tmp_path / "upload-tmp"
+    spool, bodies = tmp_path / "upload-tmp", tmp_path / "bodies"
     spool.mkdir()
+    bodies.mkdir()
 
     def start() -> WebServer:
-        with socket.create_server(("127.0.0.1", 0)) as probe:
-            port = probe.getsockname()[1]
-        log = tmp_path / "gunicorn.log"
-        environment = {
-            **os.environ,
-            "DATABASE_URL": database.url(),
-            "DJANGO_SECRET_KEY": settings.SECRET_KEY,
-            "QINGSHAN_VAR_DIR": str(settings.VAR_DIR),
-            "QINGSHAN_MEDIA_ROOT": str(isolated_storage),
-            "QINGSHAN_TUS_UPLOAD_DIR": str(settings.QINGSHAN_TUS_UPLOAD_DIR),
-            "QINGSHAN_UPLOAD_TEMP_DIR": str(spool),
-            "DATABASE_CONN_MAX_AGE": "0",
-        }
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}"),
-                    *("--workers", "1", "--timeout", "120"),
-                ],
-                cwd=settings.BASE_DIR,
-                env=environment,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        server = WebServer(process, port, log)
+        server = web_server_process(
+            tmp_path / "web.log",
+            database.url(),
+            QINGSHAN_UPLOAD_TEMP_DIR=str(spool),
+            TMPDIR=str(bodies),
+        )
         started.append(server)
-
-        def answers() -> bool:
-            if process.poll() is not None:
-                raise AssertionError(log.read_text(errors="replace"))
-            with contextlib.suppress(OSError):
-                connection_ = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                connection_.request("GET", "/healthz")
-                return connection_.getresponse().status == 200
-            return False
-
-        wait_until(answers, "gunicorn to answer")
         return server
 
     start.database = database  # type: ignore[attr-defined]
     start.spool = spool  # type: ignore[attr-defined]
+    start.bodies = bodies  # type: ignore[attr-defined]
     try:
         yield start
     finally:
@@ -494,35 +432,53 @@ def request(port: int, method: str, path: str, headers: dict[str, str], body: by
     return response
 
 
-def kill_the_worker(server: WebServer) -> None:
-    (pid,) = server.worker_pids()
+def kill_the_worker_receiving(server: WebServer, cut: socket.socket) -> None:
+    """SIGKILL the uvicorn worker that has read what ``cut`` sent so far; wait for its replacement."""
+    wait_until(lambda: server.connection_owner(cut) is not None, "a worker to take the connection")
+    wait_until(lambda: server.has_read_everything(cut), "the worker to read the bytes sent")
+    pid = server.connection_owner(cut)
+    assert pid is not None
+    others = set(server.worker_pids()) - {pid}
     os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: bool(server.worker_pids()) and server.worker_pids() != [pid], "a new gunicorn worker")
+    # The supervisor (uvicorn's parent process) sees it die and starts a new worker in its place.
+    wait_until(lambda: f"Child process [{pid}] died" in server.output(), "uvicorn to see the worker die")
+    wait_until(
+        lambda: pid not in server.worker_pids() and len(set(server.worker_pids()) - others) == 1,
+        "uvicorn to replace the killed worker",
+    )
+
+
+def tus_location(created: Any, port: int) -> str:
+    return str(created.getheader("Location")).split("127.0.0.1", 1)[-1].split(f":{port}", 1)[-1]
 
 
 def test_a_web_worker_killed_during_multipart_and_tus_uploads_loses_nothing_and_leaves_nothing(
     field: Any, isolated_storage: Path, web_server: Any, eager_celery: Any
 ) -> None:
+    """The Procfile's server: its worker killed while a multipart body and a tus PATCH arrive."""
     member, inspection, _client = field
     token = str(RefreshToken.for_user(member.user).access_token)
     auth = {"Authorization": f"Bearer {token}"}
     by_multipart, by_tus = uuid.uuid4(), uuid.uuid4()
     sent = {by_multipart: noise_jpeg(1), by_tus: noise_jpeg(2)}
+    # Over FILE_UPLOAD_MAX_MEMORY_SIZE (2.5 MB): the body goes to a temporary file as it arrives.
+    assert all(len(content) > settings.FILE_UPLOAD_MAX_MEMORY_SIZE for content in sent.values())
     server = web_server()
+    assert len(server.worker_pids()) == 2  # the Procfile's --workers 2
 
-    # multipart: killed while the body arrives (Django has begun spooling it), then sent again
+    # multipart: the worker reading the body is killed, then the phone sends it again
     body, content_type = multipart(
         {"client_uuid": str(by_multipart), "inspection": str(inspection.pk)}, sent[by_multipart]
     )
     cut = half_sent(server.port, "POST", "/api/v1/photos/", {**auth, "Content-Type": content_type}, body)
-    wait_until(lambda: any(web_server.spool.iterdir()), "Django to spool the upload")
-    kill_the_worker(server)
+    kill_the_worker_receiving(server, cut)
     cut.close()
-    assert len(list(web_server.spool.iterdir())) == 1  # the leftover the reconciler must remove
+    assert Photo.objects.count() == 0
     again = request(server.port, "POST", "/api/v1/photos/", {**auth, "Content-Type": content_type}, body)
     assert again.status == 201
 
-    # tus: killed while a PATCH writes, then resumed from the offset the server recorded
+    # tus: 1 MiB PATCHes as phones send them; the worker is killed while the second arrives,
+    # and the phone resumes from the offset the server recorded (the first PATCH's end)
     tus_headers = {**auth, "Tus-Resumable": "1.0.0"}
     metadata = ",".join(
         f"{key} {base64.b64encode(value.encode()).decode()}"
@@ -535,24 +491,30 @@ def test_a_web_worker_killed_during_multipart_and_tus_uploads_loses_nothing_and_
         {**tus_headers, "Upload-Length": str(len(sent[by_tus])), "Upload-Metadata": metadata},
     )
     assert created.status == 201
-    location = created.getheader("Location").split("127.0.0.1", 1)[-1].split(f":{server.port}", 1)[-1]
-    patch_headers = {**tus_headers, "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}
-    cut = half_sent(server.port, "PATCH", location, patch_headers, sent[by_tus])
-    staging = Path(settings.QINGSHAN_TUS_UPLOAD_DIR)
-    wait_until(
-        lambda: (
-            staging.is_dir()
-            and any(path.suffix == ".part" and path.stat().st_size > 0 for path in staging.iterdir())
-        ),
-        "the PATCH to write",
+    location = tus_location(created, server.port)
+    patch_headers = {**tus_headers, "Content-Type": "application/offset+octet-stream"}
+    first = request(
+        server.port, "PATCH", location, {**patch_headers, "Upload-Offset": "0"}, sent[by_tus][:CHUNK]
     )
-    kill_the_worker(server)
+    assert first.status == 204 and first.getheader("Upload-Offset") == str(CHUNK)
+    cut = half_sent(
+        server.port, "PATCH", location, {**patch_headers, "Upload-Offset": str(CHUNK)}, sent[by_tus][CHUNK:]
+    )
+    kill_the_worker_receiving(server, cut)
     cut.close()
     offset = int(request(server.port, "HEAD", location, tus_headers).getheader("Upload-Offset"))
-    resumed = request(
-        server.port, "PATCH", location, {**patch_headers, "Upload-Offset": str(offset)}, sent[by_tus][offset:]
-    )
-    assert resumed.status == 204 and resumed.getheader("Qingshan-Photo")
+    assert offset == CHUNK  # the cut PATCH is lost whole; the one before it is kept
+    rest = sent[by_tus][offset:]
+    for start in range(0, len(rest), CHUNK):
+        resumed = request(
+            server.port,
+            "PATCH",
+            location,
+            {**patch_headers, "Upload-Offset": str(offset + start)},
+            rest[start : start + CHUNK],
+        )
+        assert resumed.status == 204, resumed.status
+    assert resumed.getheader("Qingshan-Photo")
 
     server.stop()
     web_server.database.read_back()
@@ -564,4 +526,6 @@ def test_a_web_worker_killed_during_multipart_and_tus_uploads_loses_nothing_and_
     finally:
         settings.FILE_UPLOAD_TEMP_DIR = settings_temp
     assert list(web_server.spool.iterdir()) == []
+    assert list(web_server.bodies.iterdir()) == []  # the killed worker's body files were unlinked ones
+    staging = Path(settings.QINGSHAN_TUS_UPLOAD_DIR)
     assert [path.name for path in staging.iterdir()] == []
