@@ -224,7 +224,7 @@ def celery_worker(
         *("-n", f"{name}@%h", "--without-mingle", "--without-gossip", "--without-heartbeat"),
         *("--loglevel", "INFO"),
     ]
-    environment = product_environment(database_url, DATABASE_CONN_MAX_AGE="0", **extra)
+    environment = product_environment(database_url, **{"DATABASE_CONN_MAX_AGE": "0", **extra})
     worker = Worker(_start(command, log, environment), log)
     try:
         worker.wait_ready()

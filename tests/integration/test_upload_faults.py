@@ -32,7 +32,8 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.db.models import Count
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -96,12 +98,17 @@ def assert_contract(sent: dict[uuid.UUID, bytes], media: Path) -> None:
 # --- a commit whose answer is lost -----------------------------------------------------------------
 
 
-class CommitAnswerDropper:
-    """A TCP proxy in front of PostgreSQL that, once armed, passes ``COMMIT`` on and drops its answer.
+class PostgresProxy:
+    """A TCP proxy in front of PostgreSQL that passes bytes both ways until told to break something.
 
-    PostgreSQL's simple query protocol sends ``COMMIT`` as one ``Q`` message
-    (psycopg's ``commit()``); the server's reply is swallowed and both sides are
-    closed, so the client sees the connection cut while the server committed.
+    * ``armed``: the next ``COMMIT`` is passed on and its answer dropped. PostgreSQL's
+      simple query protocol sends ``COMMIT`` as one ``Q`` message (psycopg's
+      ``commit()``); the server's reply is swallowed and both sides are closed, so
+      the client sees the connection cut while the server committed.
+    * ``cut_on``: when a client sends bytes containing this marker, the link is cut
+      before they are passed on: every connection through the proxy is broken (as
+      when a firewall or a NAT forgets them) and a new connection gets no answer
+      until :meth:`restore` (its connect waits, as over a dead link).
     """
 
     COMMIT = b"Q" + struct.pack("!I", 4 + len(b"COMMIT\x00")) + b"COMMIT\x00"
@@ -112,6 +119,12 @@ class CommitAnswerDropper:
         self.port = self.listener.getsockname()[1]
         self.armed = threading.Event()
         self.dropped = threading.Event()
+        self.cut_on: bytes | None = None
+        self.link = threading.Event()  # set while the link is up
+        self.link.set()
+        self.was_cut = threading.Event()
+        self.lock = threading.Lock()
+        self.live: list[socket.socket] = []
         self.stopping = False
         self.thread = threading.Thread(target=self._accept, daemon=True)
         self.thread.start()
@@ -122,14 +135,27 @@ class CommitAnswerDropper:
                 client, _address = self.listener.accept()
             except OSError:
                 return
-            server = socket.create_connection(self.upstream)
-            committing = threading.Event()
-            threading.Thread(target=self._to_server, args=(client, server, committing), daemon=True).start()
-            threading.Thread(target=self._to_client, args=(server, client, committing), daemon=True).start()
+            threading.Thread(target=self._connect, args=(client,), daemon=True).start()
+
+    def _connect(self, client: socket.socket) -> None:
+        self.link.wait()  # over a cut link a new connection gets no answer until it is back
+        if self.stopping:
+            client.close()
+            return
+        server = socket.create_connection(self.upstream)
+        with self.lock:
+            self.live += [client, server]
+        committing = threading.Event()
+        threading.Thread(target=self._to_server, args=(client, server, committing), daemon=True).start()
+        threading.Thread(target=self._to_client, args=(server, client, committing), daemon=True).start()
 
     def _to_server(self, client: socket.socket, server: socket.socket, committing: threading.Event) -> None:
         with contextlib.suppress(OSError):
             while data := client.recv(65536):
+                if self.cut_on is not None and self.cut_on in data:
+                    self.cut_on = None
+                    self.cut()
+                    return
                 if self.armed.is_set() and self.COMMIT in data:
                     self.armed.clear()
                     committing.set()
@@ -146,12 +172,28 @@ class CommitAnswerDropper:
                     break
                 client.sendall(data)
         for sock in (client, server):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
+            self._break(sock)
+
+    def _break(self, sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+
+    def cut(self) -> None:
+        """Break every connection through the proxy; new ones wait until :meth:`restore`."""
+        self.link.clear()
+        with self.lock:
+            live, self.live = self.live, []
+        for sock in live:
+            self._break(sock)
+        self.was_cut.set()
+
+    def restore(self) -> None:
+        self.link.set()
 
     def close(self) -> None:
         self.stopping = True
+        self.link.set()
         self.listener.close()
 
 
@@ -160,7 +202,7 @@ def commit_answer_lost() -> Iterator[Any]:
     """Arm a lost answer for the next COMMIT of the default connection; yields what says it happened."""
     if connection.vendor == "postgresql":
         saved = dict(connection.settings_dict)
-        proxy = CommitAnswerDropper((saved["HOST"] or "127.0.0.1", int(saved["PORT"] or 5432)))
+        proxy = PostgresProxy((saved["HOST"] or "127.0.0.1", int(saved["PORT"] or 5432)))
         connection.close()
         connection.settings_dict.update({"HOST": "127.0.0.1", "PORT": str(proxy.port)})
         proxy.armed.set()
@@ -296,11 +338,13 @@ def media_worker(tmp_path: Path) -> Iterator[Any]:
     started: list[Worker] = []
     url: list[str] = []
 
-    def start(name: str, **extra: str) -> Worker:
+    def start(name: str, *, pool_size: str = "", **extra: str) -> Worker:
         if not url:
             url.append(database.url())
         name = f"{name}-{uuid.uuid4().hex[:8]}"
-        worker = celery_worker(tmp_path / f"{name}.log", url[0], queues="media", name=name, **extra)
+        pool = ("-c", pool_size) if pool_size else ("-P", "solo", "-c", "1")
+        log = tmp_path / f"{name}.log"
+        worker = celery_worker(log, url[0], queues="media", name=name, pool=pool, **extra)
         started.append(worker)
         return worker
 
@@ -348,6 +392,123 @@ def test_a_photo_whose_worker_is_killed_mid_processing_is_processed_by_the_next(
     second.stop()
     media_worker.database.read_back()
     assert_contract({photo_uuid: content}, isolated_storage)
+
+
+# --- the database cut while photos are processed ----------------------------------------------------
+
+CUT_SECONDS = 10
+# What a worker sends to save a processed photo (the only UPDATE of a photo it makes): the
+# cut falls on a task mid-way.
+SAVE_PROCESSED = b'UPDATE "inspections_photo" SET '
+
+
+@dataclass
+class DatabaseCut:
+    """The workers' database URL through the link, and whether the link has been cut yet."""
+
+    database_url: str
+    happened: Callable[[], bool]
+
+
+@contextlib.contextmanager
+def database_link(database: SubprocessDatabase) -> Iterator[Any]:
+    """The workers' way to the database, which :func:`cut_for` cuts for ``CUT_SECONDS``.
+
+    On PostgreSQL a TCP proxy (:class:`PostgresProxy`) in front of the server: the link
+    is cut when a worker sends the UPDATE that saves a processed photo, so the cut falls
+    on a task mid-way. On SQLite, which has no wire, the database file is locked
+    (``BEGIN EXCLUSIVE`` by this test) for as long: the workers' writes wait.
+    """
+    url = database.url()
+    if database.vendor == "postgresql":
+        db = connection.settings_dict
+        proxy = PostgresProxy((db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432)))
+        proxy.cut_on = SAVE_PROCESSED
+        through = url.replace(f":{db['PORT'] or 5432}/", f":{proxy.port}/", 1)
+        assert through != url
+        try:
+            yield DatabaseCut(through, proxy.was_cut.is_set), proxy
+        finally:
+            proxy.close()
+        return
+    yield DatabaseCut(url, lambda: True), None
+
+
+def statuses_seen_by_workers(database: SubprocessDatabase) -> dict[str, int]:
+    """How many photos are in each status, as the workers' database has it."""
+    if database.vendor == "sqlite":
+        with contextlib.closing(sqlite3.connect(database.path, timeout=60)) as copy:
+            rows = copy.execute("SELECT status, COUNT(*) FROM inspections_photo GROUP BY status").fetchall()
+        return {str(status): int(count) for status, count in rows}
+    rows = Photo.objects.values_list("status").annotate(count=Count("pk"))
+    return {str(status): int(count) for status, count in rows}
+
+
+def processed_at_seen_by_workers(database: SubprocessDatabase) -> dict[str, str]:
+    if database.vendor == "sqlite":
+        with contextlib.closing(sqlite3.connect(database.path, timeout=60)) as copy:
+            rows = copy.execute(
+                "SELECT client_uuid, processed_at FROM inspections_photo WHERE status = 'ready'"
+            ).fetchall()
+        return {str(uuid.UUID(str(u))): str(at) for u, at in rows}
+    ready = Photo.objects.filter(status=Photo.Status.READY)
+    return {str(u): str(at) for u, at in ready.values_list("client_uuid", "processed_at")}
+
+
+def test_a_database_cut_while_photos_are_processed_loses_none_and_processes_each_once(
+    field: Any, isolated_storage: Path, media_worker: Any
+) -> None:
+    """Photos queued, a real worker (two processes, persistent connections) and a 10 s cut to the database."""
+    _member, inspection, client = field
+    sent = {uuid.uuid4(): noise_jpeg(20 + n, size=(1400, 1000)) for n in range(6)}
+    for client_uuid, content in sent.items():  # all queued before any worker runs
+        response = upload(client, inspection, content, client_uuid=client_uuid)
+        assert response.status_code == 201, response.content
+    database = media_worker.database
+
+    with database_link(database) as (link, proxy):
+        # The Procfile's worker pool (prefork, two processes) keeping its connections, as in production.
+        worker = media_worker(
+            "cut", DATABASE_URL=link.database_url, DATABASE_CONN_MAX_AGE="60", pool_size="2"
+        )
+        if proxy is None:  # SQLite: lock the file once the worker is under way
+            wait_until(lambda: statuses_seen_by_workers(database).get("ready", 0) >= 1, "a first photo")
+            locker = sqlite3.connect(database.path, timeout=60, isolation_level=None)
+            locker.execute("BEGIN EXCLUSIVE")
+        else:
+            wait_until(link.happened, f"the cut, on a processed photo's save: {worker.output()}", timeout=120)
+        cut_at = time.monotonic()
+        before = statuses_seen_by_workers(database)
+        # The cut lasts CUT_SECONDS: nothing is saved meanwhile.
+        while time.monotonic() - cut_at < CUT_SECONDS:
+            if proxy is not None:
+                assert statuses_seen_by_workers(database) == before
+            time.sleep(0.5)
+        assert worker.process.poll() is None  # the worker rode it out
+        if proxy is None:
+            locker.execute("COMMIT")
+            locker.close()
+        else:
+            proxy.restore()
+        assert before.get("ready", 0) < len(sent)  # photos were still waiting when the link came back
+
+        wait_until(
+            lambda: statuses_seen_by_workers(database).get("ready", 0) == len(sent),
+            "every photo processed after the cut",
+            timeout=180,
+        )
+        first_seen = processed_at_seen_by_workers(database)
+        worker.stop()
+
+    log = worker.output()
+    if proxy is not None:
+        assert "OperationalError" in log and "Retry in" in log, log[-3000:]  # the cut hit a task mid-way
+    assert "raised unexpected" not in log, log[-3000:]
+    database.read_back()
+    # Processed once: what was saved when each photo first showed as processed is what stays.
+    assert processed_at_seen_by_workers(database) == first_seen
+    assert set(first_seen) == {str(u) for u in sent}
+    assert_contract(sent, isolated_storage)
 
 
 # --- a web worker killed mid-upload ----------------------------------------------------------------
