@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection
@@ -79,7 +80,9 @@ def product_environment(database_url: str, **extra: str) -> dict[str, str]:
 
     The media and tus folders are the test's own (the autouse ``isolated_storage``).
     """
-    media = settings.STORAGES["default"].get("OPTIONS", {}).get("location") or settings.MEDIA_ROOT
+    default = cast(dict[str, Any], settings.STORAGES["default"])
+    options: dict[str, Any] = default.get("OPTIONS", {})
+    media = options.get("location") or settings.MEDIA_ROOT
     return {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -212,20 +215,20 @@ def celery_worker(
     queues: str,
     name: str,
     pool: tuple[str, ...] = ("-P", "solo", "-c", "1"),
-    **extra: str,
+    environment: dict[str, str] | None = None,
 ) -> Worker:
     """Start a Celery worker on ``queues`` on this test's database and folders; wait until it is ready.
 
     Its database connections are not kept between tasks (``DATABASE_CONN_MAX_AGE=0``)
-    unless ``extra`` says otherwise.
+    unless ``environment`` (more variables) says otherwise.
     """
     command = [
         *(sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, *pool),
         *("-n", f"{name}@%h", "--without-mingle", "--without-gossip", "--without-heartbeat"),
         *("--loglevel", "INFO"),
     ]
-    environment = product_environment(database_url, **{"DATABASE_CONN_MAX_AGE": "0", **extra})
-    worker = Worker(_start(command, log, environment), log)
+    variables = product_environment(database_url, **{"DATABASE_CONN_MAX_AGE": "0", **(environment or {})})
+    worker = Worker(_start(command, log, variables), log)
     try:
         worker.wait_ready()
     except BaseException:

@@ -312,10 +312,12 @@ def workers(tmp_path: Path, smtp: tuple[SmtpHandler, int], queue: str) -> Iterat
             url[0],
             queues=queue,
             name=f"{name}-{queue}",
-            EMAIL_URL=f"smtp://127.0.0.1:{smtp[1]}",
-            QINGSHAN_DIGEST_QUEUE=queue,
-            QINGSHAN_DIGEST_RETRY_SECONDS="1",
-            **env,
+            environment={
+                "EMAIL_URL": f"smtp://127.0.0.1:{smtp[1]}",
+                "QINGSHAN_DIGEST_QUEUE": queue,
+                "QINGSHAN_DIGEST_RETRY_SECONDS": "1",
+                **env,
+            },
         )
         started.append(worker)
         return worker

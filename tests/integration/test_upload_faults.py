@@ -344,7 +344,7 @@ def media_worker(tmp_path: Path) -> Iterator[Any]:
         name = f"{name}-{uuid.uuid4().hex[:8]}"
         pool = ("-c", pool_size) if pool_size else ("-P", "solo", "-c", "1")
         log = tmp_path / f"{name}.log"
-        worker = celery_worker(log, url[0], queues="media", name=name, pool=pool, **extra)
+        worker = celery_worker(log, url[0], queues="media", name=name, pool=pool, environment=extra)
         started.append(worker)
         return worker
 
@@ -440,8 +440,8 @@ def statuses_seen_by_workers(database: SubprocessDatabase) -> dict[str, int]:
         with contextlib.closing(sqlite3.connect(database.path, timeout=60)) as copy:
             rows = copy.execute("SELECT status, COUNT(*) FROM inspections_photo GROUP BY status").fetchall()
         return {str(status): int(count) for status, count in rows}
-    rows = Photo.objects.values_list("status").annotate(count=Count("pk"))
-    return {str(status): int(count) for status, count in rows}
+    counted = Photo.objects.values_list("status").annotate(count=Count("pk"))
+    return {str(status): int(count) for status, count in counted}
 
 
 def processed_at_seen_by_workers(database: SubprocessDatabase) -> dict[str, str]:
