@@ -13,6 +13,10 @@ once the reconciler has run.
   answers): the upload answers at once, the sweeper sends processing later;
 * the media disk full, then read-only (a tmpfs mounted over the media folder);
 * a worker killed with SIGKILL while it processes a photo;
+* the database cut for 10 s while a real worker (two processes) processes queued
+  photos: on PostgreSQL the TCP proxy breaks every connection when a worker saves a
+  processed photo and answers no new one until the link is back; on SQLite the test
+  holds the database file's lock as long;
 * a web worker of the Procfile's server (uvicorn) killed with SIGKILL while a
   multipart upload and a tus PATCH arrive.
 """
