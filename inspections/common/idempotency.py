@@ -36,6 +36,7 @@ def create_once(
     create: Callable[[], M],
     before_insert: Callable[[], Any] | None = None,
     field: str = "client_uuid",
+    read_first: bool = True,
 ) -> tuple[M, bool]:
     """The row with ``client_uuid``: the existing one if ``same`` says it matches, else created.
 
@@ -45,9 +46,11 @@ def create_once(
     and whether it was created; raises a 409 ``uuid_conflict`` when the UUID is
     taken by different content. ``field`` names the unique UUID field when it
     is not ``client_uuid`` (a visit's result is keyed by ``result_uuid``).
+    ``read_first=False`` leaves out the fast path's read when the caller has just
+    looked for the row itself and found none (the race is caught all the same).
     """
     manager = model._default_manager
-    existing = manager.filter(**{field: client_uuid}).first()
+    existing = manager.filter(**{field: client_uuid}).first() if read_first else None
     if existing is None:
         try:
             with transaction.atomic():

@@ -25,7 +25,7 @@ from inspections.api.fields import ClientDateTimeField
 from inspections.cases.selectors import case_list
 from inspections.common.errors import NotFound
 from inspections.evidence import services as evidence
-from inspections.evidence.api_output import PhotoOutput, photo_reader_context
+from inspections.evidence.api_output import PhotoOutput, photo_reader_context, photo_sender_context
 from inspections.evidence.imaging import ACCEPTED_TYPES
 from inspections.evidence.models import Photo
 from inspections.evidence.policies import may_see_file, photographable_inspection, rectifiable_case
@@ -129,7 +129,8 @@ class PhotoUploadView(APIView):
         photo, created = evidence.photo_receive(
             user=request.user, file=upload, size=upload.size, fields=fields, channel=Photo.Channel.MULTIPART
         )
-        context = photo_reader_context(request.user, [photo])
+        # A new photo's context is known (the sender may see it whole, no flags yet); a replay's is read.
+        context = photo_sender_context(photo) if created else photo_reader_context(request.user, [photo])
         return Response(PhotoOutput(photo, context=context).data, status=201 if created else 200)
 
 

@@ -62,6 +62,20 @@ def photo_reader_context(user: User, photos: Iterable[Photo]) -> dict[str, Any]:
     return {"photo_flags": flags, "photo_originals": originals}
 
 
+def photo_sender_context(photo: Photo) -> dict[str, Any]:
+    """The serializer context for a photo just received, shown to whoever sent it; no query.
+
+    What :func:`photo_reader_context` would find, known without asking: the
+    sender passed :func:`~inspections.evidence.policies.photographable_inspection`
+    (on the team) or :func:`~inspections.evidence.policies.rectifiable_case` (the
+    case's responsible party), each of which may see the original; and a photo
+    not processed yet has no flags. Only for a photo created by this request:
+    a replay's photo may be processed and flagged since.
+    """
+    assert photo.status == Photo.Status.RECEIVED and not photo.flags
+    return {"photo_flags": {photo.pk: []}, "photo_originals": {photo.pk}}
+
+
 class FlagOutput(serializers.Serializer):
     code = serializers.CharField(help_text="Stable flag code, e.g. no_gps, far_from_village, near_duplicate.")
     explanation = serializers.CharField(help_text="Why, in words, in the caller's language.")

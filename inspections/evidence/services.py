@@ -155,12 +155,19 @@ def photo_receive(
             device_time=fields.device_time,
             device_time_received_at=fields.device_time_received_at,
         )
-        if fields.inspection is not None:
-            fields.inspection.mark_started()
+        if locked:
+            locked[0].mark_started(row_locked=True)
         photo_id = photo.pk
         # Never waits on the broker: a bounded publish once committed; the sweeper sends what was not.
         enqueue_on_commit_or_sweep("inspections.photo_process", photo_id)
         return photo
+
+    locked: list[Inspection] = []
+
+    def before_insert() -> None:
+        inspection = _lock_owner_for_change(fields)
+        if inspection is not None:
+            locked.append(inspection)
 
     # No file is deleted here, whatever happens: after an error the row may exist
     # all the same (a commit whose answer was lost). The reconciler removes
@@ -170,19 +177,20 @@ def photo_receive(
         client_uuid=fields.client_uuid,
         same=lambda p: _same_photo(p, fields=fields, sha256=sha256, user=user),
         create=create,
-        before_insert=lambda: _lock_owner_for_change(fields),
+        before_insert=before_insert,
+        read_first=False,  # looked for above, before storing anything
     )
 
 
-def _lock_owner_for_change(fields: PhotoFields) -> None:
-    """Lock what the photo belongs to; refuse if it no longer takes photos."""
+def _lock_owner_for_change(fields: PhotoFields) -> Inspection | None:
+    """Lock what the photo belongs to; refuse if it no longer takes photos. The locked inspection, if any."""
     if fields.inspection is not None:
-        inspection_lock_for_change(fields.inspection)
-        return
+        return inspection_lock_for_change(fields.inspection)
     assert fields.case is not None
     locked = Case.objects.select_for_update().get(pk=fields.case.pk)
     if locked.status == CaseStatus.CLOSED:
         raise CaseClosedToPhotos
+    return None
 
 
 def _same_photo(photo: Photo, *, fields: PhotoFields, sha256: str, user: User) -> bool:

@@ -98,12 +98,17 @@ class Inspection(models.Model):
         if self.status == self.Status.CANCELLED:
             raise InspectionCancelled
 
-    def mark_started(self) -> bool:
+    def mark_started(self, *, row_locked: bool = False) -> bool:
         """Scheduled → in progress, on the first record from the field; whether it moved.
 
         A conditional update, so that concurrent first records (a check-in and
         a photo) both leave the inspection in progress and never move it back.
+        ``row_locked``: this instance was read locked for update in the current
+        transaction, so its status is the row's and no UPDATE is sent when it
+        cannot move (every record after the first).
         """
+        if row_locked and self.status not in _moving_to(self.Status.IN_PROGRESS):
+            return False
         moved = Inspection.objects.filter(pk=self.pk, status__in=_moving_to(self.Status.IN_PROGRESS)).update(
             status=self.Status.IN_PROGRESS
         )

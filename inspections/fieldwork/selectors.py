@@ -67,7 +67,9 @@ def inspection_actionable(*, user: User, now: datetime | None = None) -> QuerySe
     in the set so that a phone replaying its queue gets its answers, but they
     are read-only: the services refuse changes to them.
     """
-    if not user.is_authenticated or not user.is_active or not hasattr(user, "inspector_profile"):
+    # Not asked first whether the user has an inspector profile (a query): the team's
+    # membership below names their active profile, so without one nothing matches.
+    if not user.is_authenticated or not user.is_active:
         return Inspection.objects.none()
     now = now or timezone.now()
     on_team = Exists(

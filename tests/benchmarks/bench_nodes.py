@@ -1,11 +1,14 @@
-"""Sizing figures for the deployment guide: uploads per second per web process, photos processed
+"""Sizing figures for the deployment guide: uploads per second per web server, photos processed
 per second per media worker, with media and tus staging on an S3-protocol server.
 
-Starts moto's S3 server, one gunicorn web process (``--workers 1``, sync: one
-process) and, after the uploads, one media worker (``-P solo``), all on the
-database of ``DATABASE_URL`` (migrated here; a scratch PostgreSQL database is
+Starts moto's S3 server, the Procfile's web server (its own ``web`` line: uvicorn
+with its worker processes and database pool, read by ``tests/procfile.py``) and,
+after the uploads, one media worker (``-P solo``: one process, one core), all on
+the database of ``DATABASE_URL`` (migrated here; a scratch PostgreSQL database is
 meant) and the broker of ``CELERY_BROKER_URL`` (Redis or RabbitMQ). Photos
-are 12-megapixel camera JPEGs (about 2.3 MB), sent by 4 clients at once.
+are 12-megapixel camera JPEGs (about 2.3 MB), sent by 4 clients at once. Then
+one email worker (``-P solo``) fans out the weekly digest to 200 supervisors of
+one county through a real SMTP server (aiosmtpd, in this process).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/qs_bench \\
     CELERY_BROKER_URL=redis://127.0.0.1:6379/9 \\
@@ -13,7 +16,7 @@ are 12-megapixel camera JPEGs (about 2.3 MB), sent by 4 clients at once.
 
 moto keeps objects in memory and runs on the same cores, so against a real
 object store (another machine) the web figure is bounded by the network and
-the store's latency instead: read these as "per process, CPU-bound" figures.
+the store's latency instead: read these as "per server, CPU-bound" figures.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.benchmarks.common import ROOT, camera_jpeg_12mp, setup_django
+from tests.procfile import procfile_web_command
 
 CLIENTS = 4
 
@@ -82,6 +86,68 @@ def multipart(fields: dict[str, str], content: bytes) -> tuple[bytes, str]:
         + f"\r\n--{boundary}--\r\n".encode()
     )
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+DIGEST_RECIPIENTS = 200
+
+
+def digest_fan_out(environment: dict[str, str], folder: Path) -> float:
+    """Weekly digests to DIGEST_RECIPIENTS supervisors of one county, by one worker, through a real
+    SMTP server (aiosmtpd, in this process); digests sent per second, from the beat's firing to the
+    last message accepted."""
+    import logging
+    import threading
+
+    from aiosmtpd.controller import Controller
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's line per SMTP command
+
+    from tests.builders import ANJI, YUCUN, county_activity, recipient
+
+    received: list[int] = []
+    lock = threading.Lock()
+
+    class Count:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            with lock:
+                received.append(1)
+            return "250 Message accepted for delivery"
+
+    county_activity(YUCUN)
+    for n in range(DIGEST_RECIPIENTS):
+        recipient(ANJI, username=f"bench-{n}")
+    smtp_port = free_port()
+    controller = Controller(Count(), hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    queue = f"email-bench-{uuid.uuid4().hex[:8]}"
+    worker = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "-P", "solo"),
+            *("--without-mingle", "--without-gossip", "--without-heartbeat", "--loglevel", "INFO"),
+        ],
+        cwd=ROOT,
+        env={
+            **environment,
+            "QINGSHAN_VAR_DIR": str(folder / "email-worker"),
+            "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
+            "QINGSHAN_DIGEST_QUEUE": queue,
+        },
+        stdout=(folder / "email-worker.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        log = folder / "email-worker.log"
+        wait_for(lambda: "ready." in log.read_text(errors="replace"), "the email worker")
+        from inspections.digests.tasks import send_scheduled
+
+        started = time.perf_counter()
+        send_scheduled.apply_async(kwargs={"kind": "weekly", "period": "2025-01-06"}, queue=queue)
+        wait_for(lambda: len(received) >= DIGEST_RECIPIENTS, "every digest", 900)
+        return DIGEST_RECIPIENTS / (time.perf_counter() - started)
+    finally:
+        worker.terminate()
+        worker.wait(60)
+        controller.stop()
 
 
 def main() -> None:
@@ -138,29 +204,18 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="qingshan-bench-"))
     environment = {**os.environ, "QINGSHAN_VAR_DIR": str(folder / "var"), "DATABASE_CONN_MAX_AGE": "60"}
     web_port = free_port()
+    # The Procfile's own web line (uvicorn, its worker processes and its database pool).
+    command, variables = procfile_web_command(web_port)
     web = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi",
-            "--bind",
-            f"127.0.0.1:{web_port}",
-            "--workers",
-            "1",
-            "--timeout",
-            "120",
-            "--control-socket",
-            str(folder / "gunicorn.ctl"),
-        ],
+        command,
         cwd=ROOT,
-        env=environment,
+        env={**environment, **variables},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     worker = None
     try:
-        wait_for(lambda: answers(web_port, "/healthz"), "gunicorn")
+        wait_for(lambda: answers(web_port, "/healthz"), "the web server")
         auth = {"Authorization": f"Bearer {token}"}
 
         def by_multipart(n: int) -> None:
@@ -196,13 +251,15 @@ def main() -> None:
                 )
                 assert patched.status == 204, patched.status
 
+        workers = command[command.index("--workers") + 1] if "--workers" in command else "1"
         figures = {}
         for label, send in (("multipart", by_multipart), ("tus (2 PATCHes)", by_tus)):
             started = time.perf_counter()
             with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
                 list(pool.map(send, range(count)))
             figures[label] = count / (time.perf_counter() - started)
-            print(f"uploads per second, one web process, {label}: {figures[label]:.1f}")
+            server = f"the Procfile's web server ({workers} processes)"
+            print(f"uploads per second, {server}, {label}: {figures[label]:.1f}")
 
         waiting = Photo.objects.filter(status=Photo.Status.RECEIVED).count()
         worker = subprocess.Popen(
@@ -238,6 +295,11 @@ def main() -> None:
         print(f"photos processed per second, one media worker (solo): {rate:.2f}")
         errors = Photo.objects.exclude(status=Photo.Status.READY).count()
         print(f"photos not ready: {errors}")
+        worker.terminate()
+        worker.wait(60)
+        worker = None
+        rate = digest_fan_out(environment, folder)
+        print(f"digests sent per second, one email worker (solo), fan-out to {DIGEST_RECIPIENTS}: {rate:.1f}")
     finally:
         for process in (worker, web, moto):
             if process is not None:

@@ -22,15 +22,8 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-import os
-import re
 import signal
-import socket
-import sqlite3
-import subprocess
-import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -43,8 +36,6 @@ from aiosmtpd.controller import Controller
 from celery.app.routes import MapRoute
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
-from django.conf import settings as django_settings
-from django.db import connection
 
 from config.celery import app
 from inspections.digests.models import DigestSend
@@ -61,30 +52,20 @@ from tests.builders import (
     inspection,
     recipient,
 )
+from tests.integration.processes import (
+    Finished,
+    SubprocessDatabase,
+    Worker,
+    celery_worker,
+    free_port,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 PERIOD = "2025-01-06"  # the week of Monday 6 January 2025
 SECRET_VILLAGE = "330523101202"
 FAN_OUT, CHUNK = DIGEST_TASKS = ("inspections.digests.send_scheduled", "inspections.digests.send_chunk")
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
-    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still waiting after {timeout} s for {what}")
-        time.sleep(0.05)
-
-
-@dataclass(frozen=True)
-class Finished:
-    """A task a worker ran to success, with its return value as the worker logged it."""
-
-    name: str
-    task_id: str
-    result: str
 
 
 def all_sent(finished: Callable[[], list[Finished]], *, fan_outs: int, chunks_by_hand: int = 0) -> bool:
@@ -147,12 +128,6 @@ class SmtpHandler:
     def addresses(self) -> list[str]:
         """Every recipient address of every accepted message, in the order accepted."""
         return [address for r in self.received for address in r.rcpt]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -323,69 +298,6 @@ def test_a_real_worker_delivers_each_digest_once_through_smtp(
 # --- Worker subprocesses ----------------------------------------------------------------------------
 
 
-class SubprocessDatabase:
-    """The test database as another process reaches it, and back."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.vendor = connection.vendor
-        self.path = tmp_path / "db.sqlite3"
-
-    def url(self) -> str:
-        if self.vendor == "sqlite":
-            connection.ensure_connection()
-            target = sqlite3.connect(self.path)
-            connection.connection.backup(target)
-            target.close()
-            return f"sqlite:///{self.path}"
-        db = connection.settings_dict
-        password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-        return (
-            f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        )
-
-    def read_back(self) -> None:
-        """On SQLite, bring the workers' writes into the test database."""
-        if self.vendor == "sqlite":
-            source = sqlite3.connect(self.path)
-            source.backup(connection.connection)
-            source.close()
-
-
-# Celery's line for a task run to success: "Task <name>[<id>] succeeded in 0.05s: <return value>".
-SUCCEEDED = re.compile(
-    r"Task (?P<name>[\w.]+)\[(?P<id>[\w-]+)\] succeeded in [\d.e-]+s: (?P<result>.*)$", re.MULTILINE
-)
-
-
-@dataclass
-class Worker:
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while "ready." not in self.log.read_text(errors="replace"):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"worker did not start:\n{self.log.read_text(errors='replace')}")
-            time.sleep(0.2)
-
-    def finished(self) -> list[Finished]:
-        """The tasks this worker has logged as succeeded so far."""
-        return [
-            Finished(match["name"], match["id"], match["result"].strip())
-            for match in SUCCEEDED.finditer(self.log.read_text(errors="replace"))
-        ]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-
-
 @pytest.fixture
 def workers(tmp_path: Path, smtp: tuple[SmtpHandler, int], queue: str) -> Iterator[Callable[..., Worker]]:
     started: list[Worker] = []
@@ -395,48 +307,19 @@ def workers(tmp_path: Path, smtp: tuple[SmtpHandler, int], queue: str) -> Iterat
     def start(name: str, **env: str) -> Worker:
         if not url:
             url.append(database.url())
-        log = tmp_path / f"{name}.log"
-        environment = {
-            **os.environ,
-            "DATABASE_URL": url[0],
-            "EMAIL_URL": f"smtp://127.0.0.1:{smtp[1]}",
-            "QINGSHAN_DIGEST_QUEUE": queue,
-            "QINGSHAN_DIGEST_RETRY_SECONDS": "1",
-            "QINGSHAN_VAR_DIR": str(django_settings.VAR_DIR),
-            "DATABASE_CONN_MAX_AGE": "0",
-            **env,
-        }
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config",
-                    "worker",
-                    "-Q",
-                    queue,
-                    "-P",
-                    "solo",
-                    "-c",
-                    "1",
-                    "-n",
-                    f"{name}-{queue}@%h",
-                    "--without-mingle",
-                    "--without-gossip",
-                    "--without-heartbeat",
-                    "--loglevel",
-                    "INFO",
-                ],
-                cwd=django_settings.BASE_DIR,
-                env=environment,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        worker = Worker(process, log)
+        worker = celery_worker(
+            tmp_path / f"{name}.log",
+            url[0],
+            queues=queue,
+            name=f"{name}-{queue}",
+            environment={
+                "EMAIL_URL": f"smtp://127.0.0.1:{smtp[1]}",
+                "QINGSHAN_DIGEST_QUEUE": queue,
+                "QINGSHAN_DIGEST_RETRY_SECONDS": "1",
+                **env,
+            },
+        )
         started.append(worker)
-        worker.wait_ready()
         return worker
 
     start.database = database  # type: ignore[attr-defined]

@@ -24,15 +24,12 @@ client forge its scheme and address.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import io
-import os
 import random
 import selectors
 import socket
 import statistics
-import subprocess
 import threading
 import time
 import uuid
@@ -42,14 +39,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from inspections.evidence.models import Photo
 from tests import builders
 from tests.builders import inspector as team_member
-from tests.integration.test_digest_delivery import SubprocessDatabase, wait_until
-from tests.procfile import procfile_web_command
+from tests.integration.processes import SubprocessDatabase, WebServer, web_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -61,63 +56,15 @@ MEASURED = 60  # GET me/ requests
 P95_LIMIT = 0.200
 
 
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-
-
 @pytest.fixture
-def procfile_server(tmp_path: Path, isolated_storage: Path) -> Iterator[Any]:
+def procfile_server(tmp_path: Path) -> Iterator[Any]:
+    """Start the Procfile's web server on this test's database (with ``extra`` settings)."""
     database = SubprocessDatabase(tmp_path)
-    started: list[Server] = []
+    started: list[WebServer] = []
 
-    def start(**extra: str) -> Server:
-        with socket.create_server(("127.0.0.1", 0)) as probe:
-            port = probe.getsockname()[1]
-        log = tmp_path / "web.log"
-        command, variables = procfile_web_command(port)
-        environment = {
-            **os.environ,
-            **variables,
-            "DATABASE_URL": database.url(),
-            "DJANGO_SECRET_KEY": settings.SECRET_KEY,
-            "QINGSHAN_VAR_DIR": str(settings.VAR_DIR),
-            "QINGSHAN_MEDIA_ROOT": str(isolated_storage),
-            "QINGSHAN_TUS_UPLOAD_DIR": str(settings.QINGSHAN_TUS_UPLOAD_DIR),
-            **extra,
-        }
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                command,
-                cwd=settings.BASE_DIR,
-                env=environment,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        server = Server(process, port, log)
+    def start(**extra: str) -> WebServer:
+        server = web_server(tmp_path / "web.log", database.url(), **extra)
         started.append(server)
-
-        def answers() -> bool:
-            if process.poll() is not None:
-                raise AssertionError(log.read_text(errors="replace"))
-            with contextlib.suppress(OSError):
-                probe_ = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                probe_.request("GET", "/healthz")
-                return probe_.getresponse().status in (200, 301)  # 301: told to redirect to HTTPS
-            return False
-
-        wait_until(answers, "the web server to answer")
         return server
 
     start.database = database  # type: ignore[attr-defined]

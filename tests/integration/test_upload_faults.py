@@ -13,8 +13,12 @@ once the reconciler has run.
   answers): the upload answers at once, the sweeper sends processing later;
 * the media disk full, then read-only (a tmpfs mounted over the media folder);
 * a worker killed with SIGKILL while it processes a photo;
-* a web worker (gunicorn) killed with SIGKILL while a multipart upload and a
-  tus PATCH arrive.
+* the database cut for 10 s while a real worker (two processes) processes queued
+  photos: on PostgreSQL the TCP proxy breaks every connection when a worker saves a
+  processed photo and answers no new one until the link is back; on SQLite the test
+  holds the database file's lock as long;
+* a web worker of the Procfile's server (uvicorn) killed with SIGKILL while a
+  multipart upload and a tus PATCH arrive.
 """
 
 from __future__ import annotations
@@ -29,11 +33,10 @@ import socket
 import sqlite3
 import struct
 import subprocess
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -42,6 +45,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.db.models import Count
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -54,9 +58,12 @@ from tests.builders import camera_jpeg, upload
 from tests.builders import inspector as team_member
 from tests.conftest import assert_problem, client_for
 from tests.faults import commit_then_lose_the_answer
-from tests.integration.test_digest_delivery import SubprocessDatabase, Worker, wait_until
+from tests.integration.processes import SubprocessDatabase, WebServer, Worker, celery_worker, wait_until
+from tests.integration.processes import web_server as web_server_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+CHUNK = 1024 * 1024  # a tus PATCH as phones send them (README, Serving)
 
 
 @pytest.fixture
@@ -95,12 +102,17 @@ def assert_contract(sent: dict[uuid.UUID, bytes], media: Path) -> None:
 # --- a commit whose answer is lost -----------------------------------------------------------------
 
 
-class CommitAnswerDropper:
-    """A TCP proxy in front of PostgreSQL that, once armed, passes ``COMMIT`` on and drops its answer.
+class PostgresProxy:
+    """A TCP proxy in front of PostgreSQL that passes bytes both ways until told to break something.
 
-    PostgreSQL's simple query protocol sends ``COMMIT`` as one ``Q`` message
-    (psycopg's ``commit()``); the server's reply is swallowed and both sides are
-    closed, so the client sees the connection cut while the server committed.
+    * ``armed``: the next ``COMMIT`` is passed on and its answer dropped. PostgreSQL's
+      simple query protocol sends ``COMMIT`` as one ``Q`` message (psycopg's
+      ``commit()``); the server's reply is swallowed and both sides are closed, so
+      the client sees the connection cut while the server committed.
+    * ``cut_on``: when a client sends bytes containing this marker, the link is cut
+      before they are passed on: every connection through the proxy is broken (as
+      when a firewall or a NAT forgets them) and a new connection gets no answer
+      until :meth:`restore` (its connect waits, as over a dead link).
     """
 
     COMMIT = b"Q" + struct.pack("!I", 4 + len(b"COMMIT\x00")) + b"COMMIT\x00"
@@ -111,6 +123,12 @@ class CommitAnswerDropper:
         self.port = self.listener.getsockname()[1]
         self.armed = threading.Event()
         self.dropped = threading.Event()
+        self.cut_on: bytes | None = None
+        self.link = threading.Event()  # set while the link is up
+        self.link.set()
+        self.was_cut = threading.Event()
+        self.lock = threading.Lock()
+        self.live: list[socket.socket] = []
         self.stopping = False
         self.thread = threading.Thread(target=self._accept, daemon=True)
         self.thread.start()
@@ -121,14 +139,27 @@ class CommitAnswerDropper:
                 client, _address = self.listener.accept()
             except OSError:
                 return
-            server = socket.create_connection(self.upstream)
-            committing = threading.Event()
-            threading.Thread(target=self._to_server, args=(client, server, committing), daemon=True).start()
-            threading.Thread(target=self._to_client, args=(server, client, committing), daemon=True).start()
+            threading.Thread(target=self._connect, args=(client,), daemon=True).start()
+
+    def _connect(self, client: socket.socket) -> None:
+        self.link.wait()  # over a cut link a new connection gets no answer until it is back
+        if self.stopping:
+            client.close()
+            return
+        server = socket.create_connection(self.upstream)
+        with self.lock:
+            self.live += [client, server]
+        committing = threading.Event()
+        threading.Thread(target=self._to_server, args=(client, server, committing), daemon=True).start()
+        threading.Thread(target=self._to_client, args=(server, client, committing), daemon=True).start()
 
     def _to_server(self, client: socket.socket, server: socket.socket, committing: threading.Event) -> None:
         with contextlib.suppress(OSError):
             while data := client.recv(65536):
+                if self.cut_on is not None and self.cut_on in data:
+                    self.cut_on = None
+                    self.cut()
+                    return
                 if self.armed.is_set() and self.COMMIT in data:
                     self.armed.clear()
                     committing.set()
@@ -145,12 +176,28 @@ class CommitAnswerDropper:
                     break
                 client.sendall(data)
         for sock in (client, server):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
+            self._break(sock)
+
+    def _break(self, sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+
+    def cut(self) -> None:
+        """Break every connection through the proxy; new ones wait until :meth:`restore`."""
+        self.link.clear()
+        with self.lock:
+            live, self.live = self.live, []
+        for sock in live:
+            self._break(sock)
+        self.was_cut.set()
+
+    def restore(self) -> None:
+        self.link.set()
 
     def close(self) -> None:
         self.stopping = True
+        self.link.set()
         self.listener.close()
 
 
@@ -159,7 +206,7 @@ def commit_answer_lost() -> Iterator[Any]:
     """Arm a lost answer for the next COMMIT of the default connection; yields what says it happened."""
     if connection.vendor == "postgresql":
         saved = dict(connection.settings_dict)
-        proxy = CommitAnswerDropper((saved["HOST"] or "127.0.0.1", int(saved["PORT"] or 5432)))
+        proxy = PostgresProxy((saved["HOST"] or "127.0.0.1", int(saved["PORT"] or 5432)))
         connection.close()
         connection.settings_dict.update({"HOST": "127.0.0.1", "PORT": str(proxy.port)})
         proxy.armed.set()
@@ -289,38 +336,20 @@ def test_a_full_then_read_only_media_disk_is_507_then_503_and_leaves_nothing_beh
 
 
 @pytest.fixture
-def media_worker(tmp_path: Path, isolated_storage: Path) -> Iterator[Any]:
+def media_worker(tmp_path: Path) -> Iterator[Any]:
     """Start Celery workers on the media queue, on this test's database and media folder."""
     database = SubprocessDatabase(tmp_path)
     started: list[Worker] = []
     url: list[str] = []
 
-    def start(name: str) -> Worker:
+    def start(name: str, *, pool_size: str = "", **extra: str) -> Worker:
         if not url:
             url.append(database.url())
+        name = f"{name}-{uuid.uuid4().hex[:8]}"
+        pool = ("-c", pool_size) if pool_size else ("-P", "solo", "-c", "1")
         log = tmp_path / f"{name}.log"
-        environment = {
-            **os.environ,
-            "DATABASE_URL": url[0],
-            "QINGSHAN_VAR_DIR": str(settings.VAR_DIR),
-            "QINGSHAN_MEDIA_ROOT": str(isolated_storage),
-            "DATABASE_CONN_MAX_AGE": "0",
-        }
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "media"),
-                    *("-P", "solo", "-c", "1", "-n", f"{name}-{uuid.uuid4().hex[:8]}@%h"),
-                    *("--without-mingle", "--without-gossip", "--without-heartbeat", "--loglevel", "INFO"),
-                ],
-                cwd=settings.BASE_DIR,
-                env=environment,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        worker = Worker(process, log)
+        worker = celery_worker(log, url[0], queues="media", name=name, pool=pool, environment=extra)
         started.append(worker)
-        worker.wait_ready()
         return worker
 
     start.database = database  # type: ignore[attr-defined]
@@ -369,6 +398,123 @@ def test_a_photo_whose_worker_is_killed_mid_processing_is_processed_by_the_next(
     assert_contract({photo_uuid: content}, isolated_storage)
 
 
+# --- the database cut while photos are processed ----------------------------------------------------
+
+CUT_SECONDS = 10
+# What a worker sends to save a processed photo (the only UPDATE of a photo it makes): the
+# cut falls on a task mid-way.
+SAVE_PROCESSED = b'UPDATE "inspections_photo" SET '
+
+
+@dataclass
+class DatabaseCut:
+    """The workers' database URL through the link, and whether the link has been cut yet."""
+
+    database_url: str
+    happened: Callable[[], bool]
+
+
+@contextlib.contextmanager
+def database_link(database: SubprocessDatabase) -> Iterator[Any]:
+    """The workers' way to the database, which :func:`cut_for` cuts for ``CUT_SECONDS``.
+
+    On PostgreSQL a TCP proxy (:class:`PostgresProxy`) in front of the server: the link
+    is cut when a worker sends the UPDATE that saves a processed photo, so the cut falls
+    on a task mid-way. On SQLite, which has no wire, the database file is locked
+    (``BEGIN EXCLUSIVE`` by this test) for as long: the workers' writes wait.
+    """
+    url = database.url()
+    if database.vendor == "postgresql":
+        db = connection.settings_dict
+        proxy = PostgresProxy((db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432)))
+        proxy.cut_on = SAVE_PROCESSED
+        through = url.replace(f":{db['PORT'] or 5432}/", f":{proxy.port}/", 1)
+        assert through != url
+        try:
+            yield DatabaseCut(through, proxy.was_cut.is_set), proxy
+        finally:
+            proxy.close()
+        return
+    yield DatabaseCut(url, lambda: True), None
+
+
+def statuses_seen_by_workers(database: SubprocessDatabase) -> dict[str, int]:
+    """How many photos are in each status, as the workers' database has it."""
+    if database.vendor == "sqlite":
+        with contextlib.closing(sqlite3.connect(database.path, timeout=60)) as copy:
+            rows = copy.execute("SELECT status, COUNT(*) FROM inspections_photo GROUP BY status").fetchall()
+        return {str(status): int(count) for status, count in rows}
+    counted = Photo.objects.values_list("status").annotate(count=Count("pk"))
+    return {str(status): int(count) for status, count in counted}
+
+
+def processed_at_seen_by_workers(database: SubprocessDatabase) -> dict[str, str]:
+    if database.vendor == "sqlite":
+        with contextlib.closing(sqlite3.connect(database.path, timeout=60)) as copy:
+            rows = copy.execute(
+                "SELECT client_uuid, processed_at FROM inspections_photo WHERE status = 'ready'"
+            ).fetchall()
+        return {str(uuid.UUID(str(u))): str(at) for u, at in rows}
+    ready = Photo.objects.filter(status=Photo.Status.READY)
+    return {str(u): str(at) for u, at in ready.values_list("client_uuid", "processed_at")}
+
+
+def test_a_database_cut_while_photos_are_processed_loses_none_and_processes_each_once(
+    field: Any, isolated_storage: Path, media_worker: Any
+) -> None:
+    """Photos queued, a real worker (two processes, persistent connections) and a 10 s cut to the database."""
+    _member, inspection, client = field
+    sent = {uuid.uuid4(): noise_jpeg(20 + n, size=(1400, 1000)) for n in range(6)}
+    for client_uuid, content in sent.items():  # all queued before any worker runs
+        response = upload(client, inspection, content, client_uuid=client_uuid)
+        assert response.status_code == 201, response.content
+    database = media_worker.database
+
+    with database_link(database) as (link, proxy):
+        # The Procfile's worker pool (prefork, two processes) keeping its connections, as in production.
+        worker = media_worker(
+            "cut", DATABASE_URL=link.database_url, DATABASE_CONN_MAX_AGE="60", pool_size="2"
+        )
+        if proxy is None:  # SQLite: lock the file once the worker is under way
+            wait_until(lambda: statuses_seen_by_workers(database).get("ready", 0) >= 1, "a first photo")
+            locker = sqlite3.connect(database.path, timeout=60, isolation_level=None)
+            locker.execute("BEGIN EXCLUSIVE")
+        else:
+            wait_until(link.happened, f"the cut, on a processed photo's save: {worker.output()}", timeout=120)
+        cut_at = time.monotonic()
+        before = statuses_seen_by_workers(database)
+        # The cut lasts CUT_SECONDS: nothing is saved meanwhile.
+        while time.monotonic() - cut_at < CUT_SECONDS:
+            if proxy is not None:
+                assert statuses_seen_by_workers(database) == before
+            time.sleep(0.5)
+        assert worker.process.poll() is None  # the worker rode it out
+        if proxy is None:
+            locker.execute("COMMIT")
+            locker.close()
+        else:
+            proxy.restore()
+        assert before.get("ready", 0) < len(sent)  # photos were still waiting when the link came back
+
+        wait_until(
+            lambda: statuses_seen_by_workers(database).get("ready", 0) == len(sent),
+            "every photo processed after the cut",
+            timeout=180,
+        )
+        first_seen = processed_at_seen_by_workers(database)
+        worker.stop()
+
+    log = worker.output()
+    if proxy is not None:
+        assert "OperationalError" in log and "Retry in" in log, log[-3000:]  # the cut hit a task mid-way
+    assert "raised unexpected" not in log, log[-3000:]
+    database.read_back()
+    # Processed once: what was saved when each photo first showed as processed is what stays.
+    assert processed_at_seen_by_workers(database) == first_seen
+    assert set(first_seen) == {str(u) for u in sent}
+    assert_contract(sent, isolated_storage)
+
+
 # --- a web worker killed mid-upload ----------------------------------------------------------------
 
 
@@ -385,76 +531,33 @@ def noise_jpeg(seed: int, size: tuple[int, int] = (1800, 1400)) -> bytes:
     return out.getvalue()
 
 
-@dataclass
-class WebServer:
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    def worker_pids(self) -> list[int]:
-        found = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True)
-        return [int(pid) for pid in found.stdout.split()]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-
-
 @pytest.fixture
-def web_server(tmp_path: Path, isolated_storage: Path) -> Iterator[Any]:
-    """gunicorn with one sync worker on this test's database, media and upload folders."""
+def web_server(tmp_path: Path) -> Iterator[Any]:
+    """The Procfile's web server (uvicorn) on this test's database, media, tus and temporary folders.
+
+    ``spool`` is the folder Django spools large multipart files to while the view runs
+    (``QINGSHAN_UPLOAD_TEMP_DIR``); ``bodies`` the server's ``TMPDIR``, where Django's ASGI
+    handler keeps a request body over 2.5 MB while it arrives.
+    """
     database = SubprocessDatabase(tmp_path)
     started: list[WebServer] = []
-    spool = tmp_path / "upload-tmp"
+    spool, bodies = tmp_path / "upload-tmp", tmp_path / "bodies"
     spool.mkdir()
+    bodies.mkdir()
 
     def start() -> WebServer:
-        with socket.create_server(("127.0.0.1", 0)) as probe:
-            port = probe.getsockname()[1]
-        log = tmp_path / "gunicorn.log"
-        environment = {
-            **os.environ,
-            "DATABASE_URL": database.url(),
-            "DJANGO_SECRET_KEY": settings.SECRET_KEY,
-            "QINGSHAN_VAR_DIR": str(settings.VAR_DIR),
-            "QINGSHAN_MEDIA_ROOT": str(isolated_storage),
-            "QINGSHAN_TUS_UPLOAD_DIR": str(settings.QINGSHAN_TUS_UPLOAD_DIR),
-            "QINGSHAN_UPLOAD_TEMP_DIR": str(spool),
-            "DATABASE_CONN_MAX_AGE": "0",
-        }
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}"),
-                    *("--workers", "1", "--timeout", "120"),
-                ],
-                cwd=settings.BASE_DIR,
-                env=environment,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        server = WebServer(process, port, log)
+        server = web_server_process(
+            tmp_path / "web.log",
+            database.url(),
+            QINGSHAN_UPLOAD_TEMP_DIR=str(spool),
+            TMPDIR=str(bodies),
+        )
         started.append(server)
-
-        def answers() -> bool:
-            if process.poll() is not None:
-                raise AssertionError(log.read_text(errors="replace"))
-            with contextlib.suppress(OSError):
-                connection_ = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                connection_.request("GET", "/healthz")
-                return connection_.getresponse().status == 200
-            return False
-
-        wait_until(answers, "gunicorn to answer")
         return server
 
     start.database = database  # type: ignore[attr-defined]
     start.spool = spool  # type: ignore[attr-defined]
+    start.bodies = bodies  # type: ignore[attr-defined]
     try:
         yield start
     finally:
@@ -494,35 +597,53 @@ def request(port: int, method: str, path: str, headers: dict[str, str], body: by
     return response
 
 
-def kill_the_worker(server: WebServer) -> None:
-    (pid,) = server.worker_pids()
+def kill_the_worker_receiving(server: WebServer, cut: socket.socket) -> None:
+    """SIGKILL the uvicorn worker that has read what ``cut`` sent so far; wait for its replacement."""
+    wait_until(lambda: server.connection_owner(cut) is not None, "a worker to take the connection")
+    wait_until(lambda: server.has_read_everything(cut), "the worker to read the bytes sent")
+    pid = server.connection_owner(cut)
+    assert pid is not None
+    others = set(server.worker_pids()) - {pid}
     os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: bool(server.worker_pids()) and server.worker_pids() != [pid], "a new gunicorn worker")
+    # The supervisor (uvicorn's parent process) sees it die and starts a new worker in its place.
+    wait_until(lambda: f"Child process [{pid}] died" in server.output(), "uvicorn to see the worker die")
+    wait_until(
+        lambda: pid not in server.worker_pids() and len(set(server.worker_pids()) - others) == 1,
+        "uvicorn to replace the killed worker",
+    )
+
+
+def tus_location(created: Any, port: int) -> str:
+    return str(created.getheader("Location")).split("127.0.0.1", 1)[-1].split(f":{port}", 1)[-1]
 
 
 def test_a_web_worker_killed_during_multipart_and_tus_uploads_loses_nothing_and_leaves_nothing(
     field: Any, isolated_storage: Path, web_server: Any, eager_celery: Any
 ) -> None:
+    """The Procfile's server: its worker killed while a multipart body and a tus PATCH arrive."""
     member, inspection, _client = field
     token = str(RefreshToken.for_user(member.user).access_token)
     auth = {"Authorization": f"Bearer {token}"}
     by_multipart, by_tus = uuid.uuid4(), uuid.uuid4()
     sent = {by_multipart: noise_jpeg(1), by_tus: noise_jpeg(2)}
+    # Over FILE_UPLOAD_MAX_MEMORY_SIZE (2.5 MB): the body goes to a temporary file as it arrives.
+    assert all(len(content) > settings.FILE_UPLOAD_MAX_MEMORY_SIZE for content in sent.values())
     server = web_server()
+    assert len(server.worker_pids()) == 2  # the Procfile's --workers 2
 
-    # multipart: killed while the body arrives (Django has begun spooling it), then sent again
+    # multipart: the worker reading the body is killed, then the phone sends it again
     body, content_type = multipart(
         {"client_uuid": str(by_multipart), "inspection": str(inspection.pk)}, sent[by_multipart]
     )
     cut = half_sent(server.port, "POST", "/api/v1/photos/", {**auth, "Content-Type": content_type}, body)
-    wait_until(lambda: any(web_server.spool.iterdir()), "Django to spool the upload")
-    kill_the_worker(server)
+    kill_the_worker_receiving(server, cut)
     cut.close()
-    assert len(list(web_server.spool.iterdir())) == 1  # the leftover the reconciler must remove
+    assert Photo.objects.count() == 0
     again = request(server.port, "POST", "/api/v1/photos/", {**auth, "Content-Type": content_type}, body)
     assert again.status == 201
 
-    # tus: killed while a PATCH writes, then resumed from the offset the server recorded
+    # tus: 1 MiB PATCHes as phones send them; the worker is killed while the second arrives,
+    # and the phone resumes from the offset the server recorded (the first PATCH's end)
     tus_headers = {**auth, "Tus-Resumable": "1.0.0"}
     metadata = ",".join(
         f"{key} {base64.b64encode(value.encode()).decode()}"
@@ -535,24 +656,30 @@ def test_a_web_worker_killed_during_multipart_and_tus_uploads_loses_nothing_and_
         {**tus_headers, "Upload-Length": str(len(sent[by_tus])), "Upload-Metadata": metadata},
     )
     assert created.status == 201
-    location = created.getheader("Location").split("127.0.0.1", 1)[-1].split(f":{server.port}", 1)[-1]
-    patch_headers = {**tus_headers, "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}
-    cut = half_sent(server.port, "PATCH", location, patch_headers, sent[by_tus])
-    staging = Path(settings.QINGSHAN_TUS_UPLOAD_DIR)
-    wait_until(
-        lambda: (
-            staging.is_dir()
-            and any(path.suffix == ".part" and path.stat().st_size > 0 for path in staging.iterdir())
-        ),
-        "the PATCH to write",
+    location = tus_location(created, server.port)
+    patch_headers = {**tus_headers, "Content-Type": "application/offset+octet-stream"}
+    first = request(
+        server.port, "PATCH", location, {**patch_headers, "Upload-Offset": "0"}, sent[by_tus][:CHUNK]
     )
-    kill_the_worker(server)
+    assert first.status == 204 and first.getheader("Upload-Offset") == str(CHUNK)
+    cut = half_sent(
+        server.port, "PATCH", location, {**patch_headers, "Upload-Offset": str(CHUNK)}, sent[by_tus][CHUNK:]
+    )
+    kill_the_worker_receiving(server, cut)
     cut.close()
     offset = int(request(server.port, "HEAD", location, tus_headers).getheader("Upload-Offset"))
-    resumed = request(
-        server.port, "PATCH", location, {**patch_headers, "Upload-Offset": str(offset)}, sent[by_tus][offset:]
-    )
-    assert resumed.status == 204 and resumed.getheader("Qingshan-Photo")
+    assert offset == CHUNK  # the cut PATCH is lost whole; the one before it is kept
+    rest = sent[by_tus][offset:]
+    for start in range(0, len(rest), CHUNK):
+        resumed = request(
+            server.port,
+            "PATCH",
+            location,
+            {**patch_headers, "Upload-Offset": str(offset + start)},
+            rest[start : start + CHUNK],
+        )
+        assert resumed.status == 204, resumed.status
+    assert resumed.getheader("Qingshan-Photo")
 
     server.stop()
     web_server.database.read_back()
@@ -564,4 +691,6 @@ def test_a_web_worker_killed_during_multipart_and_tus_uploads_loses_nothing_and_
     finally:
         settings.FILE_UPLOAD_TEMP_DIR = settings_temp
     assert list(web_server.spool.iterdir()) == []
+    assert list(web_server.bodies.iterdir()) == []  # the killed worker's body files were unlinked ones
+    staging = Path(settings.QINGSHAN_TUS_UPLOAD_DIR)
     assert [path.name for path in staging.iterdir()] == []
