@@ -39,6 +39,7 @@ from inspections.cases.ladder_documents import (
     supervision_pdf,
 )
 from inspections.cases.models import (
+    ESCALATION_LEVEL_NAMES,
     Bulletin,
     Case,
     CaseEvent,
@@ -56,6 +57,7 @@ from inspections.cases.models import (
     Referral,
     ReviewPolicy,
     Summons,
+    escalation_level_name,
 )
 from inspections.cases.selectors import case_list
 from inspections.cases.services.escalation import case_escalate
@@ -195,6 +197,22 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
+class EscalationLevelFilter(admin.SimpleListFilter):
+    """The escalation levels by name (市级督办, 省级督办), not by number."""
+
+    title = _("escalation level")
+    parameter_name = "escalation"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [(str(level), name) for level, name in ESCALATION_LEVEL_NAMES.items()]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> QuerySet[Any]:
+        value = self.value()
+        if value is not None and value.isdigit():
+            return queryset.filter(escalation_level=int(value))
+        return queryset
+
+
 class PublicityFilter(admin.SimpleListFilter):
     """Closures (销号) still under their 公示, and those final."""
 
@@ -286,7 +304,7 @@ class CaseAdmin(JurisdictionScopedAdmin):
     list_filter = [
         "status",
         OverdueFilter,
-        "escalation_level",
+        EscalationLevelFilter,
         "category",
         "severity",
         "is_relapse",
@@ -442,9 +460,8 @@ class CaseAdmin(JurisdictionScopedAdmin):
         if not case.escalation_level:
             return "—"
         return format_html(
-            '<span style="color:#fff;background:#c77c00;padding:0 .4em;border-radius:3px">{} {}</span>',
-            _("督办"),
-            case.escalation_level,
+            '<span style="color:#fff;background:#c77c00;padding:0 .4em;border-radius:3px">{}</span>',
+            escalation_level_name(case.escalation_level),
         )
 
     @admin.action(description=_("Confirm and hand over (交办)"), permissions=["change"])

@@ -34,7 +34,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
 
 from inspections.accounts.models import User
-from inspections.cases.models import Case, LedgerExport
+from inspections.cases.models import Case, LedgerExport, escalation_level_name
 from inspections.common.china_time import SHANGHAI, local_date
 from inspections.common.dispatch import enqueue_on_commit
 
@@ -54,6 +54,10 @@ def _china(moment: dt.datetime | None) -> dt.datetime | None:
     return None if moment is None else moment.astimezone(SHANGHAI).replace(tzinfo=None, microsecond=0)
 
 
+def _escalation(case: Case) -> str:
+    return escalation_level_name(case.escalation_level) if case.escalation_level else ""
+
+
 LEDGER_COLUMNS: tuple[Column, ...] = (
     Column(_("problem number"), lambda c, t: c.pk, 8),
     Column(_("county"), lambda c, t: c.village.township.parent.name if c.village.township.parent else "", 12),
@@ -67,7 +71,11 @@ LEDGER_COLUMNS: tuple[Column, ...] = (
     Column(_("handed over at (交办)"), lambda c, t: _china(c.handed_over_at), 17),
     Column(_("rectification deadline"), lambda c, t: c.deadline, 12),
     Column(_("days overdue"), lambda c, t: c.days_overdue(t), 8),
-    Column(_("escalation level"), lambda c, t: c.escalation_level or None, 8),
+    Column(
+        _("escalation level"),
+        lambda c, t: escalation_level_name(c.escalation_level) if c.escalation_level else "",
+        14,
+    ),
     Column(_("relapse"), lambda c, t: _("yes") if c.is_relapse else "", 6),
     Column(_("false rectification (虚假整改)"), lambda c, t: _("yes") if c.is_false_rectification else "", 8),
     Column(_("times sent back or reopened"), lambda c, t: c.reopen_count or None, 8),

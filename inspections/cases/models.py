@@ -136,6 +136,19 @@ def action_roles(action: str) -> frozenset[str]:
 # Statuses in which the responsible party owes a rectification: the deadline runs.
 RECTIFICATION_DUE = (CaseStatus.OPEN, CaseStatus.RECTIFYING, CaseStatus.REOPENED)
 
+# What an escalation level means (督办): whose supervisors the problem was raised to.
+ESCALATION_LEVEL_NAMES = {
+    0: _("not escalated"),
+    1: _("escalated to the prefecture (市级督办)"),
+    2: _("escalated to the province (省级督办)"),
+}
+
+
+def escalation_level_name(level: int) -> str:
+    """The name of an escalation level, as supervisors read it."""
+    return str(ESCALATION_LEVEL_NAMES.get(level, level))
+
+
 # Statuses of a finding not (or never) handed over: not a confirmed problem, not counted,
 # not shown to the responsible party.
 NOT_HANDED_OVER = (CaseStatus.AWAITING_REVIEW, CaseStatus.VOIDED, CaseStatus.MERGED)

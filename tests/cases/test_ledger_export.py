@@ -171,3 +171,18 @@ def test_old_exports_and_stray_files_are_purged(world: dict[str, Any]) -> None:
     stray = default_storage.save("exports/stray.xlsx", ContentFile(b"x"))
     assert ledger_exports_purge(now=now + dt.timedelta(days=8)) == 1  # kept is old by then
     assert not default_storage.exists(stray) and not default_storage.exists(new_name)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_escalation_levels_are_named_in_the_list_its_filter_and_the_ledger(
+    client: Client, admin_pages: None, world: dict[str, Any]
+) -> None:
+    type(world["overdue"]).objects.filter(pk=world["overdue"].pk).update(escalation_level=1)
+    client.force_login(supervisor(ANJI))
+    page = client.get(LIST).content.decode()
+    assert "市级督办" in page and "省级督办" in page and "未督办" in page  # badge and filter choices
+    raised = client.get(LIST, {"escalation": "1"}).context["cl"]
+    assert [c.pk for c in raised.result_list] == [world["overdue"].pk]
+    rows = sheet(body(client.get(EXPORT)))
+    column = rows[0].index("督办级别")
+    assert {row[0]: row[column] for row in rows[1:]}[world["overdue"].pk] == "市级督办"
