@@ -53,6 +53,14 @@ from inspections.sampling.targeted import targeted_visit_order
 from villages.models import Division, Village
 from villages.scoping import JurisdictionScopedAdmin, request_prefix
 
+# The preview names what it left out, not the codes the frozen parameters use.
+EXCLUSION_NAMES = {
+    "class": _("left out by class of unit (e.g. residents' committees)"),
+    "recently_inspected": _("inspected within the last days set"),
+    "urban_rural_class": _("left out by urban-rural class (城乡分类代码)"),
+    "visited_this_year": _("already visited this year"),
+}
+
 
 class SamplingPlanForm(forms.ModelForm):  # type: ignore[type-arg]
     excluded_kinds = forms.MultipleChoiceField(
@@ -324,7 +332,7 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             ((s.code or "—", s.name, s.candidates, s.sample) for s in preview.strata),
         )
-        excluded = ", ".join(f"{k}: {v}" for k, v in preview.excluded.items())
+        excluded = "，".join(f"{EXCLUSION_NAMES.get(k, k)} {v}" for k, v in preview.excluded.items())
         staffing = self._staffing_table(preview)
         return format_html(
             "<p>{}: <b>{}</b>; {}: <b>{}</b>; {}: {}</p><p>{}</p>{}"

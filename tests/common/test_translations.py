@@ -87,3 +87,16 @@ def test_the_compiled_catalogue_calls_them_problems_never_cases_at_law(catalogue
     ]
 
     assert with_case == []
+
+
+@pytest.mark.parametrize("catalogue", CATALOGUES, ids=OUR_APPS)
+def test_a_plan_is_locked_not_promised(catalogue: Path) -> None:
+    """Committing a plan is 锁定 (it freezes it); 承诺 is only the seed's commitment value (承诺值)."""
+    mo = polib.mofile(str(catalogue / "django.mo"))
+
+    def promised(text: str) -> bool:
+        return "承诺" in text.replace("承诺值", "")
+
+    assert [
+        e.msgid for e in mo if promised(e.msgstr) or any(promised(v) for v in e.msgstr_plural.values())
+    ] == []

@@ -91,12 +91,12 @@ def test_the_detail_is_in_the_language_active_when_refused() -> None:
         english = errors.AlreadyCommitted()
 
     assert english.detail == "This plan is already committed."
-    assert chinese.detail == "该计划已经承诺。"
+    assert chinese.detail == "该计划已经锁定。"
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("language", "message"), [("en", "This plan is already committed."), ("zh-hans", "该计划已经承诺。")]
+    ("language", "message"), [("en", "This plan is already committed."), ("zh-hans", "该计划已经锁定。")]
 )
 def test_the_admin_shows_a_refusal_in_the_readers_language_never_its_code(
     language: str, message: str
