@@ -34,6 +34,7 @@ from inspections.accounts.models import Role, User
 from inspections.accounts.policies import user_covers
 from inspections.cases.selectors import case_list
 from inspections.common.admin import ReadOnlyAdminMixin, ReadOnlyInline, message_refusal
+from inspections.common.china_time import display, local_date
 from inspections.common.errors import DomainError
 from inspections.evidence import services as evidence
 from inspections.evidence.errors import StorageUnavailable
@@ -245,7 +246,7 @@ class FlagsAwaitingReviewFilter(admin.SimpleListFilter):
 
 @admin.register(Inspection)
 class InspectionReviewAdmin(ReviewAdmin):
-    list_display = ["id", "village", "mode", "window_start", "window_end", "status", "submitted_at"]
+    list_display = ["id", "village_name", "mode", "window", "status", "submitted"]
     list_filter = ["status", "mode", DivisionFilter, FlagsAwaitingReviewFilter]
     list_select_related = ["village"]
     search_fields = ["village__name", "village__code"]
@@ -257,6 +258,20 @@ class InspectionReviewAdmin(ReviewAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Inspection]:
         assert isinstance(request.user, User)
         return inspection_list(user=request.user).select_related("village")
+
+    # The list fits 1280 px beside its filters: the village by name, the window by its days.
+    @admin.display(description=_("village"), ordering="village__name")
+    def village_name(self, inspection: Inspection) -> str:
+        return inspection.village.name
+
+    @admin.display(description=_("visit window"), ordering="window_start")
+    def window(self, inspection: Inspection) -> str:
+        start, end = local_date(inspection.window_start), local_date(inspection.window_end)
+        return f"{start:%Y-%m-%d}" if start == end else f"{start:%Y-%m-%d} – {end:%m-%d}"
+
+    @admin.display(description=_("submitted at"), ordering="submitted_at")
+    def submitted(self, inspection: Inspection) -> str:
+        return display(inspection.submitted_at)
 
     # --- Reads of unsubmitted inspections are logged; stuck photos are warned of ----------
 

@@ -135,6 +135,16 @@ class Walk:
         self.page.set_viewport_size({"width": 1280, "height": 900})
         return text
 
+    def overflow(self) -> int:
+        """How far the page, or any table on it, reaches past the window's width (px)."""
+        return int(
+            self.page.evaluate(
+                """() => Math.max(0, document.documentElement.scrollWidth - window.innerWidth,
+                    ...Array.from(document.querySelectorAll('.results, #result_list, fieldset, .module'))
+                        .map(e => e.scrollWidth - e.clientWidth))"""
+            )
+        )
+
     def login(self, username: str) -> None:
         self.go("/admin/login/?next=/admin/")
         self.look("login")
@@ -175,6 +185,9 @@ def walk_problems(tab: Walk, problem: Case) -> None:
     tab.go("/admin/inspections/case/")
     text = tab.look("problems")
     assert "余村" in text
+    assert tab.overflow() == 0  # the list fits 1280 px beside its filters: no sideways scroll
+    tab.go("/admin/inspections/inspection/")
+    assert tab.overflow() == 0
     tab.go(f"/admin/inspections/case/{problem.pk}/change/")
     text = tab.look("problem")
     assert "余村" in text
