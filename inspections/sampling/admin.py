@@ -32,6 +32,7 @@ from inspections.fieldwork.models import Inspection
 from inspections.publication.services import publication_create_for_draw
 from inspections.sampling.models import (
     Assignment,
+    Draw,
     EmbargoAccessLog,
     KeyVillage,
     SamplingPlan,
@@ -52,6 +53,32 @@ from inspections.sampling.services import (
 from inspections.sampling.targeted import targeted_visit_order
 from villages.models import Division, Village
 from villages.scoping import JurisdictionScopedAdmin, request_prefix
+
+
+def plan_steps(plan: SamplingPlan) -> list[tuple[str, Any]]:
+    """The plan page's buttons its state allows, in the workflow's order: ``(url name, label)``.
+
+    A draft is locked (锁定); a locked plan takes its beacon, then is drawn, and may be voided
+    while undrawn; a drawn one is published with its results; a voided one has none.
+    """
+    draw = plan.draw_or_none
+    if draw is None:
+        return [("admin:inspections_samplingplan_commit", _("Commit"))]
+    status = draw.status
+    if status == Draw.Status.COMMITTED:
+        step = ("admin:inspections_samplingplan_draw", _("Draw"))
+        if not draw.beacon:
+            step = ("admin:inspections_samplingplan_beacon", _("Enter beacon"))
+        return [step, ("admin:inspections_samplingplan_void", _("Void the draw"))]
+    if status == Draw.Status.DRAWN:
+        return [
+            ("admin:inspections_samplingplan_publish", _("Publish")),
+            ("admin:inspections_samplingplan_results", _("Results publication")),
+        ]
+    if status == Draw.Status.PUBLISHED:
+        return [("admin:inspections_samplingplan_results", _("Results publication"))]
+    return []
+
 
 # The preview names what it left out, not the codes the frozen parameters use.
 EXCLUSION_NAMES = {
@@ -308,6 +335,7 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 plans=[plan],
                 inspections=inspections,
             )
+            extra_context = {**(extra_context or {}), "plan_steps": plan_steps(plan)}
         return super().change_view(request, object_id, form_url, extra_context)
 
     # --- Computed read-only fields -----------------------------------------------------
