@@ -20,6 +20,7 @@ from inspections.cases.services.follow_ups import cases_schedule_look_backs
 from inspections.cases.services.handover import case_handover_emails
 from inspections.cases.services.ladder import bulletins_compile, cases_climb_ladder, ladder_mails_deliver
 from inspections.common.china_time import local_date
+from inspections.common.dispatch import mail_retry
 from inspections.common.mail import MailTransientError
 
 
@@ -35,11 +36,7 @@ def send_case_notifications(self: Any, notification_ids: list[int]) -> int:
     try:
         return case_notifications_email(ids=notification_ids)
     except MailTransientError as exc:
-        raise self.retry(
-            exc=exc,
-            countdown=settings.QINGSHAN_MAIL_RETRY_SECONDS * 2**self.request.retries,
-            max_retries=settings.QINGSHAN_MAIL_MAX_ATTEMPTS,
-        ) from exc
+        raise mail_retry(self, exc) from exc
 
 
 @shared_task(bind=True, name="inspections.cases.send_handover_notifications", time_limit=300, acks_late=True)
@@ -48,11 +45,7 @@ def send_handover_notifications(self: Any, notification_ids: list[int]) -> int:
     try:
         return case_handover_emails(ids=notification_ids)
     except MailTransientError as exc:
-        raise self.retry(
-            exc=exc,
-            countdown=settings.QINGSHAN_MAIL_RETRY_SECONDS * 2**self.request.retries,
-            max_retries=settings.QINGSHAN_MAIL_MAX_ATTEMPTS,
-        ) from exc
+        raise mail_retry(self, exc) from exc
 
 
 @shared_task(name="inspections.cases.schedule_look_backs", time_limit=600, expires=3000)
@@ -96,11 +89,7 @@ def send_ladder_mail(self: Any, keys: list[str]) -> int:
     try:
         return ladder_mails_deliver(keys=keys)
     except MailTransientError as exc:
-        raise self.retry(
-            exc=exc,
-            countdown=settings.QINGSHAN_MAIL_RETRY_SECONDS * 2**self.request.retries,
-            max_retries=settings.QINGSHAN_MAIL_MAX_ATTEMPTS,
-        ) from exc
+        raise mail_retry(self, exc) from exc
 
 
 @shared_task(name="inspections.cases.compile_bulletins", time_limit=1800, expires=12 * 3600)

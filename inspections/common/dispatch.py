@@ -73,3 +73,16 @@ def enqueue_on_commit_or_sweep(task_name: str, *args: Any, **kwargs: Any) -> Non
     rows it works on say by themselves that they are not done).
     """
     transaction.on_commit(lambda: task_send_bounded(task_name, *args, **kwargs))
+
+
+def mail_retry(task: Any, exc: BaseException, **options: Any) -> BaseException:
+    """The retry of a bound task whose email met a transient SMTP error (raise what it returns).
+
+    Delays double from ``QINGSHAN_MAIL_RETRY_SECONDS``; at most ``QINGSHAN_MAIL_MAX_ATTEMPTS``.
+    """
+    return task.retry(  # type: ignore[no-any-return]
+        exc=exc,
+        countdown=settings.QINGSHAN_MAIL_RETRY_SECONDS * 2**task.request.retries,
+        max_retries=settings.QINGSHAN_MAIL_MAX_ATTEMPTS,
+        **options,
+    )

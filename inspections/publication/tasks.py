@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
-from django.conf import settings
 
+from inspections.common.dispatch import mail_retry
 from inspections.common.mail import MailTransientError
 from inspections.publication import services as publication_services
 
@@ -21,12 +21,7 @@ def warn_publication_due(self: Any) -> int:
     try:
         return publication_services.publications_warn_due()
     except MailTransientError as exc:
-        raise self.retry(
-            exc=exc,
-            countdown=settings.QINGSHAN_MAIL_RETRY_SECONDS * 2**self.request.retries,
-            max_retries=settings.QINGSHAN_MAIL_MAX_ATTEMPTS,
-            expires=None,
-        ) from exc
+        raise mail_retry(self, exc, expires=None) from exc
 
 
 @shared_task(name="inspections.cases.make_public_images", time_limit=900)
