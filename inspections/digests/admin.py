@@ -98,7 +98,8 @@ class PreviewForm(forms.Form):
     period = forms.DateField(
         label=_("period"),
         help_text=_("Any day of the period: the day itself, or its week (Monday to Sunday)."),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        # A date input reads ISO dates only, whatever the language's own date format.
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
 
@@ -194,14 +195,14 @@ class DigestSendAdmin(ReadOnlyAdminMixin, JurisdictionScopedAdmin):
             context.update(
                 {
                     "message": message,
-                    "headers": {
-                        _HEADER_LABELS.get(name, name): value
+                    "headers": [
+                        (_HEADER_LABELS.get(name, name), name, value)
                         for name, value in {
                             "To": recipient.email or "—",
                             "Subject": message.subject,
                             **message.extra_headers,
                         }.items()
-                    },
+                    ],
                     "html": html,
                     "text": message.body,
                     "attachments": [(name, len(content)) for name, content, _mimetype in message.attachments],
@@ -218,16 +219,17 @@ class DigestSendAdmin(ReadOnlyAdminMixin, JurisdictionScopedAdmin):
         return TemplateResponse(request, "admin/inspections/digestsend/preview.html", context)
 
 
-# The preview names each email header in the reader's language, the header itself beside it.
+# The preview names each email header in the reader's language, the header itself beside it
+# (that and the headers' values are the email's own data, marked as not to be translated).
 _HEADER_LABELS = {
-    "To": _("To (To)"),
-    "Subject": _("Subject (Subject)"),
-    "Message-ID": _("Message ID (Message-ID)"),
-    "List-Unsubscribe": _("Unsubscribe link (List-Unsubscribe)"),
-    "List-Unsubscribe-Post": _("One-click unsubscribe (List-Unsubscribe-Post)"),
-    "Auto-Submitted": _("Sent automatically (Auto-Submitted)"),
-    "List-Id": _("Mailing list (List-Id)"),
-    "Content-Language": _("Language (Content-Language)"),
+    "To": _("recipient address"),
+    "Subject": _("email subject"),
+    "Message-ID": _("message identifier"),
+    "List-Unsubscribe": _("unsubscribe link"),
+    "List-Unsubscribe-Post": _("one-click unsubscribe"),
+    "Auto-Submitted": _("sent automatically"),
+    "List-Id": _("mailing list"),
+    "Content-Language": _("email language"),
 }
 
 

@@ -11,7 +11,6 @@ desktop's width (1280 px) and a phone's (390 px).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from django.utils import timezone
 
 from inspections.cases.models import Case, CaseStatus
 from inspections.fieldwork.models import Inspection
+from tests.browser.walk import Walk
 from tests.builders import (
     ANJI,
     DEQING,
@@ -36,30 +36,6 @@ from tests.builders import (
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "pw-for-tests-only"  # the builders' password
-WIDTHS = (1280, 390)
-
-# Words a Chinese page may show in Latin letters: codes, units, formats and names.
-ALLOWED_LATIN = {
-    "English",  # the public pages' language switch, in its own language
-    "UUID",
-    "SHA",
-    "EXIF",
-    "GPS",
-    "WGS",
-    "GCJ",
-    "JPEG",
-    "PDF",
-    "CSV",
-    "XLSX",
-    "API",
-    "ID",
-    "Xiaomi",  # the test camera's make (EXIF), shown as recorded
-}
-LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’]+")
-# Data, not wording: UUIDs and hashes, codes with digits (a camera's model, a credential number).
-DATA = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}|\b[0-9a-f]{16,}\b|\b\S*\d\S*\b")
 
 
 def world() -> dict[str, Any]:
@@ -99,67 +75,6 @@ def world() -> dict[str, Any]:
         "inspection": visit,
         "problem": Case.objects.filter(village=yucun).order_by("pk").first(),
     }
-
-
-def untranslated(text: str) -> set[str]:
-    """Latin words of the visible text that are not codes or names from the allowlist."""
-    words = LATIN_WORD.findall(DATA.sub(" ", text))
-    return {word for word in words if word not in ALLOWED_LATIN and len(word) > 1}
-
-
-class Walk:
-    """One supervisor's tab: visits pages, scans them, takes their screenshots."""
-
-    def __init__(self, browser: Any, base: str, who: str, folder: Path) -> None:
-        self.context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-        self.page = self.context.new_page()
-        self.base = base
-        self.who = who
-        self.folder = folder
-        self.found: dict[str, set[str]] = {}
-
-    def go(self, path: str) -> Any:
-        response = self.page.goto(self.base + path)
-        assert response is not None and response.status == 200, (path, response and response.status)
-        return response
-
-    def look(self, name: str) -> str:
-        """Scan the page's visible text and take both screenshots; the text."""
-        text = self.page.inner_text("body")
-        words = untranslated(text)
-        if words:
-            self.found[f"{self.who}/{name} {self.page.url}"] = words
-        for width in WIDTHS:
-            self.page.set_viewport_size({"width": width, "height": 900})
-            self.page.screenshot(path=str(self.folder / f"{self.who}-{name}-{width}.png"), full_page=True)
-        self.page.set_viewport_size({"width": 1280, "height": 900})
-        return text
-
-    def overflow(self) -> int:
-        """How far the page, or any table on it, reaches past the window's width (px)."""
-        return int(
-            self.page.evaluate(
-                """() => Math.max(0, document.documentElement.scrollWidth - window.innerWidth,
-                    ...Array.from(document.querySelectorAll('.results, #result_list, fieldset, .module'))
-                        .map(e => e.scrollWidth - e.clientWidth))"""
-            )
-        )
-
-    def login(self, username: str) -> None:
-        self.go("/admin/login/?next=/admin/")
-        self.look("login")
-        self.page.fill("#id_username", username)
-        self.page.fill("#id_password", PASSWORD)
-        self.page.click("input[type=submit]")
-        self.page.wait_for_url(self.base + "/admin/")
-
-    def listed_count(self, href: str) -> int:
-        """How many rows the admin list at ``href`` says it holds (its paginator's count)."""
-        self.go(href)
-        paginator = self.page.inner_text("p.paginator")
-        match = re.match(r"\s*(\d+)", paginator)
-        assert match is not None, (href, paginator)
-        return int(match.group(1))
 
 
 def walk_workbench(tab: Walk, *, username: str, area: str, area_name: str, other_area: str) -> None:

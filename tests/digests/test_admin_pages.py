@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
+from django.utils import timezone
 
+from inspections.common.china_time import local_date
 from inspections.digests.models import DigestKind, DigestSubscription
 from tests.builders import ANJI, DEQING, HUZHOU, YUCUN, county_activity, recipient
 
@@ -85,3 +88,17 @@ def test_a_supervisor_outside_the_jurisdiction_does_not_see_the_row(
     row = DigestSubscription.objects.create(user=anji, kind=DigestKind.DAILY)
     client.force_login(recipient(DEQING, username="deqing"))
     assert client.get(f"{SUBSCRIPTIONS}{row.pk}/change/").status_code in (302, 404)
+
+
+def test_the_preview_form_offers_yesterday_in_the_form_a_date_input_reads(
+    client: Client, admin_pages: None
+) -> None:
+    """A date input takes ISO dates only: in Chinese the admin's own format (2025/01/08) left it empty."""
+    huzhou = recipient(HUZHOU, username="huzhou")
+    client.force_login(huzhou)
+    with override_settings(LANGUAGE_CODE="zh-hans"):
+        content = client.get(PREVIEW, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    field = re.search(r'<input type="date" name="period" value="([^"]*)"', content)
+    assert field is not None, content
+    yesterday = local_date(timezone.now()) - dt.timedelta(days=1)
+    assert field.group(1) == yesterday.isoformat()
