@@ -25,12 +25,12 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import generics, serializers, status
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inspections.accounts.models import User
+from inspections.api.renderers import file_renderers
 from inspections.cases.errors import CaseNotHandedOver
 from inspections.cases.flags import after_photo_flags_explained
 from inspections.cases.models import (
@@ -566,13 +566,6 @@ class StageCompleteInput(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class PdfRenderer(JSONRenderer):
-    """Lets a client ask for ``Accept: application/pdf``; a refusal is still its problem document."""
-
-    media_type = "application/pdf"
-    format = "pdf"
-
-
 class HandoverSheetView(APIView):
     """The 交办单 of a handed-over problem as a one-page PDF, to whoever may see the problem.
 
@@ -580,7 +573,7 @@ class HandoverSheetView(APIView):
     """
 
     problem_statuses = ["409"]
-    renderer_classes = [JSONRenderer, PdfRenderer]
+    renderer_classes = file_renderers(["application/pdf"])
 
     @extend_schema(
         responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY)},

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.http import FileResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import parsers, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from inspections.accounts.models import User
 from inspections.api.fields import ClientDateTimeField
+from inspections.api.renderers import file_renderers
 from inspections.cases.selectors import case_list
 from inspections.common.errors import NotFound
 from inspections.evidence import services as evidence
@@ -170,9 +171,13 @@ class PhotoDetailView(APIView):
 
 
 class PhotoFileView(APIView):
+    # An image loader asks for ``Accept: image/jpeg`` or ``image/*``: each type is acceptable.
+    renderer_classes = file_renderers(ACCEPTED_TYPES)
+
     @extend_schema(
         # Renditions are JPEG; an original is in the type it was received in.
         responses={(200, media): OpenApiResponse(OpenApiTypes.BINARY) for media in ACCEPTED_TYPES},
+        parameters=[OpenApiParameter("format", exclude=True)],  # the Accept header chooses
         tags=["evidence"],
         operation_id="photos_file_retrieve",
     )

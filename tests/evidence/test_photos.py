@@ -412,6 +412,24 @@ def test_it_flags_a_photo_without_any_exif(field: Any) -> None:
     assert codes(photo) == {"no_exif", "no_gps"}
 
 
+@pytest.mark.parametrize("accept", ["image/jpeg", "image/*", "image/webp,image/*;q=0.8", "*/*"])
+def test_a_photo_file_is_served_whatever_image_type_the_client_accepts(field: Any, accept: str) -> None:
+    """What an image loader sends (``Accept: image/jpeg``, ``image/*``) was refused with 406."""
+    _member, inspection, client = field
+    content = camera_jpeg(gps=near(10), taken_at=timezone.now())
+    photo = send_and_process(client, inspection, content)
+    base = f"/api/v1/photos/{photo.client_uuid}"
+
+    original = client.get(f"{base}/original/", HTTP_ACCEPT=accept)
+    thumbnail = client.get(f"{base}/thumbnail/", HTTP_ACCEPT=accept)
+    missing = client.get(f"/api/v1/photos/{uuid.uuid4()}/thumbnail/", HTTP_ACCEPT=accept)
+
+    assert original.status_code == 200 and original["Content-Type"] == "image/jpeg"
+    assert b"".join(original.streaming_content) == content
+    assert thumbnail.status_code == 200 and thumbnail["Content-Type"] == "image/jpeg"
+    assert_problem(missing, 404, "not_found")  # a refusal is still the problem document
+
+
 # --- who gets the bytes --------------------------------------------------------------------------
 
 
