@@ -31,6 +31,7 @@ from inspections.common.errors import DomainError
 from inspections.fieldwork.models import Inspection
 from inspections.publication.services import publication_create_for_draw
 from inspections.sampling.models import (
+    EMBARGO_READ_NAMES,
     Assignment,
     Draw,
     EmbargoAccessLog,
@@ -510,7 +511,7 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return "—"
         items = [
             (_("status"), draw.get_status_display()),  # type: ignore[attr-defined]
-            (_("committed at"), draw.committed_at),
+            (_("committed at"), display(draw.committed_at)),
             (_("candidates"), draw.candidate_count),
             (_("candidate list SHA-256"), draw.candidates_sha256),
             (_("roster SHA-256"), draw.roster_sha256),
@@ -1014,14 +1015,32 @@ def _cancellation_text(assignment: Assignment) -> str:
     return f"{display(cancellation.at)} {cancellation.actor}: {cancellation.reason}"
 
 
+class EmbargoReadFilter(admin.SimpleListFilter):
+    """The kinds of read by name, not by the code the log keeps."""
+
+    title = _("what")
+    parameter_name = "action"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return list(EMBARGO_READ_NAMES.items())
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(action=value) if value else queryset
+
+
 @admin.register(EmbargoAccessLog)
 class EmbargoAccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """Who read embargoed plans and inspections, for their organisers to review."""
 
-    list_display = ["at", "user", "action", "plan", "inspection", "path"]
-    list_filter = ["action"]
+    list_display = ["at", "user", "what", "plan", "inspection", "path"]
+    list_filter = [EmbargoReadFilter]
     list_select_related = ["user", "plan", "inspection__village"]
     date_hierarchy = "at"
+
+    @admin.display(description=_("what"), ordering="action")
+    def what(self, read: EmbargoAccessLog) -> str:
+        return read.action_name
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[EmbargoAccessLog]:
         queryset = super().get_queryset(request)

@@ -13,8 +13,16 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inspections.accounts.models import Inspector, InspectorConflict
+from inspections.common.china_time import display
 from inspections.fieldwork.models import Inspection
-from inspections.sampling.models import Assignment, Draw, Reassignment, SamplingPlan
+from inspections.sampling.models import (
+    EMBARGO_READ_NAMES,
+    Assignment,
+    Draw,
+    EmbargoAccessLog,
+    Reassignment,
+    SamplingPlan,
+)
 from inspections.sampling.services import sampling_plan_commit, sampling_plan_draw
 from tests.builders import (
     ANJI,
@@ -80,6 +88,20 @@ def test_the_drawn_plan_names_its_strata_and_lists_never_their_codes() -> None:
     # The locked plan's lists by name: the classes left out, and the key village named.
     assert "居民委员会" in html and '["residents"]' not in html
     assert f"村200 ({ANJI}101200)" in html and f'["{ANJI}101200"]' not in html
+    # The draw's times in China time, never as stored.
+    assert display(draw.committed_at) in shown and draw.committed_at.isoformat(" ") not in html
+
+
+def test_the_access_log_names_each_read_not_its_code() -> None:
+    draw = drawn_plan()
+    client = browser(draw.plan.created_by)
+    client.get(f"{PLANS}{draw.plan.pk}/change/")
+
+    html = client.get("/admin/inspections/embargoaccesslog/").content.decode()
+
+    assert EmbargoAccessLog.objects.filter(action="admin:plan:view").exists()
+    assert "admin:plan:view" not in html
+    assert str(EMBARGO_READ_NAMES["admin:plan:view"]) in html
 
 
 # --- The creator is an organiser ----------------------------------------------------------------
