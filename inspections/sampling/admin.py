@@ -853,12 +853,7 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             raise Http404
         plan = assignment.draw.plan
         offered = reassignment_offer(assignment=assignment)
-        checks = {
-            c.inspector.pk: c
-            for c in reassignment_checks(
-                assignment=assignment, inspector_ids=list(offered.values_list("pk", flat=True))
-            )
-        }
+        checks = {c.inspector.pk: c for c in reassignment_checks(assignment=assignment, inspectors=offered)}
         current = set(assignment.inspection.team.values_list("pk", flat=True))
         team = [c for c in checks.values() if c.inspector.pk in current]
         form = ReassignForm(request.POST or None, initial={"team": [c.inspector.pk for c in team]})

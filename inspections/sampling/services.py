@@ -662,12 +662,16 @@ class ReassignmentCheck:
         return None
 
 
-def reassignment_checks(*, assignment: Assignment, inspector_ids: Sequence[int]) -> list[ReassignmentCheck]:
-    """Each inspector's load, frozen capacity and recusal for ``assignment``'s visit, in credential order.
+def reassignment_checks(
+    *, assignment: Assignment, inspectors: QuerySet[Inspector]
+) -> list[ReassignmentCheck]:
+    """Each of ``inspectors``' load, frozen capacity and recusal for ``assignment``'s visit, in
+    credential order.
 
     The one rule for a manual team change: the reassign page shows it for every inspector it
-    offers, and :func:`assignment_reassign` refuses by it. Five queries however many inspectors
-    (the conflicts take one more per 5,000).
+    offers (:func:`reassignment_offer`), and :func:`assignment_reassign` refuses by it. Five
+    queries however many inspectors (the conflicts take one more per 5,000); ``inspectors``
+    is read as a subquery, never as a list of ids.
     """
     inspection = assignment.inspection
     village_code = inspection.village.code
@@ -691,20 +695,19 @@ def reassignment_checks(*, assignment: Assignment, inspector_ids: Sequence[int])
     capacity = {e.credential: e.capacity for e in sampling_draw.roster_parse(draw.roster).inspectors}
     load = Counter(
         Inspection.team.through.objects.filter(
-            inspection__assignment__draw_id=assignment.draw_id, inspector__in=list(inspector_ids)
+            inspection__assignment__draw_id=assignment.draw_id, inspector__in=inspectors.values("pk")
         )
         .exclude(inspection_id=inspection.pk)
         .exclude(inspection__status=Inspection.Status.CANCELLED)
         .values_list("inspector__credential_number", flat=True)
     )  # one row per visit and member
     parameters = DrawParameters.from_frozen(draw.parameters)
-    conflicts = conflict_prefixes(list(inspector_ids))
+    members = list(
+        inspectors.select_related("home_division", "home_county", "user").order_by("credential_number")
+    )
+    conflicts = conflict_prefixes([m.pk for m in members])
     checks = []
-    for member in (
-        Inspector.objects.filter(pk__in=list(inspector_ids))
-        .select_related("home_division", "home_county", "user")
-        .order_by("credential_number")
-    ):
+    for member in members:
         # The rule the draw froze; today's conflicts (a conflict declared since counts).
         entry = RosterEntry(
             credential=member.credential_number,
@@ -771,7 +774,8 @@ def assignment_reassign(
     problems: list[str] = []
     if len(members) != plan.team_size:
         problems.append(_("the team must have %(n)d members") % {"n": plan.team_size})
-    for check in reassignment_checks(assignment=assignment, inspector_ids=[m.pk for m in members]):
+    chosen = Inspector.objects.filter(pk__in=[m.pk for m in members])
+    for check in reassignment_checks(assignment=assignment, inspectors=chosen):
         if check.problem is not None:
             problems.append(check.problem)
     if problems:
