@@ -101,7 +101,7 @@ from inspections.fieldwork.selectors import inspection_list
 from inspections.publication import services as publication_services
 from inspections.publication.models import TypicalCase
 from villages.models import Division, Village
-from villages.scoping import JurisdictionScopedAdmin, request_prefix
+from villages.scoping import DIVISION_LEVEL_FILTERS, JurisdictionScopedAdmin, request_prefix
 
 
 class CaseEventInline(ReadOnlyInline):
@@ -232,27 +232,6 @@ class PublicityFilter(admin.SimpleListFilter):
         return queryset
 
 
-class DivisionPrefixFilter(admin.SimpleListFilter):
-    """The counties (and townships) of the caller's jurisdiction, as code prefixes."""
-
-    title = _("division")
-    parameter_name = "division"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        from villages.models import Division
-
-        prefix = getattr(request.user, "scope_prefix", lambda: None)()
-        if prefix is None:
-            return []
-        divisions = Division.objects.within(prefix).filter(level__in=[2, 3]).order_by("code")[:200]
-        return [(d.code, f"{d.name} ({d.code})") for d in divisions]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value():
-            return queryset.filter(village__code__startswith=self.value())
-        return queryset
-
-
 def _run_action(
     modeladmin: admin.ModelAdmin,  # type: ignore[type-arg]
     request: HttpRequest,
@@ -311,7 +290,8 @@ class CaseAdmin(JurisdictionScopedAdmin):
         "is_relapse",
         "is_false_rectification",
         PublicityFilter,
-        DivisionPrefixFilter,
+        # By name, level by level: county, then township, then village (the search finds any village).
+        *DIVISION_LEVEL_FILTERS,
     ]
     list_select_related = ["village", "category"]
     search_fields = ["=id", "village__name", "^village__code"]

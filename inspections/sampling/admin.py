@@ -31,6 +31,7 @@ from inspections.common.errors import DomainError
 from inspections.fieldwork.models import Inspection
 from inspections.publication.services import publication_create_for_draw
 from inspections.sampling.models import (
+    EMBARGO_READ_NAMES,
     Assignment,
     Draw,
     EmbargoAccessLog,
@@ -38,13 +39,21 @@ from inspections.sampling.models import (
     SamplingPlan,
     TargetedVisit,
 )
-from inspections.sampling.selectors import coverage_report, organiser_choices, sampling_plan_list
+from inspections.sampling.selectors import (
+    coverage_report,
+    organiser_choices,
+    sampling_plan_list,
+    stratum_names,
+)
 from inspections.sampling.services import (
+    ReassignmentCheck,
     assignment_cancel,
     assignment_reassign,
     draw_publish,
     draw_void,
     embargo_reads_record,
+    reassignment_checks,
+    reassignment_offer,
     sampling_plan_commit,
     sampling_plan_draw,
     sampling_plan_enter_beacon,
@@ -87,6 +96,12 @@ EXCLUSION_NAMES = {
     "urban_rural_class": _("left out by urban-rural class (城乡分类代码)"),
     "visited_this_year": _("already visited this year"),
 }
+
+
+def _division_code(stratum: str) -> str:
+    """A stratum's division code, shown beside its name (the key stratum, and a plan's one stratum
+    without strata, have none)."""
+    return stratum if stratum.isdigit() else "—"
 
 
 class SamplingPlanForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -196,7 +211,15 @@ class VoidForm(forms.Form):
 
 
 class ReassignForm(forms.Form):
-    team = forms.ModelMultipleChoiceField(label=_("new team"), queryset=Inspector.objects.none())
+    team = forms.ModelMultipleChoiceField(
+        label=_("new team"),
+        queryset=Inspector.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "Each inspector of the village's team pool with their visits in this draw against their "
+            "capacity, and why they are recused if they are; the team as it stands is ticked."
+        ),
+    )
     reason = forms.CharField(label=_("reason"), widget=forms.Textarea, min_length=5)
 
 
@@ -270,15 +293,54 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "organisers" and isinstance(request.user, User):
             kwargs["queryset"] = organiser_choices(user=request.user)
+            # Whoever saves the plan is one of its organisers (save_related): pick only the others.
+            kwargs["required"] = False
+            kwargs["help_text"] = _(
+                "They see the plan, its draw and its inspections before the visits. "
+                "You are one of them without picking yourself."
+            )
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    # A locked plan shows its lists by name, not the codes they hold.
+    NAMED_LISTS = {
+        "excluded_kinds": "excluded_kind_names",
+        "urban_rural_classes": "urban_rural_class_names",
+        "key_village_codes": "key_village_names",
+    }
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         computed = ["preview", "draw_summary", "assignments_table"]
         if obj is not None and obj.draw_or_none is not None:
-            return [
-                f.name for f in SamplingPlan._meta.get_fields() if f.concrete and not f.auto_created
-            ] + computed
+            return [f.name for f in SamplingPlan._meta.get_fields() if f.concrete and not f.auto_created] + [
+                *computed,
+                *self.NAMED_LISTS.values(),
+            ]
         return computed
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or obj.draw_or_none is None:
+            return fieldsets
+        return [
+            (title, {**options, "fields": [self.NAMED_LISTS.get(str(f), f) for f in options["fields"]]})
+            for title, options in fieldsets
+        ]
+
+    @admin.display(description=SamplingPlan._meta.get_field("excluded_kinds").verbose_name)
+    def excluded_kind_names(self, obj: SamplingPlan) -> str:
+        labels = dict(Village.Kind.choices)
+        return "、".join(str(labels.get(kind, kind)) for kind in obj.excluded_kinds or []) or "—"
+
+    @admin.display(description=SamplingPlan._meta.get_field("urban_rural_classes").verbose_name)
+    def urban_rural_class_names(self, obj: SamplingPlan) -> str:
+        labels = dict(Village.UrbanRuralClass.choices)
+        return "、".join(str(labels.get(c, c)) for c in obj.urban_rural_classes or []) or "—"
+
+    @admin.display(description=SamplingPlan._meta.get_field("key_village_codes").verbose_name)
+    def key_village_names(self, obj: SamplingPlan) -> str:
+        codes = [str(c) for c in obj.key_village_codes or []]
+        names = dict(Village.objects.filter(code__in=codes).values_list("code", "name"))
+        return "、".join(f"{names[c]} ({c})" if c in names else c for c in codes) or "—"
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return obj is not None and obj.draw_or_none is None and super().has_delete_permission(request, obj)
@@ -358,7 +420,7 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((s.code or "—", s.name, s.candidates, s.sample) for s in preview.strata),
+            ((s.name, _division_code(s.code), s.candidates, s.sample) for s in preview.strata),
         )
         excluded = "，".join(f"{EXCLUSION_NAMES.get(k, k)} {v}" for k, v in preview.excluded.items())
         staffing = self._staffing_table(preview)
@@ -378,7 +440,7 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             % {"open": preview.with_open_cases, "overdue": preview.with_overdue_cases},
             self._key_note(preview),
             _("stratum"),
-            _("name"),
+            _("code"),
             _("candidates"),
             _("expected sample"),
             rows,
@@ -449,7 +511,7 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return "—"
         items = [
             (_("status"), draw.get_status_display()),  # type: ignore[attr-defined]
-            (_("committed at"), draw.committed_at),
+            (_("committed at"), display(draw.committed_at)),
             (_("candidates"), draw.candidate_count),
             (_("candidate list SHA-256"), draw.candidates_sha256),
             (_("roster SHA-256"), draw.roster_sha256),
@@ -472,21 +534,22 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description=_("assignments"))
     def assignments_table(self, obj: SamplingPlan | None) -> str:
         draw = obj.draw_or_none if obj is not None and obj.pk else None
-        if draw is None or draw.drawn_at is None:
+        if obj is None or draw is None or draw.drawn_at is None:
             return "—"
-        assignments = (
+        assignments = list(
             draw.assignments.select_related("inspection__village")
             .select_related("cancellation__actor")
             .prefetch_related("inspection__team__user", "reassignments__actor")
             .order_by("stratum", "rank")
         )
+        names = stratum_names(plan=obj, strata={a.stratum for a in assignments})
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
             '<td><a href="{}">{}</a> · <a href="{}">{}</a></td></tr>',
             (
                 (
-                    a.stratum or "—",
+                    names.get(a.stratum, a.stratum),
                     a.rank,
                     a.inspection.village,
                     ", ".join(str(m) for m in a.inspection.team.all()),
@@ -776,16 +839,27 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         )
 
     def reassign_view(self, request: HttpRequest, assignment_id: int) -> HttpResponse:
+        """Change a drawn visit's team: each inspector offered with their load, capacity and recusal.
+
+        The page judges by the service's own rule (:func:`reassignment_checks`); a refusal keeps
+        what was typed, with the reason why beside the form.
+        """
         assignment = (
-            Assignment.objects.select_related("draw__plan", "inspection__village")
+            Assignment.objects.select_related("draw__plan__scope", "inspection__village__township")
             .filter(pk=assignment_id)
             .first()
         )
         if assignment is None or not self.get_queryset(request).filter(pk=assignment.draw.plan_id).exists():
             raise Http404
         plan = assignment.draw.plan
-        form = ReassignForm(request.POST or None)
-        form.fields["team"].queryset = Inspector.objects.filter(is_active=True).select_related("user")  # type: ignore[attr-defined]
+        offered = reassignment_offer(assignment=assignment)
+        checks = {c.inspector.pk: c for c in reassignment_checks(assignment=assignment, inspectors=offered)}
+        current = set(assignment.inspection.team.values_list("pk", flat=True))
+        team = [c for c in checks.values() if c.inspector.pk in current]
+        form = ReassignForm(request.POST or None, initial={"team": [c.inspector.pk for c in team]})
+        team_field = form.fields["team"]
+        team_field.queryset = offered  # type: ignore[attr-defined]
+        team_field.label_from_instance = lambda i: _candidate_label(i, checks.get(i.pk))  # type: ignore[attr-defined]
         embargo_reads_record(
             user=request.user,
             action="admin:assignment:reassign",
@@ -793,24 +867,34 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             inspections=[assignment.inspection],
         )
         if request.method == "POST" and form.is_valid() and self.has_change_permission(request, plan):
-            return self._run(
-                request,
-                plan,
-                lambda: assignment_reassign(
+            try:
+                assignment_reassign(
                     assignment=assignment,
                     user=request.user,  # type: ignore[arg-type]
                     team=list(form.cleaned_data["team"]),
                     reason=form.cleaned_data["reason"],
-                ),
-                _("The team is changed and the change is logged for the public record."),
-            )
+                )
+            except DomainError as refusal:
+                message_refusal(self, request, refusal)
+                form.add_error(None, refusal.detail)
+            else:
+                self.message_user(
+                    request,
+                    _("The team is changed and the change is logged for the public record."),
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:inspections_samplingplan_change", args=[plan.pk]))
         return self._action_page(
             request,
             plan,
             _("Reassign %(village)s") % {"village": assignment.inspection.village},
-            _(
-                "A manual change needs a written reason; "
-                "it is logged (who, when, before, after) and published."
+            format_html(
+                "<p>{}</p>{}",
+                _(
+                    "A manual change needs a written reason; "
+                    "it is logged (who, when, before, after) and published."
+                ),
+                _visit_table(assignment, team),
             ),
             form,
         )
@@ -859,6 +943,66 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         )
 
 
+RECUSAL_LABELS = {
+    "inactive": _("inactive"),
+    "home": _("recused: home county"),
+    "conflict": _("recused: a declared conflict"),
+    "previous": _("recused: on the village's previous team"),
+}
+
+
+def _load_text(check: ReassignmentCheck) -> str:
+    """The inspector's other visits in this draw against their frozen capacity."""
+    if check.capacity is None:
+        return str(
+            _("other visits in this draw: %(load)d (not on its roster, no frozen capacity)")
+            % {"load": check.load}
+        )
+    return str(
+        _("other visits in this draw: %(load)d of %(capacity)d")
+        % {"load": check.load, "capacity": check.capacity}
+    )
+
+
+def _recusal_text(check: ReassignmentCheck) -> str:
+    if check.recusal is not None:
+        return str(RECUSAL_LABELS[check.recusal])
+    return str(_("at full capacity")) if check.full else str(_("no conflict"))
+
+
+def _candidate_label(inspector: Inspector, check: ReassignmentCheck | None) -> str:
+    """An offered inspector as the reassign form lists them: who, their load, their recusal."""
+    if check is None:  # left the pool since the page was read
+        return str(inspector)
+    return f"{inspector} · {_load_text(check)} · {_recusal_text(check)}"
+
+
+def _visit_table(assignment: Assignment, team: list[ReassignmentCheck]) -> str:
+    """The visit being reassigned: where, which stratum, when, and its team as it stands."""
+    inspection = assignment.inspection
+    stratum = stratum_names(plan=assignment.draw.plan, strata=[assignment.stratum])[assignment.stratum]
+    rows = [
+        (_("village"), f"{inspection.village.name} ({inspection.village.township.name})"),
+        (_("stratum"), f"{stratum} #{assignment.rank}"),
+        (_("visit window"), f"{display(inspection.window_start)} – {display(inspection.window_end)}"),
+        (_("status"), inspection.get_status_display()),  # type: ignore[attr-defined]
+    ]
+    members = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+        ((c.inspector, _load_text(c), _recusal_text(c)) for c in team),
+    )
+    return format_html(
+        "<table>{}</table><h3>{}</h3><table><tr><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+        format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
+        _("Current team"),
+        _("inspector"),
+        _("load and capacity"),
+        _("recusal"),
+        members,
+    )
+
+
 def _cancellation_text(assignment: Assignment) -> str:
     cancellation = getattr(assignment, "cancellation", None)
     if cancellation is None:
@@ -866,14 +1010,32 @@ def _cancellation_text(assignment: Assignment) -> str:
     return f"{display(cancellation.at)} {cancellation.actor}: {cancellation.reason}"
 
 
+class EmbargoReadFilter(admin.SimpleListFilter):
+    """The kinds of read by name, not by the code the log keeps."""
+
+    title = _("what")
+    parameter_name = "action"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return list(EMBARGO_READ_NAMES.items())
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(action=value) if value else queryset
+
+
 @admin.register(EmbargoAccessLog)
 class EmbargoAccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """Who read embargoed plans and inspections, for their organisers to review."""
 
-    list_display = ["at", "user", "action", "plan", "inspection", "path"]
-    list_filter = ["action"]
+    list_display = ["at", "user", "what", "plan", "inspection", "path"]
+    list_filter = [EmbargoReadFilter]
     list_select_related = ["user", "plan", "inspection__village"]
     date_hierarchy = "at"
+
+    @admin.display(description=_("what"), ordering="action")
+    def what(self, read: EmbargoAccessLog) -> str:
+        return read.action_name
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[EmbargoAccessLog]:
         queryset = super().get_queryset(request)

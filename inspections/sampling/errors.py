@@ -101,6 +101,15 @@ class MinimumExceedsSample(SamplingError):
         )
 
 
+# The draw's reasons (plain English on the public record, ``extra``) in the reader's language.
+UNSTAFFABLE_REASONS = {
+    "not enough inspectors without a conflict": _("not enough inspectors without a conflict"),
+    "the inspectors without a conflict are at full capacity": _(
+        "the inspectors without a conflict are at full capacity"
+    ),
+}
+
+
 class Unstaffable(SamplingError):
     """Drawn villages that cannot be given a full team; ``extra["villages"]`` lists every one."""
 
@@ -112,7 +121,8 @@ class Unstaffable(SamplingError):
     def of(cls, villages: Sequence[UnstaffableVillage], *, names: Mapping[str, str]) -> Unstaffable:
         """The refusal naming the first villages (by ``names``, code → name) and listing all in ``extra``."""
         listed = "; ".join(
-            f"{names.get(v.code, v.code)} ({v.code}): {v.reason}" for v in villages[:UNSTAFFABLE_NAMED]
+            f"{names.get(v.code, v.code)} ({v.code}): {UNSTAFFABLE_REASONS.get(v.reason, v.reason)}"
+            for v in villages[:UNSTAFFABLE_NAMED]
         )
         if len(villages) > UNSTAFFABLE_NAMED:
             listed += " " + _("and %(n)d more") % {"n": len(villages) - UNSTAFFABLE_NAMED}

@@ -569,6 +569,31 @@ class KeyVillage(models.Model):
         return f"{self.village} · {self.get_reason_display()}"  # type: ignore[attr-defined]
 
 
+# What each recorded read was, as its reviewers read it; the log keeps the stable code
+# (a code not listed here is shown as it is).
+EMBARGO_READ_NAMES = {
+    "admin:plan:list": _("list of sampling plans (admin)"),
+    "admin:plan:view": _("sampling plan page (admin)"),
+    "admin:assignment:reassign": _("reassign page of a drawn visit (admin)"),
+    "admin:assignment:cancel": _("cancel page of a drawn visit (admin)"),
+    "admin targeted visit": _("targeted visit order page (admin)"),
+    "admin:inspection:list": _("list of inspections (admin)"),
+    "admin:inspection:autocomplete": _("inspection search (admin)"),
+    "admin:inspection:view": _("inspection page (admin)"),
+    "admin:photo:file": _("photo file (admin)"),
+    "admin:checkin:list": _("list of check-ins (admin)"),
+    "admin:checkin:view": _("check-in page (admin)"),
+    "admin:publication:view": _("results publication page (admin)"),
+    "api:assignments:list": _("assignments list (app)"),
+    "api:assignments:detail": _("assignment (app)"),
+    "api:inspections:detail": _("inspection (app)"),
+    "api:photos:detail": _("photo (app)"),
+    "api:photos:file": _("photo file (app)"),
+    "api:targeted-visits:list": _("targeted visits list (app)"),
+    "api:targeted-visits:detail": _("targeted visit (app)"),
+}
+
+
 class EmbargoAccessLog(models.Model):
     """One read of embargoed data (a plan, draw or inspection before its time). Append-only."""
 
@@ -604,10 +629,16 @@ class EmbargoAccessLog(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{display(self.at)} {self.user} {self.action}"
+        return f"{display(self.at)} {self.user} {self.action_name}"
+
+    @property
+    def action_name(self) -> str:
+        """What was read, by name (:data:`EMBARGO_READ_NAMES`), else the recorded code."""
+        return str(EMBARGO_READ_NAMES.get(self.action, self.action))
 
 
 __all__ = [
+    "EMBARGO_READ_NAMES",
     "Assignment",
     "Draw",
     "DrawInputs",

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.utils.translation import gettext as _
 
 from inspections.accounts.models import User
 from inspections.common.china_time import day_start
 from inspections.fieldwork.models import Inspection
+from inspections.sampling.draw import KEY_STRATUM
 from inspections.sampling.models import SamplingPlan
 from villages.models import Division, Village
 
@@ -41,6 +44,27 @@ def organiser_choices(*, user: User) -> QuerySet[User]:
     if prefix is None:
         return User.objects.none()
     return User.objects.filter(is_staff=True, jurisdiction__code__startswith=prefix)
+
+
+def stratum_names(*, plan: SamplingPlan, strata: Iterable[str]) -> dict[str, str]:
+    """Each stratum's name as a supervisor reads it, never its code. One query.
+
+    A division's stratum is the division's name; the key stratum (``key``) is 重点村; the one
+    stratum of a plan without strata (``""``) is the plan's scope (or the whole country).
+    A division unknown to the table keeps its code.
+    """
+    codes = set(strata)
+    names = {code: code for code in codes}
+    names.update(
+        Division.objects.filter(code__in=[c for c in codes if c and c != KEY_STRATUM]).values_list(
+            "code", "name"
+        )
+    )
+    if KEY_STRATUM in codes:
+        names[KEY_STRATUM] = _("key villages (重点村)")
+    if "" in codes:
+        names[""] = plan.scope.name if plan.scope is not None else _("the whole country")
+    return names
 
 
 # --- Annual coverage -------------------------------------------------------------------

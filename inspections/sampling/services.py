@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -68,7 +69,8 @@ from inspections.sampling.models import (
     Reassignment,
     SamplingPlan,
 )
-from villages.models import Division, Village
+from inspections.sampling.selectors import stratum_names
+from villages.models import Village
 
 # --- Preview -------------------------------------------------------------------------
 
@@ -144,17 +146,14 @@ def sampling_plan_preview(*, plan: SamplingPlan, now: datetime | None = None) ->
         _check_sample(plan, sizes, split.rest_size, key=len(split.key))
         allocation = sampling_draw.allocate(sizes, split.rest_size, plan.min_per_stratum)
         rows, total = _staffing(plan, split, allocation)
-        _check_staffing(rows, total)
+        _check_staffing(plan, rows, total)
     except SamplingError as refusal:
         problem = refusal.detail
-    names = dict(Division.objects.filter(code__in=[s for s in sizes if s]).values_list("code", "name"))
-    strata = [StratumPreview(s, names.get(s, s or "—"), n, allocation[s]) for s, n in sizes.items()]
+    names = stratum_names(plan=plan, strata=[*sizes, sampling_draw.KEY_STRATUM])
+    strata = [StratumPreview(s, names[s], n, allocation[s]) for s, n in sizes.items()]
     if plan.key_rate is not None:
-        strata.append(
-            StratumPreview(
-                sampling_draw.KEY_STRATUM, str(_("key villages (重点村)")), len(split.key), split.key_size
-            )
-        )
+        key = sampling_draw.KEY_STRATUM
+        strata.append(StratumPreview(key, names[key], len(split.key), split.key_size))
     return PlanPreview(
         len(split.rest) + len(split.key),
         split.rest_size + split.key_size,
@@ -194,17 +193,12 @@ def _staffing(
     return rows, sampling_draw.staffing_total(roster, rows)
 
 
-def _check_staffing(rows: list[StratumStaffing], total: tuple[int, int]) -> None:
+def _check_staffing(plan: SamplingPlan, rows: list[StratumStaffing], total: tuple[int, int]) -> None:
     """Refuse a plan some stratum of which (or the whole of which) the roster cannot staff."""
     short = [r for r in rows if r.shortfall]
     over = total if total[0] > total[1] else None
     if short or over:
-        names = dict(
-            Division.objects.filter(code__in=[r.stratum for r in short if r.stratum]).values_list(
-                "code", "name"
-            )
-        )
-        names[sampling_draw.KEY_STRATUM] = str(_("key villages (重点村)"))
+        names = stratum_names(plan=plan, strata=[r.stratum for r in short])
         raise Understaffed.of(short, names=names, total=over)
 
 
@@ -397,7 +391,7 @@ def sampling_plan_commit(*, plan: SamplingPlan, user: User, now: datetime | None
     sizes = _strata_sizes(split.rest, plan.stratum_level)
     _check_sample(plan, sizes, split.rest_size, key=len(split.key))
     _check_staffing(
-        *_staffing(plan, split, sampling_draw.allocate(sizes, split.rest_size, plan.min_per_stratum))
+        plan, *_staffing(plan, split, sampling_draw.allocate(sizes, split.rest_size, plan.min_per_stratum))
     )
     entries, previous = _roster(plan, set(codes))
     roster_text = sampling_draw.roster_serialise(entries, previous, rule=RECUSAL_RULE)
@@ -630,6 +624,136 @@ def _is_organiser(user: User, plan: SamplingPlan) -> bool:
     return user.is_superuser or plan.organisers.filter(pk=user.pk).exists()
 
 
+@dataclass(frozen=True)
+class ReassignmentCheck:
+    """Whether one inspector may join a drawn visit's team, as :func:`assignment_reassign` judges it.
+
+    ``load``: the other visits of this draw the inspector is on (cancelled ones aside);
+    ``capacity``: theirs as frozen in the draw's roster (None: not on it, so no frozen
+    capacity to exceed); ``recusal``: ``inactive``, ``home`` (home county, or the plan's
+    wider home), ``conflict`` (a declared one) or ``previous`` (on the village's previous
+    team), else None. Only this draw's visits and submitted ones count: a visit still to
+    come of another plan is nobody's to know of here.
+    """
+
+    inspector: Inspector
+    load: int
+    capacity: int | None
+    recusal: str | None
+
+    @property
+    def full(self) -> bool:
+        return self.capacity is not None and self.load >= self.capacity
+
+    @property
+    def problem(self) -> str | None:
+        """Why the inspector may not join, in the reader's language (None: they may)."""
+        who = {"who": self.inspector}
+        if self.recusal == "inactive":
+            return _("%(who)s is inactive") % who
+        if self.recusal == "home":
+            return _("%(who)s is recused: home county") % who
+        if self.recusal == "conflict":
+            return _("%(who)s is recused: a declared conflict") % who
+        if self.recusal == "previous":
+            return _("%(who)s is recused: on the village's previous team") % who
+        if self.full:
+            return _("%(who)s is at full capacity in this draw (%(n)d visits)") % {**who, "n": self.capacity}
+        return None
+
+
+def reassignment_checks(
+    *, assignment: Assignment, inspectors: QuerySet[Inspector]
+) -> list[ReassignmentCheck]:
+    """Each of ``inspectors``' load, frozen capacity and recusal for ``assignment``'s visit, in
+    credential order.
+
+    The one rule for a manual team change: the reassign page shows it for every inspector it
+    offers (:func:`reassignment_offer`), and :func:`assignment_reassign` refuses by it. Five
+    queries however many inspectors (the conflicts take one more per 5,000); ``inspectors``
+    is read as a subquery, never as a list of ids.
+    """
+    inspection = assignment.inspection
+    village_code = inspection.village.code
+    draw = assignment.draw
+    # The village's previous team, as the draw judged it: its latest submitted visit. A visit
+    # still to come (perhaps another organiser's) is nobody's to know of here.
+    previous = set(
+        Inspection.team.through.objects.filter(
+            inspection_id=Subquery(
+                Inspection.objects.filter(
+                    village_id=inspection.village_id,
+                    window_start__lt=inspection.window_start,
+                    status=Inspection.Status.SUBMITTED,
+                )
+                .order_by("-window_start", "-id")
+                .values("id")[:1]
+            )
+        ).values_list("inspector__credential_number", flat=True)
+    )
+    # Capacity as frozen in the draw's roster, against this draw's other visits.
+    capacity = {e.credential: e.capacity for e in sampling_draw.roster_parse(draw.roster).inspectors}
+    load = Counter(
+        Inspection.team.through.objects.filter(
+            inspection__assignment__draw_id=assignment.draw_id, inspector__in=inspectors.values("pk")
+        )
+        .exclude(inspection_id=inspection.pk)
+        .exclude(inspection__status=Inspection.Status.CANCELLED)
+        .values_list("inspector__credential_number", flat=True)
+    )  # one row per visit and member
+    parameters = DrawParameters.from_frozen(draw.parameters)
+    members = list(
+        inspectors.select_related("home_division", "home_county", "user").order_by("credential_number")
+    )
+    conflicts = conflict_prefixes([m.pk for m in members])
+    checks = []
+    for member in members:
+        # The rule the draw froze; today's conflicts (a conflict declared since counts).
+        entry = RosterEntry(
+            credential=member.credential_number,
+            home=member.home_division.code,
+            capacity=0,
+            home_county=member.recusal_county_code(),
+            conflicts=tuple(conflicts.get(member.pk, ())),
+        )
+        if not member.is_active or not member.user.is_active:
+            why: str | None = "inactive"
+        elif parameters.recusal_rule >= RECUSAL_RULE:
+            why = entry.recused_from(village_code, home_length=parameters.recusal_home_length)
+        else:
+            why = "home" if village_code.startswith(member.home_division.code[:6]) else None
+        if why is None and member.credential_number in previous:
+            why = "previous"
+        checks.append(
+            ReassignmentCheck(
+                inspector=member,
+                load=load[member.credential_number],
+                capacity=capacity.get(member.credential_number),
+                recusal=why,
+            )
+        )
+    return checks
+
+
+def reassignment_offer(*, assignment: Assignment) -> QuerySet[Inspector]:
+    """The inspectors a manual team change offers: the visit's team, and the active inspectors of
+    the village's team pool as the draw froze it (all of them for a pool of any inspector)."""
+    pool = DrawParameters.from_frozen(assignment.draw.parameters).team_pool_length
+    village_code = assignment.inspection.village.code
+    return (
+        Inspector.objects.filter(
+            Q(is_active=True, user__is_active=True, home_division__code__startswith=village_code[:pool])
+            | Q(
+                pk__in=Inspection.team.through.objects.filter(inspection_id=assignment.inspection_id).values(
+                    "inspector_id"
+                )
+            )
+        )
+        .select_related("user")
+        .order_by("credential_number")
+    )
+
+
 @transaction.atomic
 def assignment_reassign(
     *, assignment: Assignment, user: User, team: Sequence[Inspector], reason: str, now: datetime | None = None
@@ -647,67 +771,13 @@ def assignment_reassign(
     if inspection.status not in OPEN_STATUSES:
         raise InspectionClosed
     members = sorted({i.pk: i for i in team}.values(), key=lambda i: i.credential_number)
-    village_code = inspection.village.code
-    # The village's previous team, as the draw judged it: its latest submitted visit. A visit
-    # still to come (perhaps another organiser's) is nobody's to know of here.
-    last_visit = (
-        Inspection.objects.filter(
-            village_id=inspection.village_id,
-            window_start__lt=inspection.window_start,
-            status=Inspection.Status.SUBMITTED,
-        )
-        .order_by("-window_start", "-id")
-        .first()
-    )
-    previous = set(last_visit.team.values_list("credential_number", flat=True)) if last_visit else set()
-    # Capacity as frozen in the draw's roster, against this draw's other visits.
-    # Someone not on that roster (a replacement from elsewhere) has no frozen capacity to exceed.
-    capacity = {
-        e.credential: e.capacity for e in sampling_draw.roster_parse(assignment.draw.roster).inspectors
-    }
-    load = Counter(
-        Inspection.team.through.objects.filter(
-            inspection__assignment__draw_id=assignment.draw_id, inspector__in=[m.pk for m in members]
-        )
-        .exclude(inspection_id=inspection.pk)
-        .exclude(inspection__status=Inspection.Status.CANCELLED)
-        .values_list("inspector__credential_number", flat=True)
-    )  # one row per visit and member
     problems: list[str] = []
     if len(members) != plan.team_size:
         problems.append(_("the team must have %(n)d members") % {"n": plan.team_size})
-    parameters = DrawParameters.from_frozen(assignment.draw.parameters)
-    conflicts = conflict_prefixes([m.pk for m in members])
-    for member in Inspector.objects.filter(pk__in=[m.pk for m in members]).select_related(
-        "home_division", "home_county", "user"
-    ):
-        # The rule the draw froze; today's conflicts (a conflict declared since counts).
-        entry = RosterEntry(
-            credential=member.credential_number,
-            home=member.home_division.code,
-            capacity=0,
-            home_county=member.recusal_county_code(),
-            conflicts=tuple(conflicts.get(member.pk, ())),
-        )
-        if parameters.recusal_rule >= RECUSAL_RULE:
-            why = entry.recused_from(village_code, home_length=parameters.recusal_home_length)
-        else:
-            why = "home" if village_code.startswith(member.home_division.code[:6]) else None
-        if not member.is_active or not member.user.is_active:
-            problems.append(_("%(who)s is inactive") % {"who": member})
-        elif why == "home":
-            problems.append(_("%(who)s is recused: home county") % {"who": member})
-        elif why == "conflict":
-            problems.append(_("%(who)s is recused: a declared conflict") % {"who": member})
-        elif member.credential_number in previous:
-            problems.append(_("%(who)s is recused: on the village's previous team") % {"who": member})
-        elif member.credential_number in capacity and (
-            load[member.credential_number] >= capacity[member.credential_number]
-        ):
-            problems.append(
-                _("%(who)s is at full capacity in this draw (%(n)d visits)")
-                % {"who": member, "n": capacity[member.credential_number]}
-            )
+    chosen = Inspector.objects.filter(pk__in=[m.pk for m in members])
+    for check in reassignment_checks(assignment=assignment, inspectors=chosen):
+        if check.problem is not None:
+            problems.append(check.problem)
     if problems:
         raise InvalidTeam.of(problems)
     before = sorted(inspection.team.values_list("credential_number", flat=True))

@@ -306,8 +306,9 @@ def test_the_plan_page_previews_the_key_stratum_and_why_its_villages_are_key(huz
 
     html = client.get(f"/admin/inspections/samplingplan/{the_plan.pk}/change/").content.decode()
 
-    assert "<td>key</td>" in html  # the key stratum's row: 3 candidates, 2 expected
-    assert "<td>3</td><td>2</td>" in html
+    # The key stratum's row by its name, with no code: 3 candidates, 2 expected.
+    assert "<td>重点村</td><td>—</td><td>3</td><td>2</td>" in html
+    assert "<td>key</td>" not in html
     assert "1 with a listed black and odorous water body" in html or "黑臭水体" in html
     # What was left out is named, not given by the parameters' codes.
     assert "近期已检查" in html and "recently_inspected" not in html
