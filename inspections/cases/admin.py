@@ -4,23 +4,32 @@ timeline, and actions that call the services (nothing edits a status directly).
 Every status action goes through the same role-aware guard as the API
 (:func:`inspections.cases.services.status.case_set_status`); a refusal is
 shown as a message in the reader's language, never as its code.
+
+A problem's page (:class:`ProblemPageAdmin`) shows the finding's photos beside
+the rectification after-photos, each with the flags its reader may be told
+of, and offers as buttons the decisions its status allows (each posting a
+note to the problem's own URL, which calls the list action's service).
 """
 
 from __future__ import annotations
 
 import tempfile
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.db.models import Q, QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
@@ -30,8 +39,8 @@ from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import Role, User
 from inspections.cases import exports
-from inspections.cases.errors import MergeTargetInvalid
-from inspections.cases.flags import after_photo_flag_explanation
+from inspections.cases.errors import ExtensionNotPending, MergeTargetInvalid
+from inspections.cases.flags import after_photo_flag_explanation, after_photo_flag_label
 from inspections.cases.ladder_documents import (
     bulletin_pdf,
     bulletin_sections,
@@ -42,6 +51,7 @@ from inspections.cases.models import (
     ESCALATION_LEVEL_NAMES,
     Bulletin,
     Case,
+    CaseAction,
     CaseEvent,
     CaseNotification,
     CaseStage,
@@ -60,8 +70,8 @@ from inspections.cases.models import (
     escalation_level_name,
 )
 from inspections.cases.selectors import case_list
-from inspections.cases.services.escalation import case_escalate
-from inspections.cases.services.extensions import extension_decide
+from inspections.cases.services.escalation import case_escalate, case_escalate_check
+from inspections.cases.services.extensions import extension_decide, extension_decide_check
 from inspections.cases.services.handover_sheet import handover_sheet_filename, handover_sheet_pdf
 from inspections.cases.services.ladder import (
     bulletin_set_public,
@@ -81,6 +91,7 @@ from inspections.cases.services.problem_list import (
 )
 from inspections.cases.services.review import case_confirm, case_merge, case_void, is_handed_over
 from inspections.cases.services.status import (
+    case_actions_allowed,
     case_close,
     case_reopen,
     case_send_back,
@@ -90,10 +101,12 @@ from inspections.cases.services.status import (
 from inspections.common.admin import ReadOnlyAdminMixin, ReadOnlyInline, message_refusal
 from inspections.common.china_time import display, local_date
 from inspections.common.errors import DomainError
+from inspections.common.flags import flag_params
 from inspections.common.pdf import CONTENT_TYPE
 from inspections.evidence import services as evidence_services
-from inspections.evidence.flags import photos_with_flags_shown
+from inspections.evidence.flags import flag_label, photo_flags_for_reader, photos_with_flags_shown
 from inspections.evidence.models import Photo
+from inspections.evidence.policies import originals_visible
 from inspections.evidence.selectors import visible_photos
 from inspections.evidence.storage import STORAGE_ERRORS
 from inspections.fieldwork.models import Inspection
@@ -128,9 +141,34 @@ class CaseEventInline(ReadOnlyInline):
 
 
 class RectificationInline(ReadOnlyInline):
+    """Each rectification with its after-photos as pictures that enlarge (the reader's own view of them)."""
+
     model = Rectification
-    readonly_fields = ("created_at", "submitted_by", "description", "photo_uuids", "flags_explained")
+    readonly_fields = ("created_at", "submitted_by", "description", "after_photos", "flags_explained")
     fields = tuple(readonly_fields)
+    # Django makes a fresh inline for each request: the reader's view of the photos is
+    # worked out at the first row shown, and kept.
+    _reader: User | None = None
+    _evidence: ProblemEvidence | None = None
+
+    class Media:
+        css = {"all": ["inspections/evidence.css"]}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Rectification]:
+        self._reader = request.user if isinstance(request.user, User) else None
+        return super().get_queryset(request)
+
+    @admin.display(description=_("after-photos"))
+    def after_photos(self, rectification: Rectification) -> Any:
+        if self._reader is None:
+            return "—"
+        if self._evidence is None or self._evidence.case.pk != rectification.case_id:
+            self._evidence = ProblemEvidence(rectification.case, self._reader)
+        figures, missing = self._evidence.after(rectification, compact=True)
+        return render_to_string(
+            "admin/inspections/photo/figures.html",
+            {"figures": figures, "missing": missing, "empty": "—"},
+        )
 
     @admin.display(description=_("flags"))
     def flags_explained(self, rectification: Rectification) -> Any:
@@ -1327,3 +1365,344 @@ class DepartmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # named by problems: retire one by unticking "active"
+
+
+# --- The problem page: the decisions beside their evidence -------------------------------------
+
+
+def _parsed_uuids(values: Any) -> list[uuid.UUID]:
+    """The UUIDs among stored photo names (a list of strings; anything else is no photo)."""
+    parsed: list[uuid.UUID] = []
+    for value in values if isinstance(values, list) else []:
+        try:
+            parsed.append(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    return parsed
+
+
+def _shown_flags(photo: Photo, shown: dict[int, list[dict[str, Any]]]) -> list[dict[str, str]]:
+    return [
+        {"label": flag_label(f["code"]), "explanation": f["explanation"]} for f in shown.get(photo.pk, [])
+    ]
+
+
+def _after_photo_flags(rectification: Rectification, photo: Photo) -> list[dict[str, str]]:
+    """The rectification's own flags on this after-photo: far from the finding, or the problem's picture."""
+    key = str(photo.client_uuid)
+    return [
+        {"label": after_photo_flag_label(f.get("code", "")), "explanation": after_photo_flag_explanation(f)}
+        for f in rectification.flags or []
+        if str(flag_params(f).get("photo", "")) == key
+    ]
+
+
+class ProblemEvidence:
+    """A problem's photos as one reader may be shown them: the finding's, and each rectification's.
+
+    Only photos the reader may see (``visible_photos``), with the flags the
+    reader may be told of (``photo_flags_for_reader``: a flag naming a visit
+    still under way is not there) and originals only where
+    ``originals_visible`` allows. A named photo that is not the finding's
+    inspection's (or the case's own) is counted as not received, as the
+    rectification's sender was told. A few queries, whatever the number of photos.
+    """
+
+    def __init__(self, case: Case, reader: User) -> None:
+        self.case = case
+        self.visible = visible_photos(user=reader, visible_cases=case_list(user=reader))
+        finding = case.finding
+        self.before_named = _parsed_uuids(finding.photo_uuids)
+        self.rectifications = list(Rectification.objects.filter(case=case).order_by("-created_at", "-id"))
+        after_named = {u for r in self.rectifications for u in _parsed_uuids(r.photo_uuids)}
+        photos = self.visible.filter(
+            Q(inspection_id=case.inspection_id, case__isnull=True, client_uuid__in=self.before_named)
+            | Q(case_id=case.pk, client_uuid__in=after_named)
+        ).select_related("inspection__village", "case__village")
+        self.photos = {photo.client_uuid: photo for photo in photos}
+        self.originals = originals_visible(reader, self.photos.values())
+        self.flags = photo_flags_for_reader(
+            self.photos.values(), visible=self.visible, originals=self.originals
+        )
+
+    def _figure(
+        self, photo: Photo, prefix: str, flags: list[dict[str, str]], compact: bool
+    ) -> dict[str, Any]:
+        shown = bool(self.flags.get(photo.pk))
+        return {
+            "photo": photo,
+            "key": str(photo.client_uuid),
+            "prefix": prefix,
+            "compact": compact,
+            "flags": flags,
+            "original": photo.pk in self.originals,
+            # The review of flags the reader is not shown would tell of them.
+            "reviewed_at": display(photo.flags_reviewed_at) if shown and photo.flags_reviewed_at else "",
+        }
+
+    def before(self, *, compact: bool = False) -> tuple[list[dict[str, Any]], int]:
+        """The finding's photos (figures) and how many it names that are not here."""
+        figures = []
+        for key in dict.fromkeys(self.before_named):
+            photo = self.photos.get(key)
+            if photo is not None and photo.inspection_id == self.case.inspection_id:
+                figures.append(self._figure(photo, "before", _shown_flags(photo, self.flags), compact))
+        return figures, len(dict.fromkeys(self.before_named)) - len(figures)
+
+    def after(
+        self, rectification: Rectification, *, compact: bool = False
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One rectification's after-photos (figures, with its own flags too) and how many are not here."""
+        named = list(dict.fromkeys(_parsed_uuids(rectification.photo_uuids)))
+        figures = []
+        for key in named:
+            photo = self.photos.get(key)
+            if photo is not None and photo.case_id == self.case.pk:
+                flags = [*_shown_flags(photo, self.flags), *_after_photo_flags(rectification, photo)]
+                figures.append(self._figure(photo, f"after{rectification.pk}", flags, compact))
+        return figures, len(named) - len(figures)
+
+    def awaiting_review(self) -> list[int]:
+        """The pks of the photos shown here whose flags the reader is shown and nobody has reviewed."""
+        return [
+            photo.pk
+            for photo in self.photos.values()
+            if self.flags.get(photo.pk)
+            and photo.flags_reviewed_at is None
+            and photo.status == Photo.Status.READY
+        ]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One button of the problem page: what it is called, and what it asks for."""
+
+    name: str
+    label: Any
+    note_required: bool = False
+    takes_note: bool = True
+    help: Any = ""
+
+
+# In the order the page shows them; each is offered only when the problem's status and the
+# reader allow it (``decisions_offered``), and calls the service its list action calls.
+DECISIONS = {
+    decision.name: decision
+    for decision in [
+        Decision(CaseAction.CONFIRM, _("Confirm and hand over (交办)")),
+        Decision(CaseAction.START_RECTIFYING, _("Mark as rectifying")),
+        Decision(
+            CaseAction.VERIFY,
+            _("Close (销号) by desk review (record what was checked)"),
+            note_required=True,
+            help=_("Record what was checked against the after-photos; the note goes into the history."),
+        ),
+        Decision(CaseAction.CLOSE, _("Sign off the 销号 of a passed verification")),
+        Decision(CaseAction.SEND_BACK, _("Send back to rectifying (new deadline)")),
+        Decision(CaseAction.REOPEN, _("Reopen")),
+        Decision("escalate", _("Escalate (督办)")),
+        Decision("extension_approve", _("Approve the extension (the deadline moves)")),
+        Decision("extension_reject", _("Reject the extension")),
+        Decision(
+            CaseAction.MERGE,
+            _("Merge as duplicates into the problem given"),
+            help=_("A duplicate of another live problem of the same village."),
+        ),
+        Decision(CaseAction.VOID, _("Void (give the reason)"), note_required=True),
+        Decision("flags_reviewed", _("Mark the photos' evidence flags reviewed"), takes_note=False),
+    ]
+}
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[(name, name) for name in DECISIONS])
+    note = forms.CharField(required=False, max_length=2000)
+    merge_into = forms.IntegerField(required=False, min_value=1)
+
+
+def _pending_extension(case: Case) -> ExtensionRequest | None:
+    return (
+        ExtensionRequest.objects.filter(case=case, status=ExtensionRequest.Status.PENDING)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def decisions_offered(case: Case, reader: User, evidence: ProblemEvidence) -> list[Decision]:
+    """The page's buttons for ``reader``: exactly what the services would let them do now.
+
+    The status moves come from the transitions table through the services' own
+    guard (``case_actions_allowed``); escalation and an extension from their
+    services' checks; the flags review when a photo shown has flags awaiting it.
+    """
+    offered: set[str] = set(case_actions_allowed(case=case, actor=reader))
+    try:
+        case_escalate_check(case=case, actor=reader)
+    except DomainError:
+        pass
+    else:
+        offered.add("escalate")
+    pending = _pending_extension(case)
+    if pending is not None:
+        try:
+            extension_decide_check(request=pending, case=case, actor=reader)
+        except DomainError:
+            pass
+        else:
+            offered |= {"extension_approve", "extension_reject"}
+    if evidence.awaiting_review():
+        offered.add("flags_reviewed")
+    decisions = []
+    for name, decision in DECISIONS.items():
+        if name not in offered:
+            continue
+        if pending is not None and name.startswith("extension_"):
+            decision = Decision(
+                decision.name,
+                decision.label,
+                help=gettext("Asked for %(date)s: %(reason)s")
+                % {"date": pending.proposed_deadline, "reason": pending.reason},
+            )
+        decisions.append(decision)
+    return decisions
+
+
+def decision_take(case: Case, reader: User, name: str, *, note: str, merge_into: int | None) -> None:
+    """Take decision ``name`` on ``case`` through the service its list action calls; refusals raise."""
+    if name == CaseAction.CONFIRM:
+        case_confirm(case=case, actor=reader, note=note)
+    elif name == CaseAction.START_RECTIFYING:
+        case_start_rectifying(case=case, actor=reader, note=note)
+    elif name == CaseAction.VERIFY:
+        case_verify(case=case, actor=reader, note=note)
+    elif name == CaseAction.CLOSE:
+        case_close(case=case, actor=reader, note=note)
+    elif name == CaseAction.SEND_BACK:
+        case_send_back(case=case, actor=reader, note=note)
+    elif name == CaseAction.REOPEN:
+        case_reopen(case=case, actor=reader, note=note)
+    elif name == "escalate":
+        case_escalate(case=case, actor=reader, note=note)
+    elif name in ("extension_approve", "extension_reject"):
+        pending = _pending_extension(case)
+        if pending is None:
+            raise ExtensionNotPending()
+        extension_decide(request=pending, actor=reader, approve=name == "extension_approve", note=note)
+    elif name == CaseAction.MERGE:
+        target = case_list(user=reader).filter(pk=merge_into).first() if merge_into else None
+        if target is None:
+            raise MergeTargetInvalid()
+        case_merge(case=case, into=target, actor=reader, note=note)
+    elif name == CaseAction.VOID:
+        case_void(case=case, actor=reader, note=note)
+    elif name == "flags_reviewed":
+        evidence = ProblemEvidence(case, reader)
+        evidence_services.photo_flags_mark_reviewed(
+            photos=Photo.objects.filter(pk__in=evidence.awaiting_review()), actor=reader
+        )
+
+
+class ProblemPageAdmin(ProblemCaseAdmin):
+    """The problem page with its evidence (the finding's photos beside the after-photos) and its decisions."""
+
+    change_form_template = "admin/inspections/case/problem_page.html"
+
+    class Media:
+        css = {"all": ["inspections/evidence.css"]}
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<int:object_id>/decide/",
+                self.admin_site.admin_view(self.decide_view),
+                name="inspections_case_decide",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        context = dict(extra_context or {})
+        case = self.get_object(request, unquote(object_id))
+        if case is not None and isinstance(request.user, User):
+            context["problem_page"] = self.problem_page_context(request, case)
+        return super().change_view(request, object_id, form_url, context)
+
+    def problem_page_context(self, request: HttpRequest, case: Case) -> dict[str, Any]:
+        reader = request.user
+        assert isinstance(reader, User)
+        evidence = ProblemEvidence(case, reader)
+        before, before_missing = evidence.before()
+        rectifications = []
+        for rectification in evidence.rectifications:
+            figures, missing = evidence.after(rectification)
+            rectifications.append(
+                {
+                    "submitted_at": display(rectification.created_at),
+                    "description": rectification.description,
+                    "figures": figures,
+                    "missing": missing,
+                }
+            )
+        may_decide = self.has_change_permission(request, case)
+        return {
+            "finding_photos": before,
+            "finding_missing": before_missing,
+            "no_finding_photos": _("The finding has no photo."),
+            "no_after_photos": _("This rectification has no after-photo."),
+            "rectifications": rectifications,
+            "decisions": decisions_offered(case, reader, evidence) if may_decide else [],
+            "decide_url": reverse("admin:inspections_case_decide", args=[case.pk]),
+        }
+
+    def decide_view(self, request: HttpRequest, object_id: int) -> HttpResponseBase:
+        """Take one decision on the problem (POST only), then back to its page with a message.
+
+        404 for a problem outside the reader's list (their jurisdiction), 403
+        without the change permission; a decision the problem's status does
+        not allow, or a service's refusal, is a message on the page.
+        """
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        case = self.get_object(request, str(object_id))
+        if case is None:
+            raise Http404
+        reader = request.user
+        if not isinstance(reader, User) or not self.has_change_permission(request, case):
+            raise PermissionDenied
+        page = redirect("admin:inspections_case_change", case.pk)
+        form = DecisionForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, _("The decision could not be read; nothing was done."), messages.ERROR)
+            return page
+        name = form.cleaned_data["decision"]
+        offered = {d.name for d in decisions_offered(case, reader, ProblemEvidence(case, reader))}
+        if name not in offered:
+            self.message_user(
+                request, _("This decision is not open to you on this problem now."), messages.ERROR
+            )
+            return page
+        try:
+            decision_take(
+                case,
+                reader,
+                name,
+                note=form.cleaned_data["note"] or "",
+                merge_into=form.cleaned_data["merge_into"],
+            )
+        except DomainError as refusal:
+            message_refusal(self, request, refusal)
+            return page
+        self.message_user(
+            request, gettext("Done: %(decision)s.") % {"decision": DECISIONS[name].label}, messages.SUCCESS
+        )
+        return page
+
+
+admin.site.unregister(Case)
+admin.site.register(Case, ProblemPageAdmin)

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from inspections.common.flags import flag, flag_params
 from inspections.evidence.selectors import PhotoFacts
@@ -62,6 +63,18 @@ def after_photo_flags(
                     flags.append(flag(NEAR_DUPLICATE_OF_BEFORE, photo=photo.uuid, before_photo=earlier.uuid))
                     break
     return flags
+
+
+# Each code's name, as a reviewer reads it beside the flag's sentence.
+AFTER_PHOTO_FLAG_LABELS: dict[str, Any] = {
+    FAR_FROM_FINDING: _("far from the finding"),
+    NEAR_DUPLICATE_OF_BEFORE: _("same picture as the problem's"),
+}
+
+
+def after_photo_flag_label(code: str) -> str:
+    """The name of an after-photo flag's code in the active language (the code itself if it has none)."""
+    return str(AFTER_PHOTO_FLAG_LABELS.get(code, code))
 
 
 def after_photo_flag_explanation(stored: dict[str, Any]) -> str:

@@ -38,6 +38,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from inspections.common.flags import flag
 from inspections.evidence import imaging
@@ -274,6 +275,26 @@ def _is_editor(software: str) -> bool:
     return False
 
 
+# Each code's name, as a reviewer reads it beside the flag's sentence (flag_explanation).
+FLAG_LABELS: dict[str, Any] = {
+    "damaged": _("damaged file"),
+    "no_exif": _("no EXIF"),
+    "no_gps": _("no GPS position"),
+    "far_from_village": _("far from the village"),
+    "outside_window": _("outside the visit window"),
+    "capture_time_invalid": _("capture time unreadable"),
+    "clock_skew": _("phone clock off"),
+    "exact_duplicate": _("identical file received before"),
+    "near_duplicate": _("near duplicate"),
+    "edited": _("editing software"),
+}
+
+
+def flag_label(code: str) -> str:
+    """The name of a photo flag's code in the active language (the code itself if it has none)."""
+    return str(FLAG_LABELS.get(code, code))
+
+
 def _when(value: str) -> str:
     try:
         moment = datetime.fromisoformat(value)
@@ -490,6 +511,21 @@ def photos_with_flags_shown(photos: Iterable[Photo], *, visible: QuerySet[Photo]
     """
     shown = photo_flags_for_reader(photos, visible=visible, originals=())
     return [pk for pk, flags in shown.items() if flags]
+
+
+def photos_flags_awaiting_review(photos: QuerySet[Photo], *, visible: QuerySet[Photo]) -> QuerySet[Photo]:
+    """Those of ``photos`` with flags awaiting review, as the reader seeing ``visible`` is shown them.
+
+    Processed, not reviewed yet, and with a flag of their own or a duplicate
+    flag naming a photo the reader may be told of: a photo whose only flag
+    names a visit still under way awaits nobody's review but its team's
+    organisers'. One query (the photos whose only flags name others), and
+    one more when there are some.
+    """
+    unreviewed = photos.filter(status=Photo.Status.READY, flags_reviewed_at__isnull=True).exclude(flags=[])
+    naming = list(unreviewed.exclude(has_own_flag()).only("pk", "flags"))
+    shown = photos_with_flags_shown(naming, visible=visible) if naming else []
+    return unreviewed.filter(has_own_flag() | Q(pk__in=shown))
 
 
 def _for_reader(

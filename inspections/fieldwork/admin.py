@@ -11,8 +11,10 @@ the reader may see (``inspections.evidence.flags.photo_flags_for_reader``).
 Every page that shows an unsubmitted inspection, its check-ins, findings or
 photos adds a row to the embargo access log.
 
-The photo inline, its file view and the flag-review action stay here, on the
-inspection's review page: an admin module never imports another concern's
+The photo inline, its file view (which serves a problem's after-photos too, to
+whoever may see the problem) and the flag-review action stay here, on the
+inspection's review page, with the queue of photos whose flags await review
+(``FlagReviewQueueAdmin``): an admin module never imports another concern's
 admin, and the rules they apply are evidence's (``inspections.evidence.policies``,
 ``inspections.evidence.flags``, ``inspections.evidence.services``).
 """
@@ -25,6 +27,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -38,7 +41,12 @@ from inspections.common.china_time import display, local_date
 from inspections.common.errors import DomainError
 from inspections.evidence import services as evidence
 from inspections.evidence.errors import StorageUnavailable
-from inspections.evidence.flags import has_own_flag, photo_flags_for_reader, photos_with_flags_shown
+from inspections.evidence.flags import (
+    flag_label,
+    photo_flags_for_reader,
+    photos_flags_awaiting_review,
+    photos_with_flags_shown,
+)
 from inspections.evidence.models import Photo
 from inspections.evidence.policies import may_see_file, originals_visible
 from inspections.evidence.recovery import photos_stuck
@@ -48,7 +56,7 @@ from inspections.fieldwork import services as fieldwork
 from inspections.fieldwork.models import CheckIn, Finding, Inspection
 from inspections.fieldwork.selectors import inspection_list
 from inspections.sampling.services import embargo_reads_record
-from villages.scoping import DivisionFilter
+from villages.scoping import DivisionFilter, request_prefix
 
 
 def _reviewer(request: HttpRequest) -> bool:
@@ -92,6 +100,8 @@ class CheckInInline(ReviewInline):
 
 
 class FindingInline(ReviewInline):
+    """The findings, each with its photos as pictures that enlarge (their flags: the photo list below)."""
+
     model = Finding
     fields = readonly_fields = (
         "category",
@@ -100,9 +110,45 @@ class FindingInline(ReviewInline):
         "longitude",
         "latitude",
         "datum",
-        "photo_uuids",
+        "photos",
         "dropped_photo_uuids",
     )
+    # A fresh inline for each request: the reader's photos of the inspection are read once.
+    _reader: User | None = None
+    _photos: dict[int, dict[str, Photo]] | None = None
+
+    class Media:
+        css = {"all": ["inspections/evidence.css"]}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Finding]:
+        assert isinstance(request.user, User)
+        self._reader = request.user
+        return super().get_queryset(request)
+
+    @admin.display(description=_("photos"))
+    def photos(self, finding: Finding) -> str:
+        reader = self._reader
+        if reader is None:
+            return "—"
+        if self._photos is None or finding.inspection_id not in self._photos:
+            visible = visible_photos(user=reader, visible_cases=case_list(user=reader))
+            self._photos = {
+                finding.inspection_id: {
+                    str(photo.client_uuid): photo
+                    for photo in visible.filter(inspection_id=finding.inspection_id, case__isnull=True)
+                }
+            }
+        own = self._photos[finding.inspection_id]
+        named = list(dict.fromkeys(str(value) for value in finding.photo_uuids or []))
+        figures = [
+            {"photo": own[key], "key": key, "prefix": f"finding{finding.pk}", "compact": True}
+            for key in named
+            if key in own
+        ]
+        return render_to_string(
+            "admin/inspections/photo/figures.html",
+            {"figures": figures, "missing": len(named) - len(figures), "empty": "—"},
+        )
 
 
 class PhotoInline(ReviewInline):
@@ -232,15 +278,11 @@ class FlagsAwaitingReviewFilter(admin.SimpleListFilter):
         if self.value() != "awaiting":
             return queryset
         assert isinstance(request.user, User)
-        unreviewed = Photo.objects.filter(
-            inspection__in=queryset, status=Photo.Status.READY, flags_reviewed_at__isnull=True
-        ).exclude(flags=[])
         # A photo whose only flags name other photos counts when the reader is shown one of them.
-        naming = photos_with_flags_shown(
-            unreviewed.exclude(has_own_flag()).only("pk", "flags"),
+        flagged = photos_flags_awaiting_review(
+            Photo.objects.filter(inspection__in=queryset),
             visible=visible_photos(user=request.user, visible_cases=case_list(user=request.user)),
         )
-        flagged = unreviewed.filter(has_own_flag() | Q(pk__in=naming))
         return queryset.filter(pk__in=flagged.values("inspection_id"))
 
 
@@ -363,17 +405,22 @@ class InspectionReviewAdmin(ReviewAdmin):
         assert isinstance(request.user, User)
         if not _reviewer(request):
             raise Http404
+        # An inspection's photos and a problem's after-photos, each as the reader may see them.
         photo = (
-            Photo.objects.filter(client_uuid=client_uuid, inspection__in=inspection_list(user=request.user))
-            .select_related("inspection__village")
+            visible_photos(user=request.user, visible_cases=case_list(user=request.user))
+            .filter(client_uuid=client_uuid)
+            .select_related("inspection__village", "case__village")
             .first()
         )
         if photo is None or not may_see_file(request.user, photo, kind):
             raise Http404
-        assert photo.inspection is not None
-        embargo_reads_record(
-            user=request.user, action="admin:photo:file", path=request.path, inspections=[photo.inspection]
-        )
+        if photo.inspection is not None:
+            embargo_reads_record(
+                user=request.user,
+                action="admin:photo:file",
+                path=request.path,
+                inspections=[photo.inspection],
+            )
         field = photo.stored_file(kind)
         if not field.name:
             raise Http404
@@ -450,4 +497,152 @@ class CheckInAdmin(ReviewAdmin):
             return
         self.message_user(
             request, _("Location of %(village)s confirmed.") % {"village": village}, messages.SUCCESS
+        )
+
+
+# --- The queue of photos whose evidence flags await review ------------------------------------
+
+
+class PhotoDivisionFilter(DivisionFilter):
+    """Photos under one division: an inspection's by its village, an after-photo by its problem's."""
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if not value:
+            return queryset
+        if not (value.isdigit() and len(value) <= 12):
+            return queryset.none()
+        return queryset.filter(
+            Q(inspection__village__code__startswith=value) | Q(case__village__code__startswith=value)
+        )
+
+
+class PhotoBelongsFilter(admin.SimpleListFilter):
+    title = _("belongs to")
+    parameter_name = "belongs"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("inspection", _("an inspection (the finding's evidence)")), ("case", _("a rectification"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "inspection":
+            return queryset.filter(inspection__isnull=False)
+        if self.value() == "case":
+            return queryset.filter(case__isnull=False)
+        return queryset
+
+
+@admin.register(Photo)
+class FlagReviewQueueAdmin(ReviewAdmin):
+    """Photos whose evidence flags await review, in the reader's jurisdiction, as the reader is shown them.
+
+    Photos of submitted inspections and problems' after-photos only (a visit
+    still under way is reviewed by nobody here), with the flags the reader may
+    be told of (``photos_flags_awaiting_review``): the workbench's "evidence
+    flags" figure counts exactly these. No page per photo: a photo is read on
+    its inspection's or its problem's page, where its metadata is shown to
+    those who may see it.
+    """
+
+    list_display = ["picture", "belongs_to", "village_name", "flags_shown", "received", "sha256_prefix"]
+    list_display_links = None
+    list_filter = [PhotoDivisionFilter, PhotoBelongsFilter]
+    list_select_related = ["inspection__village", "case__village"]
+    list_per_page = 50
+    actions = ["mark_flags_reviewed"]
+    ordering = ["received_at", "id"]
+
+    class Media:
+        css = {"all": ["inspections/evidence.css"]}
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None and _reviewer(request)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Photo]:
+        user = request.user
+        prefix = request_prefix(request)
+        if not isinstance(user, User) or prefix is None:
+            return Photo.objects.none()
+        in_scope = Q(
+            inspection__status=Inspection.Status.SUBMITTED, inspection__village__code__startswith=prefix
+        ) | Q(case__village__code__startswith=prefix)
+        visible = visible_photos(user=user, visible_cases=case_list(user=user))
+        return photos_flags_awaiting_review(visible.filter(in_scope), visible=visible)
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        """The page's photos, each with the flags the reader is shown (worked out once for the page)."""
+        changelist = super().get_changelist_instance(request)
+        assert isinstance(request.user, User)
+        photos = list(changelist.result_list)
+        shown = photo_flags_for_reader(
+            photos,
+            visible=visible_photos(user=request.user, visible_cases=case_list(user=request.user)),
+            originals=originals_visible(request.user, photos),
+        )
+        for photo in photos:
+            photo.flags_for_reader = shown.get(photo.pk, [])  # type: ignore[attr-defined]
+        return changelist
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        context = {"title": _("Photos whose evidence flags await review"), **(extra_context or {})}
+        return super().changelist_view(request, context)
+
+    @admin.display(description=_("photo"))
+    def picture(self, photo: Photo) -> str:
+        figure = {"photo": photo, "key": str(photo.client_uuid), "prefix": "queue", "compact": True}
+        return render_to_string("admin/inspections/photo/figures.html", {"figures": [figure], "empty": "—"})
+
+    @admin.display(description=_("belongs to"))
+    def belongs_to(self, photo: Photo) -> str:
+        if photo.case_id is not None:
+            return format_html(
+                '<a href="{}">{}</a>',
+                reverse("admin:inspections_case_change", args=[photo.case_id]),
+                _("problem #%(id)s (after-photo)") % {"id": photo.case_id},
+            )
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:inspections_inspection_change", args=[photo.inspection_id]),
+            _("inspection #%(id)s") % {"id": photo.inspection_id},
+        )
+
+    @admin.display(description=_("village"))
+    def village_name(self, photo: Photo) -> str:
+        village = photo.village
+        return village.name if village is not None else "—"
+
+    @admin.display(description=_("evidence flags"))
+    def flags_shown(self, photo: Photo) -> str:
+        flags = getattr(photo, "flags_for_reader", [])
+        if not flags:
+            return "—"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li><strong>{}</strong>: {}</li>",
+                ((flag_label(f["code"]), f["explanation"]) for f in flags),
+            ),
+        )
+
+    @admin.display(description=_("received at"), ordering="received_at")
+    def received(self, photo: Photo) -> str:
+        return display(photo.received_at)
+
+    @admin.display(description=_("SHA-256"))
+    def sha256_prefix(self, photo: Photo) -> str:
+        return format_html('<code title="{}">{}…</code>', photo.sha256, photo.sha256[:12])
+
+    @admin.action(description=_("Mark the photos' evidence flags reviewed"))
+    def mark_flags_reviewed(self, request: HttpRequest, queryset: QuerySet[Photo]) -> None:
+        """Record the review of the selected photos' flags (those the reader is shown: the queue's own)."""
+        assert isinstance(request.user, User)
+        count = evidence.photo_flags_mark_reviewed(
+            photos=Photo.objects.filter(pk__in=list(queryset.values_list("pk", flat=True))),
+            actor=request.user,
+        )
+        self.message_user(
+            request, _("Flags of %(count)d photos marked reviewed.") % {"count": count}, messages.SUCCESS
         )

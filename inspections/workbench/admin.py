@@ -91,13 +91,9 @@ class Links:
     def relapsed(self) -> str:
         return self.cases(is_relapse__exact="1")
 
-    def flagged(self) -> str:
-        return _url(
-            "admin:inspections_inspection_changelist",
-            status__exact=Inspection.Status.SUBMITTED,
-            flags="awaiting",
-            division=self.division,
-        )
+    def flagged(self, **params: str) -> str:
+        """The queue of photos whose evidence flags await review (``belongs="case"``: after-photos only)."""
+        return _url("admin:inspections_photo_changelist", division=self.division, **params)
 
     def inspected(self) -> str:
         return _url(
@@ -147,7 +143,7 @@ def _cells(bench: Workbench, figures: AreaFigures) -> list[Cell]:
         _link(figures.escalated, links.escalated()),
         _link(figures.due_soon, links.due_soon()),
         _link(figures.awaiting_review, links.awaiting_review()),
-        _link(figures.flagged_inspections, links.flagged()),
+        _link(figures.flagged_photos, links.flagged()),
         coverage,
         on_time,
         relapse,
@@ -163,7 +159,10 @@ COLUMNS = [
     (_("escalated"), _("overdue and under 督办")),
     (_("due within 5 working days"), _("owing a rectification, deadline within the next five working days")),
     (_("awaiting review"), _("findings not yet confirmed, merged or voided by the organising level")),
-    (_("evidence flags"), _("submitted inspections with photo flags awaiting review")),
+    (
+        _("evidence flags"),
+        _("photos of submitted inspections and rectification after-photos with flags awaiting review"),
+    ),
     (_("coverage this year"), _("villages with an inspection submitted this year / active villages")),
     (_("on-time rectification"), _("rectified by the deadline, of the problems due this year before today")),
     (_("relapse rate"), _("found relapsed by a look-back, of the problems closed or relapsed")),
@@ -231,6 +230,7 @@ def workbench_context(request: HttpRequest) -> dict[str, Any]:
         "workbench_total": total_cells,
         "workbench_charts": [problems_chart, coverage_chart],
         "workbench_flagged_after_photos": bench.total.flagged_after_photos,
+        "workbench_flagged_after_photos_link": Links(bench, bench.total.code).flagged(belongs="case"),
         "workbench_visits_link": _url(
             "admin:inspections_inspection_changelist",
             status__in=f"{Inspection.Status.SCHEDULED},{Inspection.Status.IN_PROGRESS}",

@@ -15,7 +15,8 @@ provinces for the whole country) and for the whole of it:
 * **evidence flags awaiting review**: submitted inspections with a photo whose
   flags, as the reader is shown them, nobody has reviewed (a flag that names
   only a photo of a visit still under way is not shown, so not counted);
-  rectification after-photos likewise, counted apart (they belong to problems);
+  rectification after-photos likewise, counted apart (they belong to problems); and the
+  photos of both, the count of the admin's queue of photos whose flags await review;
 * **coverage** this year: active villages with an inspection submitted this year
   (China's calendar year) over the active villages;
 * **on-time rectification rate**: of the confirmed problems whose deadline fell
@@ -52,7 +53,7 @@ from inspections.cases.models import (
 from inspections.cases.selectors import case_list
 from inspections.common.china_time import day_start, local_date
 from inspections.complaints.selectors import complaints_within
-from inspections.evidence.flags import has_own_flag, photos_with_flags_shown
+from inspections.evidence.flags import photos_flags_awaiting_review
 from inspections.evidence.models import Photo
 from inspections.evidence.selectors import visible_photos
 from inspections.fieldwork.models import Inspection
@@ -91,6 +92,8 @@ class AreaFigures:
     awaiting_review: int = 0
     flagged_inspections: int = 0
     flagged_after_photos: int = 0
+    # the photos of both, each awaiting review: the flag review queue's count
+    flagged_photos: int = 0
     villages: int = 0
     villages_inspected: int = 0
     inspections_submitted: int = 0
@@ -374,30 +377,23 @@ def _flags(*, user: User, prefix: str, length: int, area: Any, now: dt.datetime)
     in_scope = Q(inspection__status=Inspection.Status.SUBMITTED) & Q(
         inspection__village__code__startswith=prefix
     ) | Q(case__in=_scoped(case_list(user=user, now=now), prefix, "village__code"))
-    unreviewed = Photo.objects.filter(
-        in_scope, status=Photo.Status.READY, flags_reviewed_at__isnull=True
-    ).exclude(flags=[])
     # 8-9: a photo whose only flags name other photos counts when the reader is told of one of them.
-    naming = list(unreviewed.exclude(has_own_flag()).only("pk", "flags"))
-    shown = (
-        photos_with_flags_shown(
-            naming, visible=visible_photos(user=user, visible_cases=case_list(user=user, now=now))
-        )
-        if naming
-        else []
+    flagged = photos_flags_awaiting_review(
+        Photo.objects.filter(in_scope),
+        visible=visible_photos(user=user, visible_cases=case_list(user=user, now=now)),
     )
-    flagged = unreviewed.filter(has_own_flag() | Q(pk__in=shown))
     # 10
     for row in (
         flagged.filter(inspection__isnull=False)
         .annotate(area=Substr("inspection__village__code", 1, length))
         .values("area")
-        .annotate(count=Count("inspection_id", distinct=True))
+        .annotate(count=Count("inspection_id", distinct=True), photos=Count("id"))
         .order_by()
     ):
         target = area(row["area"])
         if target is not None:
             target.flagged_inspections = row["count"]
+            target.flagged_photos += row["photos"]
     # 11
     for row in (
         flagged.filter(case__isnull=False)
@@ -409,3 +405,4 @@ def _flags(*, user: User, prefix: str, length: int, area: Any, now: dt.datetime)
         target = area(row["area"])
         if target is not None:
             target.flagged_after_photos = row["count"]
+            target.flagged_photos += row["count"]

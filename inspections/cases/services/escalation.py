@@ -149,6 +149,20 @@ def cases_escalate_overdue(*, now: dt.datetime | None = None) -> int:
     return raised
 
 
+def case_escalate_check(*, case: Case, actor: User) -> None:
+    """Refuse unless ``actor`` may escalate ``case`` by hand now (see :func:`case_escalate`). Writes nothing.
+
+    Escalation is no move of :data:`~inspections.cases.models.TRANSITIONS`:
+    this is its rule, asked by the service and by the problem page's button.
+    """
+    if not can_supervise(actor, case):
+        raise PermissionDenied(_("Only a supervisor of the village may do this."))
+    if case.status not in RECTIFICATION_DUE:
+        raise CaseNotEscalable()
+    if case.escalation_level >= settings.QINGSHAN_ESCALATION_MAX_LEVEL:
+        raise CaseEscalationAtTop()
+
+
 @transaction.atomic
 def case_escalate(*, case: Case, actor: User, note: str = "", now: dt.datetime | None = None) -> Case:
     """A supervisor of the village escalates a case by hand (admin action); returns it one level up.
@@ -160,12 +174,7 @@ def case_escalate(*, case: Case, actor: User, note: str = "", now: dt.datetime |
     """
     now = now or timezone.now()
     locked = case_lock(case)
-    if not can_supervise(actor, locked):
-        raise PermissionDenied(_("Only a supervisor of the village may do this."))
-    if locked.status not in RECTIFICATION_DUE:
-        raise CaseNotEscalable()
-    if locked.escalation_level >= settings.QINGSHAN_ESCALATION_MAX_LEVEL:
-        raise CaseEscalationAtTop()
+    case_escalate_check(case=locked, actor=actor)
     level = locked.escalation_level + 1
     Case.objects.filter(pk=locked.pk).update(
         escalation_level=level,

@@ -105,6 +105,15 @@ def extension_request(
 _only_party = _("Only the responsible party may ask for an extension.")
 
 
+def extension_decide_check(*, request: ExtensionRequest, case: Case, actor: User) -> None:
+    """Refuse unless ``actor`` may decide ``request`` (of ``case``) now: the assigning level or above,
+    while it is pending. Writes nothing; asked by :func:`extension_decide` and the problem page."""
+    if not can_assign(actor, case):
+        raise PermissionDenied()
+    if request.status != ExtensionRequest.Status.PENDING:
+        raise ExtensionNotPending()
+
+
 @transaction.atomic
 def extension_decide(
     *, request: ExtensionRequest, actor: User, approve: bool, note: str = "", now: dt.datetime | None = None
@@ -119,11 +128,8 @@ def extension_decide(
     """
     now = now or timezone.now()
     locked = case_lock(request.case)
-    if not can_assign(actor, locked):
-        raise PermissionDenied()
     asked = ExtensionRequest.objects.select_for_update().get(pk=request.pk)
-    if asked.status != ExtensionRequest.Status.PENDING:
-        raise ExtensionNotPending()
+    extension_decide_check(request=asked, case=locked, actor=actor)
     asked.status = ExtensionRequest.Status.APPROVED if approve else ExtensionRequest.Status.REJECTED
     asked.decided_by, asked.decided_at, asked.decision_note = actor, now, note
     asked.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])

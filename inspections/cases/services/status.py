@@ -93,6 +93,28 @@ def case_status_check(
         raise PermissionDenied(_WHO_MAY.get(action))
 
 
+def case_actions_allowed(*, case: Case, actor: User, now: dt.datetime | None = None) -> list[str]:
+    """The actions of :data:`~inspections.cases.models.TRANSITIONS` that ``actor`` may take on ``case`` now.
+
+    Exactly what :func:`case_status_check` lets through from the case's
+    status, in the table's order: what the problem page offers as buttons
+    (the services check again, under the case's lock, when one is pressed).
+    The visits' results need their visit and are never among them for
+    anyone but a superuser.
+    """
+    now = now or timezone.now()
+    allowed: list[str] = []
+    for to_status, actions in TRANSITIONS.get(case.status, {}).items():
+        for action in actions:
+            try:
+                case_status_check(case=case, to_status=to_status, action=action, actor=actor, now=now)
+            except (PermissionDenied, CaseTransitionNotAllowed):
+                continue
+            if action not in allowed:
+                allowed.append(action)
+    return allowed
+
+
 @transaction.atomic
 def closure_publicity_until(now: dt.datetime) -> dt.date | None:
     """The last day of a 销号's 公示 closed at ``now``: ``QINGSHAN_CLOSURE_PUBLICITY_WORKING_DAYS``
