@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from inspections.cases.models import Case, CaseStatus
+from inspections.cases.models import Case, CaseEvent, CaseStatus
 from inspections.fieldwork.models import Inspection
 from tests.browser.walk import Walk
 from tests.builders import (
@@ -106,6 +106,29 @@ def walk_problems(tab: Walk, problem: Case) -> None:
     tab.go(f"/admin/inspections/case/{problem.pk}/change/")
     text = tab.look("problem")
     assert "余村" in text
+    assert tab.page.locator("#problem-evidence").count() == 1
+    assert tab.overflow() == 0
+
+
+def decide_on_the_page(tab: Walk, problem: Case) -> None:
+    """Escalate (督办) the overdue problem from its own page, with a note, through the button."""
+    tab.go(f"/admin/inspections/case/{problem.pk}/change/")
+    before = problem.escalation_level
+    tab.page.click("#decision-escalate summary")
+    tab.page.fill("#note-escalate", "逾期未整改，县级督办")
+    tab.page.click("#decision-escalate input[type=submit]")
+    tab.page.wait_for_selector("ul.messagelist li")
+    assert tab.page.locator("ul.messagelist li.success").count() == 1, tab.page.inner_text("ul.messagelist")
+    tab.look("problem-decided")
+    problem.refresh_from_db()
+    assert problem.escalation_level == before + 1
+    assert problem.events.filter(kind=CaseEvent.Kind.ESCALATED, note="逾期未整改，县级督办").exists()
+
+
+def walk_flag_queue(tab: Walk) -> None:
+    tab.go("/admin/inspections/photo/")
+    tab.look("flag-queue")
+    assert tab.overflow() == 0
 
 
 def walk_inspection(tab: Walk, visit: Inspection) -> None:
@@ -134,6 +157,9 @@ def test_a_county_and_a_prefecture_supervisor_walk_the_admin(
         try:
             walk_workbench(tab, username=username, area=area, area_name=area_name, other_area=other_area)
             walk_problems(tab, made["problem"])
+            if who == "county":
+                decide_on_the_page(tab, made["problem"])
+            walk_flag_queue(tab)
             walk_inspection(tab, made["inspection"])
             walk_public(tab)
         finally:
