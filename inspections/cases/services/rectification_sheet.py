@@ -323,7 +323,7 @@ def rectification_sheet_content(*, case: Case, viewer: User, now: dt.datetime) -
 
     facts = [
         [_("Problem"), f"#{case.pk} · {case.get_status_display()}", _("Category"), case.category.name],
-        [_("Village"), _division_path(case), "", ""],
+        [_("Village (division path)"), _division_path(case), "", ""],
         [
             _("Found on"),
             f"{local_date(case.opened_at):%Y-%m-%d}",
@@ -334,7 +334,7 @@ def rectification_sheet_content(*, case: Case, viewer: User, now: dt.datetime) -
         [_("Handed over (交办)"), handed_over, _("Receipt (签收)"), received],
         [_("Responsible unit (责任单位)"), unit, _("Responsible person (责任人)"), person],
         [_("Time limit (整改时限)"), _time_limit(case, today, calendar), "", ""],
-        [_("Escalation (督办)"), escalation, _("Closed (销号)"), display(case.closed_at)],
+        [_("Escalation (督办)"), escalation, _("Closed (销号) at"), display(case.closed_at)],
         [_("Measures (整改措施)"), _clip(case.measures, DESCRIPTION_CHARS) or "—", "", ""],
     ]
     spans = [1, 3, 6, 8]  # these rows' values take the three columns to their right
