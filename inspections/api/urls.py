@@ -68,6 +68,11 @@ urlpatterns = [
     path("complaints/<int:pk>/", complaints.ComplaintDetailView.as_view(), name="complaint-detail"),
     path("complaints/<int:pk>/check/", complaints.ComplaintCheckView.as_view(), name="complaint-check"),
     path("cases/<int:pk>/handover-sheet/", cases.HandoverSheetView.as_view(), name="case-handover-sheet"),
+    path(
+        "cases/<int:pk>/rectification-sheet/",
+        cases.RectificationSheetView.as_view(),
+        name="case-rectification-sheet",
+    ),
     path("cases/<int:pk>/receipt/", cases.CaseReceiptView.as_view(), name="case-receipt"),
     path("cases/<int:pk>/measures/", cases.CaseMeasuresView.as_view(), name="case-measures"),
     path(

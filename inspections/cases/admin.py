@@ -89,6 +89,10 @@ from inspections.cases.services.problem_list import (
     responsibility_check,
     stage_add_check,
 )
+from inspections.cases.services.rectification_sheet import (
+    rectification_sheet_filename,
+    rectification_sheet_pdf,
+)
 from inspections.cases.services.review import case_confirm, case_merge, case_void, is_handed_over
 from inspections.cases.services.status import (
     case_actions_allowed,
@@ -1293,6 +1297,11 @@ class ProblemCaseAdmin(CaseAdmin):
                 self.admin_site.admin_view(self.handover_sheet_view),
                 name="inspections_case_handover_sheet",
             ),
+            path(
+                "<int:object_id>/rectification-sheet/",
+                self.admin_site.admin_view(self.rectification_sheet_view),
+                name="inspections_case_rectification_sheet",
+            ),
             *super().get_urls(),
         ]
 
@@ -1305,6 +1314,19 @@ class ProblemCaseAdmin(CaseAdmin):
             handover_sheet_pdf(case=case, now=timezone.now()), content_type="application/pdf"
         )
         response["Content-Disposition"] = f'attachment; filename="{handover_sheet_filename(case)}"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def rectification_sheet_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """The 问题整改单 PDF (the page's object tools link to it), to whoever sees the problem here."""
+        case = self.get_queryset(request).filter(pk=object_id).first()
+        if case is None or not self.has_view_permission(request, case) or not isinstance(request.user, User):
+            raise Http404
+        response = HttpResponse(
+            rectification_sheet_pdf(case=case, viewer=request.user, now=timezone.now()),
+            content_type="application/pdf",
+        )
+        response["Content-Disposition"] = f'attachment; filename="{rectification_sheet_filename(case)}"'
         response["Cache-Control"] = "private, no-store"
         return response
 

@@ -54,6 +54,10 @@ from inspections.cases.services.problem_list import (
     responsible_unit_name,
 )
 from inspections.cases.services.rectification import rectification_submit
+from inspections.cases.services.rectification_sheet import (
+    rectification_sheet_filename,
+    rectification_sheet_pdf,
+)
 from inspections.cases.services.review import is_handed_over
 from inspections.cases.services.status import case_start_rectifying
 from inspections.cases.services.visits import follow_up_record_result
@@ -589,6 +593,30 @@ class HandoverSheetView(APIView):
             handover_sheet_pdf(case=case, now=timezone.now()), content_type="application/pdf"
         )
         response["Content-Disposition"] = f'attachment; filename="{handover_sheet_filename(case)}"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class RectificationSheetView(APIView):
+    """The 问题整改单 of a problem as a one-page PDF, to whoever may see the problem: the problem,
+    its 交办 and time limit, the evidence photos the caller may see (thumbnails with their SHA-256)
+    and the timeline."""
+
+    renderer_classes = [JSONRenderer, PdfRenderer]
+
+    @extend_schema(
+        responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY)},
+        parameters=[OpenApiParameter("format", exclude=True)],  # the Accept header chooses
+        tags=["cases"],
+        operation_id="cases_rectification_sheet_retrieve",
+    )
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        case = _visible_case(request, pk)
+        response = HttpResponse(
+            rectification_sheet_pdf(case=case, viewer=_caller(request), now=timezone.now()),
+            content_type="application/pdf",
+        )
+        response["Content-Disposition"] = f'attachment; filename="{rectification_sheet_filename(case)}"'
         response["Cache-Control"] = "private, no-store"
         return response
 

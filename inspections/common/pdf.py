@@ -41,7 +41,8 @@ def _register_font() -> str:
 
 @cache
 def styles() -> dict[str, ParagraphStyle]:
-    """The paragraph styles every document uses: ``title``, ``heading``, ``body``, ``small``."""
+    """The paragraph styles the documents use: ``title``, ``heading``, ``body``, ``compact`` (dense
+    tables), ``small``, ``fine`` (a full hash under its prefix)."""
     font = _register_font()
     return {
         "title": ParagraphStyle(
@@ -49,7 +50,9 @@ def styles() -> dict[str, ParagraphStyle]:
         ),
         "heading": ParagraphStyle("heading", fontName=font, fontSize=12, leading=16, spaceBefore=3 * mm),
         "body": ParagraphStyle("body", fontName=font, fontSize=10, leading=14),
+        "compact": ParagraphStyle("compact", fontName=font, fontSize=8.5, leading=11),
         "small": ParagraphStyle("small", fontName=font, fontSize=8, leading=10, textColor=colors.grey),
+        "fine": ParagraphStyle("fine", fontName=font, fontSize=5.5, leading=7, textColor=colors.grey),
     }
 
 
@@ -75,11 +78,14 @@ def table(rows: Sequence[Sequence[object]], col_widths: Sequence[float] | None =
     return result
 
 
-def thumbnail(data: bytes, *, width: float = 40 * mm) -> Image:
-    """An image flowable from encoded image bytes (a stored rendition), scaled to ``width``."""
+def thumbnail(data: bytes, *, width: float = 40 * mm, max_height: float | None = None) -> Image:
+    """An image flowable from encoded image bytes (a stored rendition), scaled to ``width``
+    (or less, so that it is no taller than ``max_height``)."""
     image = Image(io.BytesIO(data))
     ratio = width / image.imageWidth
-    image.drawWidth = width
+    if max_height is not None:
+        ratio = min(ratio, max_height / image.imageHeight)
+    image.drawWidth = image.imageWidth * ratio
     image.drawHeight = image.imageHeight * ratio
     return image
 

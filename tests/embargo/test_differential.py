@@ -139,6 +139,7 @@ PARAMETER_MODELS: dict[tuple[str, str], type[models.Model]] = {
     ("case-look-back", "pk"): apps.get_model("inspections", "Case"),
     ("case-extension", "pk"): apps.get_model("inspections", "Case"),
     ("case-handover-sheet", "pk"): apps.get_model("inspections", "Case"),
+    ("case-rectification-sheet", "pk"): apps.get_model("inspections", "Case"),
     ("case-receipt", "pk"): apps.get_model("inspections", "Case"),
     ("case-measures", "pk"): apps.get_model("inspections", "Case"),
     ("case-stage-complete", "pk"): apps.get_model("inspections", "Case"),
