@@ -602,7 +602,7 @@ class RectificationSheetView(APIView):
     its 交办 and time limit, the evidence photos the caller may see (thumbnails with their SHA-256)
     and the timeline."""
 
-    renderer_classes = [JSONRenderer, PdfRenderer]
+    renderer_classes = file_renderers(["application/pdf"])
 
     @extend_schema(
         responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY)},

@@ -56,9 +56,19 @@ def styles() -> dict[str, ParagraphStyle]:
     }
 
 
+# Characters STSong-Light has no glyph for, drawn as an empty box, and the ones it has in their
+# place: the Latin middle dot (and its look-alikes) becomes the katakana middle dot 「・」.
+_GLYPHLESS = str.maketrans({"\u00b7": "\u30fb", "\u2022": "\u30fb", "\u2027": "\u30fb", "\u2219": "\u30fb"})
+
+
+def printable(text: object) -> str:
+    """``text`` with the characters the font cannot draw replaced by ones it can."""
+    return str(text).translate(_GLYPHLESS)
+
+
 def paragraph(text: object, style: str = "body") -> Paragraph:
     """A paragraph of plain text (escaped: user-written text never reaches the markup)."""
-    escaped = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br/>")
+    escaped = printable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br/>")
     return Paragraph(escaped, styles()[style])
 
 
@@ -102,7 +112,7 @@ def render(story: list[Any], *, title: str, produced_at: datetime) -> bytes:
     def draw_footer(canvas: Canvas, doc: BaseDocTemplate) -> None:
         canvas.saveState()
         canvas.setFont(_register_font(), 8)
-        canvas.drawString(15 * mm, 10 * mm, f"{title}  {footer}")
+        canvas.drawString(15 * mm, 10 * mm, printable(f"{title}  {footer}"))
         canvas.drawRightString(A4[0] - 15 * mm, 10 * mm, str(doc.page))
         canvas.restoreState()
 

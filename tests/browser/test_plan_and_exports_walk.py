@@ -141,7 +141,7 @@ def walk_plan(tab: Walk) -> SamplingPlan:
 
 
 def walk_exports(tab: Walk, problem: Case) -> None:
-    """The 问题台账 (XLSX) from the list as filtered, and the 交办单 (PDF) from a problem's page."""
+    """The 问题台账 (XLSX) from the list as filtered; the 交办单 and the 问题整改单 (PDF) from a problem's page."""
     tab.go("/admin/inspections/case/?o=1")
     with tab.page.expect_download() as ledger:
         tab.page.click("ul.object-tools a[href*='/case/export/']")
@@ -154,7 +154,9 @@ def walk_exports(tab: Walk, problem: Case) -> None:
     assert is_handed_over(problem)
     tab.go(f"/admin/inspections/case/{problem.pk}/change/")
     tab.look("problem-exports")
-    for link in tab.page.locator("a[href$='.pdf'], a[href*='sheet']").all():
+    sheets = tab.page.locator("a[href*='handover-sheet'], a[href*='rectification-sheet']").all()
+    assert len(sheets) == 2  # the 交办单 and the 问题整改单
+    for link in sheets:
         with tab.page.expect_download() as sheet:
             link.click()
         assert Path(sheet.value.path()).read_bytes()[:5] == b"%PDF-", link.get_attribute("href")

@@ -50,3 +50,15 @@ def test_user_text_is_escaped_not_interpreted():
 def test_thumbnail_keeps_the_aspect_ratio():
     image = pdf.thumbnail(_png(200, 100), width=50)
     assert (image.drawWidth, image.drawHeight) == (50, 25)
+
+
+def test_a_middle_dot_the_font_cannot_draw_is_set_as_one_it_can():
+    """STSong-Light has no glyph for U+00B7 (it printed an empty box): the katakana 「・」 stands in."""
+    document = pdf.render(
+        [pdf.paragraph("#12 · 待整改"), pdf.table([["责任单位", "天荒坪镇 • 农业农村局"]])],
+        title="问题整改单 · 余村",
+        produced_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    )
+    text = pypdf.PdfReader(io.BytesIO(document)).pages[0].extract_text()
+    assert "#12 ・ 待整改" in text and "天荒坪镇 ・ 农业农村局" in text
+    assert "·" not in text and "•" not in text
