@@ -68,7 +68,8 @@ def printable(text: object) -> str:
 
 def paragraph(text: object, style: str = "body") -> Paragraph:
     """A paragraph of plain text (escaped: user-written text never reaches the markup)."""
-    escaped = printable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br/>")
+    escaped = printable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = escaped.replace("\n", "<br/>")
     return Paragraph(escaped, styles()[style])
 
 
