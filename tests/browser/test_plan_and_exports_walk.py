@@ -141,7 +141,7 @@ def walk_plan(tab: Walk) -> SamplingPlan:
 
 
 def walk_exports(tab: Walk, problem: Case) -> None:
-    """The 问题台账 (XLSX) from the list as filtered; the 交办单 and 问题整改单 (PDF) from a problem's page."""
+    """The 问题台账 (XLSX) of the list as filtered; the 交办单 and 问题整改单 (PDF) of a problem."""
     tab.go("/admin/inspections/case/?o=1")
     with tab.page.expect_download() as ledger:
         tab.page.click("ul.object-tools a[href*='/case/export/']")
