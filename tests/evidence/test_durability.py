@@ -150,7 +150,8 @@ def test_a_multipart_upload_leaves_its_original_alone_and_a_refused_one_leaves_n
     assert stored_bytes(photo) == content and photo.sha256 == sha256(content)
 
     assert_problem(upload(client, inspection, b"not an image at all" * 100), 415, "unsupported_photo_type")
-    assert_problem(upload(client, inspection, camera_jpeg(seed=2), client_uuid=photo_uuid), 409, "uuid_conflict")
+    other_bytes = upload(client, inspection, camera_jpeg(seed=2), client_uuid=photo_uuid)
+    assert_problem(other_bytes, 409, "uuid_conflict")
     elsewhere = builders.inspection(team=[team_member()])
     assert_problem(upload(client, elsewhere, content), 404, "not_found")
     assert upload(client, inspection, content, client_uuid=photo_uuid).status_code == 200
