@@ -31,7 +31,7 @@ from inspections.evidence.imaging import ACCEPTED_TYPES
 from inspections.evidence.models import Photo
 from inspections.evidence.policies import may_see_file, photographable_inspection, rectifiable_case
 from inspections.evidence.selectors import visible_photos
-from inspections.evidence.storage import stored_file_open
+from inspections.evidence.storage import incoming_handler, stored_file_open
 from inspections.sampling.services import embargo_reads_record
 
 
@@ -107,8 +107,28 @@ def photo_fields(user: User, values: dict[str, Any], *, original_name: str) -> e
     )
 
 
+class PhotoMultiPartParser(parsers.MultiPartParser):
+    """Multipart whose file part goes straight to the media disk's temporary file, hashed on the way.
+
+    :func:`~inspections.evidence.storage.incoming_handler`: one pass over the bytes
+    instead of Django's upload file and then a copy. On object storage, Django's handlers.
+    """
+
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        handler = incoming_handler()
+        if handler is None:
+            return super().parse(stream, media_type, parser_context)
+        request = (parser_context or {})["request"]
+        request.upload_handlers = [handler]
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except BaseException:
+            handler.discard()
+            raise
+
+
 class PhotoUploadView(APIView):
-    parser_classes = [parsers.MultiPartParser]
+    parser_classes = [PhotoMultiPartParser]
     problem_statuses = ["404", "409", "413", "415", "422", "503", "507"]
 
     @extend_schema(

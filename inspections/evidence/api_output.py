@@ -11,8 +11,9 @@ a photo shows neither flags nor metadata: nothing is said by default.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
@@ -122,6 +123,18 @@ class PhotoOutput(serializers.ModelSerializer[Photo]):
             "flags",
             "files",
         ]
+
+    # The fields a ModelSerializer derives from the model are the same for every photo and
+    # reader: built once per class (a few milliseconds), then each serializer binds copies.
+    _built_fields: ClassVar[dict[str, serializers.Field[Any, Any, Any, Any]] | None] = None
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        built = type(self).__dict__.get("_built_fields")
+        if built is None:
+            built = super().get_fields()
+            type(self)._built_fields = built
+        # Shallow copies: binding (name, parent) is per serializer; what the fields hold is not.
+        return {name: copy.copy(field) for name, field in built.items()}
 
     @extend_schema_field(FlagOutput(many=True))
     def get_flags(self, photo: Photo) -> list[dict[str, Any]]:

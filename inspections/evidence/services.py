@@ -108,10 +108,11 @@ def photo_receive(
     ``file`` must be seekable (Django's uploaded file, or the tus staging file).
     """
     photo_check_size(size)
-    existing = Photo.objects.filter(client_uuid=fields.client_uuid).first()
+    # At most one row has the UUID: no ORDER BY to build (``first()`` would add one).
+    existing = next(iter(Photo.objects.filter(client_uuid=fields.client_uuid).order_by()[:1]), None)
     if existing is not None:
         # A replay: compare without storing anything.
-        sha256 = sha256_of(file)
+        sha256 = file.sha256 if isinstance(file, storage.IncomingOriginal) else sha256_of(file)
         if not _same_photo(existing, fields=fields, sha256=sha256, user=user):
             raise uuid_conflict(fields.client_uuid)
         # The same bytes again: if the original went missing, this is the moment to restore it.

@@ -44,6 +44,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler
 from django.utils.translation import gettext_lazy as _
 
 from inspections.evidence.errors import PhotoIncomplete, StorageFull, StorageUnavailable
@@ -144,6 +146,108 @@ def _write_local(storage: FileSystemStorage, chunks: Iterable[bytes]) -> tuple[P
     return path, digest.hexdigest(), size
 
 
+class IncomingOriginal(UploadedFile):
+    """A multipart file part received straight into a temporary file under ``photos/incoming/``.
+
+    Its SHA-256 is computed as the bytes are written (one pass over them), and
+    :func:`original_store` renames it to the final name instead of copying it.
+    Closing it removes the temporary file unless it was renamed away: a refused
+    upload leaves nothing, a killed process leaves a temporary file for the reconciler.
+    """
+
+    def __init__(
+        self, storage: FileSystemStorage, *, name: str, content_type: str, charset: str | None
+    ) -> None:
+        incoming = Path(storage.path(INCOMING))
+        incoming.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=incoming, suffix=TEMPORARY_SUFFIX)
+        self._out = os.fdopen(descriptor, "w+b")
+        super().__init__(self._out, name, content_type, 0, charset)
+        self.storage = storage
+        self.path: Path | None = Path(temporary)
+        self._digest = hashlib.sha256()
+
+    def append(self, data: bytes) -> None:
+        self._out.write(data)
+        self._digest.update(data)
+
+    def finish(self, size: int) -> None:
+        """The part is whole: flush it to the disk and rewind it for reading."""
+        self.size = size
+        self._out.flush()
+        os.fsync(self._out.fileno())
+        self._out.seek(0)
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._out.close()
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            self.path = None
+
+
+class IncomingOriginalHandler(FileUploadHandler):
+    """Django's upload handler writing each file part into an :class:`IncomingOriginal`.
+
+    Only for the local disk (:func:`incoming_handler`). A write the disk refuses is
+    :func:`storage_error`'s 507 or 503, and what was written is removed.
+    """
+
+    chunk_size = CHUNK
+
+    def __init__(self, storage: FileSystemStorage, request: Any = None) -> None:
+        super().__init__(request)
+        self.storage = storage
+        self.files: list[IncomingOriginal] = []
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        try:
+            self.file = IncomingOriginal(
+                self.storage,
+                name=self.file_name or "",
+                content_type=self.content_type or "",
+                charset=self.charset,
+            )
+        except STORAGE_ERRORS as exc:
+            raise storage_error(exc) from exc
+        self.files.append(self.file)
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+        try:
+            self.file.append(raw_data)
+        except STORAGE_ERRORS as exc:
+            raise storage_error(exc) from exc
+
+    def file_complete(self, file_size: int) -> IncomingOriginal:
+        try:
+            self.file.finish(file_size)
+        except STORAGE_ERRORS as exc:
+            raise storage_error(exc) from exc
+        return cast(IncomingOriginal, self.file)
+
+    def discard(self) -> None:
+        """Remove the files of a request whose body could not be read whole."""
+        for file in self.files:
+            file.close()
+
+    def upload_interrupted(self) -> None:
+        self.discard()
+
+
+def incoming_handler(
+    request: Any = None, *, storage: Storage | None = None
+) -> IncomingOriginalHandler | None:
+    """The upload handler receiving originals in one pass on the local disk; None on object storage."""
+    local = _local(storage or default_storage)
+    return IncomingOriginalHandler(local, request) if local is not None else None
+
+
 def _publish_local(storage: FileSystemStorage, temporary: Path, name: str) -> None:
     """Rename the temporary file over ``name`` (atomic on one file system) and make the rename durable."""
     final = Path(storage.path(name))
@@ -172,6 +276,14 @@ def original_store(
     storage = storage or default_storage
     try:
         local = _local(storage)
+        if isinstance(file, IncomingOriginal) and file.storage is local and file.path is not None:
+            # Received, hashed and flushed already: renamed to its final name, not copied.
+            if file.size != size:
+                raise PhotoIncomplete
+            name = original_name(client_uuid, file.sha256, extension)
+            temporary, file.path = file.path, None  # _publish_local removes it if the rename fails
+            _publish_local(local, temporary, name)
+            return Stored(name=name, sha256=file.sha256, size=size)
         if local is not None:
             temporary, sha256, received = _write_local(local, _chunks(file))
             if received != size:

@@ -134,6 +134,32 @@ def test_a_replay_of_the_same_bytes_restores_an_original_that_went_missing(
     assert stored_bytes(photo) == content
 
 
+@pytest.mark.django_db
+def test_a_multipart_upload_leaves_its_original_alone_and_a_refused_one_leaves_nothing(
+    field: Any, isolated_storage: Path
+) -> None:
+    # The file part is received into photos/incoming/ and renamed to its final name: on a
+    # refusal after it arrived whole (not an image, another UUID's bytes, an inspection not
+    # the caller's) the temporary file goes with the request.
+    _member, inspection, client = field
+    content = camera_jpeg()
+    photo_uuid = uuid.uuid4()
+    assert upload(client, inspection, content, client_uuid=photo_uuid).status_code == 201
+    photo = Photo.objects.get()
+    assert media_files(isolated_storage) == [photo.original.name]
+    assert stored_bytes(photo) == content and photo.sha256 == sha256(content)
+
+    assert_problem(upload(client, inspection, b"not an image at all" * 100), 415, "unsupported_photo_type")
+    other_bytes = upload(client, inspection, camera_jpeg(seed=2), client_uuid=photo_uuid)
+    assert_problem(other_bytes, 409, "uuid_conflict")
+    elsewhere = builders.inspection(team=[team_member()])
+    assert_problem(upload(client, elsewhere, content), 404, "not_found")
+    assert upload(client, inspection, content, client_uuid=photo_uuid).status_code == 200
+
+    assert media_files(isolated_storage) == [photo.original.name]
+    assert Photo.objects.count() == 1
+
+
 # --- 4. dependencies down ----------------------------------------------------------------------
 
 
