@@ -89,8 +89,11 @@ TEMPLATES = [
 # SQLite runs in WAL mode with IMMEDIATE transactions so the web server, the
 # worker and beat can share one file without "database is locked" errors.
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+EMBEDDED_DATABASE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+if EMBEDDED_DATABASE:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # Django's backend, with the writers of one process queued on a lock before SQLite's.
+    DATABASES["default"]["ENGINE"] = "config.sqlite"
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
@@ -129,7 +132,7 @@ QINGSHAN_LEDGER_OLD_KEYS = env.dict("QINGSHAN_LEDGER_OLD_KEYS", default={})
 if QINGSHAN_LEDGER_KEY_ID < 1:
     raise ImproperlyConfigured("QINGSHAN_LEDGER_KEY_ID must be 1 or more (0 marks unkeyed legacy events).")
 if not QINGSHAN_LEDGER_KEY:
-    if not DEBUG and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    if not DEBUG and not EMBEDDED_DATABASE:
         raise ImproperlyConfigured(
             "QINGSHAN_LEDGER_KEY must be set when DJANGO_DEBUG is off and DATABASE_URL names a server."
         )

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.test import Client
 
 from inspections.accounts.models import User
-from inspections.cases.admin import TypicalCaseForm
+from inspections.cases.admin.inlines import TypicalCaseForm
 from inspections.cases.models import Case
 from inspections.common.errors import DomainError
 from inspections.evidence.models import Photo

@@ -1,0 +1,1 @@
+"""The embedded runtime's database backend: Django's SQLite with one writer at a time per process."""
