@@ -312,6 +312,7 @@ class CaseAdmin(JurisdictionScopedAdmin):
         "is_false_rectification",
         PublicityFilter,
         DivisionPrefixFilter,
+        ("opened_at", admin.DateFieldListFilter),
     ]
     list_select_related = ["village", "category"]
     search_fields = ["=id", "village__name", "^village__code"]
@@ -357,7 +358,11 @@ class CaseAdmin(JurisdictionScopedAdmin):
         "action_start_rectifying",
         "action_mark_flags_reviewed",
     ]
-    date_hierarchy = "opened_at"
+    # The national list holds half a million problems: one count per page (no second count of
+    # the unfiltered list, no facet counts), and the "found on" filter by period, not a date
+    # drill-down (which scans the list for its first and last dates and for its years).
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).filter(inspection__status=Inspection.Status.SUBMITTED)
@@ -675,6 +680,8 @@ class ExtensionRequestAdmin(JurisdictionScopedAdmin):
 class ReviewPolicyAdmin(JurisdictionScopedAdmin):
     scope_code_field = "division__code"
     list_display = ["division", "auto_hand_over"]
+    # A province holds tens of thousands of divisions, the country 665,000: searched, not listed.
+    autocomplete_fields = ["division"]
 
 
 @admin.register(CaseNotification)
