@@ -230,18 +230,18 @@ class Walker:
         started = time.perf_counter()
         try:
             response = self.client.get(url)
+            if response.status_code != 200 or not _is_page(response):
+                return None  # not this reader's (403, a redirect) or a file
+            times, queries = [], 0
+            for _ in range(self.runs):
+                with CaptureQueriesContext(connection) as captured:
+                    started = time.perf_counter()
+                    response = self.client.get(url)
+                    times.append(time.perf_counter() - started)
+                queries = len(captured)
         except OperationalError:
             self.record(page, url, "timeout", time.perf_counter() - started, 0)
             return None
-        if response.status_code != 200 or not _is_page(response):
-            return None  # not this reader's (403, a redirect) or a file
-        times, queries = [], 0
-        for _ in range(self.runs):
-            with CaptureQueriesContext(connection) as captured:
-                started = time.perf_counter()
-                response = self.client.get(url)
-                times.append(time.perf_counter() - started)
-            queries = len(captured)
         self.record(page, url, "", statistics.median(times), queries)
         return response
 
