@@ -361,9 +361,11 @@ def report(results: list[Result], top: int, limit: float) -> float:
         if mine:
             r = mine[0]
             median = statistics.median(x.ms for x in mine)
+            over = sum(1 for x in mine if x.ms > limit)
             print(
                 f"  {role:<10} {r.ms:8.1f} ms  {r.page} ({r.queries} queries)   "
-                f"[{len(mine)} pages, median {median:.1f} ms]\n             {r.url}"
+                f"[{len(mine)} pages, median {median:.1f} ms, {over} over the limit]\n"
+                f"             {r.url}"
             )
     slowest = ordered[0].ms if ordered else 0.0
     over = sum(1 for r in ordered if r.ms > limit)
