@@ -13,6 +13,7 @@ class DivisionAdmin(JurisdictionScopedAdmin):
     search_fields = ["^code", "name"]
     list_select_related = ["parent"]
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     readonly_fields = ["code", "level", "parent"]
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
@@ -26,6 +27,7 @@ class VillageAdmin(JurisdictionScopedAdmin):
     search_fields = ["^code", "name"]
     list_select_related = ["township"]
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     readonly_fields = ["code", "township"]
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]

@@ -292,6 +292,9 @@ class InspectionReviewAdmin(ReviewAdmin):
     list_filter = ["status", "mode", DivisionFilter, FlagsAwaitingReviewFilter]
     list_select_related = ["village"]
     search_fields = ["village__name", "village__code"]
+    # Two million inspections nationally: one count per page, no facet counts.
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     readonly_fields = ("mode", "village", "window_start", "window_end", "status", "summary", "submitted_at")
     fields = readonly_fields
     inlines = [CheckInInline, FindingInline, PhotoInline]
@@ -444,6 +447,8 @@ class CheckInAdmin(ReviewAdmin):
 
     list_display = ["inspection", "received_at", "accuracy_m", "location_status", "distance_m", "created_by"]
     list_select_related = ["inspection__village", "created_by"]
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     actions = ["confirm_village_location"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CheckIn]:

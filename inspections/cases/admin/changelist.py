@@ -121,6 +121,7 @@ class CaseListAdmin(JurisdictionScopedAdmin):
         PublicityFilter,
         # By name, level by level: county, then township, then village (the search finds any village).
         *DIVISION_LEVEL_FILTERS,
+        ("opened_at", admin.DateFieldListFilter),
     ]
     list_select_related = ["village", "category"]
     search_fields = ["=id", "village__name", "^village__code"]
@@ -166,7 +167,11 @@ class CaseListAdmin(JurisdictionScopedAdmin):
         "action_start_rectifying",
         "action_mark_flags_reviewed",
     ]
-    date_hierarchy = "opened_at"
+    # The national list holds half a million problems: one count per page (no second count of
+    # the unfiltered list, no facet counts), and the "found on" filter by period, not a date
+    # drill-down (which scans the list for its first and last dates and for its years).
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).filter(inspection__status=Inspection.Status.SUBMITTED)

@@ -19,6 +19,8 @@ from villages.scoping import JurisdictionScopedAdmin
 class ReviewPolicyAdmin(JurisdictionScopedAdmin):
     scope_code_field = "division__code"
     list_display = ["division", "auto_hand_over"]
+    # A province holds tens of thousands of divisions, the country 665,000: searched, not listed.
+    autocomplete_fields = ["division"]
 
 
 @admin.register(DeadlineRule)
