@@ -640,6 +640,10 @@ class SamplingPlanAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             year = this_year
         if not 2000 <= year <= 2100:
             year = this_year
+        # A drill-down into an area of the reader's jurisdiction (a county of a prefecture, …).
+        area = request.GET.get("area", "")
+        if area.isdigit() and len(area) in (2, 4, 6, 9) and area.startswith(prefix):
+            prefix = area
         report = coverage_report(prefix=prefix, year=year)
         labels = dict(Inspection.Mode.choices)
         modes = [(m, labels.get(m, m), n) for m, n in sorted(report.by_mode.items())]

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models.functions import Substr
 from django.utils.translation import gettext as _
 
 from inspections.accounts.models import User
@@ -92,6 +93,11 @@ class CoverageReport:
     townships: list[TownshipCoverage]
 
     @property
+    def by_township(self) -> bool:
+        """A county's or a township's report, by township with its villages named; else by area."""
+        return len(self.prefix) >= 6
+
+    @property
     def share(self) -> float | None:
         return self.visited / self.villages if self.villages else None
 
@@ -101,15 +107,27 @@ def coverage_year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
     return day_start(dt.date(year, 1, 1)), day_start(dt.date(year + 1, 1, 1))
 
 
+# The code length of the areas a coverage report is given by, for the length of its prefix:
+# the country by province, a province by prefecture, a prefecture by county; a county or a
+# township by township, with the villages visited named.
+COVERAGE_AREA_LENGTH = {0: 2, 2: 4, 4: 6, 6: 9, 9: 9}
+
+
 def coverage_report(*, prefix: str, year: int) -> CoverageReport:
-    """Which townships and villages under ``prefix`` were visited in ``year`` (China), by mode.
+    """Which areas under ``prefix`` were visited in ``year`` (China), by mode.
 
     A visit is a **submitted** inspection (submitted in the year): a visit still to
     come or under way counts nowhere (the embargo), so the report reads the same to
     everyone of the jurisdiction. Villages are the active villages of every class.
-    Four queries: the visits by village and mode, the villages per township, the
-    township names, the visited villages.
+    A county's (or a township's) report is by township and names the villages visited:
+    four queries (the visits by village and mode, the villages per township, the
+    township names, the visited villages). A wider one is by the level below (a
+    prefecture's by county, …), counted in the database, and names no village: four
+    queries (the villages per area, the villages visited per area, and per area and
+    mode, the areas' names), whatever the jurisdiction's size.
     """
+    if len(prefix) < 6:
+        return _coverage_by_area(prefix=prefix, year=year)
     start, end = coverage_year_bounds(year)
     visits: dict[int, set[str]] = {}
     for village_id, mode in (
@@ -153,6 +171,59 @@ def coverage_report(*, prefix: str, year: int) -> CoverageReport:
             row.by_mode[mode] = row.by_mode.get(mode, 0) + 1
             by_mode[mode] = by_mode.get(mode, 0) + 1
     rows = list(townships.values())
+    return CoverageReport(
+        prefix=prefix,
+        year=year,
+        villages=sum(r.villages for r in rows),
+        visited=sum(r.visited for r in rows),
+        by_mode=by_mode,
+        townships=rows,
+    )
+
+
+def _coverage_by_area(*, prefix: str, year: int) -> CoverageReport:
+    """:func:`coverage_report` of a prefecture, a province or the country: by the level below."""
+    start, end = coverage_year_bounds(year)
+    length = COVERAGE_AREA_LENGTH[len(prefix)]
+    areas: dict[str, TownshipCoverage] = {}
+    for area, count in (
+        Village.objects.within(prefix)
+        .filter(is_active=True)
+        .annotate(area=Substr("code", 1, length))
+        .values("area")
+        .annotate(n=Count("id"))
+        .values_list("area", "n")
+        .order_by("area")
+    ):
+        areas[area] = TownshipCoverage(code=area, name=area, villages=count)
+    visits = (
+        Inspection.objects.filter(
+            village__code__startswith=prefix,
+            village__is_active=True,
+            status=Inspection.Status.SUBMITTED,
+            submitted_at__gte=start,
+            submitted_at__lt=end,
+        )
+        .annotate(area=Substr("village__code", 1, length))
+        .order_by()
+    )
+    for area, count in (
+        visits.values("area").annotate(n=Count("village_id", distinct=True)).values_list("area", "n")
+    ):
+        if area in areas:
+            areas[area].visited = count
+    by_mode: dict[str, int] = {}
+    for area, mode, count in (
+        visits.values("area", "mode")
+        .annotate(n=Count("village_id", distinct=True))
+        .values_list("area", "mode", "n")
+    ):
+        if area in areas:
+            areas[area].by_mode[mode] = count
+            by_mode[mode] = by_mode.get(mode, 0) + count
+    for code, name in Division.objects.filter(code__in=list(areas)).values_list("code", "name"):
+        areas[code].name = name
+    rows = list(areas.values())
     return CoverageReport(
         prefix=prefix,
         year=year,

@@ -239,6 +239,36 @@ def test_coverage_counts_submitted_visits_of_the_china_year_by_mode() -> None:
     assert coverage_report(prefix=ANJI, year=2024).visited == 1
 
 
+def test_a_prefectures_coverage_is_by_county_and_adds_up_to_its_counties() -> None:
+    region()
+    visit(f"{ANJI}101200", submitted_at=at(2025, 3, 1, 10))
+    visit(f"{ANJI}101200", submitted_at=at(2025, 4, 1, 10), mode=Inspection.Mode.UNANNOUNCED)
+    visit(f"{ANJI}101201", submitted_at=at(2025, 5, 1, 10))
+    visit(f"{DEQING}101200", submitted_at=at(2025, 5, 1, 10))
+    visit(f"{DEQING}101201", submitted_at=None)  # embargoed: nowhere
+
+    prefecture = coverage_report(prefix=HUZHOU, year=2025)
+    assert not prefecture.by_township
+    counties = {row.code: (row.villages, row.visited, row.by_mode) for row in prefecture.townships}
+    for county in (ANJI, DEQING):
+        alone = coverage_report(prefix=county, year=2025)
+        assert alone.by_township
+        assert counties[county] == (alone.villages, alone.visited, alone.by_mode)
+    assert counties[ANJI][1:] == (2, {"random": 2, "unannounced": 1})
+    assert (prefecture.visited, prefecture.by_mode) == (3, {"random": 3, "unannounced": 1})
+    assert prefecture.villages == sum(v for v, _visited, _modes in counties.values())
+
+
+def test_the_coverage_page_ignores_an_area_outside_the_readers_jurisdiction() -> None:
+    region()
+    visit(f"{ANJI}101200", submitted_at=at(2025, 3, 1, 10))
+    client = Client()
+    client.force_login(supervisor(DEQING, username="deqing"))
+    for area in (ANJI, "33", "x", "3305231012000"):
+        html = client.get(f"{COVERAGE}?year=2025&area={area}").content.decode()
+        assert f"{ANJI}101" not in html and f"{DEQING}101" in html, area
+
+
 def test_plans_weigh_up_or_leave_out_villages_visited_this_year(huzhou: list[str]) -> None:
     visit(f"{ANJI}101200", submitted_at=timezone.now() - dt.timedelta(days=1))
     weighted = plan(unvisited_weight=3, staleness_weight=0)
@@ -291,6 +321,12 @@ def test_the_coverage_page_shows_each_supervisor_their_jurisdiction_in_chinese()
             continue
         html = response.content.decode()
         assert "双随机抽查" in html or role == "other county's supervisor", role
+        if account.jurisdiction.code == HUZHOU:
+            # A prefecture's report is by county, each leading to its own by township.
+            assert f"?area={ANJI}&amp;year=2025" in html and f"{ANJI}101" not in html, role
+            html = client.get(
+                f"{COVERAGE}?year=2025&area={ANJI}", HTTP_ACCEPT_LANGUAGE="zh-hans"
+            ).content.decode()
         assert (f"{ANJI}101" in html) == (role != "other county's supervisor"), role
         assert f"{DEQING}101200" not in html
     anonymous = Client().get(COVERAGE)
