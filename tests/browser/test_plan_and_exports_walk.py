@@ -162,6 +162,17 @@ def walk_exports(tab: Walk, problem: Case) -> None:
         assert Path(sheet.value.path()).read_bytes()[:5] == b"%PDF-", link.get_attribute("href")
 
 
+def walk_coverage(tab: Walk) -> None:
+    """A prefecture's coverage of the year is by county; a county's row leads to its townships."""
+    tab.go("/admin/inspections/samplingplan/coverage/")
+    text = tab.look("coverage")
+    assert "安吉县" in text
+    tab.page.click(f"a[href^='?area={ANJI}']")
+    tab.page.wait_for_url(f"**area={ANJI}**")
+    tab.look("coverage-county")
+    assert tab.page.locator("a[href^='?area=']").count() == 0  # townships: the last level
+
+
 def walk_digest_preview(tab: Walk, name: str) -> None:
     tab.go("/admin/inspections/digestsend/preview/")
     tab.look("digest-preview-form")
@@ -187,6 +198,7 @@ def test_a_plan_from_draft_to_draw_and_reassignment_exports_and_the_digest_previ
     try:
         prefecture.login("sup-huzhou")
         walk_plan(prefecture)
+        walk_coverage(prefecture)
         walk_exports(prefecture, problem)
         walk_digest_preview(prefecture, "督查湖州")
     finally:
