@@ -339,6 +339,11 @@ class Case(models.Model):
         """
         return self.status in RECTIFICATION_DUE and self.deadline < today
 
+    @property
+    def responsible_unit(self) -> Division | Village:
+        """The unit the problem is handed to: the division or village recorded, else the village."""
+        return self.responsible_division or self.responsible_village or self.village
+
     def days_overdue(self, today: dt.date) -> int | None:
         """Calendar days past the deadline on ``today`` while a rectification is owed, else None."""
         return (today - self.deadline).days if self.is_overdue(today) else None

@@ -109,6 +109,56 @@ def test_confirming_hands_the_problem_to_its_township_and_emails_each_account_on
     assert CaseNotification.objects.filter(case=case).count() == 3
 
 
+def test_a_new_responsible_person_after_the_handover_is_told_once_and_nobody_again(
+    unit: dict[str, User], django_capture_on_commit_callbacks: Any, eager_celery: Any
+) -> None:
+    """Changing the 责任人 after 交办 notified nobody: the person now named is told as at the 交办."""
+    case = open_case(hand_over=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        confirmed = case_confirm(case=case, actor=unit["supervisor"])
+    assert len(mail.outbox) == 2
+    newcomer = responsible_party(TOWNSHIP, username="newcomer", email="newcomer@example.cn")
+    change: dict[str, Any] = {
+        "case": confirmed,
+        "actor": unit["supervisor"],
+        "division": division(TOWNSHIP),
+        "village": None,
+        "department": None,
+        "person_name": "李四",
+        "person_post": "副镇长",
+        "account": newcomer,
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        case_set_responsibility(**change)
+
+    told = CaseNotification.objects.filter(case=case, recipient=newcomer, kind="handed_over")
+    assert told.count() == 1 and told.get().emailed_at is not None
+    assert [m.to for m in mail.outbox[2:]] == [["newcomer@example.cn"]]  # the others not again
+    assert "交办单" in pdf_text(mail.outbox[2].attachments[0][1])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        case_set_responsibility(**{**change, "case": Case.objects.get(pk=case.pk)})  # unchanged
+    assert len(mail.outbox) == 3
+    assert CaseNotification.objects.filter(case=case).count() == 4
+
+
+def test_responsibility_set_under_review_tells_nobody_before_the_handover(unit: dict[str, User]) -> None:
+    case = open_case(hand_over=False)
+    newcomer = responsible_party(TOWNSHIP, username="newcomer", email="newcomer@example.cn")
+    case_set_responsibility(
+        case=case,
+        actor=unit["supervisor"],
+        division=division(TOWNSHIP),
+        village=None,
+        department=None,
+        person_name="李四",
+        person_post="副镇长",
+        account=newcomer,
+    )
+    assert not CaseNotification.objects.filter(case=case).exists()
+
+
 def test_the_automatic_hand_over_notifies_the_unit_in_the_submission(unit: dict[str, User]) -> None:
     case = open_case(hand_over=True)
     assert case.status == CaseStatus.OPEN

@@ -30,7 +30,6 @@ from inspections.cases.events import HEAD_FIELDS, case_event_append, case_lock
 from inspections.cases.models import NOT_HANDED_OVER, RECTIFICATION_DUE, Case, CaseEvent, CaseNotification
 from inspections.cases.policies import can_rectify
 from inspections.cases.services.handover_sheet import handover_sheet_pdf
-from inspections.cases.services.problem_list import responsible_unit_code
 from inspections.common.dispatch import enqueue_on_commit
 from inspections.common.errors import PermissionDenied
 from inspections.common.mail import MailTransientError, mail_deliver, mail_record
@@ -39,7 +38,7 @@ from inspections.common.models import MailSend
 
 def handover_recipients(case: Case) -> list[User]:
     """The accounts of the problem's responsible unit: responsible parties covering it, the named person."""
-    code = responsible_unit_code(case)
+    code = case.responsible_unit.code
     prefixes = [code[:n] for n in (2, 4, 6, 9, 12) if n <= len(code)]
     covering = Q(groups__name=Role.RESPONSIBLE_PARTY, jurisdiction__code__in=prefixes)
     if case.responsible_person_id is not None:
@@ -149,7 +148,7 @@ def case_receive(
         actor=actor,
         from_status=locked.status,
         note=note,
-        evidence={"received_by": actor.pk, "unit": responsible_unit_code(locked)},
+        evidence={"received_by": actor.pk, "unit": locked.responsible_unit.code},
         now=now,
     )
     locked.save(update_fields=["received_at", "received_by", *HEAD_FIELDS])

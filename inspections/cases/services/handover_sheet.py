@@ -20,7 +20,6 @@ from django.utils.translation import gettext as _
 from reportlab.lib.units import mm
 
 from inspections.cases.models import Case, CaseStage
-from inspections.cases.services.problem_list import responsible_unit_code, responsible_unit_name
 from inspections.common import pdf
 from inspections.common.china_time import SHANGHAI
 from inspections.evidence.models import Photo
@@ -81,7 +80,7 @@ def handover_sheet_pdf(*, case: Case, now: dt.datetime) -> bytes:
         "responsible_department",
     ).get(pk=case.pk)
     handed_over = case.handed_over_at or case.opened_at
-    unit = f"{responsible_unit_name(case)} ({responsible_unit_code(case)})"
+    unit = f"{case.responsible_unit.name} ({case.responsible_unit.code})"
     if case.responsible_department is not None:
         unit += f" · {case.responsible_department.name}"
     person = " ".join(p for p in (case.responsible_person_name, case.responsible_person_post) if p) or "—"

@@ -45,6 +45,8 @@ from inspections.cases.models import (
 )
 from inspections.cases.policies import can_assign, can_rectify
 from inspections.cases.services.escalation import deadline_moved
+from inspections.cases.services.handover import case_handover_notify
+from inspections.cases.services.review import is_handed_over
 from inspections.common.china_time import local_date
 from inspections.common.errors import PermissionDenied
 from villages.models import Division, Village
@@ -62,16 +64,11 @@ def responsible_defaults(village: Village) -> dict[str, Any]:
 
 def responsible_unit_code(case: Case) -> str:
     """The code of the unit the problem is handed to (the village's when none is recorded)."""
-    if case.responsible_division is not None:
-        return case.responsible_division.code
-    if case.responsible_village is not None:
-        return case.responsible_village.code
-    return case.village.code
+    return case.responsible_unit.code
 
 
 def responsible_unit_name(case: Case) -> str:
-    unit: Division | Village = case.responsible_division or case.responsible_village or case.village
-    return unit.name
+    return case.responsible_unit.name
 
 
 def _unit_check(case: Case, division: Division | None, village: Village | None) -> None:
@@ -125,6 +122,9 @@ def case_set_responsibility(
 ) -> Case:
     """The assigning level sets the 责任单位 and 责任人; one ``responsibility`` event, or none if unchanged.
 
+    After 交办, the accounts of the unit and the person now responsible who were not told of
+    the problem yet are notified as at the 交办 (notice and email with the 交办单).
+
     Allowed under review and after 交办 (not on a voided or merged problem:
     ``case_not_handed_over``); ``responsible_unit_invalid`` unless exactly one
     of ``division`` (over the village) and ``village`` (the problem's) is
@@ -163,6 +163,10 @@ def case_set_responsibility(
         now=now,
     )
     locked.save(update_fields=[*changed, *HEAD_FIELDS])
+    if is_handed_over(locked):
+        # Handed over already: the unit or person now responsible is told, as at the 交办 (each
+        # account once per problem; those told before are not told again).
+        case_handover_notify(case=locked, now=now)
     return locked
 
 

@@ -43,7 +43,6 @@ from inspections.accounts.models import User
 from inspections.cases.models import RECTIFICATION_DUE, Case, CaseEvent, CaseStatus, Rectification
 from inspections.cases.models import escalation_level_name as level_name
 from inspections.cases.selectors import case_list
-from inspections.cases.services.problem_list import responsible_unit_code, responsible_unit_name
 from inspections.common import pdf
 from inspections.common.china_time import display, local_date
 from inspections.evidence.errors import StorageUnavailable
@@ -296,7 +295,7 @@ def rectification_sheet_content(*, case: Case, viewer: User, now: dt.datetime) -
     today = local_date(now)
     calendar = WorkingCalendar.load()
 
-    unit = f"{responsible_unit_name(case)} ({responsible_unit_code(case)})"
+    unit = f"{case.responsible_unit.name} ({case.responsible_unit.code})"
     if case.responsible_department is not None:
         unit += f" · {case.responsible_department.name}"
     person = " ".join(p for p in (case.responsible_person_name, case.responsible_person_post) if p) or "—"
