@@ -87,10 +87,16 @@ class TownshipCoverage:
 class CoverageReport:
     prefix: str
     year: int
-    villages: int
-    visited: int
     by_mode: dict[str, int]
     townships: list[TownshipCoverage]
+
+    @property
+    def villages(self) -> int:
+        return sum(row.villages for row in self.townships)
+
+    @property
+    def visited(self) -> int:
+        return sum(row.visited for row in self.townships)
 
     @property
     def by_township(self) -> bool:
@@ -170,15 +176,7 @@ def coverage_report(*, prefix: str, year: int) -> CoverageReport:
         for mode in modes:
             row.by_mode[mode] = row.by_mode.get(mode, 0) + 1
             by_mode[mode] = by_mode.get(mode, 0) + 1
-    rows = list(townships.values())
-    return CoverageReport(
-        prefix=prefix,
-        year=year,
-        villages=sum(r.villages for r in rows),
-        visited=sum(r.visited for r in rows),
-        by_mode=by_mode,
-        townships=rows,
-    )
+    return CoverageReport(prefix=prefix, year=year, by_mode=by_mode, townships=list(townships.values()))
 
 
 def _coverage_by_area(*, prefix: str, year: int) -> CoverageReport:
@@ -223,12 +221,4 @@ def _coverage_by_area(*, prefix: str, year: int) -> CoverageReport:
             by_mode[mode] = by_mode.get(mode, 0) + count
     for code, name in Division.objects.filter(code__in=list(areas)).values_list("code", "name"):
         areas[code].name = name
-    rows = list(areas.values())
-    return CoverageReport(
-        prefix=prefix,
-        year=year,
-        villages=sum(r.villages for r in rows),
-        visited=sum(r.visited for r in rows),
-        by_mode=by_mode,
-        townships=rows,
-    )
+    return CoverageReport(prefix=prefix, year=year, by_mode=by_mode, townships=list(areas.values()))
