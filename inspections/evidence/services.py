@@ -38,9 +38,9 @@ from inspections.evidence.errors import (
     PhotoUnreadable,
     UnsupportedPhotoType,
 )
-from inspections.evidence.flags import evidence_flags
+from inspections.evidence.flags import evidence_flags, photos_with_flags_shown
 from inspections.evidence.models import Photo
-from inspections.evidence.selectors import rectifications_naming
+from inspections.evidence.selectors import rectifications_naming, visible_photos
 from inspections.fieldwork.models import Inspection
 from inspections.fieldwork.services import inspection_lock_for_change
 
@@ -329,3 +329,15 @@ def photo_flags_mark_reviewed(*, photos: QuerySet[Photo], actor: User, now: date
         .exclude(flags=[])
         .update(flags_reviewed_at=now or timezone.now(), flags_reviewed_by=actor)
     )
+
+
+def photo_flags_mark_reviewed_as_shown(
+    *, photos: QuerySet[Photo], actor: User, visible_cases: QuerySet[Case], now: datetime | None = None
+) -> int:
+    """:func:`photo_flags_mark_reviewed` of those of ``photos`` with a flag the reviewer is shown.
+
+    A photo whose only flag names a visit still under way is neither marked nor counted;
+    ``visible_cases`` is the reviewer's list of problems (what their after-photos' flags may name).
+    """
+    flagged = photos_with_flags_shown(photos, visible=visible_photos(user=actor, visible_cases=visible_cases))
+    return photo_flags_mark_reviewed(photos=Photo.objects.filter(pk__in=flagged), actor=actor, now=now)

@@ -45,7 +45,6 @@ from inspections.evidence.flags import (
     flag_label,
     photo_flags_for_reader,
     photos_flags_awaiting_review,
-    photos_with_flags_shown,
 )
 from inspections.evidence.models import Photo
 from inspections.evidence.policies import may_see_file, originals_visible
@@ -380,14 +379,10 @@ class InspectionReviewAdmin(ReviewAdmin):
     def mark_flags_reviewed(self, request: HttpRequest, queryset: QuerySet[Inspection]) -> None:
         """Record the review of the flagged photos of the selected inspections (in the reviewer's view)."""
         assert isinstance(request.user, User)
-        # Only photos with a flag the reviewer is shown: a photo whose only flag
-        # names a visit still under way is not in the count (nor marked).
-        flagged = photos_with_flags_shown(
-            Photo.objects.filter(inspection__in=queryset),
-            visible=visible_photos(user=request.user, visible_cases=case_list(user=request.user)),
-        )
-        count = evidence.photo_flags_mark_reviewed(
-            photos=Photo.objects.filter(pk__in=flagged), actor=request.user
+        count = evidence.photo_flags_mark_reviewed_as_shown(
+            photos=Photo.objects.filter(inspection__in=queryset),
+            actor=request.user,
+            visible_cases=case_list(user=request.user),
         )
         self.message_user(
             request, _("Flags of %(count)d photos marked reviewed.") % {"count": count}, messages.SUCCESS

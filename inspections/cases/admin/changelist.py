@@ -51,9 +51,7 @@ from inspections.common.admin import message_refusal
 from inspections.common.china_time import local_date
 from inspections.common.errors import DomainError
 from inspections.evidence import services as evidence_services
-from inspections.evidence.flags import photos_with_flags_shown
 from inspections.evidence.models import Photo
-from inspections.evidence.selectors import visible_photos
 from inspections.evidence.storage import STORAGE_ERRORS
 from inspections.fieldwork.models import Inspection
 from inspections.publication import services as publication_services
@@ -350,14 +348,10 @@ class CaseListAdmin(JurisdictionScopedAdmin):
     def action_mark_flags_reviewed(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
         """Record the review of the flagged rectification after-photos of the selected cases."""
         assert isinstance(request.user, User)
-        # Only photos with a flag the reviewer is shown: an after-photo whose only flag
-        # names a visit still under way is neither marked nor counted.
-        flagged = photos_with_flags_shown(
-            Photo.objects.filter(case__in=queryset),
-            visible=visible_photos(user=request.user, visible_cases=case_list(user=request.user)),
-        )
-        count = evidence_services.photo_flags_mark_reviewed(
-            photos=Photo.objects.filter(pk__in=flagged), actor=request.user
+        count = evidence_services.photo_flags_mark_reviewed_as_shown(
+            photos=Photo.objects.filter(case__in=queryset),
+            actor=request.user,
+            visible_cases=case_list(user=request.user),
         )
         self.message_user(
             request, _("Flags of %(count)d photos marked reviewed.") % {"count": count}, messages.SUCCESS
