@@ -5,7 +5,8 @@ thread sees the request: Django's ASGI handler reads the body (in memory up to
 ``FILE_UPLOAD_MAX_MEMORY_SIZE``, then a temporary file) and only then runs
 the view in a thread. A phone sending a photo at 100 kB/s therefore holds no
 thread and no database connection while its bytes trickle in, and ``GET me/``
-is answered meanwhile.
+is answered meanwhile. :class:`BoundedASGIHandler` runs at most
+``QINGSHAN_WEB_THREADS`` views at a time, in the order their bodies arrived.
 
 One consequence: a body is in the view's hands only once it has arrived
 whole. A tus ``PATCH`` cut mid-way is lost whole, so phones send tus chunks of
@@ -29,7 +30,8 @@ import os
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from django.core.asgi import get_asgi_application
+import django
+from django.core.handlers.asgi import ASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -148,4 +150,35 @@ async def _too_large(scope: Scope, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-application = BodyLimit(get_asgi_application())
+class BoundedASGIHandler(ASGIHandler):
+    """Django's ASGI handler, running at most ``slots`` requests' views at a time, first come first served.
+
+    Django's own runs every request whose body has arrived in a thread at once:
+    under a burst (50 phones sending at the same moment) all of them share the
+    interpreter's lock and the cores, and each finishes only near the end of the
+    burst. Here the views queue for one of ``QINGSHAN_WEB_THREADS`` places in
+    the order their bodies arrived, so the first ones are answered first, the
+    process never holds more database connections than places, and the work
+    done is the same. Bodies are still received by the event loop without a
+    place (a slow phone holds none), and a streamed answer is sent after its
+    view has given its place back.
+    """
+
+    def __init__(self, slots: int) -> None:
+        super().__init__()
+        self.places = slots
+        self.slots = asyncio.Semaphore(slots)
+
+    async def run_get_response(self, request: Any) -> Any:
+        async with self.slots:
+            return await super().run_get_response(request)
+
+
+def get_application() -> BodyLimit:
+    django.setup(set_prefix=False)
+    from django.conf import settings
+
+    return BodyLimit(BoundedASGIHandler(settings.QINGSHAN_WEB_THREADS))
+
+
+application = get_application()

@@ -85,6 +85,10 @@ TEMPLATES = [
     },
 ]
 
+# How many requests' views one web process runs at a time (config.asgi.BoundedASGIHandler); the
+# others wait their turn, first come first served, their bodies already received.
+QINGSHAN_WEB_THREADS = env.int("QINGSHAN_WEB_THREADS", default=8)
+
 # --- Database --------------------------------------------------------------
 # SQLite runs in WAL mode with IMMEDIATE transactions so the web server, the
 # worker and beat can share one file without "database is locked" errors.
@@ -112,7 +116,9 @@ elif env.bool("DATABASE_POOL", default=False):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 2,
-        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
+        # One per view the process runs at a time (config.asgi), and two for answers streamed
+        # after their view gave its place back.
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=QINGSHAN_WEB_THREADS + 2),
         "timeout": 10,
     }
 else:
