@@ -18,10 +18,11 @@ def _after_migrate(**kwargs: Any) -> None:
     from inspections.common.schedules import ensure
     from inspections.digests.schedules import ENTRIES as DIGESTS
     from inspections.evidence.schedules import ENTRIES as EVIDENCE
+    from inspections.fieldwork.schedules import ENTRIES as FIELDWORK
     from inspections.publication.schedules import ENTRIES as PUBLICATION
 
     sync_role_groups()
-    ensure([*ACCOUNTS, *CASES, *EVIDENCE, *PUBLICATION, *DIGESTS])
+    ensure([*ACCOUNTS, *CASES, *EVIDENCE, *FIELDWORK, *PUBLICATION, *DIGESTS])
 
 
 class InspectionsConfig(AppConfig):

@@ -38,7 +38,7 @@ from inspections.checklist.models import ProblemCategory
 from inspections.common.china_time import SHANGHAI
 from inspections.evidence import services as evidence_services
 from inspections.evidence.models import Photo
-from inspections.fieldwork.models import Finding, Inspection
+from inspections.fieldwork.models import CoverageTally, Finding, Inspection
 from inspections.sampling.models import SamplingPlan
 from tests.conftest import client_for
 from villages.geo import wgs84_to_gcj02
@@ -265,6 +265,8 @@ def inspection(
     )
     if team:
         visit.team.set(team)
+    if status == Inspection.Status.SUBMITTED:
+        CoverageTally.objects.count_visit(visit)  # as Inspection.submit does
     return visit
 
 

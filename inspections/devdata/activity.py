@@ -49,7 +49,8 @@ from inspections.cases.models import Case, CaseStatus
 from inspections.checklist.models import ProblemCategory
 from inspections.checklist.services import checklist_load
 from inspections.common.china_time import SHANGHAI, local_date
-from inspections.fieldwork.models import Finding, Inspection
+from inspections.fieldwork.coverage import coverage_recount
+from inspections.fieldwork.models import CoverageTally, Finding, Inspection
 from villages.models import Village
 
 MARKER = "[generated]"
@@ -351,9 +352,12 @@ def activity_generate(
         )
         say(f"findings and cases: {made}")
         _reset_sequences([Inspection, Finding, Case])
+    # Written in bulk, past Inspection.submit: the year's coverage tallies are counted again.
+    recount = coverage_recount()
+    say(f"coverage tallies: {recount.tallies}")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            for model in (Inspection, Finding, Case):
+            for model in (Inspection, Finding, Case, CoverageTally):
                 cursor.execute(f"ANALYZE {model._meta.db_table}")
     return ActivityResult(written, made, (timezone.now() - started).total_seconds())
 

@@ -16,13 +16,13 @@ import uuid
 from datetime import datetime
 
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from inspections.accounts.models import Inspector, User
 from inspections.checklist.models import ProblemCategory, Severity
-from inspections.common.china_time import display
+from inspections.common.china_time import display, local_date
 from inspections.fieldwork.errors import InspectionCancelled, InspectionSubmitted
 from villages.models import Datum, Village
 
@@ -132,6 +132,7 @@ class Inspection(models.Model):
         self.summary = summary
         self.submitted_at = now
         self.save(update_fields=["status", "summary", "submitted_at"])
+        CoverageTally.objects.count_visit(self)
 
     def close(self, *, to_status: str, now: datetime) -> bool:
         """End a visit without a summary: submitted (a follow-up's result recorded) or cancelled.
@@ -147,6 +148,8 @@ class Inspection(models.Model):
         )
         if moved:
             self.status, self.submitted_at = to_status, submitted_at
+            if to_status == self.Status.SUBMITTED:
+                CoverageTally.objects.count_visit(self)
         return bool(moved)
 
 
@@ -294,3 +297,105 @@ class CheckIn(models.Model):
     def clock_skew_seconds(self) -> float:
         """How far the phone's clock was ahead of the server's (negative: behind)."""
         return (self.device_time - self.received_at).total_seconds()
+
+
+# --- The year's coverage, counted as visits are submitted ---------------------------------
+
+# The areas a village's visits are counted in: its province, prefecture, county and township
+# (the lengths of their codes' prefixes of the village's code).
+COVERAGE_AREA_LENGTHS = (2, 4, 6, 9)
+ANY_MODE = ""
+
+
+class VisitedVillage(models.Model):
+    """That an active village had a submitted visit in a calendar year (China) in a mode ("" any mode).
+
+    One row per village, year and mode, written by the first such visit: what tells
+    :meth:`CoverageTallyManager.count_visit` that a village is counted for the first time.
+    """
+
+    village = models.ForeignKey(
+        Village, verbose_name=_("village"), on_delete=models.CASCADE, related_name="+"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    mode = models.CharField(_("mode"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("visited village")
+        verbose_name_plural = _("visited villages")
+        constraints = [
+            models.UniqueConstraint(fields=["village", "year", "mode"], name="visited_village_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.village_id} {self.mode or '*'}"
+
+
+class CoverageTallyManager(models.Manager["CoverageTally"]):
+    def count_visit(self, inspection: Inspection) -> None:
+        """Count a visit just submitted in its areas' tallies (in the transaction that submits it).
+
+        Its year is that of its submission in China. The inspection is counted in the areas'
+        inspections; its village in their villages if it is active and this is its first
+        visit of the year (in this mode, and in any mode). The tallies' rows are locked in
+        one order (their keys), so two submissions in one county wait for each other and
+        never deadlock.
+        """
+        assert inspection.submitted_at is not None
+        year = local_date(inspection.submitted_at).year
+        code, active = Village.objects.filter(pk=inspection.village_id).values_list("code", "is_active").get()
+        modes = [ANY_MODE, inspection.mode]
+        first = [
+            mode
+            for mode in modes
+            if active
+            and VisitedVillage.objects.get_or_create(village_id=inspection.village_id, year=year, mode=mode)[
+                1
+            ]
+        ]
+        areas = [code[:length] for length in COVERAGE_AREA_LENGTHS]
+        self.bulk_create(
+            [
+                CoverageTally(year=year, area=area, area_length=len(area), mode=mode)
+                for area in areas
+                for mode in modes
+            ],
+            ignore_conflicts=True,
+        )
+        rows = self.filter(year=year, area__in=areas, mode__in=modes)
+        keys = list(rows.select_for_update().order_by("year", "area", "mode").values_list("pk", flat=True))
+        self.filter(pk__in=keys).update(
+            inspections=F("inspections") + 1,
+            villages=F("villages") + Case(When(mode__in=first, then=Value(1)), default=Value(0)),
+        )
+
+
+class CoverageTally(models.Model):
+    """An area's visits in a calendar year (China) in a mode ("" any mode): villages visited, inspections.
+
+    Areas are divisions by code (a province's two digits, a prefecture's four, a county's
+    six, a township's nine). Kept as visits are submitted (:meth:`CoverageTallyManager.count_visit`)
+    and recounted from the inspections by :func:`inspections.fieldwork.coverage.coverage_recount`
+    (daily, and after bulk imports), so that a national or provincial reader's coverage is
+    read, not counted over millions of inspections.
+    """
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    area = models.CharField(_("area code"), max_length=9)
+    area_length = models.PositiveSmallIntegerField(_("length of the area code"))
+    mode = models.CharField(_("mode"), max_length=20, blank=True)
+    villages = models.PositiveIntegerField(_("villages visited"), default=0)
+    inspections = models.PositiveIntegerField(_("inspections submitted"), default=0)
+
+    objects = CoverageTallyManager()
+
+    class Meta:
+        verbose_name = _("coverage tally")
+        verbose_name_plural = _("coverage tallies")
+        constraints = [
+            models.UniqueConstraint(fields=["year", "area", "mode"], name="coverage_tally_once"),
+        ]
+        indexes = [models.Index(fields=["year", "area_length", "area"], name="coverage_tally_level_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.area} {self.mode or '*'}"

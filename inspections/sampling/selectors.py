@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from inspections.accounts.models import User
 from inspections.common.china_time import day_start
-from inspections.fieldwork.models import Inspection
+from inspections.fieldwork.models import ANY_MODE, CoverageTally, Inspection
 from inspections.sampling.draw import KEY_STRATUM
 from inspections.sampling.models import SamplingPlan
 from villages.models import Division, Village
@@ -128,9 +128,9 @@ def coverage_report(*, prefix: str, year: int) -> CoverageReport:
     A county's (or a township's) report is by township and names the villages visited:
     four queries (the visits by village and mode, the villages per township, the
     township names, the visited villages). A wider one is by the level below (a
-    prefecture's by county, …), counted in the database, and names no village: four
-    queries (the villages per area, the villages visited per area, and per area and
-    mode, the areas' names), whatever the jurisdiction's size.
+    prefecture's by county, …) and names no village: three queries (the villages per
+    area, the areas' stored tallies of the year by mode, the areas' names), whatever the
+    jurisdiction's size.
     """
     if len(prefix) < 6:
         return _coverage_by_area(prefix=prefix, year=year)
@@ -180,8 +180,11 @@ def coverage_report(*, prefix: str, year: int) -> CoverageReport:
 
 
 def _coverage_by_area(*, prefix: str, year: int) -> CoverageReport:
-    """:func:`coverage_report` of a prefecture, a province or the country: by the level below."""
-    start, end = coverage_year_bounds(year)
+    """:func:`coverage_report` of a prefecture, a province or the country: by the level below.
+
+    The villages visited are read from the year's stored tallies
+    (:class:`~inspections.fieldwork.models.CoverageTally`), not counted over the inspections.
+    """
     length = COVERAGE_AREA_LENGTH[len(prefix)]
     areas: dict[str, TownshipCoverage] = {}
     for area, count in (
@@ -194,31 +197,17 @@ def _coverage_by_area(*, prefix: str, year: int) -> CoverageReport:
         .order_by("area")
     ):
         areas[area] = TownshipCoverage(code=area, name=area, villages=count)
-    visits = (
-        Inspection.objects.filter(
-            village__code__startswith=prefix,
-            village__is_active=True,
-            status=Inspection.Status.SUBMITTED,
-            submitted_at__gte=start,
-            submitted_at__lt=end,
-        )
-        .annotate(area=Substr("village__code", 1, length))
-        .order_by()
-    )
-    for area, count in (
-        visits.values("area").annotate(n=Count("village_id", distinct=True)).values_list("area", "n")
-    ):
-        if area in areas:
-            areas[area].visited = count
     by_mode: dict[str, int] = {}
-    for area, mode, count in (
-        visits.values("area", "mode")
-        .annotate(n=Count("village_id", distinct=True))
-        .values_list("area", "mode", "n")
-    ):
-        if area in areas:
-            areas[area].by_mode[mode] = count
-            by_mode[mode] = by_mode.get(mode, 0) + count
+    for area, mode, villages in CoverageTally.objects.filter(
+        year=year, area_length=length, area__startswith=prefix
+    ).values_list("area", "mode", "villages"):
+        if area not in areas:
+            continue
+        if mode == ANY_MODE:
+            areas[area].visited = villages
+        elif villages:
+            areas[area].by_mode[mode] = villages
+            by_mode[mode] = by_mode.get(mode, 0) + villages
     for code, name in Division.objects.filter(code__in=list(areas)).values_list("code", "name"):
         areas[code].name = name
     return CoverageReport(prefix=prefix, year=year, by_mode=by_mode, townships=list(areas.values()))

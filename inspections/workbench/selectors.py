@@ -35,6 +35,7 @@ organises, and nobody else's; the notifications are the reader's own.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -56,7 +57,7 @@ from inspections.complaints.selectors import complaints_within
 from inspections.evidence.flags import photos_flags_awaiting_review
 from inspections.evidence.models import Photo
 from inspections.evidence.selectors import visible_photos
-from inspections.fieldwork.models import Inspection
+from inspections.fieldwork.models import ANY_MODE, COVERAGE_AREA_LENGTHS, CoverageTally, Inspection
 from inspections.sampling.models import SamplingPlan
 from inspections.workdays.calendar import WorkingCalendar, add_working_days
 from villages.models import Division, Village
@@ -175,7 +176,9 @@ def workbench_build(*, user: User, now: dt.datetime | None = None) -> Workbench 
     1-2. the holiday calendar (its years, and their dates if any was entered);
     3. the areas one level down (divisions, or villages for a township);
     4. problems: every case figure by area (one grouped aggregate);
-    5. inspections submitted this year and the villages they cover, by area;
+    5. inspections submitted this year and the villages they cover, by area (the stored
+       tallies of the year, :class:`~inspections.fieldwork.models.CoverageTally`; counted
+       over the inspections only for a township's villages);
     6. active villages by area;
     7. complaints awaiting reply by area;
     8-11. evidence flags: the unreviewed photos whose flags all name other photos,
@@ -246,26 +249,30 @@ def workbench_build(*, user: User, now: dt.datetime | None = None) -> Workbench 
         target.closed_or_relapsed = row["closed_or_relapsed"]
         target.relapsed = row["relapsed"]
 
-    # 5
-    visits = (
-        _scoped(Inspection.objects.all(), prefix, "village__code")
-        .filter(
-            status=Inspection.Status.SUBMITTED,
-            submitted_at__gte=day_start(year_start),
+    # 5: read from the stored tallies where the areas are divisions, counted for a township's villages
+    visits: Iterable[tuple[str, int, int]]
+    if length in COVERAGE_AREA_LENGTHS:
+        visits = CoverageTally.objects.filter(
+            year=today.year, area_length=length, area__startswith=prefix, mode=ANY_MODE
+        ).values_list("area", "villages", "inspections")
+    else:
+        visits = (
+            _scoped(Inspection.objects.all(), prefix, "village__code")
+            .filter(status=Inspection.Status.SUBMITTED, submitted_at__gte=day_start(year_start))
+            .annotate(area=Substr("village__code", 1, length))
+            .values("area")
+            .annotate(
+                villages=Count("village_id", distinct=True, filter=Q(village__is_active=True)),
+                inspections=Count("id"),
+            )
+            .values_list("area", "villages", "inspections")
+            .order_by()
         )
-        .annotate(area=Substr("village__code", 1, length))
-        .values("area")
-        .annotate(
-            villages=Count("village_id", distinct=True, filter=Q(village__is_active=True)),
-            inspections=Count("id"),
-        )
-        .order_by()
-    )
-    for row in visits:
-        target = area(row["area"])
+    for area_code, villages, inspections in visits:
+        target = area(area_code)
         assert target is not None
-        target.villages_inspected = row["villages"]
-        target.inspections_submitted = row["inspections"]
+        target.villages_inspected = villages
+        target.inspections_submitted = inspections
 
     # 6
     for row in (
