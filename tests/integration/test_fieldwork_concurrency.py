@@ -149,3 +149,38 @@ def test_a_real_celery_worker_processes_an_uploaded_photo(settings: Any) -> None
 
     assert photo.status == Photo.Status.READY
     assert photo.thumbnail and photo.preview and photo.phash is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_submissions_in_one_county_all_count_and_agree_with_a_recount() -> None:
+    """Submissions in one county lock its tallies' rows in one order: none deadlocks or is lost."""
+    from inspections.fieldwork.coverage import coverage_recount
+    from inspections.fieldwork.models import CoverageTally
+
+    members = [team_member() for _ in range(THREADS)]
+    # Half the visits in one village (the same new-village race), half in its neighbours.
+    codes = ["330523101201"] * (THREADS // 2) + [f"330523101{n:03d}" for n in range(202, 202 + THREADS // 2)]
+    inspections = [
+        builders.inspection(village=code, team=[member]) for code, member in zip(codes, members, strict=True)
+    ]
+    turns = iter(zip(inspections, members, strict=True))
+    lock = threading.Lock()
+
+    def send() -> Any:
+        with lock:
+            inspection, member = next(turns)
+        return client_for(member.user).post(
+            f"/api/v1/inspections/{inspection.pk}/submit/", {"summary": "看过了"}, format="json"
+        )
+
+    statuses = race(send)
+    assert sorted(statuses) == [200] * THREADS or sorted(statuses) == [201] * THREADS, statuses
+
+    def tallies() -> dict[tuple[int, str, str], tuple[int, int]]:
+        return {(t.year, t.area, t.mode): (t.villages, t.inspections) for t in CoverageTally.objects.all()}
+
+    running = tallies()
+    county = [v for (_, area, mode), v in running.items() if area == "330523" and mode == ""]
+    assert county == [(1 + THREADS // 2, THREADS)]
+    coverage_recount()
+    assert tallies() == running
