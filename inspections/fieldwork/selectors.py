@@ -17,11 +17,16 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from inspections.accounts.models import User
 from inspections.fieldwork.models import Inspection
+from villages.models import Village
+
+# The longest jurisdiction code (a prefecture's) whose inspections are listed by testing rows
+# against its villages rather than by building the set of their ids (inspection_list).
+WIDE_JURISDICTION = 4
 
 
 def inspection_list(*, user: User, now: datetime | None = None) -> QuerySet[Inspection]:
@@ -39,7 +44,18 @@ def inspection_list(*, user: User, now: datetime | None = None) -> QuerySet[Insp
         on_team = Inspection.objects.filter(team__user_id=user.pk, window_start__lte=now)
         visible = visible.union(on_team.values("pk").order_by())
     prefix = user.scope_prefix()
+    if prefix is not None and len(prefix) <= WIDE_JURISDICTION:
+        # A province's or a prefecture's submitted inspections are a large share of the
+        # country's (180,000 in 山东省): building their set of ids for every page took a second
+        # or more; testing each row against the jurisdiction's villages while the list's order
+        # index is walked stops at the page's end (a province's page and its count: 2.2 s → 0.5 s).
+        villages = Village.objects.filter(code__startswith=prefix).values("pk")
+        return Inspection.objects.filter(
+            Q(pk__in=visible) | Q(status=Inspection.Status.SUBMITTED, village__in=villages)
+        )
     if prefix is not None:
+        # A county's or a township's are few: their set comes from the village's index (a
+        # county's page and its count: 67 ms, against 445 ms tested row by row).
         in_scope = Inspection.objects.filter(
             status=Inspection.Status.SUBMITTED, village__code__startswith=prefix
         )
