@@ -352,6 +352,26 @@ def test_a_failed_verification_sends_the_case_back_with_a_new_deadline() -> None
     assert later > timezone.now()
 
 
+def test_a_verification_result_counts_its_visit_in_the_year_s_coverage_and_a_cancelled_one_does_not() -> None:
+    from inspections.fieldwork.models import CoverageTally
+
+    case, follow_up = rectified_case()
+    before = {
+        t.mode: t.inspections
+        for t in CoverageTally.objects.filter(area="330523", mode__in=["", "verification"])
+    }
+
+    assert verification(client_for(follow_up.inspector.user), case, "passed").status_code == 201
+
+    after = {
+        t.mode: t.inspections
+        for t in CoverageTally.objects.filter(area="330523", mode__in=["", "verification"])
+    }
+    assert after == {"": before.get("", 0) + 1, "verification": 1}
+    village = CoverageTally.objects.get(area=case.village.code[:9], mode="verification")
+    assert village.villages == 1
+
+
 def test_a_verification_result_replays_and_conflicts_by_uuid() -> None:
     case, follow_up = rectified_case()
     client = client_for(follow_up.inspector.user)

@@ -176,10 +176,9 @@ def follow_up_close(
     follow_up.save(
         update_fields=["result", "result_uuid", "result_note", "result_photo_uuids", "result_by", "result_at"]
     )
-    Inspection.objects.filter(pk=follow_up.inspection_id).update(
-        status=inspection_status,
-        submitted_at=now if inspection_status == Inspection.Status.SUBMITTED else None,
-    )
+    # Through the inspection's own move: a visit closed already stays as it is (its first
+    # submission kept), and a submitted one is counted in the year's coverage tallies.
+    Inspection.objects.get(pk=follow_up.inspection_id).close(to_status=inspection_status, now=now)
     return follow_up
 
 
