@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -343,31 +343,36 @@ class CoverageTallyManager(models.Manager["CoverageTally"]):
         """
         assert inspection.submitted_at is not None
         year = local_date(inspection.submitted_at).year
-        code, active = Village.objects.filter(pk=inspection.village_id).values_list("code", "is_active").get()
-        modes = [ANY_MODE, inspection.mode]
-        first = [
-            mode
-            for mode in modes
-            if active
-            and VisitedVillage.objects.get_or_create(village_id=inspection.village_id, year=year, mode=mode)[
-                1
-            ]
-        ]
-        areas = [code[:length] for length in COVERAGE_AREA_LENGTHS]
-        self.bulk_create(
-            [
-                CoverageTally(year=year, area=area, area_length=len(area), mode=mode)
-                for area in areas
+        with transaction.atomic():  # a savepoint inside the submission's transaction
+            code, active = (
+                Village.objects.filter(pk=inspection.village_id).values_list("code", "is_active").get()
+            )
+            modes = [ANY_MODE, inspection.mode]
+            first = [
+                mode
                 for mode in modes
-            ],
-            ignore_conflicts=True,
-        )
-        rows = self.filter(year=year, area__in=areas, mode__in=modes)
-        keys = list(rows.select_for_update().order_by("year", "area", "mode").values_list("pk", flat=True))
-        self.filter(pk__in=keys).update(
-            inspections=F("inspections") + 1,
-            villages=F("villages") + Case(When(mode__in=first, then=Value(1)), default=Value(0)),
-        )
+                if active
+                and VisitedVillage.objects.get_or_create(
+                    village_id=inspection.village_id, year=year, mode=mode
+                )[1]
+            ]
+            areas = [code[:length] for length in COVERAGE_AREA_LENGTHS]
+            self.bulk_create(
+                [
+                    CoverageTally(year=year, area=area, area_length=len(area), mode=mode)
+                    for area in areas
+                    for mode in modes
+                ],
+                ignore_conflicts=True,
+            )
+            rows = self.filter(year=year, area__in=areas, mode__in=modes)
+            keys = list(
+                rows.select_for_update().order_by("year", "area", "mode").values_list("pk", flat=True)
+            )
+            self.filter(pk__in=keys).update(
+                inspections=F("inspections") + 1,
+                villages=F("villages") + Case(When(mode__in=first, then=Value(1)), default=Value(0)),
+            )
 
 
 class CoverageTally(models.Model):
