@@ -8,6 +8,8 @@ accounts.
 
 from __future__ import annotations
 
+from django.db.models import Q
+
 from villages.models import Division, DivisionQuerySet, Village, VillageQuerySet
 
 
@@ -23,3 +25,11 @@ def division_list(*, prefix: str | None) -> DivisionQuerySet:
     if prefix is None:
         return Division.objects.none()
     return Division.objects.within(prefix)
+
+
+def villages_matching(word: str, *, within: str = "") -> VillageQuerySet:
+    """The village-level units under ``within`` whose name contains ``word`` or whose code starts with it."""
+    matching = Q(name__icontains=word)
+    if word.isdigit():
+        matching |= Q(code__startswith=word)
+    return Village.objects.within(within).filter(matching).order_by()

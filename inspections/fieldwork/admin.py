@@ -55,6 +55,7 @@ from inspections.fieldwork import services as fieldwork
 from inspections.fieldwork.models import CheckIn, Finding, Inspection
 from inspections.fieldwork.selectors import inspection_list
 from inspections.sampling.services import embargo_reads_record
+from villages.admin_search import VillageSearchAdmin
 from villages.scoping import DivisionFilter, request_prefix
 
 
@@ -286,11 +287,11 @@ class FlagsAwaitingReviewFilter(admin.SimpleListFilter):
 
 
 @admin.register(Inspection)
-class InspectionReviewAdmin(ReviewAdmin):
+class InspectionReviewAdmin(VillageSearchAdmin, ReviewAdmin):
     list_display = ["id", "village_name", "mode", "window", "status", "submitted"]
     list_filter = ["status", "mode", DivisionFilter, FlagsAwaitingReviewFilter]
     list_select_related = ["village"]
-    search_fields = ["village__name", "village__code"]
+    search_fields = ["village"]  # by the village's name or code (VillageSearchAdmin)
     # Two million inspections nationally: one count per page, no facet counts.
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER

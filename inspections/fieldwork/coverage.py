@@ -10,7 +10,6 @@ this year and the last (``inspections.coverage_recount``), and by hand with
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.db.models.functions import ExtractYear
 
+from inspections.common.china_time import SHANGHAI
 from inspections.fieldwork.models import (
     ANY_MODE,
     COVERAGE_AREA_LENGTHS,
@@ -26,7 +26,6 @@ from inspections.fieldwork.models import (
     VisitedVillage,
 )
 
-CHINA = zoneinfo.ZoneInfo("Asia/Shanghai")
 BATCH = 5000
 
 
@@ -41,7 +40,7 @@ def coverage_recount(*, years: Iterable[int] | None = None) -> Recount:
     """Make the tallies of ``years`` (by default every year with a visit) again from the inspections."""
     submitted = Inspection.objects.filter(
         status=Inspection.Status.SUBMITTED, submitted_at__isnull=False
-    ).annotate(year=ExtractYear("submitted_at", tzinfo=CHINA))
+    ).annotate(year=ExtractYear("submitted_at", tzinfo=SHANGHAI))
     wanted = sorted(set(years)) if years is not None else None
     if wanted is not None:
         submitted = submitted.filter(year__in=wanted)

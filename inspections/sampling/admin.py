@@ -60,6 +60,7 @@ from inspections.sampling.services import (
     sampling_plan_preview,
 )
 from inspections.sampling.targeted import targeted_visit_order
+from villages.admin_search import VillageSearchAdmin
 from villages.models import Division, Village
 from villages.scoping import JurisdictionScopedAdmin, request_prefix
 
@@ -1192,14 +1193,14 @@ class TargetedVisitAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(KeyVillage)
-class KeyVillageAdmin(JurisdictionScopedAdmin):
+class KeyVillageAdmin(VillageSearchAdmin, JurisdictionScopedAdmin):
     """The jurisdiction's key villages (重点村): listed black and odorous water bodies, or named."""
 
     scope_code_field = "village__code"
     list_display = ["village", "reason", "note", "added_by", "added_at"]
     list_filter = ["reason"]
     list_select_related = ["village", "added_by"]
-    search_fields = ["village__name", "village__code", "note"]
+    search_fields = ["village", "note"]  # the village by name or code (VillageSearchAdmin), the note
     autocomplete_fields = ["village"]
     fields = ["village", "reason", "note"]
 

@@ -55,6 +55,7 @@ from inspections.evidence.models import Photo
 from inspections.evidence.storage import STORAGE_ERRORS
 from inspections.fieldwork.models import Inspection
 from inspections.publication import services as publication_services
+from villages.admin_search import VillageSearchAdmin
 from villages.scoping import DIVISION_LEVEL_FILTERS, JurisdictionScopedAdmin
 
 
@@ -89,7 +90,7 @@ class CaseActionForm(ActionForm):
     merge_into = forms.IntegerField(label=_("merge into problem #"), required=False, min_value=1)
 
 
-class CaseListAdmin(JurisdictionScopedAdmin):
+class CaseListAdmin(VillageSearchAdmin, JurisdictionScopedAdmin):
     """The problems' list: scoped, with overdue and escalation badges, its actions and the 问题台账 export."""
 
     scope_code_field = "village__code"
@@ -122,7 +123,9 @@ class CaseListAdmin(JurisdictionScopedAdmin):
         ("opened_at", admin.DateFieldListFilter),
     ]
     list_select_related = ["village", "category"]
-    search_fields = ["=id", "village__name", "^village__code"]
+    # A problem by its number, or by its village's name or code (VillageSearchAdmin).
+    search_fields = ["village"]
+    search_by_id = True
     readonly_fields = [
         "finding",
         "inspection",
