@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 from django.contrib.messages import get_messages
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
@@ -51,20 +51,21 @@ def test_a_responsible_party_sees_only_their_jurisdiction_and_only_after_submiss
     assert ids(client_for(party).get(URL)) == {mine.pk}
     assert client_for(party).get(f"{URL}{other_township.pk}/").status_code == 404
     assert client_for(party).get(f"{URL}{other_county.pk}/").status_code == 404
-    # an unsubmitted inspection has no case; even one forced into being stays hidden
+    # an unsubmitted inspection has no case: the database refuses one forced into being
     finding = Finding.objects.get(inspection=pending)
-    hidden = Case.objects.create(
-        finding=finding,
-        inspection=pending,
-        village=pending.village,
-        category=finding.category,
-        severity="moderate",
-        opened_at=timezone.now(),
-        deadline=dt.date(2030, 1, 1),
-        deadline_from=dt.date(2029, 12, 1),
-        deadline_working_days=10,
-    )
-    assert hidden.pk not in ids(client_for(party).get(URL))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Case.objects.create(
+            finding=finding,
+            inspection=pending,
+            village=pending.village,
+            category=finding.category,
+            severity="moderate",
+            opened_at=timezone.now(),
+            deadline=dt.date(2030, 1, 1),
+            deadline_from=dt.date(2029, 12, 1),
+            deadline_working_days=10,
+        )
+    assert ids(client_for(party).get(URL)) == {mine.pk}
 
 
 def test_an_inspector_sees_the_cases_of_their_inspections_and_verification_visits() -> None:

@@ -53,7 +53,6 @@ from inspections.common.errors import DomainError
 from inspections.evidence import services as evidence_services
 from inspections.evidence.models import Photo
 from inspections.evidence.storage import STORAGE_ERRORS
-from inspections.fieldwork.models import Inspection
 from inspections.publication import services as publication_services
 from villages.admin_search import VillageSearchAdmin
 from villages.scoping import DIVISION_LEVEL_FILTERS, JurisdictionScopedAdmin
@@ -173,9 +172,6 @@ class CaseListAdmin(VillageSearchAdmin, JurisdictionScopedAdmin):
     # drill-down (which scans the list for its first and last dates and for its years).
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return super().get_queryset(request).filter(inspection__status=Inspection.Status.SUBMITTED)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # cases open from submitted inspections only
