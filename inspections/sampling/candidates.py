@@ -168,6 +168,8 @@ def sampling_plan_candidates(*, plan: SamplingPlan, now: datetime | None = None)
     cases = village_case_counts(prefix=prefix, today=local_date(now))
     # Most villages were never inspected: they share one weight.
     untouched = candidate_weight(plan, open_cases=0, overdue_cases=0, days_since=None)
+    weights: dict[tuple[int, int, int, bool], Decimal] = {}
+    cap = int(plan.staleness_cap_days)
     rows: list[tuple[str, Decimal]] = []
     excluded = {"class": 0, "recently_inspected": 0}
     if classes:
@@ -204,13 +206,17 @@ def sampling_plan_candidates(*, plan: SamplingPlan, now: datetime | None = None)
         open_cases, overdue_cases = cases.get(village_id, (0, 0))
         with_open += open_cases > 0
         with_overdue += overdue_cases > 0
-        weight = candidate_weight(
-            plan,
-            open_cases=open_cases,
-            overdue_cases=overdue_cases,
-            days_since=days_since,
-            visited_this_year=visited_this_year,
-        )
+        # A province's 60,000 villages have a few thousand distinct weights: each computed once.
+        facts = (open_cases, overdue_cases, min(days_since, cap), visited_this_year)
+        weight = weights.get(facts)
+        if weight is None:
+            weight = weights[facts] = candidate_weight(
+                plan,
+                open_cases=open_cases,
+                overdue_cases=overdue_cases,
+                days_since=facts[2],
+                visited_this_year=visited_this_year,
+            )
         rows.append((code, weight))
         if with_key:
             is_key(village_id, code, open_cases)

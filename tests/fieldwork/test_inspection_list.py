@@ -2,8 +2,10 @@
 
 A wide jurisdiction (a province's, a prefecture's, the country's) is asked
 row by row against its villages, a narrow one (a county's, a township's) as
-a union of sets of ids (``WIDE_JURISDICTION``): the two shapes must give
-exactly the rule's rows, for every level and every way of seeing.
+a union of sets of ids (``WIDE_JURISDICTION``), and a wide jurisdiction's
+reader who organises nothing and is on no team by its submitted inspections
+alone: the three shapes must give exactly the rule's rows, for every level
+and every way of seeing.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ def test_every_level_sees_exactly_what_the_rule_says_in_both_shapes() -> None:
     member.user.jurisdiction = builders.division("3306")  # an inspector who is also a prefecture's reader
     member.user.save(update_fields=["jurisdiction"])
     readers.append(member.user)
+    # Readers of wide jurisdictions who organise nothing: the third shape.
+    quiet = [builders.supervisor(code) for code in ("33", "3305")]
     inspections = []
     for _ in range(60):
         start = now + dt.timedelta(hours=rng.choice([-30, -2, 5]))
@@ -68,7 +72,11 @@ def test_every_level_sees_exactly_what_the_rule_says_in_both_shapes() -> None:
         inspections.append(inspection)
     lengths = {len(reader.scope_prefix() or "") for reader in readers if reader.scope_prefix() is not None}
     assert any(n <= WIDE_JURISDICTION for n in lengths) and any(n > WIDE_JURISDICTION for n in lengths)
-    for reader in readers:
+    for reader in [*readers, *quiet]:
         found = set(inspection_list(user=reader, now=now).values_list("pk", flat=True))
         assert found == expected(reader, inspections, now), reader.scope_prefix()
         assert inspection_list(user=reader, now=now).count() == len(found)
+    for reader in quiet:
+        assert expected(reader, inspections, now), reader.scope_prefix()  # the shape is exercised
+        assert "organisers" not in str(inspection_list(user=reader, now=now).query)
+    assert all("organisers" in str(inspection_list(user=reader, now=now).query) for reader in readers)
