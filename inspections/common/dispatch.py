@@ -9,7 +9,10 @@ removed. Which queue a task goes to is decided in one place only:
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import threading
 from typing import Any
 
 from celery import current_app
@@ -41,10 +44,14 @@ def enqueue_on_commit(task_name: str, *args: Any, **kwargs: Any) -> None:
 def task_send_bounded(task_name: str, *args: Any, **kwargs: Any) -> bool:
     """Send ``task_name`` if the broker takes it within ``QINGSHAN_PUBLISH_TIMEOUT_SECONDS``; whether it did.
 
-    One connection attempt with a timeout, then one publish without retries
-    (the socket timeouts of the transport bound it): a broker that refuses,
-    or drops every packet, costs at most a few seconds and never an error.
-    Only for tasks that a sweeper re-sends when they were not sent.
+    The message goes over a connection kept for bounded publishes (one per
+    thread at a time, :func:`_bounded_connections`): a connection attempt and
+    every socket operation have the timeout, and a publish is never retried
+    by the transport, so a broker that refuses, or drops every packet, costs
+    at most a few seconds and never an error. A kept connection the broker
+    has since closed (a restart, an idle cut) fails at once or within the
+    timeout: the message is then tried once more on a new connection. Only
+    for tasks that a sweeper re-sends when they were not sent.
     """
     task = current_app.tasks[task_name]
     if current_app.conf.task_always_eager:
@@ -52,17 +59,60 @@ def task_send_bounded(task_name: str, *args: Any, **kwargs: Any) -> bool:
         return True
     timeout = settings.QINGSHAN_PUBLISH_TIMEOUT_SECONDS
     try:
-        # Redis reads its socket timeouts from the transport options; other transports ignore them.
-        options = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
-        with current_app.connection_for_write(
-            connect_timeout=timeout, transport_options=options
-        ) as connection:
-            connection.ensure_connection(max_retries=1, timeout=timeout)
-            task.apply_async(args=args, kwargs=kwargs, connection=connection, retry=False)
+        pool = _bounded_connections(timeout)
+        for attempt in (1, 2):
+            with pool.acquire(block=False) as connection:
+                producer = getattr(connection, _PRODUCER, None)
+                try:
+                    connection.ensure_connection(max_retries=1, timeout=timeout)
+                    if producer is None:
+                        producer = current_app.amqp.Producer(connection, auto_declare=False)
+                    task.apply_async(args=args, kwargs=kwargs, producer=producer, retry=False)
+                except Exception:
+                    # A connection in an unknown state is closed: its next use connects anew.
+                    setattr(connection, _PRODUCER, None)
+                    with contextlib.suppress(Exception):
+                        connection.close()
+                    if producer is not None and attempt == 1:
+                        continue  # perhaps only stale: once more, on a new connection
+                    raise
+                setattr(connection, _PRODUCER, producer)
+                return True
     except Exception as exc:  # the broker's errors are of many kinds (kombu, redis, amqp, socket)
         logger.warning("broker did not take %s%r (left to the sweeper): %s", task_name, args, exc)
-        return False
-    return True
+    return False
+
+
+# The producer kept on a connection once a message went through it (a failure then may be a
+# stale socket).
+_PRODUCER = "qingshan_producer"
+# At most this many publishing at once per process (a web process has 8 places by default).
+BOUNDED_CONNECTIONS = 32
+_pools: dict[tuple[int, str, float], Any] = {}
+_pools_lock = threading.Lock()
+
+
+def _bounded_connections(timeout: float) -> Any:
+    """This process's pool of broker connections with ``timeout`` on connecting and on every socket.
+
+    Keyed by process (a forked child never shares its parent's sockets), broker
+    address and timeout (both settings may change while a process runs: tests do).
+    One connection per thread publishing at once, kept for the next, at most
+    ``BOUNDED_CONNECTIONS`` (past them a publish is left to the sweeper).
+    """
+    key = (os.getpid(), current_app.conf.broker_write_url, timeout)
+    pool = _pools.get(key)
+    if pool is None:
+        with _pools_lock:
+            pool = _pools.get(key)
+            if pool is None:
+                # Redis reads its socket timeouts from the transport options; others ignore them.
+                options = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+                connection = current_app.connection_for_write(
+                    key[1], connect_timeout=timeout, transport_options=options
+                )
+                pool = _pools[key] = connection.Pool(limit=BOUNDED_CONNECTIONS)
+    return pool
 
 
 def enqueue_on_commit_or_sweep(task_name: str, *args: Any, **kwargs: Any) -> None:
