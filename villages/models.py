@@ -32,8 +32,9 @@ class Datum(models.TextChoices):
 
 class DivisionQuerySet(models.QuerySet["Division"]):
     def within(self, prefix: str) -> DivisionQuerySet:
-        """The divisions inside the subtree whose code starts with ``prefix``."""
-        return self.filter(code__startswith=prefix)
+        """The divisions inside the subtree whose code starts with ``prefix`` (all of them for "")."""
+        # No LIKE '%' for the whole country: a test of each of its rows for nothing.
+        return self.filter(code__startswith=prefix) if prefix else self.all()
 
 
 class Division(models.Model):
@@ -84,8 +85,9 @@ class Division(models.Model):
 
 class VillageQuerySet(models.QuerySet["Village"]):
     def within(self, prefix: str) -> VillageQuerySet:
-        """The village-level units whose code starts with ``prefix``."""
-        return self.filter(code__startswith=prefix)
+        """The village-level units whose code starts with ``prefix`` (all of them for "")."""
+        # No LIKE '%' for the whole country: a test of each of its 620,000 rows for nothing.
+        return self.filter(code__startswith=prefix) if prefix else self.all()
 
 
 class Village(models.Model):

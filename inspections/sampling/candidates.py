@@ -34,11 +34,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Max
+from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
 
 from inspections.cases.models import Case, CaseStatus, overdue_condition
 from inspections.common.china_time import day_start, local_date
+from inspections.common.db_functions import MICROSECONDS_A_DAY, EpochMicroseconds, epoch_microseconds
 from inspections.fieldwork.models import Inspection
 from inspections.sampling.draw import WEIGHT_QUANTUM
 from inspections.sampling.models import KeyVillage, SamplingPlan
@@ -129,7 +130,7 @@ def village_case_counts(*, prefix: str, today: dt.date) -> dict[int, tuple[int, 
 
 
 def sampling_plan_candidates(*, plan: SamplingPlan, now: datetime | None = None) -> CandidateSet:
-    """The plan's candidates, weights and key set, as a commit freezes them (3 queries, 4 with a key rate)."""
+    """The plan's candidates, weights and key set, as a commit freezes them (2 queries, 3 with a key rate)."""
     now = now or timezone.now()
     prefix = plan.scope_code
     excluded_kinds = set(plan.excluded_kinds or [])
@@ -154,17 +155,6 @@ def sampling_plan_candidates(*, plan: SamplingPlan, now: datetime | None = None)
             for reason in reasons:
                 key_reasons[reason] += 1
 
-    # Submitted inspections only: the last visit of each village that had one.
-    last_visit: dict[int, datetime] = {
-        village_id: last
-        for village_id, last in Inspection.objects.filter(
-            village__code__startswith=prefix, status=Inspection.Status.SUBMITTED
-        )
-        .values("village_id")
-        .annotate(last=Max("submitted_at"))
-        .values_list("village_id", "last")
-        if last is not None
-    }
     cases = village_case_counts(prefix=prefix, today=local_date(now))
     # Most villages were never inspected: they share one weight.
     untouched = candidate_weight(plan, open_cases=0, overdue_cases=0, days_since=None)
@@ -177,32 +167,48 @@ def sampling_plan_candidates(*, plan: SamplingPlan, now: datetime | None = None)
     if plan.exclude_visited_this_year:
         excluded["visited_this_year"] = 0
     with_open = with_overdue = 0
+    # Times as microseconds since the epoch (exact integers, read far faster than timestamps).
+    now_us = epoch_microseconds(now)
+    recent_us = epoch_microseconds(recent_cutoff) if recent_cutoff is not None else None
+    year_start_us = epoch_microseconds(year_start)
+    # Submitted inspections only: each village's last visit, from the index of submitted visits.
+    last_visit = (
+        Inspection.objects.filter(
+            village_id=OuterRef("pk"), status=Inspection.Status.SUBMITTED, submitted_at__isnull=False
+        )
+        .order_by("-submitted_at")
+        .values("submitted_at")[:1]
+    )
     villages = (
         Village.objects.within(prefix)
         .filter(is_active=True)
-        .values_list("id", "code", "kind", "urban_rural_class")
+        .annotate(last_us=EpochMicroseconds(Subquery(last_visit)))
+        .values_list("id", "code", "kind", "urban_rural_class", "last_us")
+        .order_by("code")
     )
-    for village_id, code, kind, urban_rural in villages.iterator(chunk_size=20_000):
+    # The whole country's 620,000 villages are streamed (a server-side cursor: a fifth slower, half
+    # the memory); a province's 60,000 or fewer are read at once.
+    rows_read = villages.iterator(chunk_size=20_000) if len(prefix) < 2 else villages
+    for village_id, code, kind, urban_rural, last in rows_read:
         if kind in excluded_kinds:
             excluded["class"] += 1
             continue
         if classes and urban_rural and urban_rural not in classes:
             excluded["urban_rural_class"] += 1
             continue
-        last = last_visit.get(village_id)
         if last is None:
             rows.append((code, untouched))  # cases come only from submitted inspections
             if with_key:
                 is_key(village_id, code, 0)
             continue
-        if recent_cutoff is not None and last >= recent_cutoff:
+        if recent_us is not None and last >= recent_us:
             excluded["recently_inspected"] += 1
             continue
-        visited_this_year = last >= year_start
+        visited_this_year = last >= year_start_us
         if visited_this_year and plan.exclude_visited_this_year:
             excluded["visited_this_year"] += 1
             continue
-        days_since = max((now - last).days, 0)
+        days_since = max((now_us - last) // MICROSECONDS_A_DAY, 0)  # as timedelta.days
         open_cases, overdue_cases = cases.get(village_id, (0, 0))
         with_open += open_cases > 0
         with_overdue += overdue_cases > 0
