@@ -305,6 +305,17 @@ class Case(models.Model):
     # Head of the event chain: the last event's hash and the number of events.
     event_count = models.PositiveIntegerField(_("events"), default=0)
     last_event_hash = models.CharField(_("last event hash"), max_length=64, blank=True)
+    # Facts the database keeps for the figures over many problems (the workbench's): whatever
+    # is saved here, migration 0033's triggers write them on every insert and update of the
+    # case, of its rectifications and of its village's code. Read them in queries only (an
+    # instance just created still holds the defaults).
+    village_code = models.CharField(_("village code"), max_length=12, editable=False, default="")
+    first_rectified_on = models.DateField(
+        _("first rectification on"),
+        null=True,
+        editable=False,
+        help_text=_("The day in China its first rectification was submitted."),
+    )
 
     objects = CaseQuerySet.as_manager()
 
