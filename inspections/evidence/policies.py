@@ -95,8 +95,9 @@ def photographable_inspection(user: User, inspection_id: int) -> Inspection:
     :func:`inspections.fieldwork.selectors.inspection_actionable` decides.
     Raises :class:`NotFound` otherwise.
     """
-    # One row at most (its primary key): no ORDER BY to build, as ``first()`` would.
-    found = inspection_actionable(user=user).select_related("village").filter(pk=inspection_id).order_by()[:1]
+    # One row at most (its primary key): no ORDER BY to build, as ``first()`` would. Without its
+    # village: an upload needs none of it (processing reads the photo's village itself).
+    found = inspection_actionable(user=user).filter(pk=inspection_id).order_by()[:1]
     inspection = next(iter(found), None)
     if inspection is None:
         raise NotFound(_("No such inspection."))
