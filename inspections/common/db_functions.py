@@ -29,11 +29,11 @@ class EpochMicroseconds(Func):
     # PostgreSQL's EXTRACT(EPOCH …) is numeric, exact to the microsecond.
     template = "(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint"
 
-    @property
-    def convert_value(self) -> Any:
-        # Both drivers give an int already: no converter, so Django does not pass every row
-        # through its converters' loop for this column (0.13 s for a province's 62,000 rows).
-        return self._convert_value_noop
+    def get_db_converters(self, connection: Any) -> list[Any]:
+        # Both drivers give an int already, and a bigint has no converter of its backend: none,
+        # so Django does not pass every row through its converters' loop for this column (an
+        # int() each: 0.13 s for 62,000 rows).
+        return []
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
         # Django stores a datetime as UTC text, 'YYYY-MM-DD HH:MM:SS[.ffffff]': the whole
