@@ -23,13 +23,12 @@ CASE = "inspections_case_stored_facts"
 RECTIFICATION = "inspections_rectification_case_facts"
 VILLAGE = "villages_village_case_code"
 
-# The stored facts of the problem NEW, as SQL expressions.
-PG_CODE = "(SELECT code FROM villages_village WHERE id = NEW.village_id)"
+# The stored facts of the problem NEW, as SQL expressions (its village's code: the same on both).
+CODE = "(SELECT code FROM villages_village WHERE id = NEW.village_id)"
 PG_FIRST = (
     "(SELECT MIN((created_at AT TIME ZONE 'Asia/Shanghai')::date)"
     " FROM inspections_rectification WHERE case_id = NEW.id)"
 )
-SQLITE_CODE = "(SELECT code FROM villages_village WHERE id = NEW.village_id)"
 SQLITE_FIRST = (
     "(SELECT MIN(date(created_at, '+8 hours')) FROM inspections_rectification WHERE case_id = NEW.id)"
 )
@@ -37,7 +36,7 @@ SQLITE_FIRST = (
 POSTGRESQL = [
     f"""CREATE OR REPLACE FUNCTION {CASE}() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        NEW.village_code := {PG_CODE};
+        NEW.village_code := {CODE};
         NEW.first_rectified_on := {PG_FIRST};
         RETURN NEW;
     END $$""",
@@ -68,12 +67,12 @@ POSTGRESQL = [
 
 # SQLite's triggers cannot change NEW: they update the row after the fact. (A trigger's own
 # UPDATE does not fire it again: recursive triggers are off.)
-SQLITE_SET = f"UPDATE inspections_case SET village_code = {SQLITE_CODE}, first_rectified_on = {SQLITE_FIRST}"
+SQLITE_SET = f"UPDATE inspections_case SET village_code = {CODE}, first_rectified_on = {SQLITE_FIRST}"
 SQLITE = [
     f"""CREATE TRIGGER {CASE}_insert AFTER INSERT ON inspections_case
     BEGIN {SQLITE_SET} WHERE id = NEW.id; END""",
     f"""CREATE TRIGGER {CASE}_update AFTER UPDATE ON inspections_case
-    WHEN NEW.village_code IS NOT {SQLITE_CODE} OR NEW.first_rectified_on IS NOT {SQLITE_FIRST}
+    WHEN NEW.village_code IS NOT {CODE} OR NEW.first_rectified_on IS NOT {SQLITE_FIRST}
     BEGIN {SQLITE_SET} WHERE id = NEW.id; END""",
     f"""CREATE TRIGGER {RECTIFICATION}_insert AFTER INSERT ON inspections_rectification
     BEGIN UPDATE inspections_case SET first_rectified_on = NULL WHERE id = NEW.case_id; END""",
@@ -87,6 +86,8 @@ SQLITE = [
     BEGIN UPDATE inspections_case SET village_code = NEW.code WHERE village_id = NEW.id; END""",
 ]
 
+# The existing rows, set-based: one UPDATE joined to the villages (the triggers, created after,
+# would compute the same row by row).
 FILL = {
     "postgresql": """UPDATE inspections_case AS c SET
         village_code = v.code,
