@@ -206,3 +206,31 @@ def village_kind_for(code: str, name: str) -> str:
     if "居委会" in name or "居民委员会" in name or "社区" in name:
         return Village.Kind.RESIDENTS
     return Village.Kind.OTHER
+
+
+# The areas a village is counted in: its province, prefecture, county and township (the
+# lengths of their codes' prefixes of the village's code).
+TALLY_AREA_LENGTHS = (2, 4, 6, 9)
+
+
+class VillageTally(models.Model):
+    """How many active villages an area holds: read where the villages of a country are too many to count.
+
+    Areas are code prefixes (a province's two digits, a prefecture's four, a county's six,
+    a township's nine), whether or not their division has a row. The database keeps the
+    tallies (migration ``0003_village_tally``): triggers on the villages add, remove and
+    move a village's count whatever writes it, the division import and the admin among
+    them. An area whose villages all went has a tally of 0.
+    """
+
+    area = models.CharField(_("area code"), max_length=9, primary_key=True)
+    area_length = models.PositiveSmallIntegerField(_("length of the area code"))
+    villages = models.IntegerField(_("active villages"), default=0)
+
+    class Meta:
+        verbose_name = _("village tally")
+        verbose_name_plural = _("village tallies")
+        indexes = [models.Index(fields=["area_length", "area"], name="village_tally_level_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.area} {self.villages}"

@@ -59,7 +59,7 @@ from inspections.evidence.selectors import visible_photos
 from inspections.fieldwork.models import ANY_MODE, COVERAGE_AREA_LENGTHS, CoverageTally, Inspection
 from inspections.sampling.models import SamplingPlan
 from inspections.workdays.calendar import WorkingCalendar, add_working_days
-from villages.models import Division, Village
+from villages.models import TALLY_AREA_LENGTHS, Division, Village, VillageTally
 
 # How far ahead "due soon" looks, in working days (as the digests).
 DUE_SOON_WORKING_DAYS = 5
@@ -178,7 +178,8 @@ def workbench_build(*, user: User, now: dt.datetime | None = None) -> Workbench 
     5. inspections submitted this year and the villages they cover, by area (the stored
        tallies of the year, :class:`~inspections.fieldwork.models.CoverageTally`; counted
        over the inspections only for a township's villages);
-    6. active villages by area;
+    6. active villages by area (the stored tallies,
+       :class:`~villages.models.VillageTally`; counted for a township's villages);
     7. complaints awaiting reply by area;
     8-11. evidence flags: the unreviewed photos whose flags all name other photos,
        which of those photos the reader may be told of (only if there are any),
@@ -272,18 +273,26 @@ def workbench_build(*, user: User, now: dt.datetime | None = None) -> Workbench 
         target.villages_inspected = villages
         target.inspections_submitted = inspections
 
-    # 6
-    for row in (
-        Village.objects.within(prefix)
-        .filter(is_active=True)
-        .annotate(area=Substr("code", 1, length))
-        .values("area")
-        .annotate(count=Count("id"))
-        .order_by()
-    ):
-        target = area(row["area"])
+    # 6: read from the stored tallies where the areas are divisions, counted for a township's villages
+    active: Iterable[tuple[str, int]]
+    if length in TALLY_AREA_LENGTHS:
+        active = VillageTally.objects.filter(
+            area_length=length, area__startswith=prefix, villages__gt=0
+        ).values_list("area", "villages")
+    else:
+        active = (
+            Village.objects.within(prefix)
+            .filter(is_active=True)
+            .annotate(area=Substr("code", 1, length))
+            .values("area")
+            .annotate(count=Count("id"))
+            .values_list("area", "count")
+            .order_by()
+        )
+    for area_code, count in active:
+        target = area(area_code)
         assert target is not None
-        target.villages = row["count"]
+        target.villages = count
 
     total = AreaFigures(code=prefix, name="")
     # 7: complaints without a village (the whole country's only) count in the total alone.

@@ -146,6 +146,28 @@ def test_coverage_counts_villages_with_a_visit_submitted_this_year() -> None:
     assert {a.code: a for a in _figures(supervisor(ANJI)).areas}[TIANHUANGPING].villages_inspected == 1
 
 
+def test_active_villages_are_counted_by_area_at_every_level_and_a_deactivated_one_leaves() -> None:
+    for code in (f"{TIANHUANGPING}204", f"{TIANHUANGPING}205", f"{DIXI}201", f"{DEQING}100201"):
+        village(code)
+    gone = village(f"{DIXI}202")
+    gone.is_active = False
+    gone.save()
+
+    def villages(reader: Any) -> dict[str, int]:
+        return {a.code: a.villages for a in _figures(reader).areas}
+
+    assert villages(user(is_superuser=True)) == {"33": 4}
+    assert villages(supervisor(HUZHOU)) == {ANJI: 3, DEQING: 1}
+    assert villages(supervisor(ANJI)) == {DIXI: 1, TIANHUANGPING: 2}
+    # a township's areas are its villages, counted over them
+    assert villages(supervisor(DIXI)) == {f"{DIXI}201": 1, f"{DIXI}202": 0}
+
+    gone.is_active = True
+    gone.save()
+    assert villages(supervisor(ANJI))[DIXI] == 2
+    assert _figures(supervisor(ANJI)).total.villages == 4
+
+
 def test_a_prefecture_sees_its_counties_and_the_country_its_provinces() -> None:
     anji_world()
     bench = _figures(supervisor(HUZHOU))
