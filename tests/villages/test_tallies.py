@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 
 from tests.builders import ANJI, DEQING, YUCUN, village
+from tests.villages.test_import_divisions import SMALL, write
 from villages.models import TALLY_AREA_LENGTHS, Village, VillageTally
 from villages.services import divisions_import
 
@@ -90,31 +91,15 @@ def test_one_statement_over_many_villages_counts_each_once() -> None:
     assert tallies() == counted() == {"33": 12, "3305": 12, DEQING: 12, f"{DEQING}100": 12}
 
 
-DIVISIONS = """code,name
-33,浙江省
-3305,湖州市
-330523,安吉县
-330523108,天荒坪镇
-330523108204,余村村委会
-330523108001,天荒坪社区居委会
-330523108403,某农场生活区
-330522,长兴县
-330522100,雉城街道
-330522100201,某村村委会
-"""
-
-
 def test_the_division_import_is_counted_and_a_later_edition_dropping_villages_is_followed(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "divisions.csv"
-    path.write_text(DIVISIONS, encoding="utf-8")
+    path = write(tmp_path, SMALL)
     divisions_import(path=path)
     assert tallies() == counted()
     assert tallies()["33"] == 4
 
-    path.write_text(DIVISIONS.replace("330523108403,某农场生活区\n", ""), encoding="utf-8")
-    divisions_import(path=path)
+    divisions_import(path=write(tmp_path, SMALL.replace("330523108403,某农场生活区\n", "")))
     assert tallies() == counted()
     assert (tallies()["33"], tallies()["330523108"]) == (3, 2)
 
