@@ -40,7 +40,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
-    "axes",
+    "inspections.accounts.apps.LoginLockoutConfig",  # django-axes
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",

@@ -29,6 +29,7 @@ ALLOWED_LATIN = {
     "XLSX",
     "API",
     "ID",
+    "IP",  # IP 地址
     "Xiaomi",  # the test camera's make (EXIF), shown as recorded
     "Control",  # keys named in Django's multiple-choice help: 按住 Control 或 Mac 上的 Command
     "Command",
@@ -36,9 +37,10 @@ ALLOWED_LATIN = {
     "min",  # the risk weights' formula: min(距上次检查天数, 上限)
 }
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’]+")
-# Data, not wording: UUIDs and hashes, codes with digits (a camera's model, a credential number).
+# Data, not wording: addresses and paths, UUIDs and hashes, codes with digits (a camera's model,
+# a credential number).
 DATA = re.compile(
-    r"https?://\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}|\b[0-9a-f]{16,}\b|\b\S*\d\S*\b"
+    r"https?://\S+|(?<![\w/])/[\w.-]+(?:/[\w.-]*)+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}|\b[0-9a-f]{16,}\b|\b\S*\d\S*\b"
 )
 
 
