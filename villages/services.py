@@ -1,4 +1,4 @@
-"""Writes to the division table: importing an edition of the NBS codes.
+"""Writes to the division table: importing an edition of the NBS codes; recounting the village tallies.
 
 ``divisions_import`` reads the whole file and validates every row before it
 writes anything; then it applies the difference from what is stored in one
@@ -19,15 +19,19 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Count
+from django.db.models.functions import Substr
 
 from config.bulk import insert_rows
 from villages.models import (
     LEVEL_CODE_LENGTHS,
     PARENT_CODE_LENGTH,
+    TALLY_AREA_LENGTHS,
     VILLAGE_CODE_LENGTH,
     Division,
     Village,
+    VillageTally,
     village_kind_for,
 )
 
@@ -298,3 +302,30 @@ def villages_derive_locations(
         updated, ["longitude", "latitude", "datum", "location_source"], batch_size=BATCH
     )
     return len(updated)
+
+
+@transaction.atomic
+def village_tallies_recount() -> int:
+    """Count every area's active villages again (:class:`~villages.models.VillageTally`); the areas counted.
+
+    The database keeps the tallies on every write to the villages; this is for a database
+    whose triggers were bypassed (a restore with triggers disabled, rows copied in with
+    ``session_replication_role = replica``). Writers of villages wait until it commits:
+    a village counted by its trigger between the count and the write would be lost.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {VillageTally._meta.db_table} IN EXCLUSIVE MODE")
+    counts = [
+        VillageTally(area=area, area_length=length, villages=count)
+        for length in TALLY_AREA_LENGTHS
+        for area, count in Village.objects.filter(is_active=True)
+        .annotate(area=Substr("code", 1, length))
+        .values("area")
+        .annotate(count=Count("id"))
+        .values_list("area", "count")
+        .order_by()
+    ]
+    VillageTally.objects.all().delete()
+    VillageTally.objects.bulk_create(counts, batch_size=BATCH)
+    return len(counts)

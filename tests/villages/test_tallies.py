@@ -8,9 +8,11 @@ stored tallies with the villages counted afresh, on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 from collections import Counter
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 
 from tests.builders import ANJI, DEQING, YUCUN, village
@@ -114,3 +116,19 @@ def test_the_tallies_are_kept_by_triggers_of_the_database() -> None:
             [f"{ANJI}108205", "新村", township.pk, "villagers", True],
         )
     assert tallies()[YUCUN[:9]] == 2
+
+
+def test_a_recount_mends_tallies_whose_triggers_were_bypassed() -> None:
+    village(YUCUN)
+    village(OTHER)
+    village(DEQING_VILLAGE, is_active=False)
+    VillageTally.objects.filter(area=ANJI).update(villages=7)  # as a restore without triggers leaves them
+    VillageTally.objects.filter(area="33").delete()
+    out = StringIO()
+
+    call_command("recount_village_tallies", stdout=out)
+
+    assert tallies() == counted() == {"33": 2, "3305": 2, ANJI: 2, YUCUN[:9]: 1, OTHER[:9]: 1}
+    assert "5 areas" in out.getvalue()
+    village(f"{ANJI}108205")  # and the triggers go on from the recounted figures
+    assert tallies()[ANJI] == 3
