@@ -208,9 +208,9 @@ def village_kind_for(code: str, name: str) -> str:
     return Village.Kind.OTHER
 
 
-# The areas a village is counted in: its province, prefecture, county and township (the
-# lengths of their codes' prefixes of the village's code).
-TALLY_AREA_LENGTHS = (2, 4, 6, 9)
+# The areas a village is in, and counted in: its province, prefecture, county and township
+# (the lengths of their codes, each a prefix of the village's code).
+VILLAGE_AREA_LENGTHS = tuple(LEVEL_CODE_LENGTHS.values())
 
 
 class VillageTally(models.Model):

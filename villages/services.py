@@ -27,7 +27,7 @@ from config.bulk import insert_rows
 from villages.models import (
     LEVEL_CODE_LENGTHS,
     PARENT_CODE_LENGTH,
-    TALLY_AREA_LENGTHS,
+    VILLAGE_AREA_LENGTHS,
     VILLAGE_CODE_LENGTH,
     Division,
     Village,
@@ -318,7 +318,7 @@ def village_tallies_recount() -> int:
             cursor.execute(f"LOCK TABLE {VillageTally._meta.db_table} IN EXCLUSIVE MODE")
     counts = [
         VillageTally(area=area, area_length=length, villages=count)
-        for length in TALLY_AREA_LENGTHS
+        for length in VILLAGE_AREA_LENGTHS
         for area, count in Village.objects.filter(is_active=True)
         .annotate(area=Substr("code", 1, length))
         .values("area")

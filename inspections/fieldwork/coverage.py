@@ -20,11 +20,11 @@ from django.db.models.functions import ExtractYear
 from inspections.common.china_time import SHANGHAI
 from inspections.fieldwork.models import (
     ANY_MODE,
-    COVERAGE_AREA_LENGTHS,
     CoverageTally,
     Inspection,
     VisitedVillage,
 )
+from villages.models import VILLAGE_AREA_LENGTHS
 
 BATCH = 5000
 
@@ -64,7 +64,7 @@ def coverage_recount(*, years: Iterable[int] | None = None) -> Recount:
                 first = active and (village_id, year, each) not in visited
                 if first:
                     visited.add((village_id, year, each))
-                for length in COVERAGE_AREA_LENGTHS:
+                for length in VILLAGE_AREA_LENGTHS:
                     tally = tallies.setdefault((year, code[:length], each), [0, 0])
                     tally[0] += int(first)
                     tally[1] += count

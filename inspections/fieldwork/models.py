@@ -24,7 +24,7 @@ from inspections.accounts.models import Inspector, User
 from inspections.checklist.models import ProblemCategory, Severity
 from inspections.common.china_time import display, local_date
 from inspections.fieldwork.errors import InspectionCancelled, InspectionSubmitted
-from villages.models import Datum, Village
+from villages.models import VILLAGE_AREA_LENGTHS, Datum, Village
 
 
 class Inspection(models.Model):
@@ -317,9 +317,6 @@ class CheckIn(models.Model):
 
 # --- The year's coverage, counted as visits are submitted ---------------------------------
 
-# The areas a village's visits are counted in: its province, prefecture, county and township
-# (the lengths of their codes' prefixes of the village's code).
-COVERAGE_AREA_LENGTHS = (2, 4, 6, 9)
 ANY_MODE = ""
 
 
@@ -372,7 +369,7 @@ class CoverageTallyManager(models.Manager["CoverageTally"]):
                     village_id=inspection.village_id, year=year, mode=mode
                 )[1]
             ]
-            areas = [code[:length] for length in COVERAGE_AREA_LENGTHS]
+            areas = [code[:length] for length in VILLAGE_AREA_LENGTHS]
             self.bulk_create(
                 [
                     CoverageTally(year=year, area=area, area_length=len(area), mode=mode)

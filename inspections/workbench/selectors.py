@@ -56,10 +56,10 @@ from inspections.complaints.selectors import complaints_within
 from inspections.evidence.flags import photos_flags_awaiting_review
 from inspections.evidence.models import Photo
 from inspections.evidence.selectors import visible_photos
-from inspections.fieldwork.models import ANY_MODE, COVERAGE_AREA_LENGTHS, CoverageTally, Inspection
+from inspections.fieldwork.models import ANY_MODE, CoverageTally, Inspection
 from inspections.sampling.models import SamplingPlan
 from inspections.workdays.calendar import WorkingCalendar, add_working_days
-from villages.models import TALLY_AREA_LENGTHS, Division, Village, VillageTally
+from villages.models import VILLAGE_AREA_LENGTHS, Division, Village, VillageTally
 
 # How far ahead "due soon" looks, in working days (as the digests).
 DUE_SOON_WORKING_DAYS = 5
@@ -250,7 +250,7 @@ def workbench_build(*, user: User, now: dt.datetime | None = None) -> Workbench 
 
     # 5: read from the stored tallies where the areas are divisions, counted for a township's villages
     visits: Iterable[tuple[str, int, int]]
-    if length in COVERAGE_AREA_LENGTHS:
+    if length in VILLAGE_AREA_LENGTHS:
         visits = CoverageTally.objects.filter(
             year=today.year, area_length=length, area__startswith=prefix, mode=ANY_MODE
         ).values_list("area", "villages", "inspections")
@@ -275,7 +275,7 @@ def workbench_build(*, user: User, now: dt.datetime | None = None) -> Workbench 
 
     # 6: read from the stored tallies where the areas are divisions, counted for a township's villages
     active: Iterable[tuple[str, int]]
-    if length in TALLY_AREA_LENGTHS:
+    if length in VILLAGE_AREA_LENGTHS:
         active = VillageTally.objects.filter(
             area_length=length, area__startswith=prefix, villages__gt=0
         ).values_list("area", "villages")

@@ -17,7 +17,7 @@ from django.db import connection
 
 from tests.builders import ANJI, DEQING, YUCUN, village
 from tests.villages.test_import_divisions import SMALL, write
-from villages.models import TALLY_AREA_LENGTHS, Village, VillageTally
+from villages.models import VILLAGE_AREA_LENGTHS, Village, VillageTally
 from villages.services import divisions_import
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +35,7 @@ def counted() -> dict[str, int]:
     """The active villages of each area, counted over the villages."""
     counts: Counter[str] = Counter()
     for code in Village.objects.filter(is_active=True).values_list("code", flat=True):
-        counts.update(code[:length] for length in TALLY_AREA_LENGTHS)
+        counts.update(code[:length] for length in VILLAGE_AREA_LENGTHS)
     return dict(counts)
 
 
