@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import connection, transaction
-from django.db.models import Count
-from django.db.models.functions import Substr
 
 from config.bulk import insert_rows
 from villages.models import (
@@ -34,6 +32,7 @@ from villages.models import (
     VillageTally,
     village_kind_for,
 )
+from villages.selectors import active_villages_counted
 
 CODE_LENGTHS = {*LEVEL_CODE_LENGTHS.values(), VILLAGE_CODE_LENGTH}
 LEVEL_BY_LENGTH = {length: level for level, length in LEVEL_CODE_LENGTHS.items()}
@@ -319,12 +318,7 @@ def village_tallies_recount() -> int:
     counts = [
         VillageTally(area=area, area_length=length, villages=count)
         for length in VILLAGE_AREA_LENGTHS
-        for area, count in Village.objects.filter(is_active=True)
-        .annotate(area=Substr("code", 1, length))
-        .values("area")
-        .annotate(count=Count("id"))
-        .values_list("area", "count")
-        .order_by()
+        for area, count in active_villages_counted(prefix="", length=length)
     ]
     VillageTally.objects.all().delete()
     VillageTally.objects.bulk_create(counts, batch_size=BATCH)

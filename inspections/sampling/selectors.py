@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, OuterRef, QuerySet
-from django.db.models.functions import Substr
 from django.utils.translation import gettext as _
 
 from inspections.accounts.models import User
@@ -16,6 +15,7 @@ from inspections.fieldwork.models import ANY_MODE, CoverageTally, Inspection
 from inspections.sampling.draw import KEY_STRATUM
 from inspections.sampling.models import SamplingPlan
 from villages.models import Division, Village
+from villages.selectors import active_villages_by_area
 
 
 def sampling_plan_list(*, user: User) -> QuerySet[SamplingPlan]:
@@ -183,19 +183,12 @@ def _coverage_by_area(*, prefix: str, year: int) -> CoverageReport:
     """:func:`coverage_report` of a prefecture, a province or the country: by the level below.
 
     The villages visited are read from the year's stored tallies
-    (:class:`~inspections.fieldwork.models.CoverageTally`), not counted over the inspections.
+    (:class:`~inspections.fieldwork.models.CoverageTally`), not counted over the inspections,
+    and the active villages from theirs (:func:`villages.selectors.active_villages_by_area`).
     """
     length = COVERAGE_AREA_LENGTH[len(prefix)]
     areas: dict[str, TownshipCoverage] = {}
-    for area, count in (
-        Village.objects.within(prefix)
-        .filter(is_active=True)
-        .annotate(area=Substr("code", 1, length))
-        .values("area")
-        .annotate(n=Count("id"))
-        .values_list("area", "n")
-        .order_by("area")
-    ):
+    for area, count in active_villages_by_area(prefix=prefix, length=length):
         areas[area] = TownshipCoverage(code=area, name=area, villages=count)
     by_mode: dict[str, int] = {}
     for area, mode, villages in CoverageTally.objects.filter(

@@ -59,7 +59,8 @@ from inspections.evidence.selectors import visible_photos
 from inspections.fieldwork.models import ANY_MODE, CoverageTally, Inspection
 from inspections.sampling.models import SamplingPlan
 from inspections.workdays.calendar import WorkingCalendar, add_working_days
-from villages.models import VILLAGE_AREA_LENGTHS, Division, Village, VillageTally
+from villages.models import VILLAGE_AREA_LENGTHS, Division, Village
+from villages.selectors import active_villages_by_area
 
 # How far ahead "due soon" looks, in working days (as the digests).
 DUE_SOON_WORKING_DAYS = 5
@@ -273,23 +274,8 @@ def workbench_build(*, user: User, now: dt.datetime | None = None) -> Workbench 
         target.villages_inspected = villages
         target.inspections_submitted = inspections
 
-    # 6: read from the stored tallies where the areas are divisions, counted for a township's villages
-    active: Iterable[tuple[str, int]]
-    if length in VILLAGE_AREA_LENGTHS:
-        active = VillageTally.objects.filter(
-            area_length=length, area__startswith=prefix, villages__gt=0
-        ).values_list("area", "villages")
-    else:
-        active = (
-            Village.objects.within(prefix)
-            .filter(is_active=True)
-            .annotate(area=Substr("code", 1, length))
-            .values("area")
-            .annotate(count=Count("id"))
-            .values_list("area", "count")
-            .order_by()
-        )
-    for area_code, count in active:
+    # 6
+    for area_code, count in active_villages_by_area(prefix=prefix, length=length):
         target = area(area_code)
         assert target is not None
         target.villages = count
