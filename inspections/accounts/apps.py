@@ -8,10 +8,10 @@ from axes.apps import AppConfig as AxesConfig
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from inspections.common.china_time import display
+
 
 def _failed_login_count(attempt: Any) -> str:
-    from inspections.common.china_time import display
-
     return gettext("failed logins of %(username)s since %(time)s") % {
         "username": attempt.username,
         "time": display(attempt.attempt_time),
@@ -19,8 +19,6 @@ def _failed_login_count(attempt: Any) -> str:
 
 
 def _login(log: Any) -> str:
-    from inspections.common.china_time import display
-
     return gettext("login of %(username)s at %(time)s") % {
         "username": log.username,
         "time": display(log.attempt_time),
@@ -28,8 +26,6 @@ def _login(log: Any) -> str:
 
 
 def _failed_login(failure: Any) -> str:
-    from inspections.common.china_time import display
-
     text = (
         gettext("failed login of %(username)s at %(time)s from %(address)s, locked out")
         if failure.locked_out
