@@ -109,6 +109,12 @@ if EMBEDDED_DATABASE:
     # in the embedded runtime (WAL, busy timeout) instead of failing with
     # "table is locked".
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    if env.bool("DATABASE_POOL", default=False):
+        # The web server (Procfile): connections kept for the next request (config.sqlite), as
+        # many as the views a process runs at a time and two for answers streamed after them.
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=QINGSHAN_WEB_THREADS + 2)
+        }
 elif env.bool("DATABASE_POOL", default=False):
     # The web server (Procfile): under ASGI each request runs in a thread of its own, so a
     # persistent connection would be opened per request and never reused; a pool per process
