@@ -15,13 +15,14 @@ from django.http import FileResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import parsers, serializers
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inspections.accounts.models import User
 from inspections.api.fields import ClientDateTimeField
+from inspections.api.parsers import MultiPartParser
 from inspections.api.renderers import file_renderers
 from inspections.cases.selectors import case_list
 from inspections.common.errors import NotFound
@@ -107,24 +108,19 @@ def photo_fields(user: User, values: dict[str, Any], *, original_name: str) -> e
     )
 
 
-class PhotoMultiPartParser(parsers.MultiPartParser):
-    """Multipart whose file part goes straight to the media disk's temporary file, hashed on the way.
+class PhotoMultiPartParser(MultiPartParser):
+    """The API's multipart parser, the file part going straight to the media disk's temporary file.
 
-    :func:`~inspections.evidence.storage.incoming_handler`: one pass over the bytes
-    instead of Django's upload file and then a copy. On object storage, Django's handlers.
+    :func:`~inspections.evidence.storage.incoming_handler`: hashed as it is written, one pass
+    over the bytes instead of Django's upload file and then a copy. On object storage,
+    Django's upload handlers.
     """
 
     def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
         handler = incoming_handler()
-        if handler is None:
-            return super().parse(stream, media_type, parser_context)
-        request = (parser_context or {})["request"]
-        request.upload_handlers = [handler]
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except BaseException:
-            handler.discard()
-            raise
+        if handler is not None:
+            (parser_context or {})["request"].upload_handlers = [handler]
+        return super().parse(stream, media_type, parser_context)
 
 
 class PhotoUploadView(APIView):
