@@ -360,6 +360,20 @@ def test_the_assignments_list_shows_only_what_the_inspector_may_act_on() -> None
     assert until == mine.window_end + settings.QINGSHAN_FIELDWORK_GRACE
 
 
+def test_an_inspection_with_a_team_of_several_is_listed_once_and_not_for_an_inactive_member() -> None:
+    member, colleague, inactive = team_member(), team_member(), team_member()
+    inactive.is_active = False
+    inactive.save(update_fields=["is_active"])
+    shared = builders.inspection(team=[colleague, member, inactive])
+
+    body = client_for(member.user).get("/api/v1/assignments/").json()
+    assert [row["id"] for row in body["results"]] == [shared.pk]
+    assert body["count"] == 1
+    assert len(body["results"][0]["team"]) == 3  # the whole team, not the caller's row of it
+
+    assert client_for(inactive.user).get("/api/v1/assignments/").json()["results"] == []
+
+
 @pytest.mark.parametrize("size", [1, 6])
 def test_assignments_query_count_is_independent_of_findings_and_photos(size: int) -> None:
     member = team_member()
