@@ -108,8 +108,10 @@ def photo_receive(
     ``file`` must be seekable (Django's uploaded file, or the tus staging file).
     """
     photo_check_size(size)
-    # At most one row has the UUID: no ORDER BY to build (``first()`` would add one).
-    existing = next(iter(Photo.objects.filter(client_uuid=fields.client_uuid).order_by()[:1]), None)
+    # Whether the UUID is taken, a statement of no columns (a new photo's, the common case: a
+    # SELECT of the photo's 46 columns took twice as long to build); the row only for a replay.
+    taken = Photo.objects.filter(client_uuid=fields.client_uuid).order_by()
+    existing = next(iter(taken[:1]), None) if taken.exists() else None
     if existing is not None:
         # A replay: compare without storing anything.
         sha256 = file.sha256 if isinstance(file, storage.IncomingOriginal) else sha256_of(file)
