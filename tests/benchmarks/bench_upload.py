@@ -16,7 +16,7 @@ Processing runs after the upload, in the Celery worker: by default none is
 started (the web path alone); ``--worker`` starts one worker on the media
 queue, as in ``make run``, so that processing competes for the same cores.
 
-    .venv/bin/python tests/benchmarks/bench_upload.py [--worker] [--pairs 5] [--database-url URL]
+    .venv/bin/python tests/benchmarks/bench_upload.py [--worker] [--pairs 10] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def round_(port: int, requests: list[tuple[str, dict[str, str], bytes]]) -> tupl
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--worker", action="store_true", help="run a Celery worker on the media queue too")
-    parser.add_argument("--pairs", type=int, default=5, help="pairs of rounds (bare, product)")
+    parser.add_argument("--pairs", type=int, default=10, help="pairs of rounds (bare, product)")
     parser.add_argument("--database-url", help="e.g. a PostgreSQL database; SQLite under var/ by default")
     arguments = parser.parse_args()
 
