@@ -14,34 +14,14 @@ from typing import Any
 import pytest
 
 from config.sqlite.base import DatabaseWrapper, connection_pool, writer_lock
+from tests.common.sqlite_backend import backend_settings
 
 pytestmark = pytest.mark.django_db
 
 
-def settings_for(path: Path, *, pool: dict[str, Any] | None) -> dict[str, Any]:
-    options: dict[str, Any] = {"transaction_mode": "IMMEDIATE", "timeout": 5}
-    if pool is not None:
-        options["pool"] = pool
-    return {
-        "ENGINE": "config.sqlite",
-        "NAME": str(path),
-        "OPTIONS": options,
-        "ATOMIC_REQUESTS": False,
-        "AUTOCOMMIT": True,
-        "CONN_MAX_AGE": 0,
-        "CONN_HEALTH_CHECKS": False,
-        "TIME_ZONE": None,
-        "USER": "",
-        "PASSWORD": "",
-        "HOST": "",
-        "PORT": "",
-        "TEST": {},
-    }
-
-
 @pytest.fixture
 def pooled(tmp_path: Path) -> dict[str, Any]:
-    return settings_for(tmp_path / "pooled.sqlite3", pool={"max_size": 2})
+    return backend_settings(tmp_path / "pooled.sqlite3", pool={"max_size": 2})
 
 
 def opened(settings_dict: dict[str, Any]) -> DatabaseWrapper:
@@ -67,7 +47,7 @@ def test_a_closed_connection_is_handed_to_the_next_request(pooled: dict[str, Any
 
 
 def test_without_the_pool_every_connection_is_new_and_closed(tmp_path: Path) -> None:
-    plain = settings_for(tmp_path / "plain.sqlite3", pool=None)
+    plain = backend_settings(tmp_path / "plain.sqlite3", pool=None)
     first = opened(plain)
     raw = first.connection
     first.close()

@@ -16,27 +16,14 @@ import pytest
 from django.db import OperationalError
 
 from config.sqlite.base import DatabaseWrapper, writer_lock
+from tests.common.sqlite_backend import backend_settings
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def database(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    settings_dict = {
-        "ENGINE": "config.sqlite",
-        "NAME": str(tmp_path / "writers.sqlite3"),
-        "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 5},
-        "ATOMIC_REQUESTS": False,
-        "AUTOCOMMIT": True,
-        "CONN_MAX_AGE": 0,
-        "CONN_HEALTH_CHECKS": False,
-        "TIME_ZONE": None,
-        "USER": "",
-        "PASSWORD": "",
-        "HOST": "",
-        "PORT": "",
-        "TEST": {},
-    }
+    settings_dict = backend_settings(tmp_path / "writers.sqlite3")
     yield settings_dict
 
 
