@@ -17,7 +17,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-def _database_ok() -> bool:
+def database_ok() -> bool:
+    """Whether the database answers a query."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -27,7 +28,8 @@ def _database_ok() -> bool:
         return False
 
 
-def _broker_ok() -> bool:
+def broker_ok() -> bool:
+    """Whether the broker accepts a connection (one attempt, 2 s)."""
     try:
         with celery_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
@@ -37,7 +39,7 @@ def _broker_ok() -> bool:
         return False
 
 
-def _photos_stuck() -> int | None:
+def photos_stuck_count() -> int | None:
     """Photos acknowledged a while ago and still not processed (``None`` without a database)."""
     from inspections.evidence.recovery import photos_stuck
 
@@ -59,11 +61,11 @@ def readyz(request: HttpRequest) -> JsonResponse:
     from inspections.evidence.storage import storage_probe
 
     storage = storage_probe()
-    checks = {"database": _database_ok(), "broker": _broker_ok(), "storage": storage == "ok"}
+    checks = {"database": database_ok(), "broker": broker_ok(), "storage": storage == "ok"}
     ready = all(checks.values())
     detail: dict[str, object] = {"storage": storage}
     if checks["database"]:
-        detail["photos_stuck"] = _photos_stuck()
+        detail["photos_stuck"] = photos_stuck_count()
     return JsonResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks, "detail": detail},
         status=200 if ready else 503,

@@ -546,6 +546,8 @@ QINGSHAN_TUS_EXPIRY = timedelta(hours=env.int("QINGSHAN_TUS_EXPIRY_HOURS", defau
 # A photo still received (not processed) this long after it arrived is stuck: the sweeper
 # (every few minutes) sends its processing task again, and it is counted on /readyz.
 QINGSHAN_PHOTO_STUCK_AFTER = timedelta(minutes=env.int("QINGSHAN_PHOTO_STUCK_AFTER_MINUTES", default=5))
+# The bearer token of GET /metrics (config.metrics); unset, the endpoint is not served.
+QINGSHAN_METRICS_TOKEN = env.str("QINGSHAN_METRICS_TOKEN", default="")
 # Files no row refers to (originals, renditions, temporary and staging files) are removed
 # by the reconciler once they are older than this.
 QINGSHAN_MEDIA_ORPHAN_GRACE = timedelta(hours=env.int("QINGSHAN_MEDIA_ORPHAN_GRACE_HOURS", default=24))

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config.health import healthz, readyz
+from config.metrics import metrics
 from inspections.digests.unsubscribe import unsubscribe as digest_unsubscribe
 
 urlpatterns = [
@@ -14,6 +15,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("public/", include("inspections.cases.public_urls")),
     path("public/", include("inspections.publication.urls")),
     path("digests/unsubscribe/<str:token>/", digest_unsubscribe, name="digest-unsubscribe"),

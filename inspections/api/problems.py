@@ -58,6 +58,18 @@ def uri_too_long(request: HttpRequest) -> HttpResponse:
     return HttpResponse(status=414)
 
 
+def metrics_token_required(request: HttpRequest) -> HttpResponse:
+    """A 401 for ``GET /metrics`` without the metrics token (:mod:`config.metrics`)."""
+    response = problem_response(
+        request,
+        status_code=401,
+        code="not_authenticated",
+        detail=str(_("The metrics need the metrics token (Authorization: Bearer).")),
+    )
+    response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+    return response
+
+
 def problem_type(code: str) -> str:
     return f"urn:qingshan:problem:{code}"
 

@@ -29,13 +29,16 @@ logger = logging.getLogger(__name__)
 SWEEP_BATCH = 500
 
 
+def photos_waiting(photos: QuerySet[Photo] | None = None) -> QuerySet[Photo]:
+    """Photos received and not processed yet, however recently (index ``photo_received_waiting``)."""
+    base = Photo.objects.all() if photos is None else photos
+    return base.filter(status=Photo.Status.RECEIVED)
+
+
 def photos_stuck(*, now: datetime | None = None, photos: QuerySet[Photo] | None = None) -> QuerySet[Photo]:
     """Photos received longer ago than ``QINGSHAN_PHOTO_STUCK_AFTER`` and still not processed."""
     moment = now or timezone.now()
-    base = Photo.objects.all() if photos is None else photos
-    return base.filter(
-        status=Photo.Status.RECEIVED, received_at__lt=moment - settings.QINGSHAN_PHOTO_STUCK_AFTER
-    )
+    return photos_waiting(photos).filter(received_at__lt=moment - settings.QINGSHAN_PHOTO_STUCK_AFTER)
 
 
 @dataclass(frozen=True)
