@@ -27,8 +27,9 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from config import health
@@ -85,7 +86,7 @@ class ProductCollector(Collector):
 
 
 def metrics(request: HttpRequest) -> HttpResponse:
-    """The figures above, to a caller with the metrics token."""
+    """The figures above, to a caller with the metrics token, in the format its ``Accept`` names."""
     token = settings.QINGSHAN_METRICS_TOKEN
     if not token:
         raise Http404
@@ -94,4 +95,6 @@ def metrics(request: HttpRequest) -> HttpResponse:
         return metrics_token_required(request)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ProductCollector())
-    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    # The format the scraper asks for (OpenMetrics or the classic text format, by default).
+    encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+    return HttpResponse(encoder(registry), content_type=content_type)

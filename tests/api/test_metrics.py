@@ -18,7 +18,7 @@ TOKEN = "metrics-token-for-tests"
 def scrape(client, token: str = TOKEN) -> dict[str, float]:  # type: ignore[no-untyped-def]
     response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/plain; version=")
+    assert response["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
     samples = {}
     for family in text_string_to_metric_families(response.content.decode()):
         for sample in family.samples:
@@ -97,3 +97,19 @@ def test_the_refusal_in_chinese(client, settings) -> None:  # type: ignore[no-un
 
     assert response.status_code == 401
     assert response.json()["detail"] == "读取运行指标须提供指标令牌（Authorization: Bearer）。"
+
+
+@pytest.mark.django_db
+def test_openmetrics_to_a_scraper_that_asks_for_it(client, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.QINGSHAN_METRICS_TOKEN = TOKEN
+
+    response = client.get(
+        "/metrics",
+        HTTP_AUTHORIZATION=f"Bearer {TOKEN}",
+        HTTP_ACCEPT="application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+    )
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/openmetrics-text; version=1.0.0")
+    assert response.content.endswith(b"# EOF\n")
+    assert b"qingshan_photos_stuck 0.0" in response.content
