@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import django
+from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -168,6 +169,20 @@ class BoundedASGIHandler(ASGIHandler):
         super().__init__()
         self.places = slots
         self.slots = asyncio.Semaphore(slots)
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        """The middleware chain built for one thread (as under WSGI), whatever ASGIHandler asks.
+
+        Django's async chain hands every step between the event loop and the request's thread:
+        each middleware's ``process_request`` and ``process_response`` and each
+        ``process_view`` is a round trip through the loop (a dozen per request here), and
+        under load the loop is busy receiving other bodies, so each waits its turn. Here the
+        chain and the view run in the request's thread in one go (:meth:`get_response_async`).
+        """
+        super().load_middleware(is_async=False)
+
+    async def get_response_async(self, request: Any) -> Any:
+        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
 
     async def run_get_response(self, request: Any) -> Any:
         async with self.slots:
