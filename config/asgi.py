@@ -175,8 +175,9 @@ class BoundedASGIHandler(ASGIHandler):
 
         Django's async chain hands every step between the event loop and the request's thread:
         each middleware's ``process_request`` and ``process_response`` and each
-        ``process_view`` is a round trip through the loop (a dozen per request here), and
-        under load the loop is busy receiving other bodies, so each waits its turn. Here the
+        ``process_view`` is a round trip through the loop (17 to 19 per request here, measured
+        by tests/api/test_asgi_chain.py), and under load the loop is busy receiving other
+        bodies, so each waits its turn. Here the
         chain and the view run in the request's thread in one go (:meth:`get_response_async`).
         """
         super().load_middleware(is_async=False)

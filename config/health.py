@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -39,6 +40,26 @@ def broker_ok() -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class Dependencies:
+    """What one round of checks found: whether each dependency answers, and the storage's state."""
+
+    database: bool
+    broker: bool
+    storage: str  # ``ok``, ``full`` or ``unavailable`` (``storage_probe``)
+
+    def answering(self) -> dict[str, bool]:
+        """Each dependency by name, answering (``True``) or not."""
+        return {"database": self.database, "broker": self.broker, "storage": self.storage == "ok"}
+
+
+def dependency_checks() -> Dependencies:
+    """The database, the broker and the media storage, each checked once (``/readyz``, ``/metrics``)."""
+    from inspections.evidence.storage import storage_probe
+
+    return Dependencies(database=database_ok(), broker=broker_ok(), storage=storage_probe())
+
+
 def photos_stuck_count() -> int | None:
     """Photos acknowledged a while ago and still not processed (``None`` without a database)."""
     from inspections.evidence.recovery import photos_stuck
@@ -58,13 +79,11 @@ def readyz(request: HttpRequest) -> JsonResponse:
     longer than ``QINGSHAN_PHOTO_STUCK_AFTER`` (they do not make the process unready:
     the sweeper sends them again once the workers are back).
     """
-    from inspections.evidence.storage import storage_probe
-
-    storage = storage_probe()
-    checks = {"database": database_ok(), "broker": broker_ok(), "storage": storage == "ok"}
+    found = dependency_checks()
+    checks = found.answering()
     ready = all(checks.values())
-    detail: dict[str, object] = {"storage": storage}
-    if checks["database"]:
+    detail: dict[str, object] = {"storage": found.storage}
+    if found.database:
         detail["photos_stuck"] = photos_stuck_count()
     return JsonResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks, "detail": detail},

@@ -43,23 +43,20 @@ class ProductCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         from inspections.evidence.recovery import photos_stuck, photos_waiting
-        from inspections.evidence.storage import storage_probe
 
-        storage = storage_probe()
-        database = health.database_ok()
+        found = health.dependency_checks()
         up = GaugeMetricFamily(
             "qingshan_dependency_up", "Whether a dependency answers (1) or not (0).", labels=["dependency"]
         )
-        up.add_metric(["database"], float(database))
-        up.add_metric(["broker"], float(health.broker_ok()))
-        up.add_metric(["storage"], float(storage == "ok"))
+        for name, answering in found.answering().items():
+            up.add_metric([name], float(answering))
         yield up
         yield GaugeMetricFamily(
             "qingshan_media_storage_full",
             "Whether the media storage refuses writes for want of space.",
-            value=float(storage == "full"),
+            value=float(found.storage == "full"),
         )
-        if not database:
+        if not found.database:
             return
         try:
             now = timezone.now()
