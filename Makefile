@@ -40,8 +40,15 @@ run: $(STAMP) $(VAR)/secret_key
 	@echo ""
 	exec $(BIN)/honcho --procfile Procfile start
 
+# The tests that run within pytest's process on every core (pytest-xdist, at most four
+# worker processes), then those that start servers, workers, brokers' consumers or a browser
+# (tests/integration/, tests/browser/) one at a time: some measure latency. Both always run;
+# the target fails if either did.
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --maxprocesses=4 --dist worksteal --ignore=tests/integration --ignore=tests/browser; \
+	in_process=$$?; \
+	$(BIN)/pytest tests/integration tests/browser; processes=$$?; \
+	test $$in_process -eq 0 && test $$processes -eq 0
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

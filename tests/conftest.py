@@ -19,6 +19,41 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from inspections.accounts.models import User
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slow tests first, in their order, then the rest in theirs.
+
+    Under pytest-xdist (``make test``) the longest test of a run, the embargo guard, then starts
+    at once on one worker while the others share the rest, instead of starting last.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_of_this_worker(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Under pytest-xdist (``-n``), each worker process its own cache, since every test clears it.
+
+    A folder cache gets a folder per worker; Redis, the database numbered the configured one plus
+    the worker's index (``gw1`` on ``/12`` uses ``/13``); a local-memory cache is per process already.
+    """
+    worker = getattr(request.config, "workerinput", {}).get("workerid")
+    if not worker:
+        yield
+        return
+    from django.conf import settings
+    from django.test import override_settings
+
+    index = int(worker.removeprefix("gw"))
+    default = dict(settings.CACHES["default"])
+    backend = default["BACKEND"]
+    if backend.endswith("FileBasedCache"):
+        default["LOCATION"] = str(Path(default["LOCATION"]) / worker)
+    elif backend.endswith("RedisCache"):
+        base, _slash, number = default["LOCATION"].rpartition("/")
+        default["LOCATION"] = f"{base}/{int(number or 0) + index}"
+    with override_settings(CACHES={**settings.CACHES, "default": default}):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache() -> Iterator[None]:
     """Throttle counters live in the cache; no test inherits another's."""

@@ -43,8 +43,12 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
     Playwright's synchronous API runs an event loop in this thread, so Django
     would take the test's own database reads for async code: they are not
-    (the live server answers in threads of its own).
+    (the live server answers in threads of its own). With that loop running, Django keeps
+    this thread's connections apart from those it has without it (asgiref's thread-critical
+    local becomes a context variable), so the ones the test opened are closed here, under
+    the loop: left open, the test database could not be dropped at the end of the run.
     """
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: apt-get install chromium fonts-noto-cjk"
@@ -57,3 +61,4 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             yield launched
         finally:
             launched.close()
+            connections.close_all()
