@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.core.cache import cache
@@ -48,8 +49,9 @@ def _cache_of_this_worker(request: pytest.FixtureRequest) -> Iterator[None]:
     if backend.endswith("FileBasedCache"):
         default["LOCATION"] = str(Path(default["LOCATION"]) / worker)
     elif backend.endswith("RedisCache"):
-        base, _slash, number = default["LOCATION"].rpartition("/")
-        default["LOCATION"] = f"{base}/{int(number or 0) + index}"
+        url = urlsplit(default["LOCATION"])
+        number = int(url.path.strip("/") or 0) + index
+        default["LOCATION"] = urlunsplit(url._replace(path=f"/{number}"))
     with override_settings(CACHES={**settings.CACHES, "default": default}):
         yield
 
