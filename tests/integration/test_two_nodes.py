@@ -223,7 +223,8 @@ class Cluster:
                 [
                     *(sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue),
                     *("-P", "solo", "-c", "1", "-n", f"{name}-{uuid.uuid4().hex[:8]}@%h"),
-                    *("--without-mingle", "--without-gossip", "--without-heartbeat", "--loglevel", "INFO"),
+                    *("--without-mingle", "--without-gossip", "--heartbeat-interval", "1"),
+                    *("--loglevel", "INFO"),
                 ],
                 cwd=settings.BASE_DIR,
                 env={**self.environment, **own_folders(self.tmp_path / name)},
