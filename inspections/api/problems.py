@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django import db
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -31,6 +30,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from inspections.common.database_errors import unavailable_errors
 from inspections.common.errors import DatabaseUnavailable, DomainError
 
 logger = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """DRF's exception handler, answering in problem details."""
     request = context.get("request")
     instance = request.get_full_path() if request is not None else ""
-    if isinstance(exc, db.OperationalError | db.InterfaceError):
+    if isinstance(exc, unavailable_errors()):
         # Unreachable, cut, or a commit whose answer never came: the same request may be sent again.
         logger.warning("database unavailable: %s: %s", type(exc).__name__, exc)
         exc = DatabaseUnavailable()

@@ -28,10 +28,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import DatabaseError
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from inspections.common.database_errors import database_errors
 from inspections.common.models import MailSend
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,13 @@ def is_transient(exc: BaseException) -> bool:
         return all(400 <= code < 500 for code, _msg in exc.recipients.values())
     if isinstance(exc, smtplib.SMTPResponseException):
         return 400 <= exc.smtp_code < 500
-    return isinstance(exc, smtplib.SMTPServerDisconnected | ConnectionError | TimeoutError | DatabaseError)
+    transient: tuple[type[BaseException], ...] = (
+        smtplib.SMTPServerDisconnected,
+        ConnectionError,
+        TimeoutError,
+        *database_errors(),
+    )
+    return isinstance(exc, transient)
 
 
 def mail_message_id(key: str) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
-from django.db import DatabaseError
 
+from inspections.common.database_errors import database_errors
 from inspections.evidence import reconcile, recovery, tus
 from inspections.evidence import services as evidence
 
@@ -20,8 +20,9 @@ from inspections.evidence import services as evidence
     soft_time_limit=120,
     time_limit=180,
     # A database cut or a storage hiccup passes: retried with backoff (about 2 minutes
-    # in all), after which the photo is still received and the sweeper sends it again.
-    autoretry_for=(DatabaseError, OSError),
+    # in all), after which the photo is still received and the sweeper sends it again. The
+    # driver's own errors too: one can escape Django's translation (database_errors).
+    autoretry_for=(*database_errors(), OSError),
     retry_backoff=2,
     retry_backoff_max=60,
     retry_jitter=True,

@@ -14,11 +14,12 @@ from typing import Any, ClassVar
 import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
+from django.db import OperationalError, connection
 
 from inspections.cases.models import Case, CaseNotification
 from inspections.cases.services import escalation
 from inspections.cases.tasks import send_case_notifications
-from inspections.common.mail import MailTransientError, mail_message_id
+from inspections.common.mail import MailTransientError, is_transient, mail_message_id
 from inspections.common.models import MailSend
 from inspections.publication import services as publication_services
 from tests.builders import at, open_case, submitted_inspection, supervisor
@@ -148,3 +149,21 @@ def test_a_claim_held_by_a_dead_worker_is_taken_again_after_the_timeout(
     assert mail_claim(key="k", now=now + dt.timedelta(seconds=10)) is None
     later = now + dt.timedelta(seconds=settings.QINGSHAN_MAIL_CLAIM_TIMEOUT_SECONDS + 1)
     assert mail_claim(key="k", now=later) is not None
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (smtplib.SMTPServerDisconnected("gone"), True),
+        (smtplib.SMTPResponseException(451, b"try later"), True),
+        (smtplib.SMTPResponseException(550, b"no such user"), False),
+        (ConnectionResetError(), True),
+        (OperationalError("server closed the connection unexpectedly"), True),
+        # The driver's own, as Django lets it through when a cut connection fails a cursor's close.
+        (connection.Database.OperationalError("consuming input failed"), True),  # type: ignore[attr-defined]
+        (ValueError("a bug"), False),
+    ],
+    ids=["disconnected", "smtp-4xx", "smtp-5xx", "reset", "django-db", "driver-db", "bug"],
+)
+def test_transient_errors_are_those_that_may_pass(error: BaseException, transient: bool) -> None:
+    assert is_transient(error) is transient

@@ -193,6 +193,20 @@ def test_with_the_database_unreachable_the_api_answers_503_database_unavailable(
     assert upload(client, inspection, content).status_code == 201
 
 
+@pytest.mark.django_db
+def test_the_drivers_own_connection_error_is_a_503_database_unavailable_too(field: Any) -> None:
+    _member, inspection, client = field
+
+    def cut(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        raise drivers_own_error("consuming input failed: server closed the connection unexpectedly")
+
+    with connection.execute_wrapper(cut):
+        response = client.get(f"/api/v1/inspections/{inspection.pk}/")
+
+    body = assert_problem(response, 503, "database_unavailable")
+    assert response["Retry-After"] == str(body["retry_after"])
+
+
 @pytest.fixture
 def refusing_broker(monkeypatch: pytest.MonkeyPatch) -> None:
     """The broker refuses connections (nothing listens on port 1); Celery reads the variable first."""
@@ -226,15 +240,26 @@ def test_with_the_broker_refusing_the_upload_is_acknowledged_at_once_and_swept_l
 # --- 2. processing retried, swept, counted -----------------------------------------------------
 
 
+def drivers_own_error(message: str) -> Exception:
+    """The driver's ``OperationalError`` (psycopg's, sqlite3's), as Django lets it through unwrapped.
+
+    Raised from an execute wrapper, it reaches the caller untranslated, as psycopg's does when a
+    cut connection fails the close of ``QuerySet.iterator()``'s server-side cursor.
+    """
+    error: Exception = connection.Database.OperationalError(message)  # type: ignore[attr-defined]
+    return error
+
+
 @pytest.mark.django_db
-def test_processing_retries_through_a_database_cut(field: Any) -> None:
+@pytest.mark.parametrize("error", [OperationalError, drivers_own_error], ids=["django", "driver"])
+def test_processing_retries_through_a_database_cut(field: Any, error: Any) -> None:
     photo = builders.photo(inspection=field[1], process=False)
     refused: list[str] = []
 
     def cut(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         if len(refused) < 3:
             refused.append(sql)
-            raise OperationalError("could not connect to server: Connection refused")
+            raise error("server closed the connection unexpectedly")
         return execute(sql, params, many, context)
 
     from config.celery import app
