@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 
-from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
 
 
 @contextlib.contextmanager
@@ -32,3 +32,13 @@ def commit_then_lose_the_answer() -> Iterator[Callable[[], bool]]:
         yield lambda: bool(happened)
     finally:
         wrapper.__dict__.pop("_commit", None)
+
+
+def drivers_own_error(message: str) -> Exception:
+    """The driver's ``OperationalError`` (psycopg's, sqlite3's), as Django lets it through unwrapped.
+
+    Raised from an execute wrapper, it reaches the caller untranslated, as psycopg's does when a
+    cut connection fails the close of ``QuerySet.iterator()``'s server-side cursor.
+    """
+    error: Exception = connection.Database.OperationalError(message)  # type: ignore[attr-defined]
+    return error

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
-from django.db import OperationalError, connection
+from django.db import OperationalError
 
 from inspections.cases.models import Case, CaseNotification
 from inspections.cases.services import escalation
@@ -23,6 +23,7 @@ from inspections.common.mail import MailTransientError, is_transient, mail_messa
 from inspections.common.models import MailSend
 from inspections.publication import services as publication_services
 from tests.builders import at, open_case, submitted_inspection, supervisor
+from tests.faults import drivers_own_error
 
 pytestmark = pytest.mark.django_db
 
@@ -160,7 +161,7 @@ def test_a_claim_held_by_a_dead_worker_is_taken_again_after_the_timeout(
         (ConnectionResetError(), True),
         (OperationalError("server closed the connection unexpectedly"), True),
         # The driver's own, as Django lets it through when a cut connection fails a cursor's close.
-        (connection.Database.OperationalError("consuming input failed"), True),  # type: ignore[attr-defined]
+        (drivers_own_error("consuming input failed"), True),
         (ValueError("a bug"), False),
     ],
     ids=["disconnected", "smtp-4xx", "smtp-5xx", "reset", "django-db", "driver-db", "bug"],

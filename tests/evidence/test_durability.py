@@ -33,7 +33,7 @@ from tests import builders
 from tests.builders import camera_jpeg, upload
 from tests.builders import inspector as team_member
 from tests.conftest import assert_problem, client_for
-from tests.faults import commit_then_lose_the_answer
+from tests.faults import commit_then_lose_the_answer, drivers_own_error
 
 LATER = timedelta(minutes=1)
 
@@ -238,16 +238,6 @@ def test_with_the_broker_refusing_the_upload_is_acknowledged_at_once_and_swept_l
 
 
 # --- 2. processing retried, swept, counted -----------------------------------------------------
-
-
-def drivers_own_error(message: str) -> Exception:
-    """The driver's ``OperationalError`` (psycopg's, sqlite3's), as Django lets it through unwrapped.
-
-    Raised from an execute wrapper, it reaches the caller untranslated, as psycopg's does when a
-    cut connection fails the close of ``QuerySet.iterator()``'s server-side cursor.
-    """
-    error: Exception = connection.Database.OperationalError(message)  # type: ignore[attr-defined]
-    return error
 
 
 @pytest.mark.django_db
