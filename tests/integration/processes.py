@@ -208,21 +208,13 @@ class Worker(Process):
         ]
 
 
-def celery_worker(
-    log: Path,
-    database_url: str,
-    *,
-    queues: str,
-    name: str,
-    pool: tuple[str, ...] = ("-P", "solo", "-c", "1"),
-    environment: dict[str, str] | None = None,
-) -> Worker:
-    """Start a Celery worker on ``queues`` on this test's database and folders; wait until it is ready.
+# One task at a time, in the worker's own process.
+SOLO = ("-P", "solo", "-c", "1")
 
-    Its database connections are not kept between tasks (``DATABASE_CONN_MAX_AGE=0``)
-    unless ``environment`` (more variables) says otherwise.
-    """
-    command = [
+
+def celery_worker_command(*, queues: str, name: str, pool: tuple[str, ...] = SOLO) -> list[str]:
+    """The command line of a Celery worker on ``queues``, named ``name@<host>``, as every test starts one."""
+    return [
         *(sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, *pool),
         # The event heartbeat's timer (no event is sent: events are off) wakes the worker's loop
         # each second, so a SIGTERM is acted on within one: on RabbitMQ nothing else may wake it
@@ -230,6 +222,23 @@ def celery_worker(
         *("-n", f"{name}@%h", "--without-mingle", "--without-gossip", "--heartbeat-interval", "1"),
         *("--loglevel", "INFO"),
     ]
+
+
+def celery_worker(
+    log: Path,
+    database_url: str,
+    *,
+    queues: str,
+    name: str,
+    pool: tuple[str, ...] = SOLO,
+    environment: dict[str, str] | None = None,
+) -> Worker:
+    """Start a Celery worker on ``queues`` on this test's database and folders; wait until it is ready.
+
+    Its database connections are not kept between tasks (``DATABASE_CONN_MAX_AGE=0``)
+    unless ``environment`` (more variables) says otherwise.
+    """
+    command = celery_worker_command(queues=queues, name=name, pool=pool)
     variables = product_environment(database_url, **{"DATABASE_CONN_MAX_AGE": "0", **(environment or {})})
     worker = Worker(_start(command, log, variables), log)
     try:

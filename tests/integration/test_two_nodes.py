@@ -48,14 +48,12 @@ from tests.integration.object_store import (
     s3_client,
     s3_environment,
 )
+from tests.integration.processes import SubprocessDatabase, Worker, celery_worker_command, wait_until
 from tests.integration.test_digest_delivery import (
     PERIOD,
     SmtpHandler,
-    SubprocessDatabase,
-    Worker,
     all_sent,
     smtp,  # noqa: F401 - the fixture, asked for by name below
-    wait_until,
 )
 from tests.integration.test_upload_faults import half_sent, noise_jpeg
 
@@ -220,12 +218,7 @@ class Cluster:
         log = self.tmp_path / f"{name}.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue),
-                    *("-P", "solo", "-c", "1", "-n", f"{name}-{uuid.uuid4().hex[:8]}@%h"),
-                    *("--without-mingle", "--without-gossip", "--heartbeat-interval", "1"),
-                    *("--loglevel", "INFO"),
-                ],
+                celery_worker_command(queues=queue, name=f"{name}-{uuid.uuid4().hex[:8]}"),
                 cwd=settings.BASE_DIR,
                 env={**self.environment, **own_folders(self.tmp_path / name)},
                 stdout=out,
