@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A database outage under a page (the admin's, the public's) is the 503 page with Retry-After.
+    "inspections.api.problems.DatabaseUnavailableMiddleware",
     # Last: turns a locked-out login into the lockout answer (inspections/accounts/api_lockout.py).
     "axes.middleware.AxesMiddleware",
 ]

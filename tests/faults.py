@@ -42,3 +42,21 @@ def drivers_own_error(message: str) -> Exception:
     """
     error: Exception = connection.Database.OperationalError(message)  # type: ignore[attr-defined]
     return error
+
+
+@contextlib.contextmanager
+def unreachable_database() -> Iterator[None]:
+    """The default connection points at a database that cannot be reached (a file in no folder, or
+    a port nobody listens on); the real one is back afterwards."""
+    saved = dict(connection.settings_dict)
+    connection.close()
+    if connection.vendor == "sqlite":
+        connection.settings_dict["NAME"] = "/nonexistent-folder/qingshan.sqlite3"
+    else:
+        connection.settings_dict.update({"HOST": "127.0.0.1", "PORT": "1"})
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)

@@ -25,6 +25,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
+from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -251,6 +253,24 @@ def server_error(request: HttpRequest) -> Any:
     from django.views.defaults import server_error as html_server_error
 
     return html_server_error(request)
+
+
+class DatabaseUnavailableMiddleware(MiddlewareMixin):
+    """A database outage under a page (the admin, the public pages) is the 503 page, not a server error.
+
+    With ``Retry-After``, like the API's ``database_unavailable``, which the API's views answer
+    themselves (:func:`exception_handler`): supervisors are told to try again in a minute, and a
+    monitor sees the outage for what it is.
+    """
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if _is_api(request) or not isinstance(exception, unavailable_errors()):
+            return None
+        logger.warning("database unavailable: %s: %s", type(exception).__name__, exception)
+        unavailable = DatabaseUnavailable()
+        response = HttpResponse(loader.get_template("503.html").render(), status=unavailable.status)
+        response["Retry-After"] = str(unavailable.retry_after)
+        return response
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> Any:

@@ -8,12 +8,10 @@ worker process are in ``tests/integration/test_upload_faults.py``.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -33,7 +31,7 @@ from tests import builders
 from tests.builders import camera_jpeg, upload
 from tests.builders import inspector as team_member
 from tests.conftest import assert_problem, client_for
-from tests.faults import commit_then_lose_the_answer, drivers_own_error
+from tests.faults import commit_then_lose_the_answer, drivers_own_error, unreachable_database
 
 LATER = timedelta(minutes=1)
 
@@ -161,24 +159,6 @@ def test_a_multipart_upload_leaves_its_original_alone_and_a_refused_one_leaves_n
 
 
 # --- 4. dependencies down ----------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def unreachable_database() -> Iterator[None]:
-    """The default connection points at a database that cannot be reached (a file in no folder, or
-    a port nobody listens on); the real one is back afterwards."""
-    saved = dict(connection.settings_dict)
-    connection.close()
-    if connection.vendor == "sqlite":
-        connection.settings_dict["NAME"] = "/nonexistent-folder/qingshan.sqlite3"
-    else:
-        connection.settings_dict.update({"HOST": "127.0.0.1", "PORT": "1"})
-    try:
-        yield
-    finally:
-        connection.close()
-        connection.settings_dict.clear()
-        connection.settings_dict.update(saved)
 
 
 @pytest.mark.django_db(transaction=True)
