@@ -4,7 +4,7 @@ The broker is the configured one: kombu's folder transport on a fresh machine,
 Redis when ``CELERY_BROKER_URL`` says so. Each test uses a queue of its own, so
 no message left by an earlier run (or a killed worker) can reach it.
 
-* the embedded worker (``celery.contrib.testing.worker.start_worker``) runs in
+* the embedded worker (``embedded_celery_worker``: Celery's ``start_worker``) runs in
   this process and shares its database;
 * the worker subprocesses (two at once, or one killed with SIGKILL) reach the
   test database through ``DATABASE_URL``: on PostgreSQL the test database
@@ -34,7 +34,6 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from celery.app.routes import MapRoute
-from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 
 from config.celery import app
@@ -57,6 +56,7 @@ from tests.integration.processes import (
     SubprocessDatabase,
     Worker,
     celery_worker,
+    embedded_celery_worker,
     free_port,
     wait_until,
 )
@@ -193,9 +193,7 @@ def finished_here() -> Iterator[Callable[[], list[Finished]]]:
 def embedded_worker(mail_settings: Any, digest_route: None, queue: str) -> Iterator[Any]:
     consuming = app.amqp.queues._consume_from
     try:
-        with start_worker(
-            app, pool="solo", perform_ping_check=False, queues=[queue], shutdown_timeout=30
-        ) as worker:
+        with embedded_celery_worker(app, queues=[queue]) as worker:
             yield worker
     finally:
         app.amqp.queues._consume_from = consuming

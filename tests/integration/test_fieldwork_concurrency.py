@@ -5,7 +5,7 @@ on its own database connection: the unique constraint, not a read before the
 insert, must leave exactly one row and answer every request 200 or 201. They
 need PostgreSQL (SQLite serialises writers, so there is no race to lose).
 
-The worker test starts a real Celery worker (``start_worker``) on the
+The worker test starts a real Celery worker (``embedded_celery_worker``) on the
 configured broker (the folder broker by default, Redis in CI) and lets it
 process an uploaded photo.
 """
@@ -29,6 +29,7 @@ from tests import builders
 from tests.builders import YUCUN_WGS84, camera_jpeg, category, upload
 from tests.builders import inspector as team_member
 from tests.conftest import client_for
+from tests.integration.processes import embedded_celery_worker
 
 pytestmark = pytest.mark.slow
 
@@ -122,8 +123,6 @@ def test_concurrent_duplicate_photos_create_exactly_one_row_and_one_file(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_real_celery_worker_processes_an_uploaded_photo(settings: Any) -> None:
-    from celery.contrib.testing.worker import start_worker
-
     from config.celery import app
     from inspections import tasks  # noqa: F401  (registers the task)
 
@@ -138,7 +137,7 @@ def test_a_real_celery_worker_processes_an_uploaded_photo(settings: Any) -> None
     with app.connection_for_write() as conn, contextlib.suppress(Exception):
         conn.default_channel.queue_purge("media")
 
-    with start_worker(app, queues=["media"], pool="solo", perform_ping_check=False, shutdown_timeout=20):
+    with embedded_celery_worker(app, queues=["media"], shutdown_timeout=20):
         response = upload(client_for(member.user), inspection, camera_jpeg(gps=YUCUN_WGS84, size=(1200, 900)))
         assert response.status_code == 201
         photo = Photo.objects.get(client_uuid=response.json()["client_uuid"])
