@@ -316,6 +316,7 @@ CELERY_TASK_ROUTES = {
     "inspections.digests.send_chunk": {"queue": _DIGEST_QUEUE},
     "inspections.cases.send_notifications": {"queue": "email"},
     "inspections.cases.send_handover_notifications": {"queue": "email"},
+    "inspections.cases.send_owed_notifications": {"queue": "email"},
     "inspections.cases.warn_publication_due": {"queue": "email"},
     "inspections.cases.escalate_overdue": {"queue": "default"},
     "inspections.cases.schedule_look_backs": {"queue": "default"},

@@ -11,6 +11,14 @@ ENTRIES = [
         expires=3000,
     ),
     PeriodicEntry(
+        name="cases: email the notices still owed (交办, 督办)",
+        task="inspections.cases.send_owed_notifications",
+        minute="*/10",
+        hour="*",
+        expires=500,
+        description="Email the 交办 and escalation notices whose own send never ran (the broker was down).",
+    ),
+    PeriodicEntry(
         name="cases: draw look-back visits",
         task="inspections.cases.schedule_look_backs",
         minute="20",

@@ -19,6 +19,7 @@ from inspections.cases.services.escalation import case_notifications_email, case
 from inspections.cases.services.follow_ups import cases_schedule_look_backs
 from inspections.cases.services.handover import case_handover_emails
 from inspections.cases.services.ladder import bulletins_compile, cases_climb_ladder, ladder_mails_deliver
+from inspections.cases.services.notices_owed import case_notifications_send_owed
 from inspections.common.china_time import local_date
 from inspections.common.dispatch import mail_retry
 from inspections.common.mail import MailTransientError
@@ -46,6 +47,12 @@ def send_handover_notifications(self: Any, notification_ids: list[int]) -> int:
         return case_handover_emails(ids=notification_ids)
     except MailTransientError as exc:
         raise mail_retry(self, exc) from exc
+
+
+@shared_task(name="inspections.cases.send_owed_notifications", time_limit=600, expires=500)
+def send_owed_notifications() -> dict[str, int]:
+    """Beat, every 10 minutes: email the 交办 and escalation notices whose own send never ran."""
+    return case_notifications_send_owed()
 
 
 @shared_task(name="inspections.cases.schedule_look_backs", time_limit=600, expires=3000)

@@ -84,6 +84,11 @@ def mails_claimable(*, kind: str, now: dt.datetime | None = None) -> QuerySet[Ma
     return MailSend.objects.filter(kind=kind).filter(_claimable(now or timezone.now())).order_by("pk")
 
 
+def mails_not_claimable(*, now: dt.datetime | None = None) -> QuerySet[MailSend]:
+    """The emails no caller may claim now: sent, skipped, failed for good, or claimed within the timeout."""
+    return MailSend.objects.exclude(_claimable(now or timezone.now()))
+
+
 def mail_claim(*, key: str, now: dt.datetime | None = None) -> MailSend | None:
     """Claim the email ``key`` for this caller, or ``None`` if another has it or it is done."""
     now = now or timezone.now()

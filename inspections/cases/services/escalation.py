@@ -34,11 +34,14 @@ from inspections.cases.events import HEAD_FIELDS, case_event_append, case_lock
 from inspections.cases.models import RECTIFICATION_DUE, Case, CaseEvent, CaseNotification, LadderStep
 from inspections.cases.policies import can_supervise
 from inspections.common.china_time import local_date
-from inspections.common.dispatch import enqueue_on_commit
+from inspections.common.dispatch import enqueue_on_commit_or_sweep
 from inspections.common.errors import PermissionDenied
 from inspections.common.mail import MailTransientError, mail_deliver, mail_record
 from inspections.common.models import MailSend
 from inspections.workdays.calendar import add_working_days
+
+# The mail ledger's key of an escalation notice's email: the prefix and the notification's id.
+ESCALATION_MAIL_PREFIX = "case_notification:"
 
 
 def escalation_recipients(*, case: Case, level: int) -> list[User]:
@@ -94,7 +97,8 @@ def _escalation_record(
         ).values_list("id", flat=True)
     )
     if ids:
-        enqueue_on_commit("inspections.cases.send_notifications", ids)
+        # Never waits on the broker: notices not sent are sent by case_notifications_send_owed.
+        enqueue_on_commit_or_sweep("inspections.cases.send_notifications", ids)
     return ids
 
 
@@ -215,7 +219,7 @@ def case_notifications_email(*, ids: Iterable[int], now: dt.datetime | None = No
         )
         if notification is None:
             continue  # emailed already, or gone
-        key = f"case_notification:{notification_id}"
+        key = f"{ESCALATION_MAIL_PREFIX}{notification_id}"
         mail_record(kind="case_escalated", key=key, recipient_id=notification.recipient_id)
         try:
             status = mail_deliver(key=key, build=_escalation_builder(notification))

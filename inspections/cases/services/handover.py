@@ -30,10 +30,13 @@ from inspections.cases.events import HEAD_FIELDS, case_event_append, case_lock
 from inspections.cases.models import NOT_HANDED_OVER, RECTIFICATION_DUE, Case, CaseEvent, CaseNotification
 from inspections.cases.policies import can_rectify
 from inspections.cases.services.handover_sheet import handover_sheet_pdf
-from inspections.common.dispatch import enqueue_on_commit
+from inspections.common.dispatch import enqueue_on_commit_or_sweep
 from inspections.common.errors import PermissionDenied
 from inspections.common.mail import MailTransientError, mail_deliver, mail_record
 from inspections.common.models import MailSend
+
+# The mail ledger's key of a 交办 notice's email: the prefix and the notification's id.
+HANDOVER_MAIL_PREFIX = "case_handover:"
 
 
 def handover_recipients(case: Case) -> list[User]:
@@ -73,7 +76,8 @@ def case_handover_notify(*, case: Case, now: dt.datetime) -> list[int]:
         ).values_list("pk", flat=True)
     )
     if ids:
-        enqueue_on_commit("inspections.cases.send_handover_notifications", ids)
+        # Never waits on the broker: notices not sent are sent by case_notifications_send_owed.
+        enqueue_on_commit_or_sweep("inspections.cases.send_handover_notifications", ids)
     return ids
 
 
@@ -102,7 +106,7 @@ def case_handover_emails(*, ids: Iterable[int], now: dt.datetime | None = None) 
         )
         if notification is None:
             continue  # emailed already, or gone
-        key = f"case_handover:{notification_id}"
+        key = f"{HANDOVER_MAIL_PREFIX}{notification_id}"
         mail_record(kind="case_handed_over", key=key, recipient_id=notification.recipient_id)
 
         try:

@@ -59,7 +59,7 @@ from inspections.cases.models import (
     Summons,
 )
 from inspections.common.china_time import day_start, local_date
-from inspections.common.dispatch import enqueue_on_commit
+from inspections.common.dispatch import enqueue_on_commit_or_sweep
 from inspections.common.errors import PermissionDenied
 from inspections.common.mail import MailTransientError, mail_deliver, mail_record, mails_claimable
 from inspections.common.models import MailSend
@@ -203,7 +203,7 @@ def ladder_step_claim(
     )
     locked.save(update_fields=HEAD_FIELDS)
     if keys:
-        enqueue_on_commit("inspections.cases.send_ladder_mail", keys)
+        enqueue_on_commit_or_sweep("inspections.cases.send_ladder_mail", keys)
     return step
 
 
@@ -444,7 +444,7 @@ def bulletin_compile(
             )
             keys.append(key)
         if keys:
-            enqueue_on_commit("inspections.cases.send_ladder_mail", keys)
+            enqueue_on_commit_or_sweep("inspections.cases.send_ladder_mail", keys)
     return bulletin
 
 
