@@ -312,6 +312,7 @@ _MEDIA_QUEUE = env.str("QINGSHAN_MEDIA_QUEUE", default="media")
 CELERY_TASK_ROUTES = {
     "inspections.photo_process": {"queue": _MEDIA_QUEUE},
     "inspections.cases.make_public_images": {"queue": _MEDIA_QUEUE},
+    "inspections.publication.make_owed_public_images": {"queue": _MEDIA_QUEUE},
     "inspections.digests.send_scheduled": {"queue": _DIGEST_QUEUE},
     "inspections.digests.send_chunk": {"queue": _DIGEST_QUEUE},
     "inspections.cases.send_notifications": {"queue": "email"},

@@ -36,7 +36,7 @@ from django.utils.translation import override
 from inspections.accounts.models import User
 from inspections.cases.models import Case, LedgerExport, escalation_level_name
 from inspections.common.china_time import SHANGHAI, local_date
-from inspections.common.dispatch import enqueue_on_commit
+from inspections.common.dispatch import enqueue_on_commit_or_sweep
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORTS = "exports"  # the storage folder of the long exports' files
@@ -158,7 +158,8 @@ def ledger_export_start(*, user: User, params: str) -> LedgerExport:
     now = timezone.now()
     with transaction.atomic():
         export = LedgerExport.objects.create(requested_by=user, params=params, created_at=now, touched_at=now)
-        enqueue_on_commit("inspections.cases.export_ledger", export_id=export.pk)
+        # Never waits on the broker: a build never sent is sent again by ledger_export_nudge.
+        enqueue_on_commit_or_sweep("inspections.cases.export_ledger", export_id=export.pk)
     return export
 
 
@@ -172,7 +173,7 @@ def ledger_export_nudge(export: LedgerExport, *, now: dt.datetime) -> bool:
     if export.status == LedgerExport.Status.DONE or now - export.touched_at < quiet:
         return False
     if LedgerExport.objects.filter(pk=export.pk, touched_at=export.touched_at).update(touched_at=now):
-        enqueue_on_commit("inspections.cases.export_ledger", export_id=export.pk)
+        enqueue_on_commit_or_sweep("inspections.cases.export_ledger", export_id=export.pk)
         return True
     return False
 

@@ -11,4 +11,12 @@ ENTRIES = [
         hour="8",
         expires=3000,
     ),
+    PeriodicEntry(
+        name="publication: make the public copies still missing",
+        task="inspections.publication.make_owed_public_images",
+        minute="25",
+        hour="*",
+        expires=3000,
+        description="Public copies of photos published in the last 30 days whose own task was never sent.",
+    ),
 ]

@@ -28,7 +28,7 @@ from inspections.cases.events import HEAD_FIELDS, case_event_append, case_lock
 from inspections.cases.models import Case, CaseEvent
 from inspections.cases.selectors import case_list
 from inspections.common.china_time import local_date
-from inspections.common.dispatch import enqueue_on_commit
+from inspections.common.dispatch import enqueue_on_commit_or_sweep
 from inspections.common.mail import MailTransientError, mail_deliver, mail_record, mails_claimable
 from inspections.common.models import MailSend
 from inspections.evidence.models import Photo
@@ -114,6 +114,35 @@ def public_images_make(*, photo_uuids: Iterable[str]) -> list[PublicImage]:
     return made
 
 
+# What was published this long ago or less is looked at again for public copies still missing.
+PUBLIC_IMAGES_SWEEP_WINDOW = dt.timedelta(days=30)
+
+
+def public_images_owed(*, now: dt.datetime) -> list[str]:
+    """The photos shown by what was published in the last 30 days that have no public copy yet.
+
+    The same photos the publication's own task was given (a typical case's, the results'
+    :func:`results_photo_uuids`): nothing else is ever made public.
+    """
+    since = now - PUBLIC_IMAGES_SWEEP_WINDOW
+    wanted: set[str] = set()
+    for photo_uuids in TypicalCase.objects.filter(published_at__gte=since).values_list(
+        "photo_uuids", flat=True
+    ):
+        wanted.update(str(u) for u in photo_uuids)
+    for publication in Publication.objects.filter(published_at__gte=since).order_by("pk"):
+        wanted.update(results_photo_uuids(publication=publication))
+    made = PublicImage.objects.filter(source_photo_uuid__in=wanted).values_list(
+        "source_photo_uuid", flat=True
+    )
+    return sorted(wanted - {str(u) for u in made})
+
+
+def public_images_sweep(*, now: dt.datetime | None = None) -> int:
+    """The periodic job: make the public copies still missing (their task was never sent, or lost)."""
+    return len(public_images_make(photo_uuids=public_images_owed(now=now or timezone.now())))
+
+
 # --- Typical cases (典型案例) -------------------------------------------------------
 
 
@@ -171,7 +200,8 @@ def typical_case_publish(*, case: Case, actor: User, now: dt.datetime | None = N
     )
     locked.save(update_fields=HEAD_FIELDS)
     photos = [str(u) for u in typical.photo_uuids]
-    enqueue_on_commit("inspections.cases.make_public_images", photos)
+    # Never waits on the broker: copies not made are made by public_images_sweep.
+    enqueue_on_commit_or_sweep("inspections.cases.make_public_images", photos)
     return typical
 
 
@@ -284,7 +314,10 @@ def publication_publish(
     locked.published_at = now
     locked.published_by = actor
     locked.save(update_fields=["published_at", "published_by"])
-    enqueue_on_commit("inspections.cases.make_public_images", results_photo_uuids(publication=locked))
+    # Never waits on the broker: copies not made are made by public_images_sweep.
+    enqueue_on_commit_or_sweep(
+        "inspections.cases.make_public_images", results_photo_uuids(publication=locked)
+    )
     return locked
 
 

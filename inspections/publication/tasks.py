@@ -28,3 +28,9 @@ def warn_publication_due(self: Any) -> int:
 def make_public_images(photo_uuids: list[str]) -> int:
     """On publication: make the public copies (no metadata) of the photos shown."""
     return len(publication_services.public_images_make(photo_uuids=photo_uuids))
+
+
+@shared_task(name="inspections.publication.make_owed_public_images", time_limit=900, expires=3000)
+def make_owed_public_images() -> int:
+    """Beat, hourly: the public copies of published photos still missing (their task was never sent)."""
+    return publication_services.public_images_sweep()

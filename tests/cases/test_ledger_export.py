@@ -140,7 +140,11 @@ def test_an_export_the_broker_lost_is_sent_again_when_its_page_is_read(
     from inspections.common import dispatch
 
     sent: list[tuple[str, dict[str, Any]]] = []
-    monkeypatch.setattr(dispatch, "task_send", lambda name, *args, **kwargs: sent.append((name, kwargs)))
+    def publish(name: str, *args: Any, **kwargs: Any) -> bool:
+        sent.append((name, kwargs))
+        return True
+
+    monkeypatch.setattr(dispatch, "task_send_bounded", publish)  # never waits on the broker
     requester = supervisor(ANJI)
     asked = timezone.now()
     export = LedgerExport.objects.create(requested_by=requester, created_at=asked, touched_at=asked)
