@@ -140,6 +140,7 @@ def test_an_export_the_broker_lost_is_sent_again_when_its_page_is_read(
     from inspections.common import dispatch
 
     sent: list[tuple[str, dict[str, Any]]] = []
+
     def publish(name: str, *args: Any, **kwargs: Any) -> bool:
         sent.append((name, kwargs))
         return True
