@@ -43,9 +43,13 @@ run: $(STAMP) $(VAR)/secret_key
 # The tests that run within pytest's process on every core (pytest-xdist, at most four
 # worker processes), then those that start servers, workers, brokers' consumers or a browser
 # (tests/integration/, tests/browser/) one at a time: some measure latency. Both always run;
-# the target fails if either did.
+# the target fails if either did. `--dist load` hands each worker its tests in the collection's
+# order, where pytest-django puts the transactional tests after the others: a transactional
+# test empties the tables at its end, rows the migrations seeded included, so a test that
+# needs them must not run after one on the same worker (`--dist worksteal` let a worker steal
+# such tests after its own transactional ones).
 test: $(STAMP)
-	$(BIN)/pytest -n auto --maxprocesses=4 --dist worksteal --ignore=tests/integration --ignore=tests/browser; \
+	$(BIN)/pytest -n auto --maxprocesses=4 --dist load --ignore=tests/integration --ignore=tests/browser; \
 	in_process=$$?; \
 	$(BIN)/pytest tests/integration tests/browser; processes=$$?; \
 	test $$in_process -eq 0 && test $$processes -eq 0
