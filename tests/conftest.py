@@ -132,6 +132,12 @@ def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
 
 
 @pytest.fixture
+def refusing_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The broker refuses connections (nothing listens on port 1); Celery reads the variable first."""
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
+
+
+@pytest.fixture
 def eager_celery() -> Iterator[Any]:
     """Tasks run in-process when enqueued (on commit), as a worker would run them."""
     from config.celery import app

@@ -47,12 +47,6 @@ def unit() -> dict[str, User]:
     }
 
 
-@pytest.fixture
-def refusing_broker(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The broker refuses connections (nothing listens on port 1); Celery reads the variable first."""
-    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
-
-
 def test_a_handover_under_a_refusing_broker_commits_at_once_and_its_emails_go_out_later_once(
     unit: dict[str, User], refusing_broker: None, django_capture_on_commit_callbacks: Any, eager_celery: Any
 ) -> None:

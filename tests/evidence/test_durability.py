@@ -187,12 +187,6 @@ def test_the_drivers_own_connection_error_is_a_503_database_unavailable_too(fiel
     assert response["Retry-After"] == str(body["retry_after"])
 
 
-@pytest.fixture
-def refusing_broker(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The broker refuses connections (nothing listens on port 1); Celery reads the variable first."""
-    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
-
-
 @pytest.mark.django_db
 def test_with_the_broker_refusing_the_upload_is_acknowledged_at_once_and_swept_later(
     field: Any, refusing_broker: None, django_capture_on_commit_callbacks: Any, eager_celery: Any
