@@ -118,8 +118,8 @@ def public_images_make(*, photo_uuids: Iterable[str]) -> list[PublicImage]:
 PUBLIC_IMAGES_SWEEP_WINDOW = dt.timedelta(days=30)
 
 
-def public_images_owed(*, now: dt.datetime) -> list[str]:
-    """The photos shown by what was published in the last 30 days that have no public copy yet.
+def recently_published_photos(*, now: dt.datetime) -> list[str]:
+    """The photos shown by what was published in the last 30 days (``PUBLIC_IMAGES_SWEEP_WINDOW``).
 
     The same photos the publication's own task was given (a typical case's, the results'
     :func:`results_photo_uuids`): nothing else is ever made public.
@@ -132,15 +132,15 @@ def public_images_owed(*, now: dt.datetime) -> list[str]:
         wanted.update(str(u) for u in photo_uuids)
     for publication in Publication.objects.filter(published_at__gte=since).order_by("pk"):
         wanted.update(results_photo_uuids(publication=publication))
-    made = PublicImage.objects.filter(source_photo_uuid__in=wanted).values_list(
-        "source_photo_uuid", flat=True
-    )
-    return sorted(wanted - {str(u) for u in made})
+    return sorted(wanted)
 
 
 def public_images_sweep(*, now: dt.datetime | None = None) -> int:
-    """The periodic job: make the public copies still missing (their task was never sent, or lost)."""
-    return len(public_images_make(photo_uuids=public_images_owed(now=now or timezone.now())))
+    """The periodic job: make the public copies still missing (their task was never sent, or lost).
+
+    :func:`public_images_make` leaves out the photos that have their copy already.
+    """
+    return len(public_images_make(photo_uuids=recently_published_photos(now=now or timezone.now())))
 
 
 # --- Typical cases (典型案例) -------------------------------------------------------

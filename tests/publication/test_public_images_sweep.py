@@ -22,9 +22,9 @@ from inspections.fieldwork.models import Finding, Inspection
 from inspections.publication.models import PublicImage
 from inspections.publication.services import (
     PUBLIC_IMAGES_SWEEP_WINDOW,
-    public_images_owed,
     publication_create,
     publication_publish,
+    recently_published_photos,
 )
 from inspections.publication.tasks import make_owed_public_images
 from tests.builders import DEQING_VILLAGE, camera_jpeg, submitted_inspection, supervisor, user
@@ -64,7 +64,7 @@ def test_the_copies_of_results_whose_task_was_lost_are_made_by_the_sweep_once(
         publication_publish(publication=publication, actor=supervisor("330521"))
     assert len(callbacks) == 1 and not PublicImage.objects.exists()
 
-    assert public_images_owed(now=timezone.now()) == [str(shown.client_uuid)]
+    assert recently_published_photos(now=timezone.now()) == [str(shown.client_uuid)]
     assert make_owed_public_images.apply().result == 1
     (image,) = PublicImage.objects.all()
     assert image.source_photo_uuid == shown.client_uuid  # never the unpublished visit's photo
@@ -73,5 +73,5 @@ def test_the_copies_of_results_whose_task_was_lost_are_made_by_the_sweep_once(
     # What was published longer ago than the window is not looked at again.
     PublicImage.objects.all().delete()
     later = timezone.now() + PUBLIC_IMAGES_SWEEP_WINDOW + dt.timedelta(days=1)
-    assert public_images_owed(now=later) == []
-    assert str(kept.client_uuid) not in public_images_owed(now=timezone.now())
+    assert recently_published_photos(now=later) == []
+    assert str(kept.client_uuid) not in recently_published_photos(now=timezone.now())
